@@ -1,0 +1,10 @@
+//! Placeholder for the `webhook` check family; its checks are added to the catalog here.
+
+use super::Check;
+use crate::settings::Settings;
+use std::sync::Arc;
+
+/// The `webhook` checks of this run.
+pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    Vec::new()
+}

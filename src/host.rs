@@ -1,0 +1,110 @@
+//! Facts about the machine pen-doctor runs on: hostname, OS and its family (which decides the
+//! fix steps shown), kernel.
+
+use crate::report::model::HostInfo;
+use std::fs;
+
+/// The OS families fix steps are written for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OsFamily {
+    Debian,
+    Rhel6,
+    Rhel7,
+    Rhel8,
+    #[default]
+    Other,
+}
+
+impl OsFamily {
+    /// The family name of the JSON report: `debian`, `rhel` or `other`.
+    pub fn report_name(self) -> &'static str {
+        match self {
+            OsFamily::Debian => "debian",
+            OsFamily::Rhel6 | OsFamily::Rhel7 | OsFamily::Rhel8 => "rhel",
+            OsFamily::Other => "other",
+        }
+    }
+
+    /// The key of the fix steps in `checks/codes/*.toml`.
+    pub fn fix_key(self) -> Option<&'static str> {
+        match self {
+            OsFamily::Debian => Some("debian"),
+            OsFamily::Rhel6 => Some("rhel6"),
+            OsFamily::Rhel7 => Some("rhel7"),
+            OsFamily::Rhel8 => Some("rhel8"),
+            OsFamily::Other => None,
+        }
+    }
+}
+
+/// Reads `/etc/os-release` (or `/etc/redhat-release` on CentOS 6): the pretty name and family.
+pub fn detect_os(os_release: Option<&str>, redhat_release: Option<&str>) -> (String, OsFamily) {
+    if let Some(text) = os_release {
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+                .map(|v| v.trim().trim_matches('"').to_string())
+        };
+        let id = field("ID").unwrap_or_default();
+        let like = field("ID_LIKE").unwrap_or_default();
+        let version = field("VERSION_ID").unwrap_or_default();
+        let pretty = field("PRETTY_NAME").unwrap_or_else(|| format!("{id} {version}"));
+        let words: Vec<&str> = id.split_whitespace().chain(like.split_whitespace()).collect();
+        let family = if words.iter().any(|w| *w == "debian" || *w == "ubuntu") {
+            OsFamily::Debian
+        } else if words.iter().any(|w| matches!(*w, "rhel" | "centos" | "fedora")) {
+            let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).unwrap_or(8);
+            match major {
+                0..=6 => OsFamily::Rhel6,
+                7 => OsFamily::Rhel7,
+                _ => OsFamily::Rhel8,
+            }
+        } else {
+            OsFamily::Other
+        };
+        return (pretty, family);
+    }
+    if let Some(text) = redhat_release {
+        let line = text.lines().next().unwrap_or("").trim().to_string();
+        let major =
+            line.split_whitespace().find_map(|w| w.split('.').next().and_then(|m| m.parse::<u32>().ok())).unwrap_or(6);
+        let family = match major {
+            0..=6 => OsFamily::Rhel6,
+            7 => OsFamily::Rhel7,
+            _ => OsFamily::Rhel8,
+        };
+        return (line, family);
+    }
+    ("desconhecido".to_string(), OsFamily::Other)
+}
+
+/// This host's facts.
+pub fn host_info() -> (HostInfo, OsFamily) {
+    let os_release = fs::read_to_string("/etc/os-release").ok();
+    let redhat = fs::read_to_string("/etc/redhat-release").ok();
+    let (os, family) = detect_os(os_release.as_deref(), redhat.as_deref());
+    let hostname = fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default();
+    (HostInfo { hostname, os, os_family: family.report_name().to_string(), kernel }, family)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families() {
+        let deb = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
+        assert_eq!(detect_os(Some(deb), None).1, OsFamily::Debian);
+        let ubuntu = "ID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n";
+        assert_eq!(detect_os(Some(ubuntu), None).1, OsFamily::Debian);
+        let c7 = "NAME=\"CentOS Linux\"\nID=\"centos\"\nID_LIKE=\"rhel fedora\"\nVERSION_ID=\"7\"\n";
+        assert_eq!(detect_os(Some(c7), None).1, OsFamily::Rhel7);
+        let rocky = "ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.3\"\n";
+        assert_eq!(detect_os(Some(rocky), None).1, OsFamily::Rhel8);
+        let c6 = "CentOS release 6.10 (Final)\n";
+        let (name, fam) = detect_os(None, Some(c6));
+        assert_eq!((name.as_str(), fam), ("CentOS release 6.10 (Final)", OsFamily::Rhel6));
+        assert_eq!(detect_os(Some("ID=alpine\nVERSION_ID=3.19\n"), None).1, OsFamily::Other);
+    }
+}

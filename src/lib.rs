@@ -1,0 +1,17 @@
+//! pen-doctor: diagnoses why an SEI server cannot talk to the Processo Eletrônico Nacional
+//! (Tramita.GOV.BR), Protocolo Integrado and Pucomex, and maps every failure to the knowledge
+//! base article, its cause and the fix for this host's OS.
+
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod engine;
+pub mod host;
+pub mod kb;
+pub mod output;
+pub mod render;
+pub mod report;
+pub mod secret;
+pub mod sei;
+pub mod settings;
+pub mod targets;

@@ -1,0 +1,108 @@
+//! Builds the report: run metadata plus each executed check, every finding enriched from the
+//! knowledge base (message, article, cause, fix steps for this host's OS family).
+
+pub mod model;
+
+use crate::engine::Executed;
+use crate::host::OsFamily;
+use crate::kb::{self, Kb, Lang};
+use model::{CheckReport, HostInfo, Report, ReportedFinding, RunInfo, Severity, Summary, ToolInfo};
+use std::collections::BTreeMap;
+
+/// Enriches one finding from the knowledge base.
+pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> ReportedFinding {
+    let params: BTreeMap<String, String> = f.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    match kb.code(f.code) {
+        Some(code) => ReportedFinding {
+            code: f.code.to_string(),
+            severity: f.severity.unwrap_or(code.severity),
+            message: kb::fill(code.message.get(lang), &f.params),
+            kb: kb.kb_ref(code),
+            fix: kb.fix(code, lang, family).iter().map(|s| kb::fill(s, &f.params)).collect(),
+            params,
+        },
+        None => ReportedFinding {
+            code: f.code.to_string(),
+            severity: f.severity.unwrap_or(Severity::Fail),
+            message: f.code.to_string(),
+            kb: model::KbRef { article: String::new(), cause: None, title: String::new(), url: String::new() },
+            fix: Vec::new(),
+            params,
+        },
+    }
+}
+
+/// What the run was, for the report header.
+pub struct RunMeta {
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub environment: String,
+    pub host: HostInfo,
+    pub lang: Lang,
+    pub os_family: OsFamily,
+}
+
+/// Assembles the report from the executed checks (already in catalog order).
+pub fn build(executed: Vec<Executed>, meta: RunMeta) -> Report {
+    let kb = kb::kb();
+    let checks: Vec<CheckReport> = executed
+        .into_iter()
+        .map(|e| {
+            let mut findings: Vec<ReportedFinding> =
+                e.outcome.findings.iter().map(|f| enrich(kb, f, meta.lang, meta.os_family)).collect();
+            findings.sort_by_key(|f| f.severity);
+            let summary = match findings.first() {
+                Some(f) if f.severity != Severity::Info || e.status != model::Status::Ok => f.message.clone(),
+                _ => match e.status {
+                    model::Status::Skip => {
+                        let why = e.outcome.skipped_because.clone().unwrap_or_default();
+                        match meta.lang {
+                            Lang::Pt => format!("pré-requisito não atendido: {why}"),
+                            Lang::En => format!("prerequisite not met: {why}"),
+                        }
+                    }
+                    _ => kb
+                        .summaries
+                        .get(e.kind)
+                        .map(|s| kb::fill(s.ok.get(meta.lang), &e.outcome.summary))
+                        .unwrap_or_default(),
+                },
+            };
+            CheckReport {
+                id: e.id,
+                check: e.kind.to_string(),
+                target: e.target,
+                status: e.status,
+                duration_ms: e.duration.as_millis() as u64,
+                summary,
+                findings,
+                evidence: e.outcome.evidence,
+                skipped_because: e.outcome.skipped_because,
+            }
+        })
+        .collect();
+    Report {
+        schema_version: 1,
+        tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
+        run: RunInfo {
+            started_at: meta.started_at,
+            duration_ms: meta.duration_ms,
+            environment: meta.environment,
+            host: meta.host,
+        },
+        summary: Summary::from_checks(&checks),
+        checks,
+        lang: meta.lang,
+        os_family: meta.os_family,
+    }
+}
+
+/// The exit code of SPEC §5 (not for nagios, which has its own).
+pub fn exit_code(report: &Report, strict: bool) -> i32 {
+    let s = &report.summary;
+    if s.fail + s.error > 0 || (strict && s.warn > 0) {
+        1
+    } else {
+        0
+    }
+}

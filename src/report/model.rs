@@ -1,0 +1,188 @@
+//! The report's data model (SPEC §6): what checks produce and what renderers consume.
+//! Plain data, serializable as the JSON report (schema version 1).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+    Skip,
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+        }
+    }
+
+    /// Failed or errored: the run's exit code is 1.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Fail | Status::Error)
+    }
+}
+
+/// How bad a finding is. Ordered from worst to mildest, so sorting puts `fail` first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Fail,
+    Warn,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Fail => "fail",
+            Severity::Warn => "warn",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// What a check says: a stable code and the named facts that fill its message template.
+/// Words for people come from the knowledge base (`checks/codes/*.toml`), not from here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub code: &'static str,
+    /// `None`: the code's default severity from the knowledge base.
+    pub severity: Option<Severity>,
+    pub params: BTreeMap<&'static str, String>,
+}
+
+impl Finding {
+    pub fn new(code: &'static str) -> Self {
+        Finding { code, severity: None, params: BTreeMap::new() }
+    }
+
+    /// Adds a named fact for the message template.
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.params.insert(name, value.to_string());
+        self
+    }
+
+    /// Overrides the code's default severity (e.g. an unknown issuer is `fail` for Pucomex).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = Some(severity);
+        self
+    }
+}
+
+/// The KB reference of a rendered finding (SPEC §6 `kb`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct KbRef {
+    pub article: String,
+    pub cause: Option<u32>,
+    pub title: String,
+    pub url: String,
+}
+
+/// A finding enriched from the knowledge base for the host's OS family and the chosen language.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ReportedFinding {
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    pub kb: KbRef,
+    pub fix: Vec<String>,
+    /// The named facts behind the message, for machines.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
+}
+
+/// One check's entry in the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub id: String,
+    pub check: String,
+    pub target: Option<String>,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub summary: String,
+    pub findings: Vec<ReportedFinding>,
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    pub skipped_because: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostInfo {
+    pub hostname: String,
+    pub os: String,
+    pub os_family: String,
+    pub kernel: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub environment: String,
+    pub host: HostInfo,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub status: String,
+    pub ok: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub error: usize,
+}
+
+/// The whole report, exactly the JSON of SPEC §6.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub run: RunInfo,
+    pub summary: Summary,
+    pub checks: Vec<CheckReport>,
+    /// The language the messages were rendered in; renderers pick their own words with it.
+    #[serde(skip)]
+    pub lang: crate::kb::Lang,
+    /// The OS family the fixes were chosen for.
+    #[serde(skip)]
+    pub os_family: crate::host::OsFamily,
+}
+
+impl Summary {
+    pub fn from_checks(checks: &[CheckReport]) -> Summary {
+        let mut s = Summary::default();
+        for c in checks {
+            match c.status {
+                Status::Ok => s.ok += 1,
+                Status::Warn => s.warn += 1,
+                Status::Fail => s.fail += 1,
+                Status::Skip => s.skip += 1,
+                Status::Error => s.error += 1,
+            }
+        }
+        s.status = if s.fail + s.error > 0 {
+            "fail"
+        } else if s.warn > 0 {
+            "warn"
+        } else {
+            "ok"
+        }
+        .to_string();
+        s
+    }
+}

@@ -1,0 +1,469 @@
+//! Turns flags, the `--config` TOML file, the environment and the SEI installation into one
+//! `Settings` for the run. Flag wins over file; errors here are usage errors (exit code 2).
+
+use crate::cli::{CheckArgs, ColorArg, EnvArg, FormatArg, LangArg};
+use crate::host::OsFamily;
+use crate::kb::Lang;
+use crate::report::model::HostInfo;
+use crate::secret::Secret;
+use crate::sei::{self, SeiInstall};
+use crate::targets::{self, Environment, Target, UrlSource, TARGET_NAMES};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// A usage error: bad flag value or unreadable `--config` file. Exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// `--resolve HOST:PORT:ADDR`, as curl.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveOverride {
+    pub host: String,
+    pub port: u16,
+    pub addr: IpAddr,
+}
+
+/// The proxy settings of the run: `--proxy`, else `HTTPS_PROXY`/`https_proxy`; `NO_PROXY`.
+#[derive(Clone, Debug, Default)]
+pub struct ProxySettings {
+    pub url: Option<Url>,
+    /// Where the proxy came from: `--proxy`, `HTTPS_PROXY` or `https_proxy`.
+    pub source: Option<String>,
+    /// The `NO_PROXY` entries and the variable they came from.
+    pub no_proxy: Vec<String>,
+    pub no_proxy_source: Option<String>,
+}
+
+/// Everything a run needs, resolved.
+#[derive(Debug)]
+pub struct Settings {
+    pub env: Environment,
+    pub lang: Lang,
+    pub format: FormatArg,
+    pub color: bool,
+    pub output: Option<PathBuf>,
+    pub strict: bool,
+    pub timeout: Duration,
+    pub deadline: Duration,
+    pub targets: Vec<Target>,
+    pub only: Option<Vec<String>>,
+    pub skip: Vec<String>,
+    pub resolve: Vec<ResolveOverride>,
+    pub dns_server: Option<SocketAddr>,
+    pub proxy: ProxySettings,
+    pub ca_bundle: Option<PathBuf>,
+    pub php_ini: Option<PathBuf>,
+    /// The client certificate: `--cert`, else `LocalizacaoCertificado` of the SEI configuration.
+    pub cert: Option<PathBuf>,
+    pub cert_password: Option<Secret>,
+    pub pucomex_cert: Option<PathBuf>,
+    pub pucomex_password: Option<Secret>,
+    pub gearman: Option<String>,
+    pub supervisor: Option<String>,
+    pub ntp_servers: Vec<String>,
+    pub ntp_warn: Duration,
+    pub ntp_crit: Duration,
+    pub db: Option<String>,
+    pub db_password: Option<Secret>,
+    pub pi_user: Option<String>,
+    pub pi_password: Option<Secret>,
+    /// `--webhook [NAME=]URL`, as (name, url).
+    pub webhooks: Vec<(String, String)>,
+    pub sei_dir: PathBuf,
+    /// True when `--sei-dir` was given (then a missing installation is a finding).
+    pub sei_dir_explicit: bool,
+    /// The SEI installation, when `sei_dir` holds one (or was given explicitly).
+    pub sei: Option<SeiInstall>,
+    pub host: HostInfo,
+    pub os_family: OsFamily,
+}
+
+/// Parses `500ms`, `2s`, `1m`, `1.5s` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let value: f64 = num.trim().parse().ok()?;
+    if !value.is_finite() || value < 0.0 {
+        return None;
+    }
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return None,
+    };
+    (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
+}
+
+fn duration_flag(name: &str, value: Option<&String>, default: Duration) -> Result<Duration, UsageError> {
+    match value {
+        None => Ok(default),
+        Some(v) => parse_duration(v)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| usage(format!("--{name}: invalid duration '{v}' (use e.g. 500ms, 5s, 1m)"))),
+    }
+}
+
+/// Parses `HOST:PORT:ADDR` (`ADDR` may be `[v6]` or bare v6).
+pub fn parse_resolve(text: &str) -> Result<ResolveOverride, UsageError> {
+    let err = || usage(format!("--resolve: invalid value '{text}' (expected HOST:PORT:ADDR)"));
+    let (host, rest) = text.split_once(':').ok_or_else(err)?;
+    let (port, addr) = rest.split_once(':').ok_or_else(err)?;
+    let port: u16 = port.parse().map_err(|_| err())?;
+    let addr: IpAddr = addr.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| err())?;
+    if host.is_empty() {
+        return Err(err());
+    }
+    Ok(ResolveOverride { host: host.to_ascii_lowercase(), port, addr })
+}
+
+/// Parses `IP[:PORT]` (default port 53; IPv6 as `[v6]:port` or bare).
+pub fn parse_dns_server(text: &str) -> Result<SocketAddr, UsageError> {
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    let ip: IpAddr = text
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| usage(format!("--dns-server: invalid value '{text}' (expected IP[:PORT])")))?;
+    Ok(SocketAddr::new(ip, 53))
+}
+
+fn parse_endpoint(text: &str) -> Result<(String, Url), UsageError> {
+    let (name, url) =
+        text.split_once('=').ok_or_else(|| usage(format!("--endpoint: invalid value '{text}' (expected NAME=URL)")))?;
+    check_target_name(name, "--endpoint")?;
+    let url = Url::parse(url).map_err(|e| usage(format!("--endpoint: invalid URL '{url}' for {name}: {e}")))?;
+    if url.host().is_none() {
+        return Err(usage(format!("--endpoint: URL '{url}' for {name} has no host")));
+    }
+    Ok((name.to_string(), url))
+}
+
+fn check_target_name(name: &str, flag: &str) -> Result<(), UsageError> {
+    if TARGET_NAMES.contains(&name) {
+        Ok(())
+    } else {
+        Err(usage(format!("{flag}: unknown target '{name}' (known: {})", TARGET_NAMES.join(", "))))
+    }
+}
+
+/// Reads the `--config` TOML file into `CheckArgs`, naming the file and line on error.
+pub fn load_config_file(path: &Path) -> Result<CheckArgs, UsageError> {
+    let meta = std::fs::metadata(path).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
+    if meta.len() > 1024 * 1024 {
+        return Err(usage(format!("--config {}: file too large ({} bytes)", path.display(), meta.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| usage(format!("--config {}: not a text file (invalid UTF-8)", path.display())))?;
+    toml::from_str::<CheckArgs>(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let msg = e.message().replace('\n', " ");
+        match line {
+            Some(l) => usage(format!("--config {}:{l}: {msg}", path.display())),
+            None => usage(format!("--config {}: {msg}", path.display())),
+        }
+    })
+}
+
+/// Flag wins: fills every unset flag from the file.
+fn merge(mut flags: CheckArgs, file: CheckArgs) -> CheckArgs {
+    macro_rules! fill {
+        ($($f:ident),*) => { $( if flags.$f.is_none() { flags.$f = file.$f; } )* };
+    }
+    fill!(
+        env,
+        sei_dir,
+        only,
+        skip,
+        target,
+        endpoint,
+        resolve,
+        dns_server,
+        ca_bundle,
+        php_ini,
+        cert,
+        cert_password_env,
+        cert_password_file,
+        pucomex_cert,
+        pucomex_password_env,
+        proxy,
+        gearman,
+        supervisor,
+        ntp_server,
+        ntp_warn,
+        ntp_crit,
+        db,
+        pi_user,
+        pi_password_env,
+        webhook,
+        timeout,
+        deadline,
+        format,
+        output,
+        color,
+        lang
+    );
+    flags.strict |= file.strict;
+    flags
+}
+
+fn password_from_env(flag: &str, var: &str) -> Result<Secret, UsageError> {
+    std::env::var(var).map(Secret::new).map_err(|_| usage(format!("{flag}: environment variable {var} is not set")))
+}
+
+fn password_from_file(flag: &str, path: &Path) -> Result<Secret, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))?;
+    Ok(Secret::new(text.lines().next().unwrap_or("").trim_end_matches('\r')))
+}
+
+fn proxy_from_env(explicit: Option<&str>) -> Result<ProxySettings, UsageError> {
+    let mut p = ProxySettings::default();
+    let (value, source) = match explicit {
+        Some(v) => (Some(v.to_string()), Some("--proxy".to_string())),
+        None => ["HTTPS_PROXY", "https_proxy"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()).map(|v| (Some(v), Some(k.to_string()))))
+            .unwrap_or((None, None)),
+    };
+    if let Some(v) = value {
+        let with_scheme = if v.contains("://") { v.clone() } else { format!("http://{v}") };
+        let url = Url::parse(&with_scheme)
+            .ok()
+            .filter(|u| u.host().is_some())
+            .ok_or_else(|| usage(format!("{}: invalid proxy URL", source.clone().unwrap_or_default())))?;
+        p.url = Some(url);
+        p.source = source;
+    }
+    if let Some((k, v)) = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+    {
+        p.no_proxy = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        p.no_proxy_source = Some(k);
+    }
+    Ok(p)
+}
+
+fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
+    match arg.unwrap_or(ColorArg::Auto) {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => to_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Builds the run's settings. `stdout_is_tty` decides `--color auto`.
+pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageError> {
+    let args = match flags.config.clone() {
+        Some(path) => merge(flags, load_config_file(&path)?),
+        None => flags,
+    };
+    let timeout = duration_flag("timeout", args.timeout.as_ref(), Duration::from_secs(5))?;
+    let deadline = duration_flag("deadline", args.deadline.as_ref(), Duration::from_secs(60))?;
+    let ntp_warn = duration_flag("ntp-warn", args.ntp_warn.as_ref(), Duration::from_secs(1))?;
+    let ntp_crit = duration_flag("ntp-crit", args.ntp_crit.as_ref(), Duration::from_secs(10))?;
+
+    let resolve = args.resolve.iter().flatten().map(|r| parse_resolve(r)).collect::<Result<Vec<_>, _>>()?;
+    let dns_server = args.dns_server.as_deref().map(parse_dns_server).transpose()?;
+    let endpoints = args.endpoint.iter().flatten().map(|e| parse_endpoint(e)).collect::<Result<Vec<_>, _>>()?;
+    for t in args.target.iter().flatten() {
+        check_target_name(t, "--target")?;
+    }
+    let mut webhooks = Vec::new();
+    for (i, w) in args.webhook.iter().flatten().enumerate() {
+        let (name, url) = match w.split_once('=') {
+            Some((n, u)) if !n.contains("://") && !n.is_empty() => (n.to_string(), u.to_string()),
+            _ => (if i == 0 { "default".to_string() } else { format!("webhook{}", i + 1) }, w.clone()),
+        };
+        Url::parse(&url).map_err(|e| usage(format!("--webhook: invalid URL '{url}': {e}")))?;
+        webhooks.push((name, url));
+    }
+
+    let sei_dir_explicit = args.sei_dir.is_some();
+    let sei_dir = args.sei_dir.clone().unwrap_or_else(|| PathBuf::from("/opt/sei"));
+    let sei = (sei_dir_explicit || sei::looks_like_sei(&sei_dir)).then(|| sei::discover(&sei_dir));
+    let pen = sei.as_ref().and_then(|s| s.pen.clone());
+    let pi = sei.as_ref().and_then(|s| s.pi.clone());
+
+    let env = match args.env {
+        Some(EnvArg::Desenvolvimento) => Environment::Desenvolvimento,
+        Some(EnvArg::Homologacao) => Environment::Homologacao,
+        Some(EnvArg::Producao) => Environment::Producao,
+        None => pen
+            .as_ref()
+            .and_then(|p| p.web_service.as_deref())
+            .and_then(targets::environment_of)
+            .unwrap_or(Environment::Producao),
+    };
+
+    // Which targets: --target, else what the SEI configuration enables, else tramita+pendencias;
+    // a target named by --endpoint is included too.
+    let mut names: Vec<String> = match &args.target {
+        Some(t) => t.clone(),
+        None => {
+            let mut n = Vec::new();
+            match &sei {
+                Some(s) if s.usable && (s.pen_enabled() || s.pi_enabled()) => {
+                    if s.pen_enabled() {
+                        n.extend(["tramita".to_string(), "pendencias".to_string()]);
+                    }
+                    if s.pi_enabled() {
+                        n.push("protocolo-integrado".to_string());
+                    }
+                }
+                _ => n.extend(["tramita".to_string(), "pendencias".to_string()]),
+            }
+            if args.pucomex_cert.is_some() {
+                n.push("pucomex".to_string());
+            }
+            for (name, _) in &endpoints {
+                if !n.contains(name) {
+                    n.push(name.clone());
+                }
+            }
+            n
+        }
+    };
+    names.sort_by_key(|n| TARGET_NAMES.iter().position(|t| t == n));
+    names.dedup();
+
+    let mut target_list = Vec::new();
+    for name in &names {
+        let spec = &targets::table()[name.as_str()];
+        let from_sei = match name.as_str() {
+            "tramita" => pen.as_ref().and_then(|p| p.web_service.clone()),
+            "pendencias" => pen.as_ref().and_then(|p| p.web_service_pendencias.clone()),
+            "protocolo-integrado" => pi.as_ref().and_then(|p| p.web_service.clone()),
+            _ => None,
+        }
+        .and_then(|u| Url::parse(&u).ok().filter(|u| u.host().is_some()));
+        let (url, source) = if let Some((_, u)) = endpoints.iter().rev().find(|(n, _)| n == name) {
+            (u.clone(), UrlSource::Endpoint)
+        } else if let Some(u) = from_sei {
+            (u, UrlSource::SeiConfig)
+        } else {
+            let u = Url::parse(spec.url(env)).map_err(|e| usage(format!("checks/targets.toml: {name}: {e}")))?;
+            (u, UrlSource::Table)
+        };
+        target_list.push(Target { name: name.clone(), url, source, mutual_tls: spec.mutual_tls });
+    }
+
+    let cert_password = match (&args.cert_password_env, &args.cert_password_file) {
+        (Some(var), _) => Some(password_from_env("--cert-password-env", var)?),
+        (None, Some(path)) => Some(password_from_file("--cert-password-file", path)?),
+        (None, None) => pen.as_ref().and_then(|p| p.cert_password.clone()),
+    };
+    let pucomex_password =
+        args.pucomex_password_env.as_deref().map(|v| password_from_env("--pucomex-password-env", v)).transpose()?;
+    let pi_password = match &args.pi_password_env {
+        Some(var) => Some(password_from_env("--pi-password-env", var)?),
+        None => pi.as_ref().and_then(|p| p.password.clone()),
+    };
+    let db_password = std::env::var("PEN_DOCTOR_DB_PASSWORD")
+        .ok()
+        .map(Secret::new)
+        .or_else(|| sei.as_ref().and_then(|s| s.database.as_ref()).map(|d| d.password.clone()));
+    let gearman =
+        args.gearman.clone().or_else(|| pen.as_ref().and_then(|p| p.gearman.as_ref()).map(|(h, p)| format!("{h}:{p}")));
+    let cert = args.cert.clone().or_else(|| pen.as_ref().and_then(|p| p.cert_path.clone()));
+
+    let (host, os_family) = crate::host::host_info();
+    Ok(Settings {
+        env,
+        lang: match args.lang {
+            Some(LangArg::En) => Lang::En,
+            _ => Lang::Pt,
+        },
+        format: args.format.unwrap_or(FormatArg::Human),
+        color: resolve_color(args.color, stdout_is_tty && args.output.is_none()),
+        output: args.output.clone(),
+        strict: args.strict,
+        timeout,
+        deadline,
+        targets: target_list,
+        only: args.only.clone(),
+        skip: args.skip.clone().unwrap_or_default(),
+        resolve,
+        dns_server,
+        proxy: proxy_from_env(args.proxy.as_deref())?,
+        ca_bundle: args.ca_bundle.clone(),
+        php_ini: args.php_ini.clone(),
+        cert,
+        cert_password,
+        pucomex_cert: args.pucomex_cert.clone(),
+        pucomex_password,
+        gearman,
+        supervisor: args.supervisor.clone(),
+        ntp_servers: args
+            .ntp_server
+            .clone()
+            .unwrap_or_else(|| vec!["a.ntp.br".into(), "b.ntp.br".into(), "c.ntp.br".into()]),
+        ntp_warn,
+        ntp_crit,
+        db: args.db.clone(),
+        db_password,
+        pi_user: args.pi_user.clone().or_else(|| pi.as_ref().and_then(|p| p.user.clone())),
+        pi_password,
+        webhooks,
+        sei_dir,
+        sei_dir_explicit,
+        sei,
+        host,
+        os_family,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("abc"), None);
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn resolve_like_curl() {
+        let r = parse_resolve("api.example:443:127.0.0.1").unwrap();
+        assert_eq!((r.host.as_str(), r.port, r.addr.to_string().as_str()), ("api.example", 443, "127.0.0.1"));
+        let r = parse_resolve("h:443:[::1]").unwrap();
+        assert_eq!(r.addr.to_string(), "::1");
+        assert!(parse_resolve("h:443").is_err());
+        assert!(parse_resolve("h:x:127.0.0.1").is_err());
+        assert!(parse_resolve(":443:127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn dns_server_forms() {
+        assert_eq!(parse_dns_server("127.0.0.1").unwrap().to_string(), "127.0.0.1:53");
+        assert_eq!(parse_dns_server("127.0.0.1:5353").unwrap().to_string(), "127.0.0.1:5353");
+        assert_eq!(parse_dns_server("::1").unwrap().to_string(), "[::1]:53");
+        assert!(parse_dns_server("resolver").is_err());
+    }
+}

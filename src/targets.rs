@@ -1,0 +1,131 @@
+//! The systems pen-doctor checks (SPEC §2), loaded from `checks/targets.toml`, and the URL each
+//! target resolves to for a run: `--endpoint` over the host's SEI configuration over the table.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use url::Url;
+
+/// Target names in the order they are reported.
+pub const TARGET_NAMES: &[&str] = &["tramita", "pendencias", "protocolo-integrado", "pucomex"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Environment {
+    Desenvolvimento,
+    Homologacao,
+    Producao,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Desenvolvimento => "desenvolvimento",
+            Environment::Homologacao => "homologacao",
+            Environment::Producao => "producao",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TargetSpec {
+    pub name: String,
+    pub mutual_tls: bool,
+    pub desenvolvimento: String,
+    pub homologacao: String,
+    pub producao: String,
+}
+
+impl TargetSpec {
+    pub fn url(&self, env: Environment) -> &str {
+        match env {
+            Environment::Desenvolvimento => &self.desenvolvimento,
+            Environment::Homologacao => &self.homologacao,
+            Environment::Producao => &self.producao,
+        }
+    }
+}
+
+/// The table of `checks/targets.toml`, parsed once.
+pub fn table() -> &'static BTreeMap<String, TargetSpec> {
+    static TABLE: OnceLock<BTreeMap<String, TargetSpec>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        toml::from_str(include_str!("../checks/targets.toml")).expect("checks/targets.toml is valid (tested)")
+    })
+}
+
+/// The environment a URL belongs to, judged by the table's hosts.
+pub fn environment_of(url: &str) -> Option<Environment> {
+    let host = Url::parse(url).ok()?.host_str()?.to_ascii_lowercase();
+    for spec in table().values() {
+        for env in [Environment::Producao, Environment::Homologacao, Environment::Desenvolvimento] {
+            if Url::parse(spec.url(env)).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                == Some(host.clone())
+            {
+                return Some(env);
+            }
+        }
+    }
+    None
+}
+
+/// Where a target's URL came from, for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlSource {
+    Table,
+    SeiConfig,
+    Endpoint,
+}
+
+/// One target of this run.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: String,
+    pub url: Url,
+    pub source: UrlSource,
+    pub mutual_tls: bool,
+}
+
+impl Target {
+    pub fn host(&self) -> String {
+        match self.url.host() {
+            Some(url::Host::Ipv6(a)) => a.to_string(),
+            Some(h) => h.to_string(),
+            None => String::new(),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url.port_or_known_default().unwrap_or(443)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_every_target_and_environment() {
+        for name in TARGET_NAMES {
+            let spec = &table()[*name];
+            for env in [Environment::Desenvolvimento, Environment::Homologacao, Environment::Producao] {
+                let url = Url::parse(spec.url(env)).unwrap();
+                assert_eq!(url.scheme(), "https", "{name} {env:?}");
+            }
+        }
+        assert_eq!(table().len(), TARGET_NAMES.len());
+    }
+
+    #[test]
+    fn environment_from_host() {
+        assert_eq!(
+            environment_of("https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/"),
+            Some(Environment::Homologacao)
+        );
+        assert_eq!(
+            environment_of("https://pendencias.conectagov.processoeletronico.gov.br/"),
+            Some(Environment::Producao)
+        );
+        assert_eq!(environment_of("https://example.invalid/"), None);
+    }
+}
