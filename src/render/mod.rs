@@ -3,11 +3,15 @@
 
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod nagios;
+pub mod prometheus;
 
 use crate::cli::FormatArg;
 use crate::kb::Lang;
-use crate::report::model::Report;
+use crate::report::model::{CheckReport, Report};
+use serde_json::{Map, Value};
 
 /// Turns a report into the bytes of one format.
 pub trait Render {
@@ -15,11 +19,14 @@ pub trait Render {
 }
 
 /// The renderer for a format.
-pub fn renderer(format: FormatArg, color: bool) -> Box<dyn Render> {
+pub fn renderer(format: FormatArg, color: bool, strict: bool) -> Box<dyn Render> {
     match format {
         FormatArg::Json => Box::new(json::Json),
         FormatArg::Markdown => Box::new(markdown::Markdown),
-        _ => Box::new(human::Human { color }),
+        FormatArg::Junit => Box::new(junit::Junit),
+        FormatArg::Nagios => Box::new(nagios::Nagios { strict }),
+        FormatArg::Prometheus => Box::new(prometheus::Prometheus),
+        FormatArg::Human => Box::new(human::Human { color }),
     }
 }
 
@@ -28,5 +35,141 @@ pub(crate) fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static s
     match lang {
         Lang::Pt => pt,
         Lang::En => en,
+    }
+}
+
+/// The first value under `key` in the evidence, looking at the top level first and then, breadth
+/// first, inside nested objects and arrays (a certificate's `not_after` may sit in `leaf` or in the
+/// first element of `chain`). Tolerant on purpose: checks shape their evidence freely.
+pub(crate) fn evidence_value<'a>(evidence: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    let mut queue: std::collections::VecDeque<&Value> = std::collections::VecDeque::new();
+    if let Some(v) = evidence.get(key) {
+        return Some(v);
+    }
+    queue.extend(evidence.values());
+    let mut visited = 0;
+    while let Some(v) = queue.pop_front() {
+        visited += 1;
+        if visited > 10_000 {
+            break;
+        }
+        match v {
+            Value::Object(m) => {
+                if let Some(found) = m.get(key) {
+                    return Some(found);
+                }
+                queue.extend(m.values());
+            }
+            Value::Array(a) => queue.extend(a.iter()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A number, or a string holding one (optionally with a unit suffix such as `ms` or `s`).
+fn number_of(v: &Value) -> Option<(f64, &str)> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|x| (x, "")),
+        Value::String(s) => {
+            let s = s.trim();
+            let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+')).unwrap_or(s.len());
+            let (num, unit) = s.split_at(end);
+            num.parse::<f64>().ok().filter(|x| x.is_finite()).map(|x| (x, unit.trim()))
+        }
+        _ => None,
+    }
+}
+
+/// Seconds since the epoch of a date as checks write it: RFC 3339, OpenSSL's
+/// `Jan  2 03:04:05 2027 GMT`, or a number of seconds.
+fn timestamp_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => {
+            use time::format_description::well_known::{Rfc2822, Rfc3339};
+            let s = s.trim();
+            if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+                return Some(t.unix_timestamp());
+            }
+            if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc2822) {
+                return Some(t.unix_timestamp());
+            }
+            let fmt = time::macros::format_description!(
+                "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
+            );
+            let collapsed = s.split_whitespace().collect::<Vec<_>>();
+            if collapsed.len() == 5 {
+                let day = format!("{:>2}", collapsed[1]);
+                let text = format!("{} {} {} {} {}", collapsed[0], day, collapsed[2], collapsed[3], collapsed[4]);
+                if let Ok(t) = time::PrimitiveDateTime::parse(&text, &fmt) {
+                    return Some(t.assume_utc().unix_timestamp());
+                }
+            }
+            s.parse::<i64>().ok()
+        }
+        _ => None,
+    }
+}
+
+/// The certificate expiry a check's evidence records, as seconds since the epoch.
+pub(crate) fn cert_not_after(check: &CheckReport) -> Option<i64> {
+    ["not_after", "expires_at", "valid_until"]
+        .iter()
+        .find_map(|k| evidence_value(&check.evidence, k).and_then(timestamp_of))
+}
+
+/// Days left on the certificate a check's evidence records (from `days_left`, else `not_after`).
+pub(crate) fn cert_days_left(check: &CheckReport, now: i64) -> Option<i64> {
+    if let Some((d, _)) = evidence_value(&check.evidence, "days_left").and_then(number_of) {
+        return Some(d.floor() as i64);
+    }
+    cert_not_after(check).map(|t| (t - now).div_euclid(86_400))
+}
+
+/// The clock offset in seconds a check's evidence records (`offset_ms`, `offset_s` or `offset`,
+/// the last in seconds unless it carries a unit).
+pub(crate) fn ntp_offset_seconds(check: &CheckReport) -> Option<f64> {
+    if let Some((ms, _)) = evidence_value(&check.evidence, "offset_ms").and_then(number_of) {
+        return Some(ms / 1000.0);
+    }
+    for key in ["offset_s", "offset_seconds", "offset"] {
+        if let Some((x, unit)) = evidence_value(&check.evidence, key).and_then(number_of) {
+            return Some(match unit {
+                "ms" => x / 1000.0,
+                "us" | "µs" => x / 1_000_000.0,
+                _ => x,
+            });
+        }
+    }
+    None
+}
+
+/// Seconds since the epoch of the run's start (0 when the report's date cannot be read).
+pub(crate) fn run_timestamp(report: &Report) -> i64 {
+    timestamp_of(&Value::String(report.run.started_at.clone())).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_in_the_shapes_checks_write_them() {
+        assert_eq!(timestamp_of(&json!("2027-01-02T03:04:05Z")), Some(1_798_859_045));
+        assert_eq!(timestamp_of(&json!("Jan  2 03:04:05 2027 GMT")), Some(1_798_859_045));
+        assert_eq!(timestamp_of(&json!("Jan 2 03:04:05 2027 GMT")), Some(1_798_859_045));
+        assert_eq!(timestamp_of(&json!(1_798_859_045)), Some(1_798_859_045));
+        assert_eq!(timestamp_of(&json!("soon")), None);
+    }
+
+    #[test]
+    fn evidence_keys_are_found_nested() {
+        let m = json!({"chain": [{"subject": "x", "not_after": "2027-01-02T03:04:05Z"}], "offset": "12ms"});
+        let m = m.as_object().cloned().unwrap_or_default();
+        assert!(evidence_value(&m, "not_after").is_some());
+        let (x, unit) = number_of(evidence_value(&m, "offset").unwrap_or(&Value::Null)).unwrap_or((0.0, ""));
+        assert_eq!((x, unit), (12.0, "ms"));
     }
 }

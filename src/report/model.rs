@@ -1,11 +1,11 @@
 //! The report's data model (SPEC §6): what checks produce and what renderers consume.
 //! Plain data, serializable as the JSON report (schema version 1).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The outcome of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,
@@ -33,7 +33,7 @@ impl Status {
 }
 
 /// How bad a finding is. Ordered from worst to mildest, so sorting puts `fail` first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Fail,
@@ -80,7 +80,7 @@ impl Finding {
 }
 
 /// The KB reference of a rendered finding (SPEC §6 `kb`).
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct KbRef {
     pub article: String,
     pub cause: Option<u32>,
@@ -89,7 +89,7 @@ pub struct KbRef {
 }
 
 /// A finding enriched from the knowledge base for the host's OS family and the chosen language.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ReportedFinding {
     pub code: String,
     pub severity: Severity,
@@ -97,12 +97,12 @@ pub struct ReportedFinding {
     pub kb: KbRef,
     pub fix: Vec<String>,
     /// The named facts behind the message, for machines.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, String>,
 }
 
 /// One check's entry in the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckReport {
     pub id: String,
     pub check: String,
@@ -110,18 +110,21 @@ pub struct CheckReport {
     pub status: Status,
     pub duration_ms: u64,
     pub summary: String,
+    #[serde(default)]
     pub findings: Vec<ReportedFinding>,
+    #[serde(default)]
     pub evidence: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
     pub skipped_because: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HostInfo {
     pub hostname: String,
     pub os: String,
@@ -129,7 +132,7 @@ pub struct HostInfo {
     pub kernel: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
     pub started_at: String,
     pub duration_ms: u64,
@@ -137,7 +140,7 @@ pub struct RunInfo {
     pub host: HostInfo,
 }
 
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
     pub status: String,
     pub ok: usize,
@@ -147,8 +150,9 @@ pub struct Summary {
     pub error: usize,
 }
 
-/// The whole report, exactly the JSON of SPEC §6.
-#[derive(Clone, Debug, Serialize)]
+/// The whole report, exactly the JSON of SPEC §6. It reads back from JSON (for `merge` and
+/// `diff`); the language and OS family are not in the JSON and read back as their defaults.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: ToolInfo,
@@ -156,10 +160,10 @@ pub struct Report {
     pub summary: Summary,
     pub checks: Vec<CheckReport>,
     /// The language the messages were rendered in; renderers pick their own words with it.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub lang: crate::kb::Lang,
     /// The OS family the fixes were chosen for.
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub os_family: crate::host::OsFamily,
 }
 

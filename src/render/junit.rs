@@ -1,0 +1,181 @@
+//! JUnit XML for CI (GitLab CI, Jenkins): one test suite, one test case per check. A `fail`
+//! check is a `<failure>` whose message names its findings (code, message, KB article and
+//! cause); an `error` check is an `<error>`; a `skip` check is `<skipped>`; warnings go to the
+//! test case's `<system-out>`.
+
+use super::{word, Render};
+use crate::report::model::Report;
+use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
+use std::fmt::Write;
+
+pub struct Junit;
+
+/// Text made safe for an XML attribute or element: the five entities escaped, and characters
+/// XML 1.0 cannot carry dropped.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
+}
+
+/// One line for a finding: `CODE: message [ARTICLE, cause N]`.
+fn finding_line(f: &ReportedFinding) -> String {
+    let mut line = format!("{}: {}", f.code, f.message);
+    if !f.kb.article.is_empty() {
+        match f.kb.cause {
+            Some(n) => {
+                let _ = write!(line, " [{} #{n}]", f.kb.article);
+            }
+            None => {
+                let _ = write!(line, " [{}]", f.kb.article);
+            }
+        }
+    }
+    line
+}
+
+/// The body of a failure: every finding with its article, URL and fix steps.
+fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
+    let mut out = String::new();
+    for f in &c.findings {
+        let _ = writeln!(out, "[{}] {}", f.severity.as_str(), finding_line(f));
+        if !f.kb.article.is_empty() {
+            let _ = writeln!(out, "  {}: {} — {}", word(lang, "Artigo", "Article"), f.kb.title, f.kb.url);
+        }
+        for (i, step) in f.fix.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", i + 1);
+        }
+    }
+    if out.is_empty() {
+        let _ = writeln!(out, "{}", c.summary);
+    }
+    out
+}
+
+impl Render for Junit {
+    fn render(&self, report: &Report) -> Vec<u8> {
+        let lang = report.lang;
+        let s = &report.summary;
+        let tests = report.checks.len();
+        let time = seconds(report.run.duration_ms);
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"pen-doctor\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\">",
+            s.fail, s.error, s.skip
+        );
+        let suite = format!("pen-doctor ({})", report.run.environment);
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">",
+            xml(&suite),
+            s.fail,
+            s.error,
+            s.skip,
+            xml(&report.run.started_at),
+            xml(&report.run.host.hostname)
+        );
+        out.push_str("    <properties>\n");
+        for (name, value) in [
+            ("environment", report.run.environment.as_str()),
+            ("os", report.run.host.os.as_str()),
+            ("os_family", report.run.host.os_family.as_str()),
+            ("pen_doctor_version", report.tool.version.as_str()),
+        ] {
+            let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", xml(value));
+        }
+        out.push_str("    </properties>\n");
+        for c in &report.checks {
+            let _ = write!(
+                out,
+                "    <testcase classname=\"pen-doctor.{}\" name=\"{}\" time=\"{}\"",
+                xml(&c.check),
+                xml(&c.id),
+                seconds(c.duration_ms)
+            );
+            let warnings: Vec<String> = c
+                .findings
+                .iter()
+                .filter(|f| f.severity != Severity::Fail || c.status == Status::Warn)
+                .map(|f| format!("[{}] {}", f.severity.as_str(), finding_line(f)))
+                .collect();
+            let has_body = c.status != Status::Ok || !warnings.is_empty();
+            if !has_body {
+                out.push_str("/>\n");
+                continue;
+            }
+            out.push_str(">\n");
+            let headline = |c: &CheckReport| -> String {
+                let lines: Vec<String> = c
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Fail || c.status == Status::Error)
+                    .map(finding_line)
+                    .collect();
+                if lines.is_empty() {
+                    c.summary.clone()
+                } else {
+                    lines.join("; ")
+                }
+            };
+            match c.status {
+                Status::Fail => {
+                    let code = c.findings.first().map(|f| f.code.as_str()).unwrap_or("FAIL");
+                    let _ = writeln!(
+                        out,
+                        "      <failure message=\"{}\" type=\"{}\">{}</failure>",
+                        xml(&headline(c)),
+                        xml(code),
+                        xml(&finding_details(c, lang))
+                    );
+                }
+                Status::Error => {
+                    let code = c.findings.first().map(|f| f.code.as_str()).unwrap_or("ERROR");
+                    let _ = writeln!(
+                        out,
+                        "      <error message=\"{}\" type=\"{}\">{}</error>",
+                        xml(&headline(c)),
+                        xml(code),
+                        xml(&finding_details(c, lang))
+                    );
+                }
+                Status::Skip => {
+                    let why = c.skipped_because.as_deref().unwrap_or(&c.summary);
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml(why));
+                }
+                Status::Ok | Status::Warn => {}
+            }
+            if !warnings.is_empty() && c.status != Status::Skip {
+                let _ = writeln!(out, "      <system-out>{}</system-out>", xml(&warnings.join("\n")));
+            }
+            out.push_str("    </testcase>\n");
+        }
+        out.push_str("  </testsuite>\n</testsuites>\n");
+        out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::xml;
+
+    #[test]
+    fn xml_text_is_escaped_and_cleaned() {
+        assert_eq!(xml("a<b & \"c\" 'd'>\u{1}"), "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;");
+    }
+}
