@@ -1,8 +1,9 @@
 //! What each subcommand does: `check` (settings → plan → engine → report → renderer → output),
-//! `explain`, `kb list|show` and `cert`. Returns the process exit code.
+//! `explain`, `kb list|show`, `cert`, the fleet commands `merge` and `diff`, and the generated
+//! `completions` and `man`. Returns the process exit code.
 
 use crate::checks;
-use crate::cli::{Cli, Command, KbCommand, LangArg};
+use crate::cli::{Cli, ColorArg, Command, FleetFormat, FormatArg, KbCommand, LangArg};
 use crate::engine;
 use crate::kb::{self, Lang};
 use crate::render;
@@ -27,6 +28,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Kb { command: KbCommand::List, lang } => kb_list(lang_of(lang)),
         Command::Kb { command: KbCommand::Show { id }, lang } => kb_show(&id, lang_of(lang)),
         Command::Cert(args) => crate::checks::cert_command(args),
+        Command::Merge { reports, format, lang, color } => merge(&reports, format, lang_of(lang), color),
+        Command::Diff { before, after, format, lang, color } => diff(&before, &after, format, lang_of(lang), color),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     }
 }
 
@@ -38,9 +43,15 @@ fn now_rfc3339() -> String {
 fn check(args: crate::cli::CheckArgs) -> i32 {
     let started = Instant::now();
     let started_at = now_rfc3339();
+    let nagios = args.format == Some(FormatArg::Nagios);
     let settings = match settings::build(args, std::io::stdout().is_terminal()) {
         Ok(s) => Arc::new(s),
         Err(e) => {
+            if nagios {
+                // The plugin convention: a check that cannot run is UNKNOWN, on stdout.
+                println!("{}", render::nagios::unknown_line(&e.to_string()));
+                return 3;
+            }
             eprintln!("pen-doctor: {e}");
             return 2;
         }
@@ -54,8 +65,25 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     };
     let all = checks::all_checks(&settings);
     let (selected, dropped) = engine::select(all, settings.only.as_deref(), &settings.skip);
-    let executed = runtime.block_on(engine::run(Arc::clone(&settings), selected, dropped, |c| kb::kb().severity(c)));
+    let progress = crate::progress::Progress::on_tty(selected.len(), settings.lang);
+    let on_done: engine::OnDone = match &progress {
+        Some(p) => {
+            let p = Arc::clone(p);
+            Arc::new(move |_: &str| p.tick())
+        }
+        None => Arc::new(|_: &str| {}),
+    };
+    let executed = runtime.block_on(engine::run_observed(
+        Arc::clone(&settings),
+        selected,
+        dropped,
+        |c| kb::kb().severity(c),
+        on_done,
+    ));
     runtime.shutdown_background();
+    if let Some(p) = progress {
+        p.finish();
+    }
     let report = report::build(
         executed,
         RunMeta {
@@ -67,12 +95,73 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             os_family: settings.os_family,
         },
     );
-    let bytes = render::renderer(settings.format, settings.color).render(&report);
+    let bytes = render::renderer(settings.format, settings.color, settings.strict).render(&report);
     if let Err(e) = crate::output::write(&bytes, settings.output.as_deref()) {
+        if settings.format == FormatArg::Nagios {
+            println!("{}", render::nagios::unknown_line(&format!("cannot write the report: {e}")));
+            return 3;
+        }
         eprintln!("pen-doctor: cannot write the report: {e}");
         return 2;
     }
+    if settings.format == FormatArg::Nagios {
+        return render::nagios::exit_code(&report, settings.strict);
+    }
     report::exit_code(&report, settings.strict)
+}
+
+fn fleet_color(color: Option<ColorArg>) -> bool {
+    settings::resolve_color(color, std::io::stdout().is_terminal())
+}
+
+fn merge(paths: &[std::path::PathBuf], format: Option<FleetFormat>, lang: Lang, color: Option<ColorArg>) -> i32 {
+    let nodes = match crate::fleet::load_nodes(paths) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("pen-doctor: {e}");
+            return 2;
+        }
+    };
+    let (text, failed) = crate::fleet::merge(&nodes, format.unwrap_or(FleetFormat::Human), lang, fleet_color(color));
+    print!("{text}");
+    i32::from(failed)
+}
+
+fn diff(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    format: Option<FleetFormat>,
+    lang: Lang,
+    color: Option<ColorArg>,
+) -> i32 {
+    let (a, b) = match (crate::fleet::load(before), crate::fleet::load(after)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("pen-doctor: {e}");
+            return 2;
+        }
+    };
+    let (text, worse) = crate::fleet::diff(&a, &b, format.unwrap_or(FleetFormat::Human), lang, fleet_color(color));
+    print!("{text}");
+    i32::from(worse)
+}
+
+fn completions(shell: clap_complete::Shell) -> i32 {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "pen-doctor", &mut std::io::stdout());
+    0
+}
+
+fn man() -> i32 {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+        eprintln!("pen-doctor: cannot render the manual page: {e}");
+        return 2;
+    }
+    let _ = crate::output::write(&out, None);
+    0
 }
 
 fn explain(code: &str, lang: Lang) -> i32 {

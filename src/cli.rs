@@ -36,6 +36,49 @@ pub enum Command {
     },
     /// Inspect a certificate file on its own (PEM with key, or PKCS#12)
     Cert(CertArgs),
+    /// One table of nodes × checks from several JSON reports, and the findings that differ
+    /// between nodes (exit 1 when a node has a failure)
+    Merge {
+        /// JSON reports (`pen-doctor check --format json --output FILE`), one per node
+        #[arg(required = true, value_name = "REPORT.json")]
+        reports: Vec<PathBuf>,
+        #[arg(long, value_enum)]
+        format: Option<FleetFormat>,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        #[arg(long, value_enum)]
+        color: Option<ColorArg>,
+    },
+    /// What changed between two runs (before/after a fix): status changes, findings added and
+    /// removed (exit 1 when a check got worse)
+    Diff {
+        /// The earlier JSON report
+        #[arg(value_name = "BEFORE.json")]
+        before: PathBuf,
+        /// The later JSON report
+        #[arg(value_name = "AFTER.json")]
+        after: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<FleetFormat>,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        #[arg(long, value_enum)]
+        color: Option<ColorArg>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from these definitions
+    Man,
+}
+
+/// Output formats of `merge` and `diff`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FleetFormat {
+    Human,
+    Markdown,
 }
 
 #[derive(Subcommand, Debug)]

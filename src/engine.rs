@@ -71,7 +71,11 @@ struct Runner {
     futures: Mutex<HashMap<String, DoneFuture>>,
     results: Results,
     severity: fn(&str) -> crate::report::model::Severity,
+    on_done: OnDone,
 }
+
+/// Called with a check's id each time a check finishes (or is skipped), from any task.
+pub type OnDone = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Runner {
     /// The future that completes when check `id` is done, created once.
@@ -133,7 +137,11 @@ impl Runner {
             };
             let status = outcome.resolved_status(me.severity);
             let completed = Arc::new(Completed { status, fact: outcome.fact.clone() });
-            me.results.lock().unwrap_or_else(|e| e.into_inner()).insert(id_owned, (outcome, status, start.elapsed()));
+            me.results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id_owned.clone(), (outcome, status, start.elapsed()));
+            (me.on_done)(&id_owned);
             completed
         }
         .boxed()
@@ -150,6 +158,17 @@ pub async fn run(
     dropped: HashSet<String>,
     severity: fn(&str) -> crate::report::model::Severity,
 ) -> Vec<Executed> {
+    run_observed(settings, checks, dropped, severity, Arc::new(|_: &str| {})).await
+}
+
+/// As [`run`], calling `on_done` as each check finishes (for a progress indicator).
+pub async fn run_observed(
+    settings: Arc<Settings>,
+    checks: Vec<Box<dyn Check>>,
+    dropped: HashSet<String>,
+    severity: fn(&str) -> crate::report::model::Severity,
+    on_done: OnDone,
+) -> Vec<Executed> {
     let order: Vec<(String, &'static str, Option<String>)> =
         checks.iter().map(|c| (c.id(), c.kind(), c.target())).collect();
     let deadline = settings.deadline;
@@ -160,6 +179,7 @@ pub async fn run(
         futures: Mutex::new(HashMap::new()),
         results: Arc::new(Mutex::new(HashMap::new())),
         severity,
+        on_done,
     });
     let all: Vec<DoneFuture> = order.iter().map(|(id, _, _)| runner.future_of(id, &mut Vec::new())).collect();
     let handles: Vec<_> = all.into_iter().map(tokio::spawn).collect();

@@ -263,7 +263,7 @@ fn proxy_from_env(explicit: Option<&str>) -> Result<ProxySettings, UsageError> {
     Ok(p)
 }
 
-fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
+pub fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
     match arg.unwrap_or(ColorArg::Auto) {
         ColorArg::Always => true,
         ColorArg::Never => false,

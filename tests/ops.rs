@@ -1,0 +1,302 @@
+//! The machine outputs (junit, nagios, prometheus), `--output`, the fleet commands (`merge`,
+//! `diff`) and the generated completions and man page, through the real binary against real
+//! loopback sockets: a listener the test opens (reachable) and a port nothing listens on (refused).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pen-doctor");
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env_remove("HTTPS_PROXY").env_remove("https_proxy").output().expect("run pen-doctor")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `tcp:tramita` refused; `tcp:pendencias` skipped because its DNS check is skipped.
+fn failing_args(port: u16) -> Vec<String> {
+    vec![
+        "check".into(),
+        "--only".into(),
+        "tcp".into(),
+        "--skip".into(),
+        "dns:pendencias".into(),
+        "--target".into(),
+        "tramita,pendencias".into(),
+        "--endpoint".into(),
+        format!("tramita=https://127.0.0.1:{port}/"),
+        "--endpoint".into(),
+        format!("pendencias=https://127.0.0.1:{port}/"),
+        "--timeout".into(),
+        "2s".into(),
+        "--lang".into(),
+        "en".into(),
+    ]
+}
+
+/// Every check passes: `tcp:tramita` reaches a listener the test holds open.
+fn healthy_args(listener: &TcpListener) -> Vec<String> {
+    let port = listener.local_addr().expect("addr").port();
+    vec![
+        "check".into(),
+        "--only".into(),
+        "tcp".into(),
+        "--target".into(),
+        "tramita".into(),
+        "--endpoint".into(),
+        format!("tramita=https://127.0.0.1:{port}/"),
+        "--lang".into(),
+        "en".into(),
+    ]
+}
+
+fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
+    args.extend(more.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run_owned(args: &[String]) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&refs)
+}
+
+fn has(tool: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+#[test]
+fn prometheus_output_passes_promtool() {
+    let out = run_owned(&with(failing_args(closed_port()), &["--format", "prometheus"]));
+    assert_eq!(out.status.code(), Some(1));
+    let body = text(&out.stdout);
+    assert!(body.contains("# TYPE pen_doctor_check_status gauge"), "{body}");
+    assert!(
+        body.contains("pen_doctor_check_status{check=\"tcp\",id=\"tcp:tramita\",target=\"tramita\",status=\"fail\"} 2"),
+        "{body}"
+    );
+    assert!(body.contains("status=\"skip\"} 4"), "{body}");
+    assert!(
+        body.contains("pen_doctor_findings{id=\"tcp:tramita\",code=\"TCP_REFUSED\",severity=\"fail\"} 1"),
+        "{body}"
+    );
+    assert!(body.contains("pen_doctor_up 1"));
+    if !has("promtool") {
+        eprintln!("promtool not installed (Debian package `prometheus`): format not linted");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pen_doctor.prom");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let lint = Command::new("sh")
+        .arg("-c")
+        .arg(format!("promtool check metrics < {}", file.display()))
+        .output()
+        .expect("promtool");
+    assert!(lint.status.success(), "promtool: {}{}", text(&lint.stdout), text(&lint.stderr));
+}
+
+#[test]
+fn junit_output_is_read_by_a_junit_consumer() {
+    let out = run_owned(&with(failing_args(closed_port()), &["--format", "junit"]));
+    assert_eq!(out.status.code(), Some(1));
+    let xml = text(&out.stdout);
+    assert!(xml.contains("<failure message=\"TCP_REFUSED: "), "{xml}");
+    assert!(xml.contains("TRAMITA-FALHA-COMUNICACAO #3"), "{xml}");
+    assert!(xml.contains("<skipped message="), "{xml}");
+    let have_parser = Command::new("python3")
+        .args(["-c", "import junitparser"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !have_parser {
+        eprintln!("python3 junitparser not installed (pip install junitparser): XML not parsed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("report.xml");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let script = r#"
+import sys
+from junitparser import JUnitXml, Failure, Skipped, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+fails, skips, errors, cases, messages = 0, 0, 0, 0, []
+for suite in xml:
+    for case in suite:
+        cases += 1
+        for r in case.result:
+            if isinstance(r, Failure):
+                fails += 1
+                messages.append(r.message)
+            elif isinstance(r, Skipped):
+                skips += 1
+            elif isinstance(r, Error):
+                errors += 1
+print(cases, fails, skips, errors)
+print("\n".join(messages))
+"#;
+    let parsed = Command::new("python3").arg("-c").arg(script).arg(&file).output().expect("python3");
+    assert!(parsed.status.success(), "{}", text(&parsed.stderr));
+    let stdout = text(&parsed.stdout);
+    let mut lines = stdout.lines();
+    // dns:tramita ok, tcp:tramita fail, tcp:pendencias skip.
+    assert_eq!(lines.next(), Some("3 1 1 0"), "{stdout}");
+    assert!(lines
+        .next()
+        .is_some_and(|m| m.starts_with("TCP_REFUSED: ") && m.contains("[TRAMITA-FALHA-COMUNICACAO #3]")));
+}
+
+#[test]
+fn nagios_output_follows_the_plugin_guidelines() {
+    let out = run_owned(&with(failing_args(closed_port()), &["--format", "nagios"]));
+    assert_eq!(out.status.code(), Some(2), "CRITICAL");
+    let body = text(&out.stdout);
+    let first = body.lines().next().unwrap_or_default();
+    assert!(first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED | "), "{first}");
+    let (_, perf) = first.split_once(" | ").unwrap_or_default();
+    for item in perf.split(' ') {
+        let (label, value) = item.split_once('=').unwrap_or_default();
+        assert!(label.starts_with('\'') && label.ends_with('\''), "label {label}");
+        let number: String = value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        assert!(!number.is_empty(), "value {value}");
+    }
+    assert!(perf.contains("'tcp:tramita_ms'="), "{perf}");
+    assert_eq!(body.matches('|').count(), 1, "only the first line carries perfdata: {body}");
+    assert!(body.lines().nth(1).is_some_and(|l| l.starts_with("[fail] tcp:tramita TCP_REFUSED: ")), "{body}");
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let ok = run_owned(&with(healthy_args(&listener), &["--format", "nagios"]));
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).starts_with("PEN-DOCTOR OK - 2 ok | "));
+
+    let bad = run(&["check", "--format", "nagios", "--timeout", "soon"]);
+    assert_eq!(bad.status.code(), Some(3), "UNKNOWN");
+    assert!(text(&bad.stdout).starts_with("PEN-DOCTOR UNKNOWN - "));
+}
+
+#[test]
+fn output_file_is_replaced_atomically() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pen_doctor.prom");
+    std::fs::write(&file, "old\n").expect("write");
+    // A collector that opened the previous file keeps reading it whole.
+    let held = std::fs::File::open(&file).expect("open");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let path = file.display().to_string();
+    let out = run_owned(&with(healthy_args(&listener), &["--format", "prometheus", "--output", &path]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let mut old = String::new();
+    std::io::Read::read_to_string(&mut &held, &mut old).expect("read");
+    assert_eq!(old, "old\n");
+    let new = std::fs::read_to_string(&file).expect("read");
+    assert!(new.starts_with("# HELP pen_doctor_up") && new.ends_with('\n'), "{new}");
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).expect("ls").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+
+    let missing = dir.path().join("no/such/dir/report.json").display().to_string();
+    let out = run_owned(&with(healthy_args(&listener), &["--format", "json", "--output", &missing]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot write the report"));
+}
+
+fn json_report(args: Vec<String>, file: &Path) {
+    let path = file.display().to_string();
+    let out = run_owned(&with(args, &["--format", "json", "--output", &path]));
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out.stderr));
+}
+
+#[test]
+fn merge_and_diff_read_json_reports_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (good, bad) = (dir.path().join("node1.json"), dir.path().join("node2.json"));
+    json_report(healthy_args(&listener), &good);
+    // The same checks, but on "node2" the port is closed.
+    drop(listener);
+    json_report(healthy_args(&TcpListener::bind("127.0.0.1:0").expect("bind")), &dir.path().join("x.json"));
+    let refused = vec![
+        "check".to_string(),
+        "--only".into(),
+        "tcp".into(),
+        "--target".into(),
+        "tramita".into(),
+        "--endpoint".into(),
+        format!("tramita=https://127.0.0.1:{port}/"),
+        "--lang".into(),
+        "en".into(),
+    ];
+    json_report(refused, &bad);
+
+    let g = good.display().to_string();
+    let b = bad.display().to_string();
+    let merged = run(&["merge", &g, &b, "--lang", "en", "--color", "never"]);
+    assert_eq!(merged.status.code(), Some(1), "a node failed");
+    let body = text(&merged.stdout);
+    assert!(body.contains("tcp:tramita  ✔"), "{body}");
+    assert!(body.contains("✘"), "{body}");
+    assert!(body.contains("Findings that differ between nodes:"), "{body}");
+    assert!(body.contains("tcp:tramita TCP_REFUSED [fail] — on: "), "{body}");
+
+    let md = run(&["merge", &g, &b, "--format", "markdown", "--lang", "en"]);
+    assert!(text(&md.stdout).contains("| `tcp:tramita` | ✔ ok | ✘ fail |"), "{}", text(&md.stdout));
+
+    let diff = run(&["diff", &b, &g, "--lang", "en", "--color", "never"]);
+    assert_eq!(diff.status.code(), Some(0), "nothing got worse");
+    let body = text(&diff.stdout);
+    assert!(body.contains("tcp:tramita: fail → ok"), "{body}");
+    assert!(body.contains("- tcp:tramita TCP_REFUSED [fail]"), "{body}");
+    let worse = run(&["diff", &g, &b, "--lang", "en", "--color", "never"]);
+    assert_eq!(worse.status.code(), Some(1), "a check got worse");
+    assert!(text(&worse.stdout).contains("+ tcp:tramita TCP_REFUSED [fail]"));
+
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "not json").expect("write");
+    let out = run(&["merge", &g, &junk.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("junk.json: not a JSON report"), "{err}");
+    let future = dir.path().join("v9.json");
+    std::fs::write(&future, "{\"schema_version\": 9}").expect("write");
+    let out = run(&["diff", &g, &future.display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("schema_version 9 is not supported"));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        let body = text(&out.stdout);
+        assert!(body.contains("merge") && body.contains("cert-password-env"), "{shell}");
+    }
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let body = text(&man.stdout);
+    assert!(body.contains(".TH pen-doctor 1") && body.contains("completions"), "{body}");
+}
+
+#[test]
+fn no_progress_line_when_stderr_is_not_a_terminal() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let out = run_owned(&with(healthy_args(&listener), &["--format", "json"]));
+    assert!(!text(&out.stderr).contains("verificando") && !text(&out.stderr).contains('\r'));
+}
