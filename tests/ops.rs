@@ -300,3 +300,15 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
     let out = run_owned(&with(healthy_args(&listener), &["--format", "json"]));
     assert!(!text(&out.stderr).contains("verificando") && !text(&out.stderr).contains('\r'));
 }
+
+#[test]
+fn static_release_binary_has_no_dynamic_dependencies() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let bin = Path::new(root).join("target/x86_64-unknown-linux-musl/release/pen-doctor");
+    if !bin.exists() {
+        eprintln!("no musl build (scripts/release builds it): static check not run");
+        return;
+    }
+    let out = Command::new(Path::new(root).join("scripts/check-static")).arg(&bin).output().expect("check-static");
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+}
