@@ -312,3 +312,126 @@ fn static_release_binary_has_no_dynamic_dependencies() {
     let out = Command::new(Path::new(root).join("scripts/check-static")).arg(&bin).output().expect("check-static");
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+/// A report as the certificate, TLS and NTP checks write it (their evidence shapes), with label
+/// values that need escaping.
+fn synthetic_report() -> pen_doctor::report::model::Report {
+    use pen_doctor::report::model::*;
+    let check = |id: &str, kind: &str, status: Status, evidence: serde_json::Value, findings: Vec<ReportedFinding>| {
+        CheckReport {
+            id: id.into(),
+            check: kind.into(),
+            target: id.split_once(':').map(|(_, t)| t.to_string()),
+            status,
+            duration_ms: 12,
+            summary: "s".into(),
+            findings,
+            evidence: evidence.as_object().cloned().unwrap_or_default(),
+            skipped_because: None,
+        }
+    };
+    let finding = |code: &str, severity: Severity| ReportedFinding {
+        code: code.into(),
+        severity,
+        message: "a \"quoted\" message | with a pipe\nand a newline".into(),
+        kb: KbRef { article: "PEN-MANUAL-NTP".into(), cause: None, title: "t".into(), url: "u".into() },
+        fix: vec![],
+        params: Default::default(),
+    };
+    let checks = vec![
+        check(
+            "cert:client",
+            "cert",
+            Status::Warn,
+            serde_json::json!({"days_left": 20, "certificate": {"not_after": "2030-01-02 03:04:05 UTC", "not_after_ts": 1_893_553_445}}),
+            vec![finding("CLIENT_CERT_EXPIRING", Severity::Warn)],
+        ),
+        check(
+            "tls:tramita",
+            "tls",
+            Status::Ok,
+            serde_json::json!({"chain": [{"subject": "CN=x\"y\\z", "not_after_ts": 1_893_553_445}]}),
+            vec![],
+        ),
+        check(
+            "ntp",
+            "ntp",
+            Status::Fail,
+            serde_json::json!({"offset": "12.5 s", "servers": [{"offset_secs": 12.5}]}),
+            vec![finding("NTP_OFFSET_HIGH", Severity::Fail)],
+        ),
+        check("weird:a\"b", "weird", Status::Skip, serde_json::json!({}), vec![]),
+    ];
+    Report {
+        schema_version: 1,
+        tool: ToolInfo { name: "pen-doctor".into(), version: "0.1.0".into() },
+        run: RunInfo {
+            started_at: "2026-11-22T02:00:00Z".into(),
+            duration_ms: 40,
+            environment: "producao".into(),
+            host: HostInfo {
+                hostname: "sei1".into(),
+                os: "Debian".into(),
+                os_family: "debian".into(),
+                kernel: "6".into(),
+            },
+        },
+        summary: Summary::from_checks(&checks),
+        checks,
+        lang: Default::default(),
+        os_family: Default::default(),
+    }
+}
+
+#[test]
+fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
+    use pen_doctor::render::Render;
+    let report = synthetic_report();
+    let prom = text(&pen_doctor::render::prometheus::Prometheus.render(&report));
+    assert!(prom.contains(
+        "pen_doctor_certificate_expiry_timestamp_seconds{check=\"cert\",id=\"cert:client\",target=\"client\"} 1893553445"
+    ));
+    assert!(prom.contains("pen_doctor_ntp_offset_seconds{check=\"ntp\",id=\"ntp\",target=\"\"} 12.5"), "{prom}");
+    assert!(prom.contains("id=\"weird:a\\\"b\""), "{prom}");
+    if has("promtool") {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("x.prom");
+        std::fs::write(&file, &prom).expect("write");
+        let lint = Command::new("sh")
+            .arg("-c")
+            .arg(format!("promtool check metrics < {}", file.display()))
+            .output()
+            .expect("promtool");
+        assert!(lint.status.success(), "promtool: {}{}", text(&lint.stdout), text(&lint.stderr));
+    }
+
+    let nagios = text(&pen_doctor::render::nagios::Nagios { strict: false }.render(&report));
+    let first = nagios.lines().next().unwrap_or_default();
+    assert!(first.starts_with("PEN-DOCTOR CRITICAL - "), "{first}");
+    assert!(first.contains("'cert:client_days_left'=20;30:;0:"), "{first}");
+    assert!(first.contains("'tls:tramita_days_left'="), "{first}");
+    assert!(first.contains("'ntp_offset'=12.5s"), "{first}");
+    assert_eq!(nagios.matches('|').count(), 1, "{nagios}");
+    assert_eq!(nagios.lines().count(), 3, "one line per finding: {nagios}");
+    assert_eq!(pen_doctor::render::nagios::exit_code(&report, false), 2);
+
+    let junit = text(&pen_doctor::render::junit::Junit.render(&report));
+    assert!(junit.contains("<system-out>[warn] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
+}
+
+#[test]
+fn progress_line_on_a_terminal() {
+    if !has("script") {
+        eprintln!("util-linux `script` missing: no pseudo-terminal to test with");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let cmd = format!(
+        "{BIN} check --only tcp --target tramita --endpoint tramita=https://127.0.0.1:{port}/ --format json --output /dev/null"
+    );
+    let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script");
+    let shown = text(&out.stdout);
+    assert!(shown.contains("verificando… 0/2") && shown.contains("verificando… 2/2"), "{shown:?}");
+    assert!(shown.ends_with("\r\x1b[2K") || shown.contains("\r\x1b[2K"), "the line is erased: {shown:?}");
+}

@@ -95,6 +95,10 @@ fn timestamp_of(v: &Value) -> Option<i64> {
             if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc2822) {
                 return Some(t.unix_timestamp());
             }
+            let utc = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+            if let Ok(t) = time::PrimitiveDateTime::parse(s, &utc) {
+                return Some(t.assume_utc().unix_timestamp());
+            }
             let fmt = time::macros::format_description!(
                 "[month repr:short] [day padding:space] [hour]:[minute]:[second] [year] GMT"
             );
@@ -112,37 +116,50 @@ fn timestamp_of(v: &Value) -> Option<i64> {
     }
 }
 
-/// The certificate expiry a check's evidence records, as seconds since the epoch.
+/// The first of `keys` in the evidence: every key at the top level first, then nested.
+fn first_of<'a>(evidence: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter().find_map(|k| evidence.get(*k)).or_else(|| keys.iter().find_map(|k| evidence_value(evidence, k)))
+}
+
+/// Checks whose evidence lists many certificates (the trust store) have no single expiry.
+fn about_one_certificate(check: &CheckReport) -> bool {
+    check.check != "ca"
+}
+
+/// The certificate expiry a check's evidence records (`not_after_ts`, else a `not_after` date), as
+/// seconds since the epoch. The top level wins; else the first certificate found (the leaf).
 pub(crate) fn cert_not_after(check: &CheckReport) -> Option<i64> {
-    ["not_after", "expires_at", "valid_until"]
-        .iter()
-        .find_map(|k| evidence_value(&check.evidence, k).and_then(timestamp_of))
+    if !about_one_certificate(check) {
+        return None;
+    }
+    first_of(&check.evidence, &["not_after_ts", "not_after", "expires_at", "valid_until"]).and_then(timestamp_of)
 }
 
 /// Days left on the certificate a check's evidence records (from `days_left`, else `not_after`).
 pub(crate) fn cert_days_left(check: &CheckReport, now: i64) -> Option<i64> {
-    if let Some((d, _)) = evidence_value(&check.evidence, "days_left").and_then(number_of) {
+    if !about_one_certificate(check) {
+        return None;
+    }
+    if let Some((d, _)) = check.evidence.get("days_left").and_then(number_of) {
         return Some(d.floor() as i64);
     }
     cert_not_after(check).map(|t| (t - now).div_euclid(86_400))
 }
 
-/// The clock offset in seconds a check's evidence records (`offset_ms`, `offset_s` or `offset`,
-/// the last in seconds unless it carries a unit).
+/// The clock offset in seconds a check's evidence records (`offset_ms`; `offset_secs`/`offset_s`;
+/// `offset`, in seconds unless it carries a unit such as `12 ms`).
 pub(crate) fn ntp_offset_seconds(check: &CheckReport) -> Option<f64> {
-    if let Some((ms, _)) = evidence_value(&check.evidence, "offset_ms").and_then(number_of) {
-        return Some(ms / 1000.0);
-    }
-    for key in ["offset_s", "offset_seconds", "offset"] {
-        if let Some((x, unit)) = evidence_value(&check.evidence, key).and_then(number_of) {
-            return Some(match unit {
-                "ms" => x / 1000.0,
-                "us" | "µs" => x / 1_000_000.0,
-                _ => x,
-            });
-        }
-    }
-    None
+    let keys = ["offset_ms", "offset_secs", "offset_s", "offset_seconds", "offset"];
+    let (key, value) = keys
+        .iter()
+        .find_map(|k| check.evidence.get(*k).map(|v| (*k, v)))
+        .or_else(|| keys.iter().find_map(|k| evidence_value(&check.evidence, k).map(|v| (*k, v))))?;
+    let (x, unit) = number_of(value)?;
+    Some(match (key, unit) {
+        ("offset_ms", _) | (_, "ms") => x / 1000.0,
+        (_, "us") | (_, "µs") => x / 1_000_000.0,
+        _ => x,
+    })
 }
 
 /// Seconds since the epoch of the run's start (0 when the report's date cannot be read).
@@ -161,7 +178,41 @@ mod tests {
         assert_eq!(timestamp_of(&json!("Jan  2 03:04:05 2027 GMT")), Some(1_798_859_045));
         assert_eq!(timestamp_of(&json!("Jan 2 03:04:05 2027 GMT")), Some(1_798_859_045));
         assert_eq!(timestamp_of(&json!(1_798_859_045)), Some(1_798_859_045));
+        assert_eq!(timestamp_of(&json!("2027-01-02 03:04:05 UTC")), Some(1_798_859_045));
         assert_eq!(timestamp_of(&json!("soon")), None);
+    }
+
+    fn check(kind: &str, evidence: Value) -> CheckReport {
+        CheckReport {
+            id: kind.into(),
+            check: kind.into(),
+            target: None,
+            status: crate::report::model::Status::Ok,
+            duration_ms: 1,
+            summary: String::new(),
+            findings: Vec::new(),
+            evidence: evidence.as_object().cloned().unwrap_or_default(),
+            skipped_because: None,
+        }
+    }
+
+    #[test]
+    fn facts_for_monitoring_are_read_from_the_evidence_checks_write() {
+        // The NTP check: the best server's offset as text, each server's in seconds.
+        let ntp = check("ntp", json!({"servers": [{"offset_secs": 0.5}], "offset": "12 ms"}));
+        assert_eq!(ntp_offset_seconds(&ntp), Some(0.012));
+        assert_eq!(ntp_offset_seconds(&check("ntp", json!({"offset": "1.5 s"}))), Some(1.5));
+        assert_eq!(ntp_offset_seconds(&check("ntp", json!({"servers": [{"offset_secs": -0.25}]}))), Some(-0.25));
+        // The client certificate: days left at the top, the leaf's dates nested.
+        let cert = check("cert", json!({"days_left": 40, "certificate": {"not_after": "2027-01-02 03:04:05 UTC"}}));
+        assert_eq!(cert_days_left(&cert, 0), Some(40));
+        assert_eq!(cert_not_after(&cert), Some(1_798_859_045));
+        let tls = check("tls", json!({"chain": [{"not_after_ts": 1_798_859_045}, {"not_after_ts": 1}]}));
+        assert_eq!(cert_not_after(&tls), Some(1_798_859_045));
+        assert_eq!(cert_days_left(&tls, 1_798_859_045 - 86_400 * 3), Some(3));
+        // The trust store lists many roots: no single expiry.
+        assert_eq!(cert_not_after(&check("ca", json!({"well_known_roots": [{"not_after": 1}]}))), None);
+        assert_eq!(ntp_offset_seconds(&check("tcp", json!({"connect_ms": 3}))), None);
     }
 
     #[test]
