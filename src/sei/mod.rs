@@ -1,6 +1,8 @@
 //! Discovery of an SEI installation: reads `ConfiguracaoSEI.php` and the module configuration
 //! files statically (never by running PHP) and returns what the other checks need.
 
+pub mod php;
+
 use crate::report::model::Finding;
 use crate::secret::Secret;
 use std::path::{Path, PathBuf};
