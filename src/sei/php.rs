@@ -1915,6 +1915,16 @@ class ConfiguracaoSEI extends InfraConfiguracao  {
     }
 
     #[test]
+    fn crlf_lines_and_reopened_tags() {
+        let src = "<?php\r\n// a\r\n?>\r\n<p>html {x}</p>\r\n<?php\r\nreturn [\r\n  'a' => 'x\r\ny',\r\n  'b' =>\r\n";
+        let e = error(src);
+        assert_eq!(e.line, 9, "{e}");
+        let ok = src.to_string() + "  2,\r\n];\r\n";
+        assert_eq!(cfg(&ok).get("a"), Some(&s("x\r\ny")));
+        assert_eq!(cfg(&ok).get("b"), Some(&PhpValue::Int(2)));
+    }
+
+    #[test]
     fn latin1_files() {
         let bytes = b"<?php\n// Configura\xe7\xe3o\nreturn array('Orgao' => 'Funda\xe7\xe3o', 'n' => 1);\n";
         let text = decode(bytes);
