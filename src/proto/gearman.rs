@@ -179,7 +179,10 @@ pub fn parse_status_line(line: &str) -> Result<FunctionStatus, Error> {
 /// Parses `FD IP-ADDRESS CLIENT-ID : FUNCTION ...`.
 pub fn parse_worker_line(line: &str) -> Result<Worker, Error> {
     let bad = || Error::Protocol(format!("unexpected line in 'workers': {}", printable(line)));
-    let (head, functions) = line.split_once(" :").ok_or_else(bad)?;
+    let (head, functions) = match line.find(" : ") {
+        Some(i) => (&line[..i], &line[i + 3..]),
+        None => (line.strip_suffix(" :").ok_or_else(bad)?, ""),
+    };
     let mut h = head.split_whitespace();
     let fd = h.next().ok_or_else(bad)?;
     if !fd.chars().all(|c| c.is_ascii_digit()) {
