@@ -215,5 +215,5 @@ fn host_without_ipv6_predicts_the_start_failure() {
     let r = gearman_run(port, root);
     let f = r.finding("gearman", "GEARMAN_IPV6_LISTEN");
     assert_eq!(f["severity"], "fail", "{f}");
-    assert!(f["params"]["line"].as_str().unwrap().contains("gearmand.cc:442"));
+    assert!(f["params"]["evidence"].as_str().unwrap().contains("gearmand.cc:442"));
 }

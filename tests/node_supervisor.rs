@@ -153,7 +153,7 @@ fn inet_port_with_credentials_and_no_pen_programs() {
 
     // Nothing to talk to at all.
     let r = run_check(&["--only", "supervisor"], Some(empty.path()));
-    assert_eq!(r.codes("supervisor"), vec!["SUPERVISOR_NOT_FOUND"]);
+    assert_eq!(r.codes("supervisor"), vec!["SUPERVISOR_CONFIG_NOT_FOUND"]);
     assert_eq!(r.status("supervisor"), "warn");
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 pub const CURRENT_SCRIPT: &str = "verificar-reboot-fila.sh";
 pub const OLD_SCRIPT: &str = "verificar-servicos.sh";
+const SEARCHED: &str = "/etc/crontab, /etc/cron.d/*, /var/spool/cron/crontabs/*, /var/spool/cron/*";
 
 pub struct CronCheck;
 
@@ -77,7 +78,7 @@ impl Check for CronCheck {
                 o.summary.insert("file", file.clone());
                 o.push(Finding::new("CRON_CONTINGENCY_OBSOLETE").with("file", file).with("line", line));
             }
-            (None, None) => o.push(Finding::new("CRON_CONTINGENCY_MISSING").with("files", read.len())),
+            (None, None) => o.push(Finding::new("CRON_CONTINGENCY_MISSING").with("searched", SEARCHED)),
         }
         o
     }

@@ -106,12 +106,12 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value) {
         "listen_restricted_in": restricted_in,
     });
     let finding = if let Some((log, line)) = log_hit {
-        Some(Finding::new("GEARMAN_IPV6_LISTEN").with("file", log).with("line", line).severity(Severity::Fail))
+        Some(Finding::new("GEARMAN_IPV6_LISTEN").with("file", log).with("evidence", line).severity(Severity::Fail))
     } else if lacks && restricted_in.is_none() && !files_seen.is_empty() {
         Some(
             Finding::new("GEARMAN_IPV6_LISTEN")
                 .with("file", files_seen.first().cloned().unwrap_or_default())
-                .with("line", "--listen=127.0.0.1")
+                .with("evidence", "--listen=127.0.0.1")
                 .severity(Severity::Warn),
         )
     } else {
@@ -126,7 +126,7 @@ fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
         Error::Silent => Finding::new("GEARMAN_NOT_RESPONDING")
             .with("addr", addr)
             .with("timeout", crate::engine::humanize(ctx.timeout())),
-        Error::Protocol(p) => Finding::new("GEARMAN_PROTOCOL_ERROR").with("addr", addr).with("problem", p),
+        Error::Protocol(p) => Finding::new("GEARMAN_PROTOCOL_ERROR").with("addr", addr).with("error", p),
         Error::Io(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
     };
     o.push(f);
@@ -179,7 +179,7 @@ impl Check for GearmanCheck {
             let mut o = Outcome::skipped(
                 "GEARMAN_NOT_CONFIGURED: no Gearman block in ConfiguracaoModPEN.php; processing runs through SEI's scheduled tasks",
             );
-            o.push(Finding::new("GEARMAN_NOT_CONFIGURED").with("file", "config/mod-pen/ConfiguracaoModPEN.php"));
+            o.push(Finding::new("GEARMAN_NOT_CONFIGURED").with("path", "config/mod-pen/ConfiguracaoModPEN.php"));
             return o;
         }
         let addr = s.gearman.clone().unwrap_or_else(|| DEFAULT_ADDR.to_string());

@@ -208,7 +208,7 @@ impl Check for NtpCheck {
                         Finding::new("NTP_OFFSET_HIGH")
                             .with("offset", format_offset(b.offset))
                             .with("server", srv)
-                            .with("limit", format_offset(limit))
+                            .with("threshold", format_offset(limit))
                             .severity(sev),
                     );
                 }
@@ -217,7 +217,7 @@ impl Check for NtpCheck {
                 o.push(
                     Finding::new("NTP_UNREACHABLE")
                         .with("servers", s.ntp_servers.join(", "))
-                        .with("errors", errors.join("; ")),
+                        .with("error", errors.join("; ")),
                 );
             }
             None => {}
@@ -230,12 +230,7 @@ impl Check for NtpCheck {
                     Some(off) if off.abs() <= warn => Severity::Warn,
                     _ => Severity::Fail,
                 };
-                o.push(
-                    Finding::new("NTP_UNSYNCHRONIZED")
-                        .with("maxerror", format_offset(k.maxerror_us as f64 / 1e6))
-                        .with("esterror", format_offset(k.esterror_us as f64 / 1e6))
-                        .severity(sev),
-                );
+                o.push(Finding::new("NTP_UNSYNCHRONIZED").with("maxerror_ms", k.maxerror_us / 1000).severity(sev));
             }
         }
 

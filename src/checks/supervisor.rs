@@ -311,16 +311,14 @@ impl Check for SupervisorCheck {
                 }
                 None => {
                     o.push(
-                        Finding::new("SUPERVISOR_DOWN")
-                            .with("endpoint", flag)
-                            .with("error", "invalid --supervisor value"),
+                        Finding::new("SUPERVISOR_DOWN").with("addr", flag).with("error", "invalid --supervisor value"),
                     );
                     return o;
                 }
             },
             (None, Some(found)) => found,
             (None, None) => {
-                o.push(Finding::new("SUPERVISOR_NOT_FOUND").with("paths", CONFIG_FILES.join(", ")));
+                o.push(Finding::new("SUPERVISOR_CONFIG_NOT_FOUND").with("paths", CONFIG_FILES.join(", ")));
                 return o;
             }
         };
@@ -332,15 +330,13 @@ impl Check for SupervisorCheck {
             Ok(_) => {
                 o.push(
                     Finding::new("SUPERVISOR_DOWN")
-                        .with("endpoint", endpoint.to_string())
+                        .with("addr", endpoint.to_string())
                         .with("error", "getAllProcessInfo did not return a list"),
                 );
                 return o;
             }
             Err(e) => {
-                o.push(
-                    Finding::new("SUPERVISOR_DOWN").with("endpoint", endpoint.to_string()).with("error", e.to_string()),
-                );
+                o.push(Finding::new("SUPERVISOR_DOWN").with("addr", endpoint.to_string()).with("error", e.to_string()));
                 return o;
             }
         };
@@ -417,12 +413,12 @@ impl Check for SupervisorCheck {
             programs.push(entry);
         }
         o.set_evidence("pen_programs", &programs);
+        o.set_evidence("programs_total", infos.len());
         o.summary.insert("running", running.to_string());
         if pen_groups.is_empty() {
             o.push(
                 Finding::new("SUPERVISOR_NO_PEN_PROGRAMS")
-                    .with("endpoint", endpoint.to_string())
-                    .with("programs", infos.len()),
+                    .with("file", if cfg.files.is_empty() { endpoint.to_string() } else { cfg.files.join(", ") }),
             );
         }
         o
