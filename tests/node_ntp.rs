@@ -218,3 +218,37 @@ fn unsynchronised_kernel_no_daemon_and_foreign_servers() {
     assert_eq!(r.codes("ntp"), vec!["NTP_NOT_NTP_BR"]);
     assert_eq!(r.status("ntp"), "ok", "info only");
 }
+
+#[test]
+fn node_checks_are_planned_on_flags_only_off_an_sei_node() {
+    let tmp = synced_root(true);
+    let ok = responder(Behaviour::Offset(0.0));
+    let server = format!("127.0.0.1:{ok}");
+    let ids = |r: &Run| -> Vec<String> {
+        r.report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect()
+    };
+    let r = run_check(&["--skip", "dns,tcp", "--ntp-server", &server, "--timeout", "1s"], Some(tmp.path()));
+    let got = ids(&r);
+    assert!(got.contains(&"ntp".to_string()), "{got:?}");
+    for absent in ["gearman", "supervisor", "process:pen", "cron:pen"] {
+        assert!(!got.contains(&absent.to_string()), "{got:?}");
+    }
+    let r = run_check(
+        &[
+            "--skip",
+            "dns,tcp",
+            "--ntp-server",
+            &server,
+            "--timeout",
+            "1s",
+            "--gearman",
+            "127.0.0.1:1",
+            "--supervisor",
+            "unix:///nonexistent/pen-doctor.sock",
+        ],
+        Some(tmp.path()),
+    );
+    let got = ids(&r);
+    assert!(got.contains(&"gearman".to_string()) && got.contains(&"supervisor".to_string()), "{got:?}");
+    assert_eq!(r.codes("gearman"), vec!["GEARMAN_DOWN"]);
+}

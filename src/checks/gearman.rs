@@ -231,3 +231,58 @@ impl Check for GearmanCheck {
         o
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CheckArgs;
+    use crate::report::model::Status;
+    use crate::sei::{PenConfig, SeiInstall};
+    use std::collections::HashMap;
+
+    fn settings_with(pen: PenConfig) -> Settings {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = Some(SeiInstall { usable: true, pen: Some(pen), ..Default::default() });
+        s.gearman = None;
+        s
+    }
+
+    #[tokio::test]
+    async fn without_a_gearman_block_processing_runs_through_scheduled_tasks() {
+        let settings = Arc::new(settings_with(PenConfig::default()));
+        let planned = checks(&settings);
+        assert_eq!(planned.len(), 1, "planned on an SEI node");
+        assert_eq!(planned[0].depends_on(), vec!["config:sei".to_string()]);
+        let ctx = Ctx { settings, deps: HashMap::new() };
+        let o = planned[0].run(&ctx).await;
+        assert_eq!(o.status, Some(Status::Skip));
+        assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
+        assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");
+    }
+
+    #[test]
+    fn not_planned_off_an_sei_node_without_flags() {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = None;
+        s.gearman = None;
+        s.only = None;
+        assert!(checks(&Arc::new(s)).is_empty());
+    }
+
+    #[test]
+    fn judges_queues() {
+        let st = |f: &str, t, r, w| FunctionStatus { function: f.into(), total: t, running: r, workers: w };
+        assert!(judge(&[st("enviarProcesso", 0, 0, 1), st("receberProcedimento", 2, 1, 1)]).is_empty());
+        let f = judge(&[st("enviarProcesso", 0, 0, 1), st("receberProcedimento", 3, 0, 0)]);
+        assert_eq!(f[0].code, "GEARMAN_NO_WORKERS");
+        assert_eq!(f[0].params["functions"], "receberProcedimento");
+        let f = judge(&[st("other", 0, 0, 1)]);
+        assert_eq!(f[0].code, "GEARMAN_NO_WORKERS");
+        assert!(f[0].params["functions"].contains("expedirBloco"));
+        assert!(restricts_listen("OPTIONS=\"--listen=127.0.0.1\""));
+        assert!(restricts_listen("PARAMS=\"--listen=localhost --port=4730\""));
+        assert!(restricts_listen("ExecStart=/usr/sbin/gearmand -L 127.0.0.1 --syslog"));
+        assert!(!restricts_listen("#OPTIONS=\"--listen=127.0.0.1\""));
+        assert!(!restricts_listen("PARAMS=\"--listen=0.0.0.0\""));
+    }
+}
