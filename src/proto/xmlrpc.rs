@@ -269,7 +269,7 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, Error> {
         if size == 0 {
             return Ok(out);
         }
-        if b.len() < size + 2 {
+        if b.len() < size.checked_add(2).ok_or_else(bad)? {
             return Err(bad());
         }
         out.extend_from_slice(&b[..size]);
@@ -478,6 +478,8 @@ mod tests {
         let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
         assert_eq!(parse_http(raw).unwrap(), "hello");
         assert_eq!(parse_http(b"HTTP/1.0 401 Unauthorized\r\n\r\n"), Err(Error::Unauthorized));
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx";
+        assert!(parse_http(huge).is_err());
         assert!(parse_http(b"\xff\xfe garbage").is_err());
         assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
         assert_eq!(Endpoint::parse("unix:///run/supervisor.sock"), Some(Endpoint::Unix("/run/supervisor.sock".into())));
