@@ -206,6 +206,20 @@ fn host_without_ipv6_predicts_the_start_failure() {
     let r = gearman_run(port, root);
     assert!(r.codes("gearman").is_empty(), "{}", r.check("gearman"));
 
+    // Debian's defaults file unrestricted, but the systemd unit's drop-in passes -L 127.0.0.1.
+    write(root, "etc/default/gearman-job-server", "PARAMS=\"\"\n");
+    write(
+        root,
+        "etc/systemd/system/gearman-job-server.service.d/override.conf",
+        "[Service]\nExecStart=\nExecStart=/usr/sbin/gearmand -L 127.0.0.1 --log-file=/var/log/gearman-job-server/gearman.log\n",
+    );
+    let r = gearman_run(port, root);
+    assert!(r.codes("gearman").is_empty(), "{}", r.check("gearman"));
+    assert_eq!(
+        r.evidence("gearman")["ipv6"]["listen_restricted_in"],
+        "/etc/systemd/system/gearman-job-server.service.d/override.conf"
+    );
+
     // The log already shows the failure: fail, quoting the line.
     write(
         root,

@@ -113,6 +113,10 @@ fn pen_programs_running_and_one_fatal_with_its_stderr() {
     let names: Vec<&str> = ev["pen_programs"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"sei_processamento:sei_processamento_01"), "{names:?}");
     assert!(!names.contains(&"unrelated"), "{names:?}");
+    let fatal = ev["pen_programs"].as_array().unwrap().iter().find(|p| p["state"] == "FATAL").unwrap();
+    assert!(fatal["stderr_tail"][0].as_str().unwrap().contains("PHP Fatal error"), "{fatal}");
+    let running = ev["pen_programs"].as_array().unwrap().iter().find(|p| p["state"] == "RUNNING").unwrap();
+    assert!(running["uptime_secs"].as_i64().is_some(), "{running}");
 }
 
 impl Run {

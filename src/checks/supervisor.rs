@@ -378,10 +378,13 @@ impl Check for SupervisorCheck {
             let description = info.get("description").and_then(Value::as_str).unwrap_or("").to_string();
             let now = info.get("now").and_then(Value::as_i64).unwrap_or(0);
             let start = info.get("start").and_then(Value::as_i64).unwrap_or(0);
+            let stop = info.get("stop").and_then(Value::as_i64).unwrap_or(0);
             let mut entry = json!({
                 "name": full, "state": state, "pid": info.get("pid").and_then(Value::as_i64),
                 "exitstatus": exitstatus, "description": description,
                 "uptime_secs": if state == "RUNNING" && start > 0 { Some(now - start) } else { None },
+                "stopped_for_secs": if state != "RUNNING" && stop > 0 && now >= stop { Some(now - stop) } else { None },
+                "spawnerr": info.get("spawnerr").and_then(Value::as_str).filter(|e| !e.is_empty()),
             });
             if matches!(state.as_str(), "RUNNING" | "STARTING") {
                 running += 1;
