@@ -45,7 +45,15 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     if settings.sei.is_none() && settings.gearman.is_none() && !named {
         return Vec::new();
     }
-    vec![Box::new(GearmanCheck { from_sei: settings.sei.is_some() })]
+    // The address comes from the SEI configuration unless --gearman named another one.
+    let sei_addr = settings
+        .sei
+        .as_ref()
+        .and_then(|i| i.pen.as_ref())
+        .and_then(|p| p.gearman.as_ref())
+        .map(|(h, p)| format!("{h}:{p}"));
+    let from_sei = settings.sei.is_some() && (settings.gearman.is_none() || settings.gearman == sei_addr);
+    vec![Box::new(GearmanCheck { from_sei })]
 }
 
 /// Whether the host has no usable IPv6: `/proc/net/if_inet6` absent or empty, or IPv6 disabled.
@@ -258,6 +266,16 @@ mod tests {
         assert_eq!(o.status, Some(Status::Skip));
         assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
         assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");
+    }
+
+    #[test]
+    fn a_flag_address_does_not_wait_for_the_sei_configuration() {
+        let mut s = settings_with(PenConfig { gearman: Some(("10.0.0.5".into(), 4730)), ..Default::default() });
+        s.gearman = Some("10.0.0.5:4730".into());
+        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), vec!["config:sei".to_string()]);
+        let mut s = settings_with(PenConfig::default());
+        s.gearman = Some("127.0.0.1:4731".into());
+        assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());
     }
 
     #[test]
