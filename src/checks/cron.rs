@@ -15,10 +15,10 @@ const SEARCHED: &str = "/etc/crontab, /etc/cron.d/*, /var/spool/cron/crontabs/*,
 
 pub struct CronCheck;
 
-/// Planned on an SEI node, or when `--only` names it.
+/// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| matches!(e.trim(), "cron" | "cron:pen")));
-    if settings.sei.is_none() && !named {
+    if !super::process::pen_node(settings) && !named {
         return Vec::new();
     }
     vec![Box::new(CronCheck)]

@@ -38,11 +38,11 @@ pub struct GearmanCheck {
     from_sei: bool,
 }
 
-/// The `gearman` checks of this run: on an SEI node, when `--gearman` is given or when `--only`
+/// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
 /// names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "gearman"));
-    if settings.sei.is_none() && settings.gearman.is_none() && !named {
+    if !super::process::pen_node(settings) && settings.gearman.is_none() && !named {
         return Vec::new();
     }
     // The address comes from the SEI configuration unless --gearman named another one.
@@ -276,6 +276,24 @@ mod tests {
         let mut s = settings_with(PenConfig::default());
         s.gearman = Some("127.0.0.1:4731".into());
         assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());
+    }
+
+    #[test]
+    fn node_checks_not_planned_on_an_sei_node_without_the_pen_module() {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = Some(SeiInstall {
+            usable: true,
+            modules: vec!["ProtocoloIntegradoIntegracao".into()],
+            ..Default::default()
+        });
+        s.gearman = None;
+        s.supervisor = None;
+        s.only = None;
+        let s = Arc::new(s);
+        assert!(checks(&s).is_empty());
+        assert!(crate::checks::supervisor::checks(&s).is_empty());
+        assert!(crate::checks::process::checks(&s).is_empty());
+        assert!(crate::checks::cron::checks(&s).is_empty());
     }
 
     #[test]

@@ -19,10 +19,16 @@ pub struct ProcessCheck {
     from_sei: bool,
 }
 
-/// Planned on an SEI node, or when `--only` names it.
+/// Whether this host is an SEI node with the PEN module (enabled in `Modulos`, or configured):
+/// then the node checks (gearman, supervisor, workers, contingency cron) are planned.
+pub fn pen_node(settings: &Settings) -> bool {
+    settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some())
+}
+
+/// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| matches!(e.trim(), "process" | "process:pen")));
-    if settings.sei.is_none() && !named {
+    if !pen_node(settings) && !named {
         return Vec::new();
     }
     vec![Box::new(ProcessCheck { from_sei: settings.sei.is_some() })]

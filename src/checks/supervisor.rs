@@ -58,10 +58,10 @@ const PROGRAM_KEYS: &[&str] = &[
 
 pub struct SupervisorCheck;
 
-/// Planned on an SEI node, with `--supervisor`, or when `--only` names it.
+/// Planned on an SEI node with the PEN module, with `--supervisor`, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "supervisor"));
-    if settings.sei.is_none() && settings.supervisor.is_none() && !named {
+    if !super::process::pen_node(settings) && settings.supervisor.is_none() && !named {
         return Vec::new();
     }
     vec![Box::new(SupervisorCheck)]
