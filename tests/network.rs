@@ -507,6 +507,43 @@ fn unreachable_proxy_is_proxy_failed() {
 }
 
 #[test]
+fn hostile_proxies_give_proxy_failed_within_the_timeout() {
+    let behaviours = [
+        ("silent", TcpBehaviour::Hold),
+        ("closes", TcpBehaviour::Close),
+        ("resets", TcpBehaviour::Reset),
+        ("garbage", TcpBehaviour::Reply(b"\x00\xff\xfenot http at all\r\n\r\n".to_vec())),
+        ("success without end of head", TcpBehaviour::Reply(b"HTTP/1.1 200 Connection established\r\n".to_vec())),
+        ("endless head", TcpBehaviour::Reply(b"HTTP/1.1 200 OK\r\nX-Filler: yes\r\n".repeat(2048))),
+    ];
+    for (behaviour, server) in behaviours {
+        let ns = Netns::new();
+        let proxy = TcpServer::start(&ns, "127.0.0.1:3128", server);
+        let (run, report) = check(
+            &ns,
+            &[
+                "--only",
+                "dns,tcp",
+                "--target",
+                "tramita",
+                "--endpoint",
+                "tramita=https://127.0.0.2/",
+                "--proxy",
+                "http://127.0.0.1:3128",
+                "--timeout",
+                "1s",
+            ],
+        );
+        let c = by_id(&report, "tcp:tramita");
+        assert_eq!(c["status"], "fail", "{behaviour:?}: {c:#}");
+        assert!(codes(c).contains(&"PROXY_FAILED".to_string()), "{behaviour:?}: {c:#}");
+        run.assert_code(1);
+        assert!(run.elapsed < Duration::from_secs(3), "{behaviour:?} took {:?}", run.elapsed);
+        assert_eq!(proxy.accepted(), 1, "{behaviour:?}");
+    }
+}
+
+#[test]
 fn no_proxy_entry_bypasses_the_proxy_and_is_named() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
