@@ -107,6 +107,32 @@ fn dns_servfail_is_told_apart_from_nxdomain() {
 }
 
 #[test]
+fn dns_name_without_addresses_is_not_nxdomain() {
+    let ns = Netns::new();
+    let zone = Zone::new().option("--txt-record=api.tramita.test,only text here");
+    let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &zone);
+    ns.use_nameserver("127.0.0.53");
+    let (run, report) =
+        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    run.assert_code(1);
+    assert_eq!(codes(by_id(&report, "dns:tramita")), vec!["DNS_NO_ADDRESS"]);
+}
+
+#[test]
+fn a_dead_first_nameserver_does_not_hide_a_live_second_one() {
+    let ns = Netns::new();
+    let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().host("api.tramita.test", &["127.0.0.2"]));
+    // Nothing listens on 127.0.0.1:53 or on 127.0.0.54:53.
+    ns.set_resolv_conf("nameserver 127.0.0.1\nnameserver 127.0.0.54\nnameserver 127.0.0.53\n");
+    let (run, report) =
+        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    run.assert_code(0);
+    let c = by_id(&report, "dns:tramita");
+    assert_eq!(strings(&c["evidence"]["addresses"]), vec!["127.0.0.2"], "{c:#}");
+    assert!(run.elapsed < Duration::from_secs(3), "took {:?}", run.elapsed);
+}
+
+#[test]
 fn dns_server_that_never_answers_is_a_timeout_within_the_bound() {
     let ns = Netns::new();
     let silent = SilentUdp::start(&ns, "127.0.0.53:53");
