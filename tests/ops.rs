@@ -112,15 +112,14 @@ fn junit_output_is_read_by_a_junit_consumer() {
     assert!(xml.contains("<failure message=\"TCP_REFUSED: "), "{xml}");
     assert!(xml.contains("TRAMITA-FALHA-COMUNICACAO #3"), "{xml}");
     assert!(xml.contains("<skipped message="), "{xml}");
-    let have_parser = Command::new("python3")
-        .args(["-c", "import junitparser"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !have_parser {
-        eprintln!("python3 junitparser not installed (pip install junitparser): XML not parsed");
+    // Debian's python3-junitparser lives beside /usr/bin/python3; a pip install beside `python3`.
+    let python = ["/usr/bin/python3", "python3"].into_iter().find(|py| {
+        Command::new(py).args(["-c", "import junitparser"]).output().map(|o| o.status.success()).unwrap_or(false)
+    });
+    let Some(python) = python else {
+        eprintln!("junitparser not installed (Debian python3-junitparser): XML not parsed");
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("report.xml");
     std::fs::write(&file, &out.stdout).expect("write");
@@ -143,7 +142,7 @@ for suite in xml:
 print(cases, fails, skips, errors)
 print("\n".join(messages))
 "#;
-    let parsed = Command::new("python3").arg("-c").arg(script).arg(&file).output().expect("python3");
+    let parsed = Command::new(python).arg("-c").arg(script).arg(&file).output().expect("python3");
     assert!(parsed.status.success(), "{}", text(&parsed.stderr));
     let stdout = text(&parsed.stdout);
     let mut lines = stdout.lines();
