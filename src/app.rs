@@ -31,7 +31,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Merge { reports, format, lang, color } => merge(&reports, format, lang_of(lang), color),
         Command::Diff { before, after, format, lang, color } => diff(&before, &after, format, lang_of(lang), color),
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
+        Command::Man { subcommand } => man(subcommand.as_deref()),
     }
 }
 
@@ -153,10 +153,30 @@ fn completions(shell: clap_complete::Shell) -> i32 {
     0
 }
 
-fn man() -> i32 {
+fn man(subcommand: Option<&str>) -> i32 {
     use clap::CommandFactory;
+    let root = Cli::command();
+    let page = match subcommand {
+        None => clap_mangen::Man::new(root),
+        Some(name) => match root.find_subcommand(name) {
+            // The page is pen-doctor-NAME(1), as man(1) finds it; its synopsis says `pen-doctor NAME`.
+            Some(sub) => {
+                let name = sub.get_name().to_string();
+                let page = sub
+                    .clone()
+                    .name(format!("pen-doctor-{name}"))
+                    .bin_name(format!("pen-doctor {name}"))
+                    .version(env!("CARGO_PKG_VERSION"));
+                clap_mangen::Man::new(page)
+            }
+            None => {
+                eprintln!("pen-doctor: no subcommand '{name}' (see `pen-doctor --help`)");
+                return 2;
+            }
+        },
+    };
     let mut out = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+    if let Err(e) = page.render(&mut out) {
         eprintln!("pen-doctor: cannot render the manual page: {e}");
         return 2;
     }

@@ -70,8 +70,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) generated from these definitions
-    Man,
+    /// Print the manual page (roff) generated from these definitions: pen-doctor(1), or
+    /// pen-doctor-SUBCOMMAND(1) for one subcommand (`pen-doctor man check`)
+    Man {
+        /// A subcommand (check, explain, kb, cert, merge, diff, completions)
+        subcommand: Option<String>,
+    },
 }
 
 /// Output formats of `merge` and `diff`.

@@ -291,6 +291,11 @@ fn completions_and_man_page_come_from_the_cli() {
     assert_eq!(man.status.code(), Some(0));
     let body = text(&man.stdout);
     assert!(body.contains(".TH pen-doctor 1") && body.contains("completions"), "{body}");
+    let check = run(&["man", "check"]);
+    assert_eq!(check.status.code(), Some(0));
+    let body = text(&check.stdout);
+    assert!(body.contains(".TH pen-doctor-check 1") && body.contains("cert\\-password\\-env"), "{body}");
+    assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
 }
 
 #[test]
