@@ -190,7 +190,7 @@ fn module_enabled_without_its_files() {
 #[test]
 fn no_password_in_any_output_format() {
     for name in ["modpen4", "modpen1", "latin1", "broken"] {
-        for format in ["human", "json", "markdown"] {
+        for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
             for lang in ["pt", "en"] {
                 let (_, stdout, stderr) = run(&fixture(name), &["--format", format, "--lang", lang]);
                 assert!(!stdout.is_empty(), "{name} {format}: empty report");
