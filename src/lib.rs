@@ -5,6 +5,7 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod db;
 pub mod engine;
 pub mod host;
 pub mod kb;
