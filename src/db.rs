@@ -159,7 +159,7 @@ impl DbError {
                     _ => DbError::Query { code: Some(s.code), message },
                 }
             }
-            other => DbError::Unreachable(target.scrub(&other.to_string())),
+            other => DbError::Unreachable(target.scrub(&innermost(&other))),
         }
     }
 
@@ -178,6 +178,16 @@ impl DbError {
                 .with("error", message),
         }
     }
+}
+
+/// The innermost cause of a driver error (`Connection refused (os error 111)`), without the
+/// wrappers' repeated prefixes.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// A read-only session: the transaction characteristic is set read-only before anything else,
@@ -223,7 +233,9 @@ impl Session {
             .wait_timeout(Some(60))
             .init(vec!["SET SESSION TRANSACTION READ ONLY".to_string()]);
         let conn = match tokio::time::timeout(timeout, Conn::new(opts)).await {
-            Err(_) => return Err(DbError::Unreachable(format!("{}: timeout after {timeout:?}", target.addr()))),
+            Err(_) => {
+                return Err(DbError::Unreachable(format!("no answer within {}", crate::engine::humanize(timeout))))
+            }
             Ok(Err(e)) => return Err(DbError::from_driver(e, target)),
             Ok(Ok(c)) => c,
         };
@@ -240,7 +252,7 @@ impl Session {
             Err(_) => {
                 // A half-read answer leaves the connection unusable.
                 self.conn = None;
-                Err(DbError::Unreachable(format!("{}: no answer within {:?}", self.target.addr(), self.timeout)))
+                Err(DbError::Unreachable(format!("no answer within {}", crate::engine::humanize(self.timeout))))
             }
             Ok(Err(e)) => Err(DbError::from_driver(e, &self.target)),
             Ok(Ok(rows)) => {
