@@ -65,11 +65,12 @@ pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
         return parse_url(raw, settings.db_password.clone());
     }
     let Some(cfg) = settings.sei.as_ref().and_then(|s| s.database.as_ref()) else {
-        return Err(Finding::new("DB_NOT_CONFIGURED"));
+        let path = settings.sei_dir.join("config/ConfiguracaoSEI.php");
+        return Err(Finding::new("DB_NOT_CONFIGURED").with("path", path.display()));
     };
     let engine = engine_of(&cfg.kind);
     if let Engine::Other(name) = &engine {
-        return Err(Finding::new("DB_UNSUPPORTED").with("engine", name).with("source", "BancoSEI"));
+        return Err(Finding::new("DB_UNSUPPORTED").with("kind", name).with("source", "BancoSEI"));
     }
     // `Servidor` may carry the port (`host:3306`) when `Porta` is absent.
     let (host, port) = match (cfg.port, cfg.host.rsplit_once(':')) {
@@ -96,7 +97,7 @@ pub fn parse_url(raw: &str, password: Option<Secret>) -> Result<DbTarget, Findin
     let url = Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
     let engine = engine_of(url.scheme());
     if let Engine::Other(name) = &engine {
-        return Err(Finding::new("DB_UNSUPPORTED").with("engine", name).with("source", "--db"));
+        return Err(Finding::new("DB_UNSUPPORTED").with("kind", name).with("source", "--db"));
     }
     let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -173,7 +174,7 @@ impl DbError {
                 .with("database", &target.database)
                 .with("error", e),
             DbError::Query { message, .. } => Finding::new("DB_QUERY_FAILED")
-                .with("query", query)
+                .with("table", query)
                 .with("database", &target.database)
                 .with("error", message),
         }

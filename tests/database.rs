@@ -306,7 +306,7 @@ fn missing_table_is_a_query_failure() {
     let pi = check(&report, "pi:agendamentos");
     assert_eq!(codes(pi), vec!["DB_QUERY_FAILED"]);
     let f = finding(pi, "DB_QUERY_FAILED");
-    assert_eq!(f["params"]["query"], "md_pi_pacote_envio");
+    assert_eq!(f["params"]["table"], "md_pi_pacote_envio");
     assert!(f["params"]["error"].as_str().unwrap().contains("1146"), "{f:#}");
 }
 
@@ -357,7 +357,7 @@ fn other_engines_and_no_database() {
     let report = json_report(&["--only", "pi", "--db", "sqlserver://sei_user@127.0.0.1:1433/sei"], None);
     let c = check(&report, "pi:agendamentos");
     assert_eq!(codes(c), vec!["DB_UNSUPPORTED"]);
-    assert_eq!(finding(c, "DB_UNSUPPORTED")["params"]["engine"], "sqlserver");
+    assert_eq!(finding(c, "DB_UNSUPPORTED")["params"]["kind"], "sqlserver");
     let report = json_report(&["--only", "pi"], None);
     assert_eq!(codes(check(&report, "pi:agendamentos")), vec!["DB_NOT_CONFIGURED"]);
     let report = json_report(&["--only", "pen", "--db", "mysql://127.0.0.1/sei"], None);

@@ -1,15 +1,15 @@
 //! `webhook:<name>`: a Pucomex webhook receiver must be HTTPS, trusted by publicly trusted roots
 //! (or the `--ca-bundle` given), and answer a test notification POST with HTTP 200 in time.
 //!
-//! A connection that cannot be opened (DNS, refusal, connect timeout) is `WEBHOOK_UNREACHABLE`;
-//! a receiver that accepted the connection but gave no answer within `--timeout` is
-//! `WEBHOOK_SLOW` raised to `fail` (Pucomex would count that attempt as failed); an answer of 200
-//! slower than half the timeout is `WEBHOOK_SLOW` at its default severity.
+//! A connection that cannot be opened (DNS, refusal, connect timeout) and a receiver that
+//! accepted the connection but gave no HTTP answer within `--timeout` are both
+//! `WEBHOOK_UNREACHABLE` (the notification was not delivered: Pucomex would count the attempt as
+//! failed); an answer of 200 slower than half the timeout is `WEBHOOK_SLOW` (warn).
 
 use super::proxy::{self, Route};
 use super::{Check, Ctx, Outcome};
 use crate::engine::humanize;
-use crate::report::model::{Finding, Severity};
+use crate::report::model::Finding;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use rustls::pki_types::pem::PemObject;
@@ -242,11 +242,9 @@ impl Check for WebhookCheck {
             Err(e) if e.is_timeout() && !e.is_connect() => {
                 o.set_evidence("elapsed_ms", start.elapsed().as_millis() as u64);
                 return o.finding(
-                    Finding::new("WEBHOOK_SLOW")
+                    Finding::new("WEBHOOK_UNREACHABLE")
                         .with("url", &self.url)
-                        .with("elapsed", format!("> {}", humanize(timeout)))
-                        .with("limit", humanize(timeout / 2))
-                        .severity(Severity::Fail),
+                        .with("error", format!("no HTTP answer within {}", humanize(timeout))),
                 );
             }
             Err(e) => {
