@@ -2,21 +2,64 @@
 //! (trusted through `--ca-bundle`), nginx with a certificate from another CA, nginx over plain
 //! HTTP, and a late responder behind nginx for the slow cases.
 
-#[path = "support/web.rs"]
-mod web;
+mod support;
 
 use serde_json::Value;
-use std::process::Command;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::time::Duration;
-use web::{free_port, late_responder, Ca, Nginx};
+use support::*;
+
+/// A plain HTTP responder on a loopback port that waits `delay` before answering 200 (the one
+/// thing nginx cannot do); nginx proxies `/slow` and `/hang` to it. Runs until the process ends.
+fn late_responder(delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then the body its Content-Length announces.
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .filter_map(|l| l.split_once(':'))
+                            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(delay);
+                let body = "{\"ok\":true,\"late\":true}";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
 
 struct Lab {
-    _dir: tempfile::TempDir,
     ca: std::path::PathBuf,
     trusted: u16,
     untrusted: u16,
     plain: u16,
     nginx: Nginx,
+    _pki: Pki,
 }
 
 const HOST: &str = "receptor.sefaz.test";
@@ -25,13 +68,12 @@ const HOST: &str = "receptor.sefaz.test";
 /// test header, `/fail` 500, `/slow` and `/hang` proxied to late responders), an HTTPS receiver
 /// whose certificate comes from a CA outside the bundle, and a plain HTTP receiver.
 fn lab() -> Lab {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let ca = Ca::new(d, "ca-bundle");
-    let other = Ca::new(d, "ca-other");
-    let (cert, key) = ca.server("trusted", &[HOST, "127.0.0.1"]);
-    let (ocert, okey) = other.server("untrusted", &[HOST, "127.0.0.1"]);
-    let (trusted, untrusted, plain) = (free_port(), free_port(), free_port());
+    let pki = Pki::new();
+    let ca = pki.root("Webhook Test CA");
+    let other = pki.root("Other CA");
+    let leaf = pki.leaf(&ca, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    let stranger = pki.leaf(&other, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    let (trusted, untrusted, plain) = (free_port(Host), free_port(Host), free_port(Host));
     let slow = late_responder(Duration::from_millis(1300));
     let hang = late_responder(Duration::from_secs(6));
     let receiver = r#"
@@ -64,25 +106,26 @@ fn lab() -> Lab {
       listen 127.0.0.1:{plain};
       {receiver}
     }}"#,
-        cert = cert.display(),
-        key = key.display(),
-        ocert = ocert.display(),
-        okey = okey.display(),
+        cert = leaf.chain.display(),
+        key = leaf.key.display(),
+        ocert = stranger.chain.display(),
+        okey = stranger.key.display(),
     );
-    let nginx = Nginx::start(d, &servers, &[trusted, untrusted, plain]);
-    Lab { ca: ca.cert.clone(), _dir: dir, trusted, untrusted, plain, nginx }
+    let nginx = Nginx::start(Host, &servers);
+    Lab { ca: ca.cert.clone(), trusted, untrusted, plain, nginx, _pki: pki }
 }
 
 fn run_json(args: &[&str]) -> Value {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
+    run_json_env(args, &[])
+}
+
+fn run_json_env(args: &[&str], env: &[(&str, &str)]) -> Value {
+    let mut cmd = pen_doctor(Host);
     cmd.arg("check").args(args).args(["--only", "webhook", "--format", "json", "--timeout", "2s"]);
-    for v in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
-        cmd.env_remove(v);
-    }
-    let out = cmd.output().expect("pen-doctor runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(matches!(out.status.code(), Some(0) | Some(1)), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    cmd.envs(env.iter().copied());
+    let run = cmd.run();
+    assert!(matches!(run.code, Some(0) | Some(1)), "{run}");
+    run.json()
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
@@ -186,7 +229,7 @@ fn slow_and_silent_receivers() {
 
 #[test]
 fn closed_port_is_unreachable() {
-    let port = free_port();
+    let port = free_port(Host);
     let report = run_json(&["--webhook", &format!("https://127.0.0.1:{port}/ok")]);
     let c = check(&report, "webhook:default");
     assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"]);
@@ -195,18 +238,41 @@ fn closed_port_is_unreachable() {
 
 #[test]
 fn explanations_carry_the_pucomex_delivery_rules() {
-    for (lang, words) in
-        [("pt", ["3 tentativas", "5 minutos", "200", "IP"]), ("en", ["3 attempts", "5 minutes", "200", "IP"])]
-    {
-        for code in ["WEBHOOK_BAD_STATUS", "WEBHOOK_SLOW", "WEBHOOK_UNREACHABLE"] {
-            let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
-                .args(["explain", code, "--lang", lang])
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
+    let rules = [
+        ("pt", ["3 tentativas", "5 minutos", "200", "armazenar", "IPs de origem"]),
+        ("en", ["3 attempts", "5 minutes", "200", "store", "source IPs"]),
+    ];
+    for (lang, words) in rules {
+        for code in
+            ["WEBHOOK_NOT_HTTPS", "WEBHOOK_TLS_UNTRUSTED", "WEBHOOK_BAD_STATUS", "WEBHOOK_SLOW", "WEBHOOK_UNREACHABLE"]
+        {
+            let run = pen_doctor(Host).args(["explain", code, "--lang", lang]).run();
             for w in words {
-                assert!(text.contains(w), "{code} ({lang}) lacks '{w}':\n{text}");
+                assert!(run.stdout.contains(w), "{code} ({lang}) lacks '{w}':\n{run}");
             }
         }
     }
+}
+
+#[test]
+fn notification_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
+    let lab = lab();
+    let proxy = Tinyproxy::start(Host, format!("127.0.0.1:{}", free_port(Host)), &[]);
+    let url = format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted);
+    let ca = lab.ca.to_str().unwrap();
+    let report = run_json(&["--webhook", &url, "--ca-bundle", ca, "--proxy", &proxy.url()]);
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert_eq!(c["evidence"]["via"], format!("proxy {}", proxy.url()));
+    let tunnels = proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted));
+    assert!(tunnels >= 1, "{}", proxy.log());
+
+    let report = run_json_env(
+        &["--webhook", &url, "--ca-bundle", ca],
+        &[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")],
+    );
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert_eq!(c["evidence"]["via"], "direct");
+    assert_eq!(proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted)), tunnels, "NO_PROXY bypasses the proxy");
 }
