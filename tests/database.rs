@@ -62,10 +62,8 @@ impl Fixture {
 
 fn run(args: &[&str], password: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.arg("check").args(args).env_remove("PEN_DOCTOR_DB_PASSWORD").env("NO_COLOR", "1");
-    for v in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
-        cmd.env_remove(v);
-    }
+    // A clean environment: no proxy, no PEN_DOCTOR_DB_PASSWORD unless given.
+    cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("NO_COLOR", "1").arg("check").args(args);
     if let Some(p) = password {
         cmd.env("PEN_DOCTOR_DB_PASSWORD", p);
     }
@@ -374,11 +372,10 @@ fn protocolo_integrado_without_an_sei_installation() {
     cmd.current_dir(empty.path())
         .args(["check", "--target", "protocolo-integrado", "--endpoint", &endpoint, "--pi-user", "orgao"])
         .args(["--pi-password-env", "PI_TEST_PASSWORD", "--db", &fx.url(), "--format", "json", "--timeout", "2s"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("PI_TEST_PASSWORD", "pi-ws-secret")
         .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD);
-    for v in ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"] {
-        cmd.env_remove(v);
-    }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(matches!(out.status.code(), Some(0) | Some(1)), "{text}{}", String::from_utf8_lossy(&out.stderr));

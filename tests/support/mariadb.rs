@@ -1,6 +1,7 @@
-//! A real MariaDB server for the database tests: a fresh datadir in a temp directory, started
-//! as root on a free loopback port with the general query log on, shared by the tests of one
-//! process while any of them holds it, stopped and removed when the last one lets it go.
+//! A real MariaDB server for the database tests: a fresh datadir (a copy of one initialised
+//! once) in a temp directory, started as root on a free loopback port with the general query
+//! log on, shared by the tests of one process while any of them holds it, stopped and removed
+//! when the last one lets it go.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -34,12 +35,8 @@ impl MariaDb {
     fn start() -> MariaDb {
         let dir = tempfile::Builder::new().prefix("pen-doctor-mariadb-").tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let out = Command::new("mariadb-install-db")
-            .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
-            .arg(format!("--datadir={}", data.display()))
-            .output()
-            .expect("mariadb-install-db (Debian package mariadb-server) runs");
-        assert!(out.status.success(), "mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("cp").arg("-a").arg(template()).arg(&data).output().expect("cp runs");
+        assert!(out.status.success(), "copying the datadir template failed: {}", String::from_utf8_lossy(&out.stderr));
         let port = free_port();
         let d = dir.path();
         let child = Command::new("mariadbd")
@@ -56,6 +53,7 @@ impl MariaDb {
             .arg(format!("--general-log-file={}", d.join("general.log").display()))
             .arg("--skip-log-bin")
             .arg("--innodb-buffer-pool-size=16M")
+            .arg("--innodb-log-file-size=4M")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -115,6 +113,42 @@ impl MariaDb {
             ),
         );
     }
+}
+
+/// A freshly initialised datadir (`mariadb-install-db`, about 5 s), made once per build and
+/// MariaDB version under the target directory and copied for each server: tests run in their own
+/// processes under nextest, and copying takes milliseconds.
+fn template() -> PathBuf {
+    let version = Command::new("mariadbd").arg("--version").output().expect("mariadbd (Debian package mariadb-server)");
+    let version: String = String::from_utf8_lossy(&version.stdout)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '-' })
+        .collect();
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let _ = std::fs::create_dir_all(root);
+    let template = root.join(format!("mariadb-datadir-{}", version.trim_matches('-')));
+    if template.join("mysql").is_dir() {
+        return template;
+    }
+    // One process installs; the others wait on the lock, then find it done.
+    let lock = std::fs::File::create(root.join("mariadb-datadir.lock")).expect("lock file");
+    unsafe {
+        libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX);
+    }
+    if template.join("mysql").is_dir() {
+        return template;
+    }
+    let staging = root.join(format!("mariadb-datadir-staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let out = Command::new("mariadb-install-db")
+        .args(["--no-defaults", "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
+        .args(["--skip-name-resolve", "--innodb-log-file-size=4M", "--skip-log-bin"])
+        .arg(format!("--datadir={}", staging.display()))
+        .output()
+        .expect("mariadb-install-db (Debian package mariadb-server) runs");
+    assert!(out.status.success(), "mariadb-install-db failed: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::rename(&staging, &template).expect("template in place");
+    template
 }
 
 impl Drop for MariaDb {
