@@ -357,7 +357,9 @@ fn other_engines_and_no_database() {
     assert_eq!(codes(c), vec!["DB_UNSUPPORTED"]);
     assert_eq!(finding(c, "DB_UNSUPPORTED")["params"]["kind"], "sqlserver");
     let report = json_report(&["--only", "pi"], None);
-    assert_eq!(codes(check(&report, "pi:agendamentos")), vec!["DB_NOT_CONFIGURED"]);
+    let c = check(&report, "pi:agendamentos");
+    assert_eq!(codes(c), vec!["DB_NOT_CONFIGURED"]);
+    assert_eq!(c["status"], "skip");
     let report = json_report(&["--only", "pen", "--db", "mysql://127.0.0.1/sei"], None);
     assert_eq!(codes(check(&report, "pen:agendamentos")), vec!["DB_URL_INVALID"]);
 }
@@ -389,4 +391,64 @@ fn protocolo_integrado_without_an_sei_installation() {
         assert!(c["target"].is_null() || c["target"] == "protocolo-integrado", "{c:#}");
     }
     assert_eq!(check(&report, "pi:agendamentos")["status"], "ok");
+}
+
+/// A copy of the `modpen4` SEI fixture whose `BancoSEI` names `fx`'s database (or `kind`).
+fn sei_tree(fx: &Fixture, kind: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).output().unwrap();
+    assert!(out.status.success());
+    let path = dir.path().join("config/ConfiguracaoSEI.php");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("'Servidor' => 'db-sei.orgao-exemplo.gov.br'", "'Servidor' => '127.0.0.1'")
+        .replace("'Porta' => '3306'", &format!("'Porta' => '{}'", fx.server.port))
+        .replace("'Banco' => 'sei'", &format!("'Banco' => '{}'", fx.name))
+        .replace("'Usuario' => 'sei_app'", &format!("'Usuario' => '{}'", fx.name))
+        .replace("'Senha' => 'S3nh4-Banco-Fixture!'", &format!("'Senha' => '{PASSWORD}'"))
+        .replace("'Tipo' => 'MySql'", &format!("'Tipo' => '{kind}'"));
+    assert!(text.contains(&fx.name), "fixture layout changed");
+    std::fs::write(&path, text).unwrap();
+    dir
+}
+
+#[test]
+fn sei_installation_is_the_source_of_the_database_and_the_installed_version() {
+    let fx = Fixture::new("seitree");
+    let tree = sei_tree(&fx, "MySql");
+    let sei_dir = tree.path().to_str().unwrap();
+    let report = all_formats_without_password(&["--sei-dir", sei_dir, "--only", "pi,pen"], "unused-env-password");
+    // PEN_DOCTOR_DB_PASSWORD (set by the helper) wins over BancoSEI's Senha: the login fails.
+    assert_eq!(codes(check(&report, "pi:agendamentos")), vec!["DB_AUTH_FAILED"]);
+
+    // Without it, BancoSEI's password is used, and never shown.
+    for format in ["human", "markdown", "json"] {
+        let (_, out, err) = run(&["--sei-dir", sei_dir, "--only", "pi,pen", "--format", format], None);
+        assert!(!out.contains(PASSWORD) && !err.contains(PASSWORD), "{format}: {out}{err}");
+    }
+    let report = json_report(&["--sei-dir", sei_dir, "--only", "pi,pen"], None);
+    assert_eq!(check(&report, "config:sei")["status"], "ok");
+    let pi = check(&report, "pi:agendamentos");
+    assert_eq!(pi["status"], "ok", "{pi:#}");
+    assert_eq!(pi["evidence"]["source"], "BancoSEI");
+    let pen = check(&report, "pen:agendamentos");
+    assert_eq!(codes(pen), vec!["PEN_DB_VERSION_MISMATCH"], "{pen:#}");
+    let f = finding(pen, "PEN_DB_VERSION_MISMATCH");
+    assert_eq!(f["params"]["db_version"], "3.8.0");
+    assert_eq!(f["params"]["installed_version"], "4.0.1");
+
+    fx.sql("UPDATE infra_parametro SET valor = '4.0.1' WHERE nome = 'VERSAO_MODULO_PEN'");
+    let report = json_report(&["--sei-dir", sei_dir, "--only", "pen"], None);
+    assert_eq!(check(&report, "pen:agendamentos")["status"], "ok");
+}
+
+#[test]
+fn sql_server_installation_is_named_as_unsupported() {
+    let fx = Fixture::new("mssql");
+    let tree = sei_tree(&fx, "SqlServer");
+    let report = json_report(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "pi"], None);
+    let c = check(&report, "pi:agendamentos");
+    assert_eq!(codes(c), vec!["DB_UNSUPPORTED"]);
+    assert_eq!(finding(c, "DB_UNSUPPORTED")["params"]["kind"], "SqlServer");
 }

@@ -91,7 +91,7 @@ enum TlsFailure {
 fn classify_tls(e: &std::io::Error) -> TlsFailure {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
-        Some(rustls::Error::InvalidCertificate(c)) => TlsFailure::Untrusted(format!("{c:?}")),
+        Some(err @ rustls::Error::InvalidCertificate(_)) => TlsFailure::Untrusted(err.to_string()),
         Some(other) => TlsFailure::Other(other.to_string()),
         None => TlsFailure::Other(e.to_string()),
     }
