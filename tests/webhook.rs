@@ -276,3 +276,22 @@ fn notification_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
     assert_eq!(c["evidence"]["via"], "direct");
     assert_eq!(proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted)), tunnels, "NO_PROXY bypasses the proxy");
 }
+
+#[test]
+fn a_password_in_the_webhook_url_is_never_shown() {
+    let lab = lab();
+    let port = free_port(Host);
+    for url in [
+        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{}/fail", lab.trusted),
+        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{port}/ok"),
+        format!("http://sefaz:Url-S3cret-x@127.0.0.1:{}/ok", lab.plain),
+    ] {
+        for format in ["human", "markdown", "json"] {
+            let run = pen_doctor(Host)
+                .args(["check", "--only", "webhook", "--webhook", &url, "--ca-bundle", lab.ca.to_str().unwrap()])
+                .args(["--format", format])
+                .run();
+            assert!(!run.stdout.contains("Url-S3cret-x") && !run.stderr.contains("Url-S3cret-x"), "{run}");
+        }
+    }
+}

@@ -24,16 +24,40 @@ use url::Url;
 
 /// The `webhook` checks of this run: one per `--webhook`.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    settings
-        .webhooks
-        .iter()
-        .map(|(name, url)| Box::new(WebhookCheck { name: name.clone(), url: url.clone() }) as Box<dyn Check>)
-        .collect()
+    settings.webhooks.iter().map(|(name, url)| Box::new(WebhookCheck::new(name, url)) as Box<dyn Check>).collect()
 }
 
 pub struct WebhookCheck {
     name: String,
+    /// The URL as given: used for the request only.
     url: String,
+    /// The URL without a password it may carry (`https://user:pass@host/`): what is shown.
+    shown: String,
+    /// That password, to scrub from error texts.
+    password: Option<String>,
+}
+
+impl WebhookCheck {
+    pub fn new(name: &str, url: &str) -> Self {
+        let parsed = Url::parse(url).ok();
+        let password = parsed.as_ref().and_then(|u| u.password()).filter(|p| !p.is_empty()).map(str::to_string);
+        let shown = match parsed {
+            Some(mut u) if password.is_some() => {
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            _ => url.to_string(),
+        };
+        WebhookCheck { name: name.to_string(), url: url.to_string(), shown, password }
+    }
+
+    fn scrub(&self, text: impl ToString) -> String {
+        let text = text.to_string();
+        match &self.password {
+            Some(p) => text.replace(p.as_str(), "***"),
+            None => text,
+        }
+    }
 }
 
 /// The roots a receiver must chain to: the `--ca-bundle` file when given, else the publicly
@@ -142,16 +166,16 @@ impl Check for WebhookCheck {
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = &ctx.settings;
         let timeout = ctx.timeout();
-        let mut o = Outcome::new().evidence("url", &self.url);
+        let mut o = Outcome::new().evidence("url", &self.shown);
         let url = match Url::parse(&self.url) {
             Ok(u) if u.host_str().is_some() => u,
             _ => {
                 return o
-                    .finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", "invalid URL"))
+                    .finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", "invalid URL"))
             }
         };
         if url.scheme() != "https" {
-            return o.finding(Finding::new("WEBHOOK_NOT_HTTPS").with("url", &self.url).with("scheme", url.scheme()));
+            return o.finding(Finding::new("WEBHOOK_NOT_HTTPS").with("url", &self.shown).with("scheme", url.scheme()));
         }
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         let port = url.port_or_known_default().unwrap_or(443);
@@ -163,7 +187,7 @@ impl Check for WebhookCheck {
         let config = match root_store(settings.ca_bundle.as_deref()).and_then(client_config) {
             Ok(c) => Arc::new(c),
             Err(e) => {
-                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", e));
+                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e));
             }
         };
         o.set_evidence(
@@ -174,11 +198,11 @@ impl Check for WebhookCheck {
         // 1. The handshake on its own: the TLS version, and an untrusted certificate told apart.
         let stream = match self.connect(ctx, &route, &host, port).await {
             Ok(s) => s,
-            Err(e) => return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", e)),
+            Err(e) => return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e)),
         };
         let Ok(server_name) = ServerName::try_from(host.clone()) else {
             return o.finding(
-                Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", "invalid host name"),
+                Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", "invalid host name"),
             );
         };
         let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
@@ -186,17 +210,19 @@ impl Check for WebhookCheck {
             Err(_) => {
                 return o.finding(
                     Finding::new("WEBHOOK_UNREACHABLE")
-                        .with("url", &self.url)
+                        .with("url", &self.shown)
                         .with("error", format!("TLS handshake timeout ({})", humanize(timeout))),
                 )
             }
             Ok(Err(e)) => {
                 return match classify_tls(&e) {
                     TlsFailure::Untrusted(why) => {
-                        o.finding(Finding::new("WEBHOOK_TLS_UNTRUSTED").with("url", &self.url).with("error", why))
+                        o.finding(Finding::new("WEBHOOK_TLS_UNTRUSTED").with("url", &self.shown).with("error", why))
                     }
                     TlsFailure::Other(why) => o.finding(
-                        Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", format!("TLS: {why}")),
+                        Finding::new("WEBHOOK_UNREACHABLE")
+                            .with("url", &self.shown)
+                            .with("error", format!("TLS: {why}")),
                     ),
                 }
             }
@@ -226,7 +252,7 @@ impl Check for WebhookCheck {
         let client = match builder.build() {
             Ok(c) => c,
             Err(e) => {
-                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", e))
+                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e))
             }
         };
         let start = Instant::now();
@@ -243,13 +269,14 @@ impl Check for WebhookCheck {
                 o.set_evidence("elapsed_ms", start.elapsed().as_millis() as u64);
                 return o.finding(
                     Finding::new("WEBHOOK_UNREACHABLE")
-                        .with("url", &self.url)
+                        .with("url", &self.shown)
                         .with("error", format!("no HTTP answer within {}", humanize(timeout))),
                 );
             }
             Err(e) => {
-                let why = std::error::Error::source(&e).map(|s| format!("{e}: {s}")).unwrap_or_else(|| e.to_string());
-                return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.url).with("error", why));
+                let why = self
+                    .scrub(std::error::Error::source(&e).map(|s| format!("{e}: {s}")).unwrap_or_else(|| e.to_string()));
+                return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", why));
             }
         };
         let status = response.status().as_u16();
@@ -263,18 +290,18 @@ impl Check for WebhookCheck {
         o.set_evidence("elapsed_ms", elapsed.as_millis() as u64);
         o.set_evidence("body", &body);
         if status != 200 {
-            return o.finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.url).with("status", status));
+            return o.finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
         }
         let elapsed_text = humanize(Duration::from_millis(elapsed.as_millis() as u64));
         if elapsed > timeout / 2 {
             o.push(
                 Finding::new("WEBHOOK_SLOW")
-                    .with("url", &self.url)
+                    .with("url", &self.shown)
                     .with("elapsed", &elapsed_text)
                     .with("limit", humanize(timeout / 2)),
             );
         }
-        o.summary("url", &self.url).summary("elapsed", elapsed_text)
+        o.summary("url", &self.shown).summary("elapsed", elapsed_text)
     }
 }
 
