@@ -7,8 +7,22 @@ use crate::secret::Secret;
 use crate::settings::Settings;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
+
+/// Where MySQL and MariaDB packages put the server's socket (Debian, RHEL, source builds).
+pub const DEFAULT_SOCKETS: &[&str] =
+    &["/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock", "/tmp/mysql.sock"];
+
+/// The socket a `localhost` connection goes through, as PHP's mysqli connects: the first of
+/// the usual paths that exists.
+fn local_socket(host: &str) -> Option<PathBuf> {
+    if !host.eq_ignore_ascii_case("localhost") {
+        return None;
+    }
+    DEFAULT_SOCKETS.iter().map(Path::new).find(|p| p.exists()).map(Path::to_path_buf)
+}
 
 /// The database engines SEI supports; only MySQL/MariaDB is spoken here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,14 +41,19 @@ pub struct DbTarget {
     pub database: String,
     pub user: String,
     pub password: Option<Secret>,
+    /// A unix socket to connect through instead of TCP: `?socket=PATH` in `--db`, or the
+    /// server's usual socket when `BancoSEI` names `localhost` (as PHP's mysqli does).
+    pub socket: Option<PathBuf>,
     /// `--db` or `BancoSEI`.
     pub source: &'static str,
 }
 
 impl DbTarget {
-    /// `host:port`, safe to show.
+    /// `host:port` (or `unix:PATH`), safe to show.
     pub fn addr(&self) -> String {
-        if self.host.contains(':') {
+        if let Some(socket) = &self.socket {
+            format!("unix:{}", socket.display())
+        } else if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
             format!("{}:{}", self.host, self.port)
@@ -80,6 +99,7 @@ pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
         }
         (None, _) => (cfg.host.clone(), 3306),
     };
+    let socket = local_socket(&host);
     Ok(DbTarget {
         engine,
         host,
@@ -87,6 +107,7 @@ pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
         database: cfg.database.clone(),
         user: cfg.user.clone(),
         password: settings.db_password.clone().or_else(|| Some(cfg.password.clone())),
+        socket,
         source: "BancoSEI",
     })
 }
@@ -110,6 +131,7 @@ pub fn parse_url(raw: &str, password: Option<Secret>) -> Result<DbTarget, Findin
         return Err(bad("no user (expected mysql://user@host:port/database)"));
     }
     let password = password.or_else(|| url.password().map(|p| Secret::new(percent_decode(p))));
+    let socket = url.query_pairs().find(|(k, _)| k == "socket").map(|(_, v)| PathBuf::from(v.into_owned()));
     Ok(DbTarget {
         engine,
         host,
@@ -117,6 +139,7 @@ pub fn parse_url(raw: &str, password: Option<Secret>) -> Result<DbTarget, Findin
         database: percent_decode(&database),
         user,
         password,
+        socket,
         source: "--db",
     })
 }
@@ -230,6 +253,7 @@ impl Session {
             .pass(target.password.as_ref().map(|p| p.expose().to_string()))
             .db_name(Some(target.database.clone()))
             .prefer_socket(false)
+            .socket(target.socket.as_ref().map(|p| p.display().to_string()))
             .stmt_cache_size(0)
             .wait_timeout(Some(60))
             .init(vec!["SET SESSION TRANSACTION READ ONLY".to_string()]);
@@ -305,6 +329,8 @@ mod tests {
         let t = parse_url("mariadb://u:p%40ss@[::1]/sei", None).unwrap();
         assert_eq!(t.password.as_ref().map(|p| p.expose()), Some("p@ss"));
         assert_eq!(t.addr(), "[::1]:3306");
+        let t = parse_url("mysql://u@localhost/sei?socket=/run/m.sock", None).unwrap();
+        assert_eq!(t.addr(), "unix:/run/m.sock");
         assert_eq!(parse_url("sqlserver://u@h/sei", None).unwrap_err().code, "DB_UNSUPPORTED");
         assert_eq!(parse_url("mysql://h/sei", None).unwrap_err().code, "DB_URL_INVALID");
         assert_eq!(parse_url("mysql://u@h", None).unwrap_err().code, "DB_URL_INVALID");

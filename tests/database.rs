@@ -452,3 +452,14 @@ fn sql_server_installation_is_named_as_unsupported() {
     assert_eq!(codes(c), vec!["DB_UNSUPPORTED"]);
     assert_eq!(finding(c, "DB_UNSUPPORTED")["params"]["kind"], "SqlServer");
 }
+
+#[test]
+fn unix_socket_connection() {
+    let fx = Fixture::new("socket");
+    let socket = fx.server.socket();
+    let url = format!("mysql://{}@localhost/{}?socket={}", fx.name, fx.name, socket.display());
+    let report = json_report(&["--only", "pi", "--db", &url], Some(PASSWORD));
+    let pi = check(&report, "pi:agendamentos");
+    assert_eq!(pi["status"], "ok", "{pi:#}");
+    assert_eq!(pi["evidence"]["addr"], format!("unix:{}", socket.display()));
+}

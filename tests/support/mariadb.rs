@@ -67,7 +67,8 @@ impl MariaDb {
         db
     }
 
-    fn socket(&self) -> PathBuf {
+    /// The server's unix socket.
+    pub fn socket(&self) -> PathBuf {
         self.dir.path().join("s.sock")
     }
 
@@ -103,13 +104,16 @@ impl MariaDb {
         self.try_sql(database, sql).unwrap_or_else(|e| panic!("SQL failed: {e}\n{sql}"))
     }
 
-    /// Creates a database and a user with SELECT only on it, both named after `name`.
+    /// Creates a database and a user with SELECT only on it, both named after `name` (the user
+    /// for TCP from 127.0.0.1 and for the unix socket, `localhost`).
     pub fn database_with_reader(&self, name: &str, password: &str) {
         self.sql(
             "",
             &format!(
                 "CREATE DATABASE {name}; CREATE USER '{name}'@'127.0.0.1' IDENTIFIED BY '{password}'; \
-                 GRANT SELECT ON {name}.* TO '{name}'@'127.0.0.1';"
+                 GRANT SELECT ON {name}.* TO '{name}'@'127.0.0.1'; \
+                 CREATE USER '{name}'@'localhost' IDENTIFIED BY '{password}'; \
+                 GRANT SELECT ON {name}.* TO '{name}'@'localhost';"
             ),
         );
     }
