@@ -4,6 +4,7 @@
 
 #[path = "support/mariadb.rs"]
 mod mariadb;
+mod support;
 
 use mariadb::{MariaDb, SEI_SCHEMA};
 use pen_doctor::checks::{Check, Ctx};
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use support::{pen_doctor, Host, RunExt, TcpBehaviour, TcpServer};
 
 const PASSWORD: &str = "Sei-Db-S3cret!x";
 
@@ -462,4 +464,30 @@ fn unix_socket_connection() {
     let pi = check(&report, "pi:agendamentos");
     assert_eq!(pi["status"], "ok", "{pi:#}");
     assert_eq!(pi["evidence"]["addr"], format!("unix:{}", socket.display()));
+}
+
+#[test]
+fn hostile_database_servers_give_a_finding_within_the_timeout() {
+    let behaviours = [
+        ("silent", TcpBehaviour::Hold, "no answer within 1s"),
+        ("reset", TcpBehaviour::Reset, ""),
+        ("closed", TcpBehaviour::Close, ""),
+        ("garbage", TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff\xfe garbage".to_vec()), ""),
+    ];
+    for (what, behaviour, error) in behaviours {
+        let server = TcpServer::start(Host, "127.0.0.1:0", behaviour);
+        let url = format!("mysql://sei_user@{}/sei", server.addr());
+        let run = pen_doctor(Host)
+            .args(["check", "--only", "pi", "--db", &url, "--format", "json", "--timeout", "1s"])
+            .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD)
+            .run();
+        assert!(run.elapsed < std::time::Duration::from_secs(5), "{what}: took {:?}", run.elapsed);
+        run.assert_code(1);
+        let report = run.json();
+        let c = check(&report, "pi:agendamentos");
+        assert_eq!(codes(c), vec!["DB_UNREACHABLE"], "{what}: {c:#}");
+        let said = finding(c, "DB_UNREACHABLE")["params"]["error"].as_str().unwrap_or("").to_string();
+        assert!(said.contains(error), "{what}: {said}");
+        assert!(!run.stdout.contains(PASSWORD));
+    }
 }
