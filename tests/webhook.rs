@@ -295,3 +295,26 @@ fn a_password_in_the_webhook_url_is_never_shown() {
         }
     }
 }
+
+#[test]
+fn hostile_receivers_give_a_finding_within_the_timeout() {
+    let behaviours = [
+        ("silent", TcpBehaviour::Hold, "TLS handshake timeout"),
+        ("reset", TcpBehaviour::Reset, "TLS"),
+        ("garbage", TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all".to_vec()), "TLS"),
+    ];
+    for (what, behaviour, error) in behaviours {
+        let server = TcpServer::start(Host, "127.0.0.1:0", behaviour);
+        let run = pen_doctor(Host)
+            .args(["check", "--only", "webhook", "--webhook", &format!("https://{}/ok", server.addr())])
+            .args(["--format", "json", "--timeout", "1s"])
+            .run();
+        assert!(run.elapsed < Duration::from_secs(5), "{what}: took {:?}", run.elapsed);
+        run.assert_code(1);
+        let report = run.json();
+        let c = check(&report, "webhook:default");
+        assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"], "{what}: {c:#}");
+        let said = c["findings"][0]["params"]["error"].as_str().unwrap_or("");
+        assert!(said.contains(error), "{what}: {said}");
+    }
+}
