@@ -491,3 +491,25 @@ fn hostile_database_servers_give_a_finding_within_the_timeout() {
         assert!(!run.stdout.contains(PASSWORD));
     }
 }
+
+#[test]
+fn never_run_tasks_empty_package_table_and_missing_or_failed_pen_tasks() {
+    let fx = Fixture::new("edges");
+    fx.sql(
+        "UPDATE infra_agendamento_tarefa SET dth_ultima_execucao = NULL, dth_ultima_conclusao = NULL, sin_sucesso = 'N'
+           WHERE id_infra_agendamento_tarefa = 2;
+         DELETE FROM md_pi_pacote_envio;
+         DELETE FROM infra_agendamento_tarefa WHERE comando = 'PENAgendamentoRN::processarTarefasEnvioPEN';
+         UPDATE infra_agendamento_tarefa SET sin_sucesso = 'N' WHERE comando = 'PENAgendamentoRN::processarTarefasRecebimentoPEN';",
+    );
+    let report = json_report(&["--only", "pi,pen", "--db", &fx.url()], Some(PASSWORD));
+    let pi = check(&report, "pi:agendamentos");
+    let mut c = codes(pi);
+    c.sort();
+    assert_eq!(c, vec!["PI_NO_PACKAGES", "PI_TASK_NEVER_RUN"], "{pi:#}");
+    let pen = check(&report, "pen:agendamentos");
+    let mut c = codes(pen);
+    c.sort();
+    assert_eq!(c, vec!["PEN_TASK_FAILED", "PEN_TASK_MISSING"], "{pen:#}");
+    assert!(finding(pen, "PEN_TASK_MISSING")["message"].as_str().unwrap().contains("processarTarefasEnvioPEN"));
+}
