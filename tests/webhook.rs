@@ -299,11 +299,12 @@ fn a_password_in_the_webhook_url_is_never_shown() {
 #[test]
 fn hostile_receivers_give_a_finding_within_the_timeout() {
     let behaviours = [
-        ("silent", TcpBehaviour::Hold, "TLS handshake timeout"),
-        ("reset", TcpBehaviour::Reset, "TLS"),
-        ("garbage", TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all".to_vec()), "TLS"),
+        ("silent", TcpBehaviour::Hold, &["TLS handshake timeout"][..]),
+        // A reset may arrive while connecting or during the handshake: both are the peer's reset.
+        ("reset", TcpBehaviour::Reset, &["TLS", "reset"][..]),
+        ("garbage", TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all".to_vec()), &["TLS"][..]),
     ];
-    for (what, behaviour, error) in behaviours {
+    for (what, behaviour, errors) in behaviours {
         let server = TcpServer::start(Host, "127.0.0.1:0", behaviour);
         let run = pen_doctor(Host)
             .args(["check", "--only", "webhook", "--webhook", &format!("https://{}/ok", server.addr())])
@@ -315,6 +316,6 @@ fn hostile_receivers_give_a_finding_within_the_timeout() {
         let c = check(&report, "webhook:default");
         assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"], "{what}: {c:#}");
         let said = c["findings"][0]["params"]["error"].as_str().unwrap_or("");
-        assert!(said.contains(error), "{what}: {said}");
+        assert!(errors.iter().any(|e| said.contains(e)), "{what}: {said}");
     }
 }
