@@ -9,6 +9,7 @@ pub mod engine;
 pub mod host;
 pub mod kb;
 pub mod output;
+pub mod pki;
 pub mod render;
 pub mod report;
 pub mod secret;
