@@ -101,7 +101,10 @@ fn explain(code: &str, lang: Lang) -> i32 {
         println!("  {}\n  {}", a.title, a.url);
     }
     let (_, family) = crate::host::host_info();
-    let fix = kb.fix(c, lang, family);
+    // Without a run there are no values: show each parameter as <name>.
+    let names: std::collections::BTreeMap<&str, String> =
+        c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
+    let fix: Vec<String> = kb.fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect();
     if !fix.is_empty() {
         println!("\n{}:", if lang == Lang::Pt { "Como corrigir neste sistema" } else { "How to fix on this system" });
         for (i, s) in fix.iter().enumerate() {

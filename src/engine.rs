@@ -191,3 +191,153 @@ pub fn humanize(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Outcome;
+    use crate::report::model::Severity;
+    use async_trait::async_trait;
+
+    /// A check of the scheduler's own tests: sleeps, then fails or passes, optionally with a fact.
+    struct Probe {
+        id: &'static str,
+        deps: Vec<String>,
+        sleep_ms: u64,
+        fail: bool,
+        fact: bool,
+    }
+
+    #[async_trait]
+    impl Check for Probe {
+        fn id(&self) -> String {
+            self.id.to_string()
+        }
+        fn kind(&self) -> &'static str {
+            self.id.split(':').next().unwrap_or(self.id)
+        }
+        fn target(&self) -> Option<String> {
+            self.id.split_once(':').map(|(_, t)| t.to_string())
+        }
+        fn depends_on(&self) -> Vec<String> {
+            self.deps.clone()
+        }
+        async fn run(&self, _ctx: &Ctx) -> Outcome {
+            tokio::time::sleep(Duration::from_millis(self.sleep_ms)).await;
+            let mut o = Outcome::new();
+            if self.fail {
+                o.push(Finding::new("TCP_REFUSED"));
+            }
+            if self.fact {
+                o.set_fact(self.id.to_string());
+            }
+            o
+        }
+    }
+
+    fn probe(id: &'static str, deps: &[&str], sleep_ms: u64, fail: bool, fact: bool) -> Box<dyn Check> {
+        Box::new(Probe { id, deps: deps.iter().map(|s| s.to_string()).collect(), sleep_ms, fail, fact })
+    }
+
+    fn settings(deadline: Duration) -> Arc<Settings> {
+        let args = crate::cli::CheckArgs {
+            sei_dir: Some("/nonexistent-sei-dir".into()),
+            deadline: Some(format!("{}ms", deadline.as_millis())),
+            ..Default::default()
+        };
+        Arc::new(crate::settings::build(args, false).expect("settings"))
+    }
+
+    fn sev(_: &str) -> Severity {
+        Severity::Fail
+    }
+
+    async fn run_all(checks: Vec<Box<dyn Check>>, deadline: Duration) -> (Vec<Executed>, Duration) {
+        let start = Instant::now();
+        let out = run(settings(deadline), checks, HashSet::new(), sev).await;
+        (out, start.elapsed())
+    }
+
+    #[tokio::test]
+    async fn independent_checks_run_concurrently_and_keep_catalog_order() {
+        let checks = vec![
+            probe("dns:a", &[], 300, false, true),
+            probe("dns:b", &[], 300, false, true),
+            probe("dns:c", &[], 10, false, true),
+        ];
+        let (out, elapsed) = run_all(checks, Duration::from_secs(10)).await;
+        let ids: Vec<&str> = out.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["dns:a", "dns:b", "dns:c"]);
+        assert!(elapsed < Duration::from_millis(550), "ran one after another: {elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn failed_prerequisite_without_fact_skips_dependents() {
+        let checks = vec![probe("dns:a", &[], 0, true, false), probe("tcp:a", &["dns:a"], 0, false, false)];
+        let (out, _) = run_all(checks, Duration::from_secs(10)).await;
+        assert_eq!(out[0].status, Status::Fail);
+        assert_eq!(out[1].status, Status::Skip);
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:a (fail)"));
+    }
+
+    #[tokio::test]
+    async fn failed_prerequisite_with_fact_still_feeds_dependents() {
+        let checks = vec![probe("config:sei", &[], 0, true, true), probe("gearman", &["config:sei"], 0, false, false)];
+        let (out, _) = run_all(checks, Duration::from_secs(10)).await;
+        assert_eq!(out[0].status, Status::Fail);
+        assert_eq!(out[1].status, Status::Ok);
+    }
+
+    #[tokio::test]
+    async fn deadline_stops_the_run_and_marks_unfinished_checks() {
+        let checks = vec![probe("dns:a", &[], 5_000, false, true), probe("dns:b", &[], 0, false, true)];
+        let (out, elapsed) = run_all(checks, Duration::from_millis(300)).await;
+        assert!(elapsed < Duration::from_secs(2), "deadline not honoured: {elapsed:?}");
+        assert_eq!(out[0].status, Status::Error);
+        assert_eq!(out[0].outcome.findings[0].code, "RUN_DEADLINE_EXCEEDED");
+        assert_eq!(out[1].status, Status::Ok);
+    }
+
+    #[test]
+    fn only_adds_prerequisites_and_skip_is_reported_to_dependents() {
+        let all = || {
+            vec![
+                probe("dns:a", &[], 0, false, true),
+                probe("tcp:a", &["dns:a"], 0, false, true),
+                probe("tls:a", &["tcp:a"], 0, false, true),
+                probe("ntp", &[], 0, false, false),
+            ]
+        };
+        let (kept, _) = select(all(), Some(&["tls".to_string()]), &[]);
+        let ids: Vec<String> = kept.iter().map(|c| c.id()).collect();
+        assert_eq!(ids, ["dns:a", "tcp:a", "tls:a"]);
+
+        let (kept, dropped) = select(all(), None, &["tcp:a".to_string()]);
+        assert_eq!(kept.len(), 3);
+        assert!(dropped.contains("tcp:a"));
+
+        let (kept, _) = select(all(), Some(&["a".to_string()]), &["ntp".to_string()]);
+        assert_eq!(kept.len(), 3, "a target name selects its checks");
+    }
+
+    #[tokio::test]
+    async fn skipped_prerequisite_names_the_flag() {
+        let (kept, dropped) = select(
+            vec![probe("dns:a", &[], 0, false, true), probe("tcp:a", &["dns:a"], 0, false, false)],
+            None,
+            &["dns".to_string()],
+        );
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, Status::Skip);
+        assert_eq!(out[0].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
+    }
+
+    #[test]
+    fn durations_read_like_flags() {
+        assert_eq!(humanize(Duration::from_millis(500)), "500ms");
+        assert_eq!(humanize(Duration::from_secs(5)), "5s");
+        assert_eq!(humanize(Duration::from_secs(120)), "2m");
+        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
+    }
+}

@@ -328,6 +328,15 @@ mod tests {
     }
 
     #[test]
+    fn every_required_code_and_article_of_the_spec_exists() {
+        let kb = load().unwrap();
+        let spec = include_str!("../checks/required.txt");
+        let missing: Vec<&str> =
+            spec.split_whitespace().filter(|w| kb.code(w).is_none() && kb.article(w).is_none()).collect();
+        assert!(missing.is_empty(), "missing from the knowledge base: {missing:?}");
+    }
+
+    #[test]
     fn every_check_has_a_summary() {
         let kb = load().unwrap();
         for kind in crate::checks::CATALOG {

@@ -174,13 +174,17 @@ pub fn load_config_file(path: &Path) -> Result<CheckArgs, UsageError> {
     let bytes = std::fs::read(path).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| usage(format!("--config {}: not a text file (invalid UTF-8)", path.display())))?;
-    toml::from_str::<CheckArgs>(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-        let msg = e.message().replace('\n', " ");
-        match line {
-            Some(l) => usage(format!("--config {}:{l}: {msg}", path.display())),
-            None => usage(format!("--config {}: {msg}", path.display())),
-        }
+    parse_config_text(&text).map_err(|(line, msg)| match line {
+        Some(l) => usage(format!("--config {}:{l}: {msg}", path.display())),
+        None => usage(format!("--config {}: {msg}", path.display())),
+    })
+}
+
+/// Parses the text of a `--config` file: the options, or the line (when known) and message.
+pub fn parse_config_text(text: &str) -> Result<CheckArgs, (Option<usize>, String)> {
+    toml::from_str::<CheckArgs>(text).map_err(|e| {
+        let line = e.span().map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
+        (line, e.message().replace('\n', " "))
     })
 }
 
@@ -457,6 +461,19 @@ mod tests {
         assert!(parse_resolve("h:443").is_err());
         assert!(parse_resolve("h:x:127.0.0.1").is_err());
         assert!(parse_resolve(":443:127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn config_file_errors_name_the_line() {
+        let (line, msg) = parse_config_text("env = \"producao\"\ntimeout = \"2s\"\nbogus = 1\n").unwrap_err();
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("bogus"), "{msg}");
+        let (line, _) = parse_config_text("env = \"marte\"\n").unwrap_err();
+        assert_eq!(line, Some(1));
+        assert!(parse_config_text("\u{0}\u{1}garbage[[[").is_err());
+        let ok = parse_config_text("timeout = \"2s\"\ntarget = [\"tramita\"]\nstrict = true\n").unwrap();
+        assert_eq!(ok.target.as_deref(), Some(&["tramita".to_string()][..]));
+        assert!(ok.strict);
     }
 
     #[test]
