@@ -263,8 +263,23 @@ pub fn short_name(info: &CertInfo) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileError {
     Missing,
-    /// Permission denied or another I/O error, too big, not a certificate…
-    Unreadable(String),
+    /// Larger than [`MAX_FILE`] (size in bytes).
+    TooLarge(u64),
+    /// Permission denied to the user pen-doctor runs as (named).
+    Denied(String),
+    /// Another I/O error, or content that is not what was expected.
+    Invalid(String),
+}
+
+impl FileError {
+    pub fn describe(&self) -> String {
+        match self {
+            FileError::Missing => "not found".into(),
+            FileError::TooLarge(n) => format!("file too large ({n} bytes, limit {MAX_FILE})"),
+            FileError::Denied(u) => format!("permission denied for {u}"),
+            FileError::Invalid(e) => e.clone(),
+        }
+    }
 }
 
 /// Reads a file of at most [`MAX_FILE`] bytes.
@@ -272,23 +287,20 @@ pub fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileError::Missing),
-        Err(e) => return Err(FileError::Unreadable(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(FileError::Denied(current_user())),
+        Err(e) => return Err(FileError::Invalid(e.to_string())),
     };
     if meta.is_dir() {
-        return Err(FileError::Unreadable("is a directory".into()));
+        return Err(FileError::Invalid("is a directory".into()));
     }
     if meta.len() > MAX_FILE {
-        return Err(FileError::Unreadable(format!("file too large ({} bytes, limit {MAX_FILE})", meta.len())));
+        return Err(FileError::TooLarge(meta.len()));
     }
     match std::fs::read(path) {
-        Ok(b) if b.len() as u64 > MAX_FILE => Err(FileError::Unreadable("file too large".into())),
+        Ok(b) if b.len() as u64 > MAX_FILE => Err(FileError::TooLarge(b.len() as u64)),
         Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(FileError::Unreadable(format!(
-            "permission denied for {} ({})",
-            current_user(),
-            describe_mode(path).unwrap_or_default()
-        ))),
-        Err(e) => Err(FileError::Unreadable(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(FileError::Denied(current_user())),
+        Err(e) => Err(FileError::Invalid(e.to_string())),
     }
 }
 
@@ -315,7 +327,7 @@ pub struct Loaded {
 pub fn load_identity(path: &Path, password: Option<&Secret>) -> Result<Loaded, FileError> {
     let bytes = read_bounded(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(FileError::Unreadable("empty file".into()));
+        return Err(FileError::Invalid("empty file".into()));
     }
     let looks_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
     if looks_pem {
@@ -331,13 +343,13 @@ pub fn load_identity(path: &Path, password: Option<&Secret>) -> Result<Loaded, F
             return Ok(Loaded { format: "DER", certs: vec![der], key: KeyState::Absent, key_matches: false });
         }
     }
-    Err(FileError::Unreadable("neither PEM nor PKCS#12 (unrecognised binary data)".into()))
+    Err(FileError::Invalid("neither PEM nor PKCS#12 (unrecognised binary data)".into()))
 }
 
 fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> {
     let pem = split_pem(text);
     if let Some(label) = &pem.truncated {
-        return Err(FileError::Unreadable(format!("truncated PEM: '{label}' block without its END line")));
+        return Err(FileError::Invalid(format!("truncated PEM: '{label}' block without its END line")));
     }
     let mut certs = Vec::new();
     let mut key_blocks = Vec::new();
@@ -345,7 +357,7 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
         match b.label.as_str() {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" => match &b.der {
                 Some(der) if X509::from_der(der).is_ok() => certs.push(der.clone()),
-                _ => return Err(FileError::Unreadable("damaged CERTIFICATE block (bad base64 or DER)".into())),
+                _ => return Err(FileError::Invalid("damaged CERTIFICATE block (bad base64 or DER)".into())),
             },
             l if l.ends_with("PRIVATE KEY") => key_blocks.push(b),
             _ => {}
@@ -353,7 +365,7 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
     }
     if certs.is_empty() {
         let what = if key_blocks.is_empty() { "no certificate" } else { "only a private key, no certificate" };
-        return Err(FileError::Unreadable(what.into()));
+        return Err(FileError::Invalid(what.into()));
     }
     let key = match key_blocks.first() {
         None => KeyState::Absent,
@@ -370,7 +382,7 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
             } else {
                 match PKey::private_key_from_pem(b.text.as_bytes()) {
                     Ok(k) => KeyState::Present(k),
-                    Err(_) => return Err(FileError::Unreadable(format!("damaged '{}' block", b.label))),
+                    Err(_) => return Err(FileError::Invalid(format!("damaged '{}' block", b.label))),
                 }
             }
         }
@@ -403,7 +415,7 @@ fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<
                 }
             }
             if certs.is_empty() {
-                return Err(FileError::Unreadable("PKCS#12 without a certificate".into()));
+                return Err(FileError::Invalid("PKCS#12 without a certificate".into()));
             }
             let key = parsed.pkey.map(KeyState::Present).unwrap_or(KeyState::Absent);
             Ok(order(Loaded { format: "PKCS#12", certs, key, key_matches: false }))
@@ -418,7 +430,7 @@ fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<
                     key_matches: false,
                 })
             } else {
-                Err(FileError::Unreadable(format!(
+                Err(FileError::Invalid(format!(
                     "PKCS#12: {}",
                     e.errors().first().map(|e| e.to_string()).unwrap_or_default()
                 )))
@@ -450,7 +462,8 @@ fn order(mut l: Loaded) -> Loaded {
 
 // ----------------------------------------------------------------------------- file access
 
-fn current_user() -> String {
+/// The user pen-doctor runs as.
+pub fn current_user() -> String {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
     users().into_iter().find(|u| u.uid == uid).map(|u| u.name).unwrap_or_else(|| format!("uid {uid}"))
@@ -489,8 +502,8 @@ fn owner_name(uid: u32) -> String {
     users().into_iter().find(|u| u.uid == uid).map(|u| u.name).unwrap_or_else(|| uid.to_string())
 }
 
-/// `mode 0600, owner root:root`.
-pub fn describe_mode(path: &Path) -> Option<String> {
+/// The owner (`user:group`) and mode (`0640`) of a file.
+pub fn owner_and_mode(path: &Path) -> Option<(String, String)> {
     let m = std::fs::metadata(path).ok()?;
     let group = std::fs::read_to_string("/etc/group")
         .unwrap_or_default()
@@ -500,7 +513,7 @@ pub fn describe_mode(path: &Path) -> Option<String> {
             (f.get(2)?.parse::<u32>().ok()? == m.gid()).then(|| f[0].to_string())
         })
         .unwrap_or_else(|| m.gid().to_string());
-    Some(format!("mode {:04o}, owner {}:{group}", m.mode() & 0o7777, owner_name(m.uid())))
+    Some((format!("{}:{group}", owner_name(m.uid())), format!("{:04o}", m.mode() & 0o7777)))
 }
 
 /// The web-server users present on this host (`www-data`, `apache`, `nginx`).

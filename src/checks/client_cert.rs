@@ -131,8 +131,31 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
             o.set_fact(no_identity());
             return o;
         }
-        Err(FileError::Unreadable(reason)) => {
-            o.push(Finding::new("CLIENT_CERT_UNREADABLE").with("path", &shown).with("reason", reason));
+        Err(FileError::TooLarge(size)) => {
+            o.push(
+                Finding::new("CLIENT_CERT_TOO_LARGE")
+                    .with("path", &shown)
+                    .with("size", format!("{size} bytes"))
+                    .with("limit", "16 MiB"),
+            );
+            o.set_fact(no_identity());
+            return o;
+        }
+        Err(FileError::Denied(user)) => {
+            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+            o.push(
+                Finding::new("CLIENT_CERT_UNREADABLE")
+                    .with("path", &shown)
+                    .with("error", "permission denied")
+                    .with("owner", owner)
+                    .with("mode", mode)
+                    .with("web_user", user),
+            );
+            o.set_fact(no_identity());
+            return o;
+        }
+        Err(FileError::Invalid(error)) => {
+            o.push(Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", &shown).with("error", error));
             o.set_fact(no_identity());
             return o;
         }
@@ -152,11 +175,12 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
             o.push(Finding::new("CLIENT_CERT_NO_KEY").with("path", &shown));
             None
         }
-        KeyState::BadPassword { configured } => {
-            let f = Finding::new("CLIENT_CERT_BAD_PASSWORD")
-                .with("path", &shown)
-                .with("password", if configured { "the configured password" } else { "no password configured" });
-            o.push(f);
+        KeyState::BadPassword { configured: true } => {
+            o.push(Finding::new("CLIENT_CERT_BAD_PASSWORD").with("path", &shown));
+            None
+        }
+        KeyState::BadPassword { configured: false } => {
+            o.push(Finding::new("CLIENT_CERT_NO_PASSWORD").with("path", &shown));
             None
         }
     };
@@ -218,14 +242,15 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     if judge_access {
         let users = pki::web_users();
         if !users.is_empty() && !users.iter().any(|u| pki::user_can_read(path, u)) {
-            o.push(Finding::new("CLIENT_CERT_UNREADABLE").with("path", &shown).with(
-                "reason",
-                format!(
-                    "the web-server user ({}) cannot read it ({})",
-                    users.join(", "),
-                    pki::describe_mode(path).unwrap_or_default()
-                ),
-            ));
+            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+            o.push(
+                Finding::new("CLIENT_CERT_UNREADABLE")
+                    .with("path", &shown)
+                    .with("error", "the file's mode does not let this user read it")
+                    .with("owner", owner)
+                    .with("mode", mode)
+                    .with("web_user", users.join(", ")),
+            );
         }
     }
     let identity = match (key, loaded.key_matches) {
@@ -252,6 +277,59 @@ fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {
     }
 }
 
+/// The certificate facts of a `cert` evidence, as (label, value) lines for people.
+fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(f) = ev.get("file") {
+        out.push(("File".into(), s(f)));
+    }
+    if let Some(f) = ev.get("format") {
+        out.push(("Format".into(), s(f)));
+    }
+    if let Some(c) = ev.get("certificate") {
+        for (label, key) in [
+            ("Subject", "subject"),
+            ("Issuer", "issuer"),
+            ("Serial", "serial"),
+            ("Not before", "not_before"),
+            ("Not after", "not_after"),
+            ("SHA-256", "sha256"),
+            ("CNPJ", "icp_cnpj"),
+            ("CPF", "icp_cpf"),
+        ] {
+            if let Some(v) = c.get(key) {
+                out.push((label.into(), s(v)));
+            }
+        }
+        if let Some(d) = ev.get("days_left") {
+            out.push(("Days left".into(), s(d)));
+        }
+        if let (Some(t), Some(b)) = (c.get("key_type"), c.get("key_bits")) {
+            out.push(("Key".into(), format!("{} {}", s(t), s(b))));
+        }
+        if let Some(e) = c.get("extended_key_usage").and_then(|e| e.as_array()) {
+            out.push(("EKU".into(), e.iter().map(s).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    if let Some(chain) = ev.get("chain").and_then(|c| c.as_array()) {
+        for c in chain {
+            out.push((
+                "Chain".into(),
+                format!(
+                    "{} (issuer {})",
+                    c.get("subject").map(s).unwrap_or_default(),
+                    c.get("issuer").map(s).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// `pen-doctor cert FILE`: one `cert` check on the file, rendered like a run.
 pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
     use crate::cli::{ColorArg, FormatArg, LangArg};
@@ -274,7 +352,8 @@ pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
         },
         (None, None) => None,
     };
-    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, false);
+    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    let facts = facts_text(&outcome.evidence);
     let lang = match args.lang {
         Some(LangArg::En) => crate::kb::Lang::En,
         _ => crate::kb::Lang::Pt,
@@ -307,7 +386,21 @@ pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
             os_family,
         },
     );
-    let bytes = crate::render::renderer(args.format.unwrap_or(FormatArg::Human), color).render(&report);
+    let format = args.format.unwrap_or(FormatArg::Human);
+    let mut bytes = Vec::new();
+    match format {
+        FormatArg::Human => {
+            bytes.extend(facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().bytes())
+        }
+        FormatArg::Markdown => {
+            bytes.extend(facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().bytes())
+        }
+        _ => {}
+    }
+    if !bytes.is_empty() {
+        bytes.push(b'\n');
+    }
+    bytes.extend(crate::render::renderer(format, color).render(&report));
     if let Err(e) = crate::output::write(&bytes, None) {
         eprintln!("pen-doctor: cannot write the report: {e}");
         return 2;

@@ -352,13 +352,20 @@ impl Check for HttpCheck {
         let base = self.target.url.clone();
         let mtls = self.cert_check.is_some();
         // The judgement of a response common to every service: certificate refused, server error.
+        let host = fact.host.clone();
+        let addr = tls::addr_of(&fact.path);
         let common = |s: &Step| -> Option<Finding> {
             let rejected = |answer: String| {
+                let reason = if identity.is_some() {
+                    format!("{answer} (certificate sent: {sent})")
+                } else {
+                    format!("{answer} (no client certificate was sent: {sent})")
+                };
                 Some(
                     Finding::new("CLIENT_CERT_REJECTED")
-                        .with("url", s.url.as_str())
-                        .with("answer", answer)
-                        .with("certificate", &sent),
+                        .with("host", &host)
+                        .with("reason", reason)
+                        .with("url", s.url.as_str()),
                 )
             };
             match &s.result {
@@ -372,19 +379,31 @@ impl Check for HttpCheck {
                         ReqError::Timeout => Some(
                             Finding::new("HTTP_TIMEOUT").with("url", s.url.as_str()).with("timeout", humanize(timeout)),
                         ),
+                        ReqError::Handshake(HsError::Timeout) => Some(
+                            Finding::new("TLS_TIMEOUT")
+                                .with("host", &host)
+                                .with("addr", &addr)
+                                .with("timeout", humanize(timeout)),
+                        ),
+                        ReqError::Handshake(h) => Some(
+                            Finding::new("TLS_HANDSHAKE_FAILED")
+                                .with("host", &host)
+                                .with("addr", &addr)
+                                .with("error", h.describe()),
+                        ),
                         other => Some(
-                            Finding::new("HTTP_NO_RESPONSE").with("url", s.url.as_str()).with("error", describe(other)),
+                            Finding::new("HTTP_UNEXPECTED_RESPONSE")
+                                .with("url", s.url.as_str())
+                                .with("status", "-")
+                                .with("detail", describe(other)),
                         ),
                     }
                 }
                 Ok(r) if nginx_cert_page(r) => rejected(format!("HTTP 400: {}", snippet(r))),
                 Ok(r) if mtls && (r.status == 401 || r.status == 403) => rejected(format!("HTTP {}", r.status)),
-                Ok(r) if r.status >= 500 => Some(
-                    Finding::new("HTTP_SERVER_ERROR")
-                        .with("url", s.url.as_str())
-                        .with("status", r.status)
-                        .with("answer", snippet(r)),
-                ),
+                Ok(r) if r.status >= 500 => {
+                    Some(Finding::new("HTTP_SERVER_ERROR").with("url", s.url.as_str()).with("status", r.status))
+                }
                 Ok(_) => None,
             }
         };
@@ -396,8 +415,7 @@ impl Check for HttpCheck {
             Finding::new("HTTP_UNEXPECTED_RESPONSE")
                 .with("url", s.url.as_str())
                 .with("status", status)
-                .with("expected", what)
-                .with("answer", answer)
+                .with("detail", format!("expected {what}, got: {answer}"))
         };
         let mut last_ok: Option<(String, u16)> = None;
         match self.target.name.as_str() {
@@ -452,8 +470,7 @@ impl Check for HttpCheck {
                             Ok(r) if (r.status == 401 || r.status == 403) && !nginx_cert_page(r) => o.push(
                                 Finding::new("TRAMITA_NOT_AUTHORIZED")
                                     .with("url", s.url.as_str())
-                                    .with("status", r.status)
-                                    .with("certificate", &sent),
+                                    .with("status", r.status),
                             ),
                             _ => match common(&s) {
                                 Some(f) => o.push(f),

@@ -197,7 +197,7 @@ pub fn load(path: &Path) -> Result<Parsed, FileError> {
     let mut out = Parsed::default();
     if path.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| FileError::Unreadable(e.to_string()))?
+            .map_err(|e| FileError::Invalid(e.to_string()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .collect();
@@ -207,7 +207,7 @@ pub fn load(path: &Path) -> Result<Parsed, FileError> {
             let Ok(bytes) = pki::read_bounded(p) else { continue };
             total += bytes.len() as u64;
             if total > pki::MAX_FILE {
-                return Err(FileError::Unreadable(format!("directory larger than {} bytes", pki::MAX_FILE)));
+                return Err(FileError::TooLarge(total));
             }
             let before = out.certs.len();
             parse_bundle(&bytes, &mut out);
@@ -263,8 +263,8 @@ fn analyse(settings: &Settings) -> Outcome {
             o.set_fact(store);
             return o;
         }
-        Err(FileError::Unreadable(reason)) => {
-            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("reason", reason));
+        Err(e) => {
+            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", e.describe()));
             o.set_fact(store);
             return o;
         }
@@ -272,7 +272,7 @@ fn analyse(settings: &Settings) -> Outcome {
     let now = pki::now_ts();
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {
-        o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("reason", "no certificate in it"));
+        o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", "no certificate in it"));
     }
     if parsed.garbage > 0 {
         o.push(Finding::new("CA_STORE_GARBAGE").with("path", &shown).with("count", parsed.garbage));
@@ -303,7 +303,7 @@ fn analyse(settings: &Settings) -> Outcome {
     if targets.contains(&"pucomex")
         && !known.iter().any(|k| k["name"].as_str().is_some_and(|n| n.starts_with("ICP-Brasil")))
     {
-        o.push(Finding::new("CA_STORE_MISSING_ICP_BRASIL").with("path", &shown));
+        o.push(Finding::new("CA_STORE_MISSING_ICP_BRASIL").with("path", &shown).with("target", "pucomex"));
     }
     store.certs = parsed.certs;
     o.summary("path", &shown).summary("count", store.certs.len()).fact(store)

@@ -223,6 +223,15 @@ pub fn is_client_cert_alert(a: &AlertDescription) -> bool {
     )
 }
 
+/// The address a path connects to, for messages: the first reachable address or the proxy.
+pub fn addr_of(path: &Path) -> String {
+    match (&path.proxy, path.reachable.first()) {
+        (Some(p), _) => format!("{}:{} via {}", path.host, path.port, super::proxy::display_url(p)),
+        (None, Some(a)) => a.to_string(),
+        (None, None) => format!("{}:{}", path.host, path.port),
+    }
+}
+
 /// What the fact of `tls:<target>` carries for `http:<target>`.
 #[derive(Clone)]
 pub struct TlsFact {
@@ -324,7 +333,10 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
                     .with("subject", &bad.subject)
                     .with("not_after", &bad.not_after);
             }
-            return Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("root", &cur.issuer);
+            return Finding::new("SERVER_CERT_UNTRUSTED")
+                .with("host", host)
+                .with("path", &store.path)
+                .with("root", &cur.issuer);
         }
         if let Some(old) = store.by_subject(&cur.issuer_raw).find(|c| c.info.expired_at(now)) {
             return Finding::new("SERVER_CHAIN_EXPIRED_ROOT")
@@ -337,14 +349,20 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
             continue;
         }
         if cur.self_issued() {
-            return Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("root", &cur.subject);
+            return Finding::new("SERVER_CERT_UNTRUSTED")
+                .with("host", host)
+                .with("path", &store.path)
+                .with("root", &cur.subject);
         }
         if std::ptr::eq(cur, leaf) {
             return Finding::new("SERVER_CHAIN_INCOMPLETE").with("host", host).with("issuer", &cur.issuer);
         }
-        return Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("root", &cur.issuer);
+        return Finding::new("SERVER_CERT_UNTRUSTED")
+            .with("host", host)
+            .with("path", &store.path)
+            .with("root", &cur.issuer);
     }
-    Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("root", &cur.issuer)
+    Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("path", &store.path).with("root", &cur.issuer)
 }
 
 pub struct TlsCheck {
@@ -403,13 +421,27 @@ impl Check for TlsCheck {
         let mut o = Outcome::new().evidence("host", &host).evidence("store", &store.path);
         let name = match server_name(&host) {
             Ok(n) => n,
-            Err(e) => return o.finding(Finding::new("TLS_HANDSHAKE_FAILED").with("host", &host).with("error", e)),
+            Err(e) => {
+                return o.finding(
+                    Finding::new("TLS_HANDSHAKE_FAILED")
+                        .with("host", &host)
+                        .with("addr", addr_of(&path))
+                        .with("error", e),
+                )
+            }
         };
         let roots = Arc::new(roots_of(&store));
         let recorder = Recorder::verifying(Arc::clone(&roots));
         let config = match client_config(Arc::clone(&recorder), None) {
             Ok(c) => c,
-            Err(e) => return o.finding(Finding::new("TLS_HANDSHAKE_FAILED").with("host", &host).with("error", e)),
+            Err(e) => {
+                return o.finding(
+                    Finding::new("TLS_HANDSHAKE_FAILED")
+                        .with("host", &host)
+                        .with("addr", addr_of(&path))
+                        .with("error", e),
+                )
+            }
         };
         let first = handshake(&path, config, name.clone(), timeout).await;
         let mut version = "?".to_string();
@@ -427,10 +459,20 @@ impl Check for TlsCheck {
             }
             Err(HsError::Tls(rustls::Error::InvalidCertificate(_))) => false,
             Err(HsError::Timeout) => {
-                return o.finding(Finding::new("TLS_TIMEOUT").with("host", &host).with("timeout", humanize(timeout)));
+                return o.finding(
+                    Finding::new("TLS_TIMEOUT")
+                        .with("host", &host)
+                        .with("addr", addr_of(&path))
+                        .with("timeout", humanize(timeout)),
+                );
             }
             Err(e) if recorder.chain().is_empty() || !matches!(recorder.verdict(), Some(Err(_))) => {
-                return o.finding(Finding::new("TLS_HANDSHAKE_FAILED").with("host", &host).with("error", e.describe()));
+                return o.finding(
+                    Finding::new("TLS_HANDSHAKE_FAILED")
+                        .with("host", &host)
+                        .with("addr", addr_of(&path))
+                        .with("error", e.describe()),
+                );
             }
             Err(_) => false,
         };
