@@ -26,6 +26,7 @@ const GOOD_HOSTS: &[&str] = &[
     "xsign.test",
     "incomplete.test",
     "slow.test",
+    "localhost",
 ];
 
 const WSDL: &str = r#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" name="Pen"></wsdl:definitions>"#;
@@ -42,6 +43,10 @@ struct Lab {
 
 impl Lab {
     fn new() -> Lab {
+        Lab::with_protocols("TLSv1.2 TLSv1.3")
+    }
+
+    fn with_protocols(protocols: &str) -> Lab {
         let pki = Pki::new();
         let mut spec = Spec::server("good.test");
         spec.dns = GOOD_HOSTS.to_vec();
@@ -68,8 +73,8 @@ impl Lab {
                 String::new()
             };
             format!(
-                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_certificate {chain}; \
-                 ssl_certificate_key {key}; {verify}\n{body}\n}}\n"
+                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_protocols {protocols}; \
+                 ssl_certificate {chain}; ssl_certificate_key {key}; {verify}\n{body}\n}}\n"
             )
         };
         let tramita_ok = format!(
@@ -85,6 +90,7 @@ impl Lab {
         conf += &server("incomplete.test", &good_only, &good_key, false, "location / { return 200 'ok'; }");
         conf += &server("xsign.test", &xsign_chain, &good_key, false, "location / { return 200 'ok'; }");
         conf += &server("api.test", &good_chain, &good_key, true, &tramita_ok);
+        conf += &server("localhost", &good_chain, &good_key, true, &tramita_ok);
         conf += &server("pucomex.test", &good_chain, &good_key, true, "location / { return 200 'portal'; }");
         conf += &server(
             "noauth.test",
@@ -263,8 +269,16 @@ fn openssl_disagreement_is_reported() {
 }
 
 #[test]
-fn client_certificate_refused_by_the_server() {
-    let lab = Lab::new();
+fn client_certificate_refused_by_the_server_tls13() {
+    client_certificate_refused(Lab::with_protocols("TLSv1.3"), "TLSv1.3");
+}
+
+#[test]
+fn client_certificate_refused_by_the_server_tls12() {
+    client_certificate_refused(Lab::with_protocols("TLSv1.2"), "TLSv1.2");
+}
+
+fn client_certificate_refused(lab: Lab, version: &str) {
     let soap = "/interoperabilidade/soap/v3/";
 
     // None configured: cert:client says so, and nginx answers 400 "No required SSL certificate".
@@ -272,6 +286,7 @@ fn client_certificate_refused_by_the_server() {
     let json = run.json();
     let cert = check(&json, "cert:client");
     assert_eq!(finding(cert, "CLIENT_CERT_MISSING")["params"]["path"], "(not configured)");
+    assert_eq!(check(&json, "tls:tramita")["evidence"]["version"], version);
     let http = check(&json, "http:tramita");
     let f = finding(http, "CLIENT_CERT_REJECTED");
     assert!(f["params"]["reason"].as_str().unwrap().contains("no client certificate"), "{f:#}");
@@ -422,4 +437,81 @@ fn hostile_servers_give_findings_within_the_timeout() {
         assert!(finding(tls, code)["message"].as_str().unwrap().contains("bad.test"));
         assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
     }
+}
+
+/// tinyproxy on loopback, stopped on drop.
+struct Tinyproxy(std::process::Child, u16);
+
+impl Tinyproxy {
+    fn start(dir: &std::path::Path) -> Tinyproxy {
+        let port = free_port();
+        let conf = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 10\nAllow 127.0.0.1\nLogFile \"{d}/tp.log\"\nPidFile \"{d}/tp.pid\"\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("tinyproxy")
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tinyproxy is installed");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(10), "tinyproxy did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Tinyproxy(child, port)
+    }
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn tls_and_http_go_through_the_proxy() {
+    let lab = Lab::new();
+    let proxy = Tinyproxy::start(lab.pki.dir.path());
+    let endpoint = format!("tramita=https://localhost:{}/interoperabilidade/soap/v3/", lab.nginx.port);
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.1);
+    let run = pen_doctor(
+        &[
+            "check",
+            "--only",
+            "http",
+            "--target",
+            "tramita",
+            "--endpoint",
+            &endpoint,
+            "--proxy",
+            &proxy_url,
+            "--ca-bundle",
+            lab.store.to_str().unwrap(),
+            "--cert",
+            lab.client.to_str().unwrap(),
+            "--cert-password-env",
+            "CP",
+            "--timeout",
+            "3s",
+            "--format",
+            "json",
+        ],
+        &[("CP", PASS)],
+    );
+    let json = run.json();
+    assert_eq!(check(&json, "tcp:tramita")["evidence"]["via"], "proxy", "{json:#}");
+    assert_eq!(check(&json, "tls:tramita")["status"], "ok", "{json:#}");
+    assert_eq!(check(&json, "http:tramita")["status"], "ok", "{json:#}");
+    let log = std::fs::read_to_string(lab.pki.dir.path().join("tp.log")).unwrap_or_default();
+    assert!(log.contains("CONNECT"), "the proxy saw no tunnel: {log}");
 }
