@@ -515,3 +515,85 @@ fn tls_and_http_go_through_the_proxy() {
     let log = std::fs::read_to_string(lab.pki.dir.path().join("tp.log")).unwrap_or_default();
     assert!(log.contains("CONNECT"), "the proxy saw no tunnel: {log}");
 }
+
+/// `openssl s_server` demanding a client certificate at the TLS level (`-Verify`): the refusal is
+/// a TLS alert, not an HTTP answer. Stopped on drop.
+struct SServer(std::process::Child, u16);
+
+impl SServer {
+    fn start(lab: &Lab, version_flag: &str) -> SServer {
+        let port = free_port();
+        let p = |n: &str| lab.pki.path(n).display().to_string();
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", version_flag, "-accept", &port.to_string(), "-Verify", "3"])
+            .args([
+                "-cert",
+                &p("good-only.pem"),
+                "-key",
+                &p("good.key"),
+                "-cert_chain",
+                &lab.pki.write("inter.pem", lab.pki.inter.pem()).display().to_string(),
+            ])
+            .args(["-CAfile", &p("client-ca.pem")])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl is installed");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(10), "openssl s_server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SServer(child, port)
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn client_certificate_refused_with_a_tls_alert() {
+    let lab = Lab::new();
+    for flag in ["-tls1_2", "-tls1_3"] {
+        let s = SServer::start(&lab, flag);
+        let endpoint = format!("pucomex=https://good.test:{}/", s.1);
+        let resolve = format!("good.test:{}:127.0.0.1", s.1);
+        let base = [
+            "check",
+            "--only",
+            "http",
+            "--target",
+            "pucomex",
+            "--endpoint",
+            &endpoint,
+            "--resolve",
+            &resolve,
+            "--ca-bundle",
+            lab.store.to_str().unwrap(),
+            "--timeout",
+            "2s",
+            "--format",
+            "json",
+        ];
+        // No certificate: the server's alert is the refusal; the server chain itself is fine.
+        let json = pen_doctor(&base, &[]).json();
+        assert_eq!(check(&json, "tls:pucomex")["status"], "ok", "{flag}: {json:#}");
+        let f = finding(check(&json, "http:pucomex"), "CLIENT_CERT_REJECTED");
+        assert!(f["params"]["reason"].as_str().unwrap().contains("TLS alert"), "{flag}: {f:#}");
+        if flag == "-tls1_2" {
+            // TLS 1.2: the alert ends the handshake after the server chain was verified.
+            assert_eq!(check(&json, "tls:pucomex")["evidence"]["client_certificate_demanded"], "HandshakeFailure");
+        }
+
+        // The good certificate is accepted.
+        let mut args = base.to_vec();
+        args.extend(["--pucomex-cert", lab.client_p12.to_str().unwrap(), "--pucomex-password-env", "PP"]);
+        let json = pen_doctor(&args, &[("PP", PASS)]).json();
+        assert_eq!(check(&json, "http:pucomex")["status"], "ok", "{flag}: {json:#}");
+    }
+}

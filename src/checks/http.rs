@@ -333,9 +333,10 @@ impl Check for HttpCheck {
         let cert_path = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).map(|f| f.path.clone());
         let sent = match (&identity, self.cert_check) {
             (Some(id), _) => id.subject.clone(),
-            (None, Some(_)) => {
-                format!("none ({})", cert_path.clone().unwrap_or_else(|| client_cert::NOT_CONFIGURED.into()))
-            }
+            (None, Some(_)) => match cert_path.as_deref() {
+                None | Some(client_cert::NOT_CONFIGURED) => "none configured".to_string(),
+                Some(p) => format!("{p} could not be loaded"),
+            },
             (None, None) => "none (not required)".into(),
         };
         let mut o = Outcome::new().evidence("client_certificate", &sent);
