@@ -157,9 +157,34 @@ impl CertInfo {
     }
 }
 
-/// The digits of an ICP-Brasil otherName value (an OCTET STRING or a string type).
-fn other_name_digits(value: &[u8]) -> String {
-    value.iter().filter(|b| b.is_ascii_digit()).map(|b| *b as char).collect()
+/// One DER TLV: (tag, content, rest). Short and long length forms; `None` when malformed.
+fn der_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)? as usize;
+    let (len, head) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = head.checked_add(len)?;
+    Some((tag, b.get(head..end)?, b.get(end..)?))
+}
+
+/// The text of an ICP-Brasil otherName value: `[0] EXPLICIT` around an OCTET STRING or a string.
+fn other_name_text(value: &[u8]) -> Option<String> {
+    let (mut tag, mut content, _) = der_tlv(value)?;
+    if tag == 0xA0 {
+        (tag, content, _) = der_tlv(content)?;
+    }
+    matches!(tag, 0x04 | 0x0C | 0x13 | 0x16).then(|| String::from_utf8_lossy(content).into_owned())
 }
 
 /// Parses a DER certificate's facts; `None` when it is not a certificate.
@@ -212,16 +237,14 @@ pub fn cert_info(der: &[u8]) -> Option<CertInfo> {
                     dns_names.push(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string())
                 }
                 GeneralName::OtherName(oid, value) => {
-                    let digits = other_name_digits(value);
+                    let text = other_name_text(value).unwrap_or_default();
+                    let digits_at = |from: usize, len: usize| {
+                        text.get(from..from + len).filter(|d| d.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)
+                    };
                     match oid.to_id_string().as_str() {
-                        "2.16.76.1.3.3" if digits.len() >= 14 => icp_cnpj = Some(digits[..14].to_string()),
-                        // birth date (8 digits), then the CPF (11 digits), then NIS and RG.
-                        "2.16.76.1.3.1" if digits.len() >= 19 => {
-                            let cpf = &digits[8..19];
-                            if cpf.chars().any(|c| c != '0') {
-                                icp_cpf = Some(cpf.to_string());
-                            }
-                        }
+                        "2.16.76.1.3.3" => icp_cnpj = digits_at(0, 14),
+                        // The holder's birth date (8 digits), then the CPF (11 digits), NIS, RG…
+                        "2.16.76.1.3.1" => icp_cpf = digits_at(8, 11).filter(|c| c.bytes().any(|b| b != b'0')),
                         _ => {}
                     }
                 }
@@ -555,6 +578,21 @@ mod tests {
         assert_eq!(p.truncated.as_deref(), Some("Y"));
         let p = split_pem("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES,00\n\nQUJD\n-----END RSA PRIVATE KEY-----\n");
         assert!(p.blocks[0].legacy_encrypted);
+    }
+
+    #[test]
+    fn icp_brasil_other_names() {
+        // [0] { OCTET STRING "00394460000141" }
+        let mut v = vec![0xA0, 16, 0x04, 14];
+        v.extend_from_slice(b"00394460000141");
+        assert_eq!(other_name_text(&v).as_deref(), Some("00394460000141"));
+        // Long form lengths and a length byte that looks like a digit (0x33 = '3').
+        let body = "01011980123456789010000000000000000000000000000SSPDF";
+        let mut v = vec![0xA0, 0x81, body.len() as u8 + 2, 0x04, body.len() as u8];
+        v.extend_from_slice(body.as_bytes());
+        assert_eq!(other_name_text(&v).as_deref(), Some(body));
+        assert_eq!(other_name_text(&[0xA0, 0x85, 1]), None);
+        assert_eq!(other_name_text(&[0xA0, 10, 0x04]), None);
     }
 
     #[test]

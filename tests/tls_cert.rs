@@ -53,6 +53,24 @@ fn good_pem_with_pkcs8_encrypted_key_prints_facts_in_every_format() {
 }
 
 #[test]
+fn icp_brasil_cnpj_and_cpf_are_shown() {
+    let pki = Pki::new();
+    let mut spec = Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil");
+    spec.other_names = vec![
+        ("2.16.76.1.3.3", "00394460000141".to_string()),
+        // Birth date, CPF, NIS, RG and issuer: longer than 48 bytes, so its length byte is a digit.
+        ("2.16.76.1.3.1", format!("01011980{}{}{}SSPDF", "12345678909", "0".repeat(11), "0".repeat(15))),
+    ];
+    let c = pki.client(&spec);
+    let file = pki.write("icp.pem", c.pem() + &c.key_pem());
+    let (_, chk) = cert_json(&file, None);
+    assert_eq!(chk["evidence"]["certificate"]["icp_cnpj"], "00394460000141", "{chk:#}");
+    assert_eq!(chk["evidence"]["certificate"]["icp_cpf"], "12345678909");
+    let human = pen_doctor(&["cert", file.to_str().unwrap()], &[]);
+    assert!(human.stdout.contains("CNPJ") && human.stdout.contains("00394460000141"), "{}", human.stdout);
+}
+
+#[test]
 fn legacy_encrypted_key_and_pkcs12_load() {
     let pki = Pki::new();
     let c = good_client(&pki);

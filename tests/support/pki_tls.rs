@@ -82,6 +82,8 @@ pub struct Spec<'a> {
     pub dns: Vec<&'a str>,
     /// `Some(["serverAuth"])`, `Some(["clientAuth"])`, `Some(["emailProtection"])`, or `None`.
     pub eku: Option<Vec<&'a str>>,
+    /// otherName entries of the SAN: (OID, text stored as an OCTET STRING), as ICP-Brasil does.
+    pub other_names: Vec<(&'a str, String)>,
 }
 
 impl<'a> Spec<'a> {
@@ -94,6 +96,7 @@ impl<'a> Spec<'a> {
             ca: true,
             dns: vec![],
             eku: None,
+            other_names: vec![],
         }
     }
     pub fn server(dns: &'a str) -> Self {
@@ -105,6 +108,7 @@ impl<'a> Spec<'a> {
             ca: false,
             dns: vec![dns],
             eku: Some(vec!["serverAuth"]),
+            other_names: vec![],
         }
     }
     pub fn client(cn: &'a str, org: &'a str) -> Self {
@@ -116,6 +120,7 @@ impl<'a> Spec<'a> {
             ca: false,
             dns: vec![],
             eku: Some(vec!["clientAuth"]),
+            other_names: vec![],
         }
     }
     pub fn valid(mut self, from: i64, until: i64) -> Self {
@@ -165,10 +170,15 @@ pub fn issue(spec: &Spec, key: PKey<Private>, issuer: Option<&Issued>) -> Issued
         }
         b.append_extension(e.build().unwrap()).unwrap();
     }
-    if !spec.dns.is_empty() {
+    if !spec.dns.is_empty() || !spec.other_names.is_empty() {
         let mut san = SubjectAlternativeName::new();
         for d in &spec.dns {
             san.dns(d);
+        }
+        for (oid, text) in &spec.other_names {
+            let mut der = vec![0x04, text.len() as u8];
+            der.extend_from_slice(text.as_bytes());
+            san.other_name2(openssl::asn1::Asn1Object::from_str(oid).unwrap(), &der);
         }
         let ext = san.build(&b.x509v3_context(issuer.map(|i| &*i.cert), None)).unwrap();
         b.append_extension(ext).unwrap();
