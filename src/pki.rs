@@ -600,4 +600,90 @@ mod tests {
         assert!(cert_info(b"").is_none());
         assert!(cert_info(&[0x30, 0x82, 0xff]).is_none());
     }
+
+    /// A tiny deterministic generator for the mutation tests.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    fn mutate(rng: &mut XorShift, input: &[u8]) -> Vec<u8> {
+        let mut v = input.to_vec();
+        match rng.below(4) {
+            0 => v.truncate(rng.below(v.len() + 1)),
+            1 => {
+                for _ in 0..1 + rng.below(8) {
+                    let i = rng.below(v.len());
+                    if let Some(b) = v.get_mut(i) {
+                        *b = rng.next() as u8;
+                    }
+                }
+            }
+            2 => {
+                let i = rng.below(v.len());
+                let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+                v.splice(i..i, junk);
+            }
+            _ => {
+                let i = rng.below(v.len());
+                let j = (i + rng.below(200)).min(v.len());
+                v.drain(i..j);
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn mutated_certificate_files_never_panic() {
+        use openssl::asn1::Asn1Time;
+        use openssl::hash::MessageDigest;
+        let key = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "fuzz").unwrap();
+        let name = name.build();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let mut pem = cert.to_pem().unwrap();
+        pem.extend(key.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw").unwrap());
+        let p12 = openssl::pkcs12::Pkcs12::builder().pkey(&key).cert(&cert).build2("pw").unwrap().to_der().unwrap();
+        let der = cert.to_der().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let pw = Secret::new("pw");
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for round in 0..600 {
+            let input = match round % 3 {
+                0 => &pem,
+                1 => &p12,
+                _ => &der,
+            };
+            let m = mutate(&mut rng, input);
+            let _ = cert_info(&m);
+            let _ = split_pem(&String::from_utf8_lossy(&m));
+            std::fs::write(&path, &m).unwrap();
+            let _ = load_identity(&path, Some(&pw));
+            let _ = load_identity(&path, None);
+        }
+    }
 }

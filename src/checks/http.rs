@@ -87,16 +87,21 @@ fn dechunk(raw: &[u8], out: &mut Vec<u8>) -> bool {
             return true;
         }
         let start = eol + 2;
-        if rest.len() < start + size {
-            out.extend_from_slice(&rest[start..]);
-            return false;
-        }
-        out.extend_from_slice(&rest[start..start + size]);
+        let end = match start.checked_add(size) {
+            Some(end) if end <= rest.len() => end,
+            // Not all there (yet), or a size no answer can have.
+            _ => {
+                out.extend_from_slice(&rest[start.min(rest.len())..]);
+                out.truncate(MAX_BODY);
+                return false;
+            }
+        };
+        out.extend_from_slice(&rest[start..end]);
         if out.len() >= MAX_BODY {
             out.truncate(MAX_BODY);
             return true;
         }
-        rest = rest.get(start + size + 2..).unwrap_or(&[]);
+        rest = rest.get(end + 2..).unwrap_or(&[]);
     }
 }
 
@@ -222,10 +227,10 @@ pub fn is_wsdl(body: &str) -> bool {
         Some(p) => format!("xmlns:{p}="),
         None => "xmlns=".to_string(),
     };
-    let ns = tag.find(&ns_attr).map(|i| {
+    let ns = tag.find(&ns_attr).and_then(|i| {
         let v = &tag[i + ns_attr.len()..];
-        let q = v.chars().next().unwrap_or('"');
-        v[1..].split(q).next().unwrap_or("").to_string()
+        let q = v.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        v[1..].split(q).next().map(str::to_string)
     });
     matches!(
         (local, ns.as_deref()),
@@ -586,5 +591,41 @@ mod tests {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nA: b\r\n").is_none());
         assert!(matches!(parse_head(b"garbage\r\n\r\n"), Some(Err(_))));
         assert!(version_at_least("3.8.0", 3, 8) && !version_at_least("3.7.9", 3, 8) && version_at_least("4.0", 3, 8));
+    }
+
+    #[test]
+    fn random_answers_never_panic() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let seeds: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            br#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/">"#,
+            b"3\r\nabc\r\nffffffffffffffff\r\nx",
+        ];
+        for i in 0..5000 {
+            let mut v = seeds[i % seeds.len()].to_vec();
+            for _ in 0..(next() % 6) {
+                let pos = (next() as usize) % v.len().max(1);
+                match next() % 3 {
+                    0 => v.truncate(pos),
+                    1 => v.insert(pos.min(v.len()), next() as u8),
+                    _ => {
+                        if let Some(b) = v.get_mut(pos) {
+                            *b = next() as u8;
+                        }
+                    }
+                }
+            }
+            let _ = parse_head(&v);
+            let mut out = Vec::new();
+            let _ = dechunk(&v, &mut out);
+            let _ = is_wsdl(&String::from_utf8_lossy(&v));
+        }
     }
 }
