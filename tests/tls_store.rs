@@ -91,3 +91,28 @@ fn php_ini_names_the_bundle() {
     assert_eq!(chk["evidence"]["path"], b.to_str().unwrap());
     assert!(chk["evidence"]["source"].as_str().unwrap().contains("openssl.cafile"));
 }
+
+#[test]
+fn environment_and_distribution_default() {
+    let run = pen_doctor(
+        &["check", "--only", "ca", "--target", "tramita", "--format", "json"],
+        &[("SSL_CERT_DIR", "/etc/ssl/certs")],
+    );
+    let json = run.json();
+    let chk = check(&json, "ca:store");
+    assert_eq!(chk["evidence"]["source"], "SSL_CERT_DIR", "{chk:#}");
+    assert!(chk["evidence"]["count"].as_u64().unwrap() > 50);
+    assert!(!codes(chk).contains(&"CA_STORE_MISSING_ISRG_ROOT_X1".to_string()), "{chk:#}");
+
+    let run = pen_doctor(&["check", "--only", "ca", "--target", "tramita", "--format", "json"], &[]);
+    let json = run.json();
+    let chk = check(&json, "ca:store");
+    if std::path::Path::new("/etc/php").exists() || std::path::Path::new("/etc/php.ini").exists() {
+        return; // a php.ini on this machine may name its own bundle
+    }
+    assert_eq!(chk["evidence"]["path"], "/etc/ssl/certs/ca-certificates.crt");
+    assert_eq!(chk["evidence"]["source"], "OpenSSL default for this distribution");
+    // The distribution's bundle may carry expired roots (a warning), never a failure.
+    assert_ne!(chk["status"], "fail", "{chk:#}");
+    assert!(codes(chk).iter().all(|c| c == "CA_STORE_EXPIRED_ROOTS"), "{chk:#}");
+}
