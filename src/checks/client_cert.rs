@@ -1,6 +1,15 @@
 //! `cert:client` and `cert:pucomex`: loads the client certificate (PEM with its key, encrypted in
 //! either PEM form, or PKCS#12), checks the password, key match, validity, clientAuth usage and
 //! issuer, and hands the loaded identity to `http:<target>`. Also `pen-doctor cert FILE`.
+//!
+//! A certificate that is not configured at all (no `--cert`, no `LocalizacaoCertificado`) is
+//! `CLIENT_CERT_MISSING` with the path `(not configured)`. The check still delivers its fact (with
+//! no identity), so `http:<target>` runs without a client certificate and the server's own answer
+//! (TLS alert, 400/401/403) is reported as `CLIENT_CERT_REJECTED`, saying none was sent. The same
+//! happens when the file exists but cannot be used (bad password, no key, key mismatch).
+//! The issuer counts as ICP-Brasil when a certificate of the file's chain was issued by a name
+//! with `O=ICP-Brasil` (every ICP-Brasil CA carries it); anything else is `info` for the PEN
+//! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
 use super::{Check, Ctx, Outcome};
 use crate::pki::{self, FileError, KeyState};
