@@ -162,8 +162,16 @@ pub fn choose(
         OsFamily::Rhel6 | OsFamily::Rhel7 | OsFamily::Rhel8 => [rhel, debian],
         _ => [debian, rhel],
     };
-    let path = order.iter().find(|p| Path::new(p).exists()).copied().unwrap_or(order[0]);
-    Choice { path: PathBuf::from(path), source: "OpenSSL default for this distribution".into() }
+    if let Some(path) = order.iter().find(|p| Path::new(p).exists()) {
+        return Choice { path: PathBuf::from(path), source: "OpenSSL default for this distribution".into() };
+    }
+    // No bundle file: OpenSSL still looks in its certificate directory.
+    for dir in ["/etc/ssl/certs", "/etc/pki/tls/certs"] {
+        if Path::new(dir).is_dir() {
+            return Choice { path: PathBuf::from(dir), source: "OpenSSL default directory".into() };
+        }
+    }
+    Choice { path: PathBuf::from(order[0]), source: "OpenSSL default for this distribution".into() }
 }
 
 /// The result of reading a bundle (file or directory).
