@@ -49,7 +49,10 @@ pub struct ProxySettings {
 /// Everything a run needs, resolved.
 #[derive(Debug)]
 pub struct Settings {
+    /// The environment of the run: `--env`, else the one of the SEI `WebService`, else produção.
     pub env: Environment,
+    /// The environment given with `--env` (or the config file), if any.
+    pub env_requested: Option<Environment>,
     pub lang: Lang,
     pub format: FormatArg,
     pub color: bool,
@@ -308,16 +311,17 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let pen = sei.as_ref().and_then(|s| s.pen.clone());
     let pi = sei.as_ref().and_then(|s| s.pi.clone());
 
-    let env = match args.env {
-        Some(EnvArg::Desenvolvimento) => Environment::Desenvolvimento,
-        Some(EnvArg::Homologacao) => Environment::Homologacao,
-        Some(EnvArg::Producao) => Environment::Producao,
-        None => pen
-            .as_ref()
+    let env_requested = args.env.map(|e| match e {
+        EnvArg::Desenvolvimento => Environment::Desenvolvimento,
+        EnvArg::Homologacao => Environment::Homologacao,
+        EnvArg::Producao => Environment::Producao,
+    });
+    let env = env_requested.unwrap_or_else(|| {
+        pen.as_ref()
             .and_then(|p| p.web_service.as_deref())
             .and_then(targets::environment_of)
-            .unwrap_or(Environment::Producao),
-    };
+            .unwrap_or(Environment::Producao)
+    });
 
     // Which targets: --target, else what the SEI configuration enables, else tramita+pendencias;
     // a target named by --endpoint is included too.
@@ -393,6 +397,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let (host, os_family) = crate::host::host_info();
     Ok(Settings {
         env,
+        env_requested,
         lang: match args.lang {
             Some(LangArg::En) => Lang::En,
             _ => Lang::Pt,
@@ -474,6 +479,55 @@ mod tests {
         let ok = parse_config_text("timeout = \"2s\"\ntarget = [\"tramita\"]\nstrict = true\n").unwrap();
         assert_eq!(ok.target.as_deref(), Some(&["tramita".to_string()][..]));
         assert!(ok.strict);
+    }
+
+    #[test]
+    fn targets_certificate_and_gearman_come_from_the_sei_installation() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+        let args = CheckArgs { sei_dir: Some(dir.clone()), ..Default::default() };
+        let s = build(args, false).unwrap();
+        assert_eq!(s.env, Environment::Homologacao);
+        assert_eq!(s.env_requested, None);
+        let urls: Vec<(&str, String, UrlSource)> =
+            s.targets.iter().map(|t| (t.name.as_str(), t.url.to_string(), t.source)).collect();
+        assert_eq!(
+            urls,
+            [
+                (
+                    "tramita",
+                    "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/".to_string(),
+                    UrlSource::SeiConfig
+                ),
+                (
+                    "pendencias",
+                    "https://homolog.pendencias.processoeletronico.gov.br/".to_string(),
+                    UrlSource::SeiConfig
+                ),
+                (
+                    "protocolo-integrado",
+                    "https://protocolointegrado.preprod.nuvem.gov.br/ProtocoloWS/integradorService?wsdl".to_string(),
+                    UrlSource::SeiConfig
+                ),
+            ]
+        );
+        assert_eq!(s.cert.as_deref(), Some(Path::new("/opt/sei/config/mod-pen/certificado.pem")));
+        assert_eq!(s.cert_password.as_ref().map(Secret::expose), Some("S3nh4-Cert-Fixture!"));
+        assert_eq!(s.gearman.as_deref(), Some("10.10.0.30:4730"));
+        assert_eq!(s.pi_user.as_deref(), Some("oex.integracao"));
+        assert_eq!(s.pi_password.as_ref().map(Secret::expose), Some("S3nh4-PI-Fixture!"));
+        assert!(!format!("{s:?}").contains("S3nh4"));
+
+        // --env is kept apart from the inferred environment; --endpoint wins over the SEI file.
+        let args = CheckArgs {
+            sei_dir: Some(dir),
+            env: Some(EnvArg::Producao),
+            endpoint: Some(vec!["tramita=https://tramita.test/rest/".into()]),
+            ..Default::default()
+        };
+        let s = build(args, false).unwrap();
+        assert_eq!((s.env, s.env_requested), (Environment::Producao, Some(Environment::Producao)));
+        assert_eq!(s.targets[0].url.as_str(), "https://tramita.test/rest/");
+        assert_eq!(s.targets[0].source, UrlSource::Endpoint);
     }
 
     #[test]

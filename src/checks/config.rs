@@ -1,10 +1,201 @@
-//! Placeholder for the `config` check family; its checks are added to the catalog here.
+//! `config:sei`: reports what the discovery of the SEI installation found (files, modules,
+//! versions, endpoints, certificate path, environment) and its problems, and hands the
+//! `SeiInstall` to the checks that depend on it. Passwords appear only as "set" or "not set".
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::report::model::Finding;
+use crate::sei::SeiInstall;
 use crate::settings::Settings;
+use crate::targets::{self, Environment};
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The `config` checks of this run.
 pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+    vec![Box::new(ConfigCheck)]
+}
+
+/// The check id other checks depend on to get the [`SeiInstall`].
+pub const ID: &str = "config:sei";
+
+pub struct ConfigCheck;
+
+fn path_text(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `rest` or `soap`, from the `WebService` address (the module talks REST since 3.8).
+fn api_of(url: &str) -> Option<&'static str> {
+    if url.contains("/rest/") {
+        Some("rest")
+    } else if url.contains("/soap/") {
+        Some("soap")
+    } else {
+        None
+    }
+}
+
+fn environment(url: Option<&str>) -> Value {
+    url.and_then(targets::environment_of).map_or(Value::Null, |e| Value::from(e.as_str()))
+}
+
+/// The evidence of an installation: never a password, only whether one is set.
+pub fn evidence(install: &SeiInstall) -> Map<String, Value> {
+    let mut e = Map::new();
+    e.insert("sei_dir".into(), json!(path_text(&install.dir)));
+    e.insert("files_read".into(), json!(install.files_read.iter().map(|p| path_text(p)).collect::<Vec<_>>()));
+    e.insert("usable".into(), json!(install.usable));
+    e.insert("producao".into(), json!(install.producao));
+    let modules: Map<String, Value> = install.module_dirs.iter().map(|(k, d)| (k.clone(), json!(d))).collect();
+    e.insert("modules".into(), Value::Object(modules));
+    if install.pen_enabled() || install.pen.is_some() {
+        let pen = install.pen.as_ref();
+        let ws = pen.and_then(|p| p.web_service.as_deref());
+        let pend = pen.and_then(|p| p.web_service_pendencias.as_deref());
+        e.insert(
+            "pen".into(),
+            json!({
+                "enabled": install.pen_enabled(),
+                "version": install.pen_version,
+                "module_dir": install.pen_module_dir.as_deref().map(path_text),
+                "config": pen.map(|p| path_text(&p.path)),
+                "web_service": ws,
+                "api": ws.and_then(api_of),
+                "environment": environment(ws),
+                "web_service_pendencias": pend,
+                "pendencias_environment": environment(pend),
+                "certificate": pen.and_then(|p| p.cert_path.as_deref()).map(path_text),
+                "certificate_password_set": pen.is_some_and(|p| p.cert_password.as_ref().is_some_and(|s| !s.is_empty())),
+                "gearman": pen.and_then(|p| p.gearman.as_ref()).map(|(h, p)| format!("{h}:{p}")),
+            }),
+        );
+    }
+    if install.pi_enabled() || install.pi.is_some() {
+        let pi = install.pi.as_ref();
+        let ws = pi.and_then(|p| p.web_service.as_deref());
+        e.insert(
+            "protocolo_integrado".into(),
+            json!({
+                "enabled": install.pi_enabled(),
+                "version": install.pi_version,
+                "module_dir": install.pi_module_dir.as_deref().map(path_text),
+                "config": pi.map(|p| path_text(&p.path)),
+                "web_service": ws,
+                "environment": environment(ws),
+                "user": pi.and_then(|p| p.user.as_deref()),
+                "password_set": pi.is_some_and(|p| p.password.as_ref().is_some_and(|s| !s.is_empty())),
+            }),
+        );
+    }
+    if let Some(db) = &install.database {
+        e.insert(
+            "database".into(),
+            json!({
+                "type": db.kind,
+                "host": db.host,
+                "port": db.port,
+                "name": db.database,
+                "user": db.user,
+                "password_set": !db.password.is_empty(),
+            }),
+        );
+    }
+    e
+}
+
+/// The finding when `--env` asks for another environment than the one `WebService` names.
+fn env_mismatch(install: &SeiInstall, requested: Option<Environment>) -> Option<Finding> {
+    let url = install.pen.as_ref()?.web_service.as_deref()?;
+    let configured = targets::environment_of(url)?;
+    let requested = requested?;
+    (configured != requested).then(|| {
+        Finding::new("PEN_ENV_MISMATCH")
+            .with("configured", configured.as_str())
+            .with("requested", requested.as_str())
+            .with("url", url)
+    })
+}
+
+#[async_trait]
+impl Check for ConfigCheck {
+    fn id(&self) -> String {
+        ID.to_string()
+    }
+
+    fn kind(&self) -> &'static str {
+        "config"
+    }
+
+    async fn run(&self, ctx: &Ctx) -> Outcome {
+        let settings = &ctx.settings;
+        let Some(install) = &settings.sei else {
+            // Off an SEI node: nothing to read, the other checks run from flags and defaults.
+            let mut o = Outcome::skipped(format!(
+                "no SEI installation in {} (use --sei-dir); settings come from the command line",
+                settings.sei_dir.display()
+            ));
+            o.set_fact(SeiInstall { dir: settings.sei_dir.clone(), ..Default::default() });
+            return o;
+        };
+        let mut outcome = Outcome { evidence: evidence(install), ..Default::default() };
+        outcome.evidence.insert(
+            "environment".into(),
+            json!({
+                "run": settings.env.as_str(),
+                "requested": settings.env_requested.map(Environment::as_str),
+            }),
+        );
+        outcome.findings = install.problems.clone();
+        if let Some(f) = env_mismatch(install, settings.env_requested) {
+            outcome.push(f);
+        }
+        outcome = outcome.summary("dir", install.dir.display());
+        // Delivered even when something is wrong: the dependent checks then still run with what
+        // could be read, the flags and the defaults.
+        outcome.set_fact(install.clone());
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sei::discover;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name)
+    }
+
+    #[test]
+    fn evidence_shows_endpoints_and_never_passwords() {
+        let s = discover(&fixture("modpen4"));
+        let e = Value::Object(evidence(&s));
+        assert_eq!(
+            e["pen"]["web_service"],
+            "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/"
+        );
+        assert_eq!(e["pen"]["api"], "rest");
+        assert_eq!(e["pen"]["environment"], "homologacao");
+        assert_eq!(e["pen"]["certificate"], "/opt/sei/config/mod-pen/certificado.pem");
+        assert_eq!(e["pen"]["certificate_password_set"], true);
+        assert_eq!(e["pen"]["gearman"], "10.10.0.30:4730");
+        assert_eq!(e["pen"]["version"], "4.0.1");
+        assert_eq!(e["protocolo_integrado"]["password_set"], true);
+        assert_eq!(e["database"]["password_set"], true);
+        assert_eq!(e["modules"]["PENIntegracao"], "pen");
+        assert!(!e.to_string().contains("S3nh4"), "{e}");
+    }
+
+    #[test]
+    fn environment_mismatch_only_when_asked_for_another() {
+        let s = discover(&fixture("modpen4"));
+        assert_eq!(env_mismatch(&s, None), None);
+        assert_eq!(env_mismatch(&s, Some(Environment::Homologacao)), None);
+        let f = env_mismatch(&s, Some(Environment::Producao)).unwrap();
+        assert_eq!(f.code, "PEN_ENV_MISMATCH");
+        assert_eq!(f.params["configured"], "homologacao");
+        assert_eq!(f.params["requested"], "producao");
+    }
 }

@@ -1,0 +1,216 @@
+//! `config:sei` through the real binary on SEI trees written like real installations
+//! (`fixtures/sei/`): what it discovers, what it reports, and that no password ever shows.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every password the fixtures hold.
+const SECRETS: &[&str] = &[
+    "S3nh4-Cert-Fixture!",
+    "S3nh4-Banco-Fixture!",
+    "S3nh4-Script-Fixture!",
+    "S3nh4-Mail-Fixture!",
+    "S3nh4-PI-Fixture!",
+    "S3nh4",
+];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name)
+}
+
+/// Runs `pen-doctor check --sei-dir DIR --only config` with `extra` arguments:
+/// (exit code, stdout, stderr).
+fn run(dir: &Path, extra: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+        .arg("check")
+        .arg("--sei-dir")
+        .arg(dir)
+        .args(["--only", "config", "--color", "never"])
+        .args(extra)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .output()
+        .expect("run pen-doctor");
+    let code = out.status.code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The JSON report's `config:sei` entry, and the whole report.
+fn config_check(dir: &Path, extra: &[&str]) -> (i32, Value, Value) {
+    let mut args = vec!["--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = run(dir, &args);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let checks = report["checks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(checks.len(), 1, "only config:sei runs with --only config: {report}");
+    let check = checks[0].clone();
+    assert_eq!(check["id"], "config:sei");
+    assert_eq!(check["check"], "config");
+    (code, check, report)
+}
+
+fn codes(check: &Value) -> Vec<String> {
+    check["findings"].as_array().into_iter().flatten().map(|f| f["code"].as_str().unwrap_or("").to_string()).collect()
+}
+
+fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
+    check["findings"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} in {check}"))
+}
+
+#[test]
+fn modpen4_discovers_endpoints_certificate_gearman_and_versions() {
+    let dir = fixture("modpen4");
+    let (code, check, report) = config_check(&dir, &[]);
+    assert_eq!(code, 0, "{check}");
+    assert_eq!(check["status"], "ok");
+    assert_eq!(codes(&check), Vec::<String>::new());
+    // No --env: the run's environment is the one WebService names.
+    assert_eq!(report["run"]["environment"], "homologacao");
+    let e = &check["evidence"];
+    assert_eq!(e["producao"], true);
+    assert_eq!(e["modules"]["PENIntegracao"], "pen");
+    assert_eq!(e["modules"]["ProtocoloIntegradoIntegracao"], "protocolo-integrado");
+    assert_eq!(e["files_read"].as_array().map(Vec::len), Some(3));
+    let pen = &e["pen"];
+    assert_eq!(pen["web_service"], "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/");
+    assert_eq!(pen["web_service_pendencias"], "https://homolog.pendencias.processoeletronico.gov.br/");
+    assert_eq!(pen["api"], "rest");
+    assert_eq!(pen["environment"], "homologacao");
+    assert_eq!(pen["certificate"], "/opt/sei/config/mod-pen/certificado.pem");
+    assert_eq!(pen["certificate_password_set"], true);
+    assert_eq!(pen["gearman"], "10.10.0.30:4730");
+    assert_eq!(pen["version"], "4.0.1");
+    let pi = &e["protocolo_integrado"];
+    assert_eq!(pi["web_service"], "https://protocolointegrado.preprod.nuvem.gov.br/ProtocoloWS/integradorService?wsdl");
+    assert_eq!(pi["user"], "oex.integracao");
+    assert_eq!(pi["password_set"], true);
+    assert_eq!(pi["version"], "3.0.2");
+    assert_eq!(e["database"]["type"], "MySql");
+    assert_eq!(e["database"]["port"], 3306);
+    assert_eq!(e["database"]["password_set"], true);
+}
+
+#[test]
+fn env_flag_differing_from_web_service_is_a_warning() {
+    let dir = fixture("modpen4");
+    let (code, check, report) = config_check(&dir, &["--env", "producao"]);
+    assert_eq!(check["status"], "warn", "{check}");
+    assert_eq!(code, 0, "warnings alone do not fail the run");
+    assert_eq!(report["run"]["environment"], "producao");
+    let f = finding(&check, "PEN_ENV_MISMATCH");
+    assert_eq!(f["severity"], "warn");
+    assert_eq!(f["params"]["configured"], "homologacao");
+    assert_eq!(f["params"]["requested"], "producao");
+    assert!(f["message"].as_str().unwrap_or("").contains("homologacao"), "{f}");
+    // --strict makes the warning count.
+    let (code, _, _) = config_check(&dir, &["--env", "producao", "--strict"]);
+    assert_eq!(code, 1);
+    // The same environment: nothing to say.
+    let (_, check, _) = config_check(&dir, &["--env", "homologacao"]);
+    assert_eq!(codes(&check), Vec::<String>::new());
+}
+
+#[test]
+fn modpen1_older_generation_with_production_mode_off() {
+    let dir = fixture("modpen1");
+    let (code, check, _) = config_check(&dir, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(codes(&check), ["PEN_TLS_VERIFICATION_OFF"]);
+    let f = finding(&check, "PEN_TLS_VERIFICATION_OFF");
+    assert_eq!(f["severity"], "info");
+    assert_eq!(f["kb"]["article"], "TRAMITA-FALHA-COMUNICACAO");
+    assert_eq!(f["kb"]["cause"], 2);
+    let pen = &check["evidence"]["pen"];
+    assert_eq!(pen["api"], "soap");
+    assert_eq!(pen["gearman"], Value::Null);
+    assert_eq!(pen["version"], "1.5.6");
+    // dirname(__FILE__) . '/certificado.pem' resolved against the configuration file.
+    let cert = dir.join("config/mod-pen/certificado.pem");
+    assert_eq!(pen["certificate"], cert.display().to_string());
+    assert_eq!(check["evidence"]["producao"], false);
+    assert_eq!(check["evidence"]["database"]["type"], "SqlServer");
+}
+
+#[test]
+fn latin1_installation_is_read() {
+    let (code, check, report) = config_check(&fixture("latin1"), &[]);
+    assert_eq!(code, 0, "{check}");
+    assert_eq!(codes(&check), Vec::<String>::new());
+    assert_eq!(report["run"]["environment"], "producao");
+    let pen = &check["evidence"]["pen"];
+    assert_eq!(pen["certificate"], "/opt/sei/config/mod-pen/certificado-fundação.pem");
+    assert_eq!(pen["environment"], "producao");
+    assert_eq!(pen["version"], "3.6.2");
+    assert_eq!(check["evidence"]["database"]["user"], "sei_usuário");
+}
+
+#[test]
+fn truncated_configuration_names_file_and_line() {
+    let dir = fixture("broken");
+    let (code, check, _) = config_check(&dir, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(check["status"], "fail");
+    assert_eq!(codes(&check), ["SEI_CONFIG_UNREADABLE"]);
+    let f = finding(&check, "SEI_CONFIG_UNREADABLE");
+    assert_eq!(f["params"]["line"], "52");
+    let message = f["message"].as_str().unwrap_or("");
+    assert!(message.contains("ConfiguracaoSEI.php:52"), "{message}");
+    assert_eq!(check["evidence"]["usable"], false);
+}
+
+#[test]
+fn missing_installation_given_explicitly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, check, _) = config_check(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&check), ["SEI_CONFIG_NOT_FOUND"]);
+    let path = finding(&check, "SEI_CONFIG_NOT_FOUND")["params"]["path"].as_str().unwrap_or("").to_string();
+    assert!(path.ends_with("config/ConfiguracaoSEI.php"), "{path}");
+}
+
+#[test]
+fn module_enabled_without_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("ConfiguracaoSEI.php"),
+        "<?php\nclass ConfiguracaoSEI extends InfraConfiguracao {\n  public function getArrConfiguracoes() {\n    return array('SEI' => array('Producao' => true, 'Modulos' => array('PENIntegracao' => 'pen')));\n  }\n}\n",
+    )
+    .unwrap();
+    let (code, check, _) = config_check(dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&check), ["SEI_CONFIG_NOT_FOUND", "PEN_MODULE_DIR_MISSING"]);
+}
+
+#[test]
+fn no_password_in_any_output_format() {
+    for name in ["modpen4", "modpen1", "latin1", "broken"] {
+        for format in ["human", "json", "markdown"] {
+            for lang in ["pt", "en"] {
+                let (_, stdout, stderr) = run(&fixture(name), &["--format", format, "--lang", lang]);
+                assert!(!stdout.is_empty(), "{name} {format}: empty report");
+                for secret in SECRETS {
+                    assert!(!stdout.contains(secret), "{name} {format} {lang}: {secret} in stdout:\n{stdout}");
+                    assert!(!stderr.contains(secret), "{name} {format} {lang}: {secret} in stderr:\n{stderr}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_password_in_the_report_file() {
+    let out = tempfile::tempdir().unwrap();
+    for (name, format) in [("modpen4", "markdown"), ("broken", "json")] {
+        let file = out.path().join(format!("{name}.{format}"));
+        let (_, stdout, _) = run(&fixture(name), &["--format", format, "--output", file.to_str().unwrap_or("")]);
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(!text.is_empty(), "{name}: no report written");
+        assert!(!text.contains("S3nh4") && !stdout.contains("S3nh4"), "{name} {format}");
+    }
+}

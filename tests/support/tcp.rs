@@ -1,0 +1,123 @@
+//! A plain TCP server written here, on a thread: accepts and holds, closes, resets or answers
+//! fixed bytes — the far end of reachability tests and of proxy tunnels.
+
+use super::{sockaddr, Place};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What a [`TcpServer`] does with each connection.
+#[derive(Debug, Clone)]
+pub enum TcpBehaviour {
+    /// Accepts and keeps the connection open, silent, until the server stops.
+    Hold,
+    /// Accepts and closes at once (FIN).
+    Close,
+    /// Accepts and resets the connection (RST).
+    Reset,
+    /// Writes these bytes, then closes after the peer is done sending (or 2 s).
+    Reply(Vec<u8>),
+}
+
+/// A TCP listener on a thread. Stops (closing every connection) on drop.
+pub struct TcpServer {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TcpServer {
+    /// Listens on `addr` at `place` (port 0 picks one; see [`TcpServer::addr`]). Ready on return.
+    pub fn start<'a>(place: impl Into<Place<'a>>, addr: impl ToSocketAddrs, behaviour: TcpBehaviour) -> TcpServer {
+        let place = place.into();
+        let addr = sockaddr(addr);
+        let listener = place
+            .run(|| TcpListener::bind(addr))
+            .unwrap_or_else(|e| panic!("TCP server cannot listen on {addr} in {}: {e}", place.describe()));
+        let addr = listener.local_addr().unwrap_or(addr);
+        listener.set_nonblocking(true).unwrap_or_else(|e| panic!("TCP server on {addr}: {e}"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let thread = {
+            let (stop, accepted) = (stop.clone(), accepted.clone());
+            std::thread::spawn(move || serve(listener, behaviour, &stop, &accepted))
+        };
+        TcpServer { addr, stop, accepted, thread: Some(thread) }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// How many connections it accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for TcpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(listener: TcpListener, behaviour: TcpBehaviour, stop: &AtomicBool, accepted: &AtomicUsize) {
+    let mut held = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+        };
+        accepted.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.set_nonblocking(false);
+        match &behaviour {
+            TcpBehaviour::Hold => held.push(stream),
+            TcpBehaviour::Close => drop(stream),
+            TcpBehaviour::Reset => reset(stream),
+            TcpBehaviour::Reply(bytes) => {
+                let bytes = bytes.clone();
+                std::thread::spawn(move || reply(stream, &bytes));
+            }
+        }
+    }
+}
+
+fn reset(stream: TcpStream) {
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    // SAFETY: setsockopt with a valid fd and a correctly sized linger struct.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(stream);
+}
+
+fn reply(mut stream: TcpStream, bytes: &[u8]) {
+    let _ = stream.write_all(bytes);
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Write);
+    // Drain what the peer sends so closing does not turn into a reset.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+}
