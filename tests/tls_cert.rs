@@ -235,3 +235,40 @@ fn web_server_user_must_read_the_file() {
     assert!(f["params"]["web_user"].as_str().unwrap().contains("www-data"));
     assert_eq!(run.code, 1);
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn certificate_and_password_from_the_sei_configuration() {
+    const FIXTURE_PASS: &str = "S3nh4-Cert-Fixture!";
+    let pki = Pki::new();
+    let c = good_client(&pki);
+    let cert = pki.write("certificado.pem", c.pem() + &c.key_pem_pkcs8_encrypted(FIXTURE_PASS));
+    let sei = pki.path("sei");
+    copy_tree(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"), &sei);
+    let conf = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replace("/opt/sei/config/mod-pen/certificado.pem", cert.to_str().unwrap())).unwrap();
+
+    let run = pen_doctor(&["check", "--sei-dir", sei.to_str().unwrap(), "--only", "cert", "--format", "json"], &[]);
+    assert!(!run.stdout.contains(FIXTURE_PASS) && !run.stderr.contains(FIXTURE_PASS), "password leaked");
+    let json = run.json();
+    let chk = check(&json, "cert:client");
+    assert_eq!(chk["status"], "ok", "{chk:#}");
+    assert_eq!(chk["evidence"]["file"], cert.to_str().unwrap());
+    assert_eq!(chk["evidence"]["password"], "configured");
+    // The path came from the SEI configuration: config:sei ran as its prerequisite.
+    check(&json, "config:sei");
+}
