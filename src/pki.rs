@@ -348,20 +348,24 @@ pub struct Loaded {
 
 /// Loads a client identity from a PEM (certificate + key, key encrypted or not) or PKCS#12 file.
 pub fn load_identity(path: &Path, password: Option<&Secret>) -> Result<Loaded, FileError> {
-    let bytes = read_bounded(path)?;
+    load_identity_bytes(&read_bounded(path)?, password)
+}
+
+/// Loads a client identity from the bytes of a PEM or PKCS#12 file.
+pub fn load_identity_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Loaded, FileError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(FileError::Invalid("empty file".into()));
     }
     let looks_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
     if looks_pem {
-        let text = String::from_utf8_lossy(&bytes);
+        let text = String::from_utf8_lossy(bytes);
         return load_pem(&text, password);
     }
     if bytes.first() == Some(&0x30) {
-        if let Ok(p12) = openssl::pkcs12::Pkcs12::from_der(&bytes) {
+        if let Ok(p12) = openssl::pkcs12::Pkcs12::from_der(bytes) {
             return load_p12(&p12, password);
         }
-        if let Ok(x) = X509::from_der(&bytes) {
+        if let Ok(x) = X509::from_der(bytes) {
             let der = x.to_der().unwrap_or_default();
             return Ok(Loaded { format: "DER", certs: vec![der], key: KeyState::Absent, key_matches: false });
         }

@@ -55,10 +55,10 @@ pub enum ReqError {
 }
 
 /// A parsed response head: where the body starts, the status, the headers.
-type Head = (usize, u16, Vec<(String, String)>);
+pub type Head = (usize, u16, Vec<(String, String)>);
 
 /// Parses a response head; `None` when incomplete, `Err` when malformed.
-fn parse_head(buf: &[u8]) -> Option<Result<Head, String>> {
+pub fn parse_head(buf: &[u8]) -> Option<Result<Head, String>> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]);
     let mut lines = head.split("\r\n");
@@ -75,7 +75,7 @@ fn parse_head(buf: &[u8]) -> Option<Result<Head, String>> {
 }
 
 /// Decodes a chunked body as far as it goes (bounded by [`MAX_BODY`]); `true` when complete.
-fn dechunk(raw: &[u8], out: &mut Vec<u8>) -> bool {
+pub fn dechunk(raw: &[u8], out: &mut Vec<u8>) -> bool {
     let mut rest = raw;
     loop {
         let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else { return false };
