@@ -555,7 +555,7 @@ impl Check for HttpCheck {
         if let Some((url, status)) = last_ok {
             o = o
                 .summary("url", url)
-                .summary("status", if status == 0 { "held".to_string() } else { status.to_string() });
+                .summary("status", if status == 0 { "held (long-poll)".to_string() } else { status.to_string() });
         }
         o
     }
