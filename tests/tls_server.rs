@@ -597,3 +597,107 @@ fn client_certificate_refused_with_a_tls_alert() {
         assert_eq!(check(&json, "http:pucomex")["status"], "ok", "{flag}: {json:#}");
     }
 }
+
+/// How a hostile HTTPS server answers once TLS is up.
+#[derive(Clone, Copy)]
+enum BadHttp {
+    EndlessHeaders,
+    NotHttp,
+    Trickle,
+}
+
+/// A TLS server (rustls) with the lab's good certificate that answers badly; lives as long as
+/// the test process.
+fn bad_https(lab: &Lab, how: BadHttp) -> u16 {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::io::{Read, Write};
+    let pem = std::fs::read_to_string(lab.pki.path("good-chain.pem")).unwrap();
+    let certs: Vec<CertificateDer<'static>> = pem
+        .split("-----END CERTIFICATE-----")
+        .filter_map(|b| b.split("-----BEGIN CERTIFICATE-----").nth(1))
+        .map(|b64| CertificateDer::from(openssl::base64::decode_block(&b64.replace(['\n', '\r'], "")).unwrap()))
+        .collect();
+    let key_der = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(lab.pki.path("good.key")).unwrap())
+        .unwrap()
+        .private_key_to_pkcs8()
+        .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, PrivateKeyDer::Pkcs8(key_der.into()))
+            .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut buf = [0u8; 4096];
+                if tls.read(&mut buf).is_err() {
+                    return;
+                }
+                let _ = match how {
+                    BadHttp::NotHttp => tls.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").and_then(|_| tls.flush()),
+                    BadHttp::EndlessHeaders => (|| {
+                        tls.write_all(b"HTTP/1.1 200 OK\r\n")?;
+                        loop {
+                            tls.write_all(
+                                b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+                            )?;
+                        }
+                    })(),
+                    BadHttp::Trickle => (|| loop {
+                        tls.write_all(b"H")?;
+                        tls.flush()?;
+                        std::thread::sleep(Duration::from_millis(100));
+                    })(),
+                };
+                std::thread::sleep(Duration::from_secs(5));
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn hostile_http_answers_give_findings_within_the_timeout() {
+    let lab = Lab::new();
+    for (how, code) in [
+        (BadHttp::EndlessHeaders, "HTTP_UNEXPECTED_RESPONSE"),
+        (BadHttp::NotHttp, "HTTP_UNEXPECTED_RESPONSE"),
+        (BadHttp::Trickle, "HTTP_TIMEOUT"),
+    ] {
+        let port = bad_https(&lab, how);
+        let endpoint = format!("protocolo-integrado=https://good.test:{port}/ProtocoloWS/integradorService?wsdl");
+        let resolve = format!("good.test:{port}:127.0.0.1");
+        let run = pen_doctor(
+            &[
+                "check",
+                "--only",
+                "http",
+                "--target",
+                "protocolo-integrado",
+                "--endpoint",
+                &endpoint,
+                "--resolve",
+                &resolve,
+                "--ca-bundle",
+                lab.store.to_str().unwrap(),
+                "--timeout",
+                "1s",
+                "--format",
+                "json",
+            ],
+            &[],
+        );
+        let json = run.json();
+        let http = check(&json, "http:protocolo-integrado");
+        assert_eq!(codes(http), vec![code], "{http:#}");
+        assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
+    }
+}
