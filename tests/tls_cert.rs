@@ -272,3 +272,41 @@ fn certificate_and_password_from_the_sei_configuration() {
     // The path came from the SEI configuration: config:sei ran as its prerequisite.
     check(&json, "config:sei");
 }
+
+#[test]
+fn the_password_never_shows_in_any_format() {
+    let pki = Pki::new();
+    let c = good_client(&pki);
+    let file = pki.write("enc.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
+    let other = "Outra-Senha-Errada-31";
+    for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
+        for pass in [PASS, other] {
+            let run = pen_doctor(
+                &[
+                    "check",
+                    "--only",
+                    "cert",
+                    "--target",
+                    "tramita",
+                    "--cert",
+                    file.to_str().unwrap(),
+                    "--cert-password-env",
+                    "CP",
+                    "--format",
+                    format,
+                ],
+                &[("CP", pass)],
+            );
+            assert!(!run.stdout.contains(pass) && !run.stderr.contains(pass), "{format}: password leaked");
+            assert!(!run.stdout.is_empty(), "{format}: no output");
+        }
+        if format != "junit" && format != "nagios" && format != "prometheus" {
+            let run = pen_doctor(
+                &["cert", file.to_str().unwrap(), "--password-env", "CP", "--format", format],
+                &[("CP", other)],
+            );
+            assert!(!run.stdout.contains(other) && !run.stderr.contains(other), "cert {format}: password leaked");
+            assert!(run.stdout.contains("CLIENT_CERT_BAD_PASSWORD"), "{}", run.stdout);
+        }
+    }
+}
