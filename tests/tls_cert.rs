@@ -88,6 +88,21 @@ fn legacy_encrypted_key_and_pkcs12_load() {
     let (run, chk) = cert_json(&p12, Some("wrong password"));
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD"]);
     assert_eq!(run.code, 1);
+
+    // An old-style export (RC2/3DES, as older Windows tools write), made by the openssl CLI.
+    let pem = pki.write("plain.pem", c.pem() + &c.key_pem());
+    let legacy = pki.path("legacy.p12");
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs12", "-export", "-legacy", "-in", pem.to_str().unwrap(), "-out", legacy.to_str().unwrap()])
+        .args(["-passout", &format!("pass:{PASS}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (_, chk) = cert_json(&legacy, Some(PASS));
+    assert_eq!(chk["status"], "ok", "{chk:#}");
+    let (_, chk) = cert_json(&legacy, Some("wrong password"));
+    assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD"]);
 }
 
 #[test]
