@@ -449,7 +449,12 @@ fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<
         }
         Err(e) => {
             let text = e.to_string().to_ascii_lowercase();
-            if text.contains("mac") || text.contains("decrypt") || text.contains("pkcs12") || text.is_empty() {
+            if text.contains("unsupported") {
+                Err(FileError::Invalid(
+                    "PKCS#12 protected with an algorithm this OpenSSL does not offer (a legacy RC2/3DES export?)"
+                        .into(),
+                ))
+            } else if text.contains("mac") || text.contains("decrypt") || text.contains("pkcs12") || text.is_empty() {
                 Ok(Loaded {
                     format: "PKCS#12",
                     certs: Vec::new(),
