@@ -5,11 +5,14 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod db;
 pub mod engine;
 pub mod host;
+pub mod hostfs;
 pub mod kb;
 pub mod output;
 pub mod pki;
+pub mod proto;
 pub mod render;
 pub mod report;
 pub mod secret;

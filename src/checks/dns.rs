@@ -11,7 +11,9 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::Resolver;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::net::UdpSocket;
 
 /// The addresses a target resolved to: the fact `tcp:<target>` connects to.
 #[derive(Clone, Debug)]
@@ -67,8 +69,9 @@ fn classify(err: &NetError) -> Failure {
     }
 }
 
-/// The resolver configuration: `--dns-server`, else the host's (`/etc/resolv.conf`).
-fn resolver_config(dns_server: Option<SocketAddr>) -> Result<(ResolverConfig, Vec<String>), String> {
+/// The resolver configuration: `--dns-server`, else the host's (`/etc/resolv.conf`), and the
+/// servers it names.
+fn resolver_config(dns_server: Option<SocketAddr>) -> Result<(ResolverConfig, Vec<SocketAddr>), String> {
     let config = match dns_server {
         Some(sa) => {
             let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
@@ -84,7 +87,7 @@ fn resolver_config(dns_server: Option<SocketAddr>) -> Result<(ResolverConfig, Ve
         .iter()
         .map(|ns| {
             let port = ns.connections.first().map(|c| c.port).unwrap_or(53);
-            SocketAddr::new(ns.ip, port).to_string()
+            SocketAddr::new(ns.ip, port)
         })
         .fold(Vec::new(), |mut v, s| {
             if !v.contains(&s) {
@@ -159,7 +162,7 @@ impl Check for DnsCheck {
                     .evidence("host", &host);
             }
         };
-        let server = servers.join(", ");
+        let server = servers.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ");
         let mut builder = Resolver::builder_with_config(config, TokioRuntimeProvider::default());
         let opts = builder.options_mut();
         opts.timeout = ctx.timeout();
@@ -177,9 +180,20 @@ impl Check for DnsCheck {
             }
         };
         let timeout = ctx.timeout();
-        let result = match tokio::time::timeout(timeout + timeout / 2, resolver.lookup_ip(host.as_str())).await {
-            Ok(r) => r.map_err(|e| classify(&e)),
-            Err(_) => Err(Failure::Timeout),
+        // The resolver cannot see a closed DNS port (its UDP socket is not connected, so the
+        // ICMP error is lost) and would wait for the timeout: a connected probe tells at once.
+        let refused = async {
+            match all_refused(&servers, &host, timeout).await {
+                Some(error) => error,
+                None => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            r = tokio::time::timeout(timeout, resolver.lookup_ip(host.as_str())) => match r {
+                Ok(r) => r.map_err(|e| classify(&e)),
+                Err(_) => Err(Failure::Timeout),
+            },
+            error = refused => Err(Failure::Other(error)),
         };
         let base = |code: &'static str| Finding::new(code).with("host", &host).with("server", &server);
         match result {
@@ -208,6 +222,58 @@ impl Check for DnsCheck {
     }
 }
 
+/// A DNS query (id, recursion desired) for the A record of `host`; `None` for a name that
+/// cannot be put on the wire.
+fn a_query(id: u16, host: &str) -> Option<Vec<u8>> {
+    let mut q = Vec::with_capacity(32 + host.len());
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in host.trim_end_matches('.').split('.') {
+        if label.is_empty() || label.len() > 63 || !label.is_ascii() {
+            return None;
+        }
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&[0, 1, 0, 1]);
+    (q.len() <= 512).then_some(q)
+}
+
+/// Sends one query to `server` over a connected UDP socket and reports the error when the
+/// server's host answers that nothing listens on the port (ICMP port unreachable).
+async fn refused(server: SocketAddr, query: &[u8], timeout: Duration) -> Option<std::io::Error> {
+    let bind: SocketAddr =
+        if server.is_ipv4() { (Ipv4Addr::UNSPECIFIED, 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
+    let probe = async {
+        let socket = UdpSocket::bind(bind).await?;
+        socket.connect(server).await?;
+        socket.send(query).await?;
+        let mut buf = [0u8; 512];
+        socket.recv(&mut buf).await.map(|_| ())
+    };
+    match tokio::time::timeout(timeout, probe).await {
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Some(e),
+        _ => None,
+    }
+}
+
+/// When every server refused the query (nothing listens on their DNS port), the error to
+/// report; `None` as soon as one of them may be alive.
+async fn all_refused(servers: &[SocketAddr], host: &str, timeout: Duration) -> Option<String> {
+    let id = std::process::id() as u16 ^ 0x5a5a;
+    let query = a_query(id, host)?;
+    if servers.is_empty() {
+        return None;
+    }
+    let results = futures::future::join_all(servers.iter().map(|s| refused(*s, &query, timeout))).await;
+    let mut errors = Vec::new();
+    for (server, result) in servers.iter().zip(results) {
+        errors.push(format!("{server}: {}", result?));
+    }
+    Some(errors.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +285,32 @@ mod tests {
         let found = hosts_lookup(text, "API.example");
         assert_eq!(found, vec!["10.1.1.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]);
         assert!(hosts_lookup(text, "other").is_empty());
+    }
+
+    #[test]
+    fn probe_query_wire_format() {
+        let q = a_query(0x1234, "api.gov.br").unwrap();
+        assert_eq!(&q[..4], &[0x12, 0x34, 0x01, 0x00]);
+        assert_eq!(&q[12..], b"\x03api\x03gov\x02br\x00\x00\x01\x00\x01");
+        assert!(a_query(1, "a..b").is_none());
+        assert!(a_query(1, &"x".repeat(64)).is_none());
+    }
+
+    #[tokio::test]
+    async fn closed_dns_port_is_refused_at_once() {
+        // A UDP port that was just free on loopback: nothing listens, the kernel refuses.
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
+        let started = std::time::Instant::now();
+        let error = all_refused(&[server], "api.gov.br", Duration::from_secs(5)).await;
+        assert!(error.is_some_and(|e| e.contains(&server.to_string())));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn a_live_server_is_not_refused() {
+        let live = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let server = live.local_addr().unwrap();
+        assert!(all_refused(&[server], "api.gov.br", Duration::from_millis(200)).await.is_none());
     }
 }

@@ -1,10 +1,324 @@
-//! Placeholder for the `gearman` check family; its checks are added to the catalog here.
+//! `gearman`: gearmand reachable at the configured address, the PEN functions have workers, no
+//! queue is stuck, and the known start failure on hosts without IPv6 is predicted.
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::hostfs;
+use crate::proto::gearman::{Client, Error, FunctionStatus};
+use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
+use async_trait::async_trait;
 use std::sync::Arc;
 
-/// The `gearman` checks of this run.
-pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+/// The gearman functions mod-sei-pen registers (SPEC §3).
+pub const PEN_FUNCTIONS: &[&str] = &[
+    "enviarProcesso",
+    "receberProcedimento",
+    "receberReciboTramite",
+    "receberTramitesRecusados",
+    "receberComponenteDigital",
+    "enviarComponenteDigital",
+    "enviarReciboTramiteProcesso",
+    "expedirBloco",
+];
+
+const DEFAULT_ADDR: &str = "127.0.0.1:4730";
+
+/// The message gearmand logs when it cannot open an IPv6 socket.
+const IPV6_LOG_MESSAGE: &str = "Address family not supported by protocol";
+
+const GEARMAND_OPTION_FILES: &[&str] = &["/etc/sysconfig/gearmand", "/etc/default/gearman-job-server"];
+const GEARMAND_UNITS: &[&str] = &["gearmand.service", "gearman-job-server.service"];
+const UNIT_DIRS: &[&str] =
+    &["/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+const GEARMAND_LOGS: &[&str] =
+    &["/var/log/gearmand.log", "/var/log/gearman-job-server/gearman.log", "/var/log/gearmand/gearmand.log"];
+
+pub struct GearmanCheck {
+    /// Whether the address comes from the SEI installation (then `config:sei` comes first).
+    from_sei: bool,
+}
+
+/// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
+/// names it.
+pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "gearman"));
+    if !super::process::pen_node(settings) && settings.gearman.is_none() && !named {
+        return Vec::new();
+    }
+    // The address comes from the SEI configuration unless --gearman named another one.
+    let sei_addr = settings
+        .sei
+        .as_ref()
+        .and_then(|i| i.pen.as_ref())
+        .and_then(|p| p.gearman.as_ref())
+        .map(|(h, p)| format!("{h}:{p}"));
+    let from_sei = settings.sei.is_some() && (settings.gearman.is_none() || settings.gearman == sei_addr);
+    vec![Box::new(GearmanCheck { from_sei })]
+}
+
+/// Whether the host has no usable IPv6: `/proc/net/if_inet6` absent or empty, or IPv6 disabled.
+pub fn host_lacks_ipv6() -> bool {
+    let listed = hostfs::read("/proc/net/if_inet6").map(|t| !t.trim().is_empty()).unwrap_or(false);
+    let disabled = ["/proc/sys/net/ipv6/conf/all/disable_ipv6", "/proc/sys/net/ipv6/conf/default/disable_ipv6"]
+        .iter()
+        .any(|p| hostfs::read(p).map(|t| t.trim() == "1").unwrap_or(false));
+    !listed || disabled
+}
+
+/// Whether an option line restricts gearmand to the IPv4 loopback.
+fn restricts_listen(text: &str) -> bool {
+    text.lines().map(|l| l.trim()).filter(|l| !l.starts_with('#') && !l.starts_with(';')).any(|l| {
+        let l = l.replace(['"', '\''], " ");
+        let words: Vec<&str> = l.split(|c: char| c.is_whitespace() || c == '=').filter(|w| !w.is_empty()).collect();
+        words.windows(2).any(|w| {
+            matches!(w[0], "--listen" | "-L" | "--listen-address") && matches!(w[1], "127.0.0.1" | "localhost")
+        }) || words.contains(&"-L127.0.0.1")
+    })
+}
+
+/// What the host says about gearmand's listening addresses and its IPv6 start failure.
+fn ipv6_finding() -> (Option<Finding>, serde_json::Value) {
+    let lacks = host_lacks_ipv6();
+    let mut files_seen = Vec::new();
+    let mut restricted_in = None;
+    let mut candidates: Vec<String> = GEARMAND_OPTION_FILES.iter().map(|s| s.to_string()).collect();
+    for dir in UNIT_DIRS {
+        for unit in GEARMAND_UNITS {
+            candidates.push(format!("{dir}/{unit}"));
+            for dropin in hostfs::list_dir(format!("{dir}/{unit}.d")) {
+                candidates.push(hostfs::display(&dropin));
+            }
+        }
+    }
+    for file in &candidates {
+        if let Ok(text) = hostfs::read(file) {
+            files_seen.push(file.clone());
+            if restricted_in.is_none() && restricts_listen(&text) {
+                restricted_in = Some(file.clone());
+            }
+        }
+    }
+    let mut log_hit = None;
+    for log in GEARMAND_LOGS {
+        if let Ok(text) = hostfs::read_tail(log, 256 * 1024) {
+            files_seen.push(log.to_string());
+            if let Some(line) = text.lines().rev().find(|l| l.contains(IPV6_LOG_MESSAGE)) {
+                log_hit = Some((log.to_string(), line.trim().chars().take(300).collect::<String>()));
+                break;
+            }
+        }
+    }
+    let evidence = serde_json::json!({
+        "host_has_ipv6": !lacks,
+        "files_read": files_seen,
+        "listen_restricted_in": restricted_in,
+    });
+    let finding = if let Some((log, line)) = log_hit {
+        Some(Finding::new("GEARMAN_IPV6_LISTEN").with("file", log).with("evidence", line).severity(Severity::Fail))
+    } else if lacks && restricted_in.is_none() && !files_seen.is_empty() {
+        Some(
+            Finding::new("GEARMAN_IPV6_LISTEN")
+                .with("file", files_seen.first().cloned().unwrap_or_default())
+                .with("evidence", "--listen=127.0.0.1")
+                .severity(Severity::Warn),
+        )
+    } else {
+        None
+    };
+    (finding, evidence)
+}
+
+fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
+    let f = match e {
+        Error::Connect(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
+        Error::Silent => Finding::new("GEARMAN_NOT_RESPONDING")
+            .with("addr", addr)
+            .with("timeout", crate::engine::humanize(ctx.timeout())),
+        Error::Protocol(p) => Finding::new("GEARMAN_PROTOCOL_ERROR").with("addr", addr).with("error", p),
+        Error::Io(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
+    };
+    o.push(f);
+}
+
+/// The findings about the PEN functions' queues.
+pub fn judge(status: &[FunctionStatus]) -> Vec<Finding> {
+    let pen: Vec<&FunctionStatus> = status.iter().filter(|s| PEN_FUNCTIONS.contains(&s.function.as_str())).collect();
+    let mut out = Vec::new();
+    let without: Vec<&str> = if pen.iter().all(|s| s.workers == 0) {
+        PEN_FUNCTIONS.to_vec()
+    } else {
+        pen.iter().filter(|s| s.workers == 0).map(|s| s.function.as_str()).collect()
+    };
+    if !without.is_empty() {
+        let queued: u64 = pen.iter().filter(|s| without.contains(&s.function.as_str())).map(|s| s.queued()).sum();
+        out.push(Finding::new("GEARMAN_NO_WORKERS").with("functions", without.join(", ")).with("queued", queued));
+    }
+    for s in pen.iter().filter(|s| s.queued() > 0 && s.running == 0 && s.workers > 0) {
+        out.push(
+            Finding::new("GEARMAN_QUEUE_STUCK")
+                .with("function", &s.function)
+                .with("queued", s.queued())
+                .with("workers", s.workers),
+        );
+    }
+    out
+}
+
+#[async_trait]
+impl Check for GearmanCheck {
+    fn id(&self) -> String {
+        "gearman".into()
+    }
+    fn kind(&self) -> &'static str {
+        "gearman"
+    }
+    fn depends_on(&self) -> Vec<String> {
+        if self.from_sei {
+            vec!["config:sei".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn run(&self, ctx: &Ctx) -> Outcome {
+        let s = &ctx.settings;
+        let pen_without_gearman = s.sei.as_ref().and_then(|i| i.pen.as_ref()).is_some_and(|p| p.gearman.is_none());
+        if s.gearman.is_none() && pen_without_gearman {
+            let mut o = Outcome::skipped(
+                "GEARMAN_NOT_CONFIGURED: no Gearman block in ConfiguracaoModPEN.php; processing runs through SEI's scheduled tasks",
+            );
+            o.push(Finding::new("GEARMAN_NOT_CONFIGURED").with("path", "config/mod-pen/ConfiguracaoModPEN.php"));
+            return o;
+        }
+        let addr = s.gearman.clone().unwrap_or_else(|| DEFAULT_ADDR.to_string());
+        let has_port = (addr.matches(':').count() == 1 && !addr.starts_with('[')) || addr.contains("]:");
+        let addr = if has_port { addr } else { format!("{addr}:4730") };
+        let mut o = Outcome::new().evidence("addr", &addr).summary("addr", &addr);
+        let (ipv6, ipv6_evidence) = ipv6_finding();
+        o.set_evidence("ipv6", ipv6_evidence);
+        if let Some(f) = ipv6 {
+            o.push(f);
+        }
+
+        let mut client = match Client::connect(&addr, ctx.timeout()).await {
+            Ok(c) => c,
+            Err(e) => {
+                push_error(&mut o, &addr, e, ctx);
+                return o;
+            }
+        };
+        match client.version().await {
+            Ok(v) => o.set_evidence("version", v),
+            Err(e) => {
+                push_error(&mut o, &addr, e, ctx);
+                return o;
+            }
+        }
+        let status = match client.status().await {
+            Ok(st) => st,
+            Err(e) => {
+                push_error(&mut o, &addr, e, ctx);
+                return o;
+            }
+        };
+        o.set_evidence("functions", &status);
+        match client.workers().await {
+            Ok(w) => {
+                let pen_workers: Vec<_> =
+                    w.into_iter().filter(|w| w.functions.iter().any(|f| PEN_FUNCTIONS.contains(&f.as_str()))).collect();
+                o.set_evidence("pen_workers", pen_workers);
+            }
+            Err(e) => {
+                push_error(&mut o, &addr, e, ctx);
+                return o;
+            }
+        }
+        for f in judge(&status) {
+            o.push(f);
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CheckArgs;
+    use crate::report::model::Status;
+    use crate::sei::{PenConfig, SeiInstall};
+    use std::collections::HashMap;
+
+    fn settings_with(pen: PenConfig) -> Settings {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = Some(SeiInstall { usable: true, pen: Some(pen), ..Default::default() });
+        s.gearman = None;
+        s
+    }
+
+    #[tokio::test]
+    async fn without_a_gearman_block_processing_runs_through_scheduled_tasks() {
+        let settings = Arc::new(settings_with(PenConfig::default()));
+        let planned = checks(&settings);
+        assert_eq!(planned.len(), 1, "planned on an SEI node");
+        assert_eq!(planned[0].depends_on(), vec!["config:sei".to_string()]);
+        let ctx = Ctx { settings, deps: HashMap::new() };
+        let o = planned[0].run(&ctx).await;
+        assert_eq!(o.status, Some(Status::Skip));
+        assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
+        assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");
+    }
+
+    #[test]
+    fn a_flag_address_does_not_wait_for_the_sei_configuration() {
+        let mut s = settings_with(PenConfig { gearman: Some(("10.0.0.5".into(), 4730)), ..Default::default() });
+        s.gearman = Some("10.0.0.5:4730".into());
+        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), vec!["config:sei".to_string()]);
+        let mut s = settings_with(PenConfig::default());
+        s.gearman = Some("127.0.0.1:4731".into());
+        assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());
+    }
+
+    #[test]
+    fn node_checks_not_planned_on_an_sei_node_without_the_pen_module() {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = Some(SeiInstall {
+            usable: true,
+            modules: vec!["ProtocoloIntegradoIntegracao".into()],
+            ..Default::default()
+        });
+        s.gearman = None;
+        s.supervisor = None;
+        s.only = None;
+        let s = Arc::new(s);
+        assert!(checks(&s).is_empty());
+        assert!(crate::checks::supervisor::checks(&s).is_empty());
+        assert!(crate::checks::process::checks(&s).is_empty());
+        assert!(crate::checks::cron::checks(&s).is_empty());
+    }
+
+    #[test]
+    fn not_planned_off_an_sei_node_without_flags() {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = None;
+        s.gearman = None;
+        s.only = None;
+        assert!(checks(&Arc::new(s)).is_empty());
+    }
+
+    #[test]
+    fn judges_queues() {
+        let st = |f: &str, t, r, w| FunctionStatus { function: f.into(), total: t, running: r, workers: w };
+        assert!(judge(&[st("enviarProcesso", 0, 0, 1), st("receberProcedimento", 2, 1, 1)]).is_empty());
+        let f = judge(&[st("enviarProcesso", 0, 0, 1), st("receberProcedimento", 3, 0, 0)]);
+        assert_eq!(f[0].code, "GEARMAN_NO_WORKERS");
+        assert_eq!(f[0].params["functions"], "receberProcedimento");
+        let f = judge(&[st("other", 0, 0, 1)]);
+        assert_eq!(f[0].code, "GEARMAN_NO_WORKERS");
+        assert!(f[0].params["functions"].contains("expedirBloco"));
+        assert!(restricts_listen("OPTIONS=\"--listen=127.0.0.1\""));
+        assert!(restricts_listen("PARAMS=\"--listen=localhost --port=4730\""));
+        assert!(restricts_listen("ExecStart=/usr/sbin/gearmand -L 127.0.0.1 --syslog"));
+        assert!(!restricts_listen("#OPTIONS=\"--listen=127.0.0.1\""));
+        assert!(!restricts_listen("PARAMS=\"--listen=0.0.0.0\""));
+    }
 }

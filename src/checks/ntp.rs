@@ -1,10 +1,255 @@
-//! Placeholder for the `ntp` check family; its checks are added to the catalog here.
+//! `ntp`: the kernel's synchronisation state (adjtimex, read-only), the clock's offset to the
+//! NTP servers measured by SNTP, and which time daemon runs and whether it uses NTP.br.
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::hostfs;
+use crate::proto::sntp;
+use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
+use async_trait::async_trait;
+use serde_json::json;
 use std::sync::Arc;
 
-/// The `ntp` checks of this run.
+/// What the clock check learned, for checks that judge dates (certificate validity).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClockFacts {
+    /// The best measured offset (server minus local), in seconds.
+    pub offset_secs: Option<f64>,
+    /// The kernel says the clock is synchronised.
+    pub synchronized: bool,
+}
+
+pub struct NtpCheck;
+
+/// The `ntp` check always runs: the clock matters for TLS everywhere.
 pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+    vec![Box::new(NtpCheck)]
+}
+
+/// The kernel's clock discipline state.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct KernelClock {
+    pub synchronized: bool,
+    pub status: i64,
+    /// Maximum error, microseconds.
+    pub maxerror_us: i64,
+    /// Estimated error, microseconds.
+    pub esterror_us: i64,
+    pub source: &'static str,
+}
+
+const STA_UNSYNC: i64 = 0x0040;
+const TIME_ERROR: i32 = 5;
+
+/// Reads the kernel state with adjtimex (modes = 0: read only). A fixture root holding `proc/`
+/// may provide `proc/adjtimex` (`status=0x40 maxerror=16000000 esterror=16000000`) instead,
+/// since the real state cannot be changed by a test.
+pub fn kernel_clock() -> Option<KernelClock> {
+    let fixture = hostfs::path("/proc/adjtimex");
+    if fixture != std::path::Path::new("/proc/adjtimex") {
+        let text = hostfs::read_real(&fixture).ok()?;
+        let field = |name: &str| -> Option<i64> {
+            let v = text.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}=")))?;
+            match v.strip_prefix("0x") {
+                Some(h) => i64::from_str_radix(h, 16).ok(),
+                None => v.parse().ok(),
+            }
+        };
+        let status = field("status")?;
+        return Some(KernelClock {
+            synchronized: status & STA_UNSYNC == 0,
+            status,
+            maxerror_us: field("maxerror").unwrap_or(0),
+            esterror_us: field("esterror").unwrap_or(0),
+            source: "fixture",
+        });
+    }
+    kernel_adjtimex()
+}
+
+#[cfg(target_os = "linux")]
+fn kernel_adjtimex() -> Option<KernelClock> {
+    // SAFETY: `timex` is plain data; zeroed it is a valid read-only request (modes = 0), and
+    // adjtimex only writes into the struct we own.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    tx.modes = 0;
+    let state = unsafe { libc::adjtimex(&mut tx) };
+    if state < 0 {
+        return None;
+    }
+    let status = tx.status as i64;
+    Some(KernelClock {
+        synchronized: status & STA_UNSYNC == 0 && state != TIME_ERROR,
+        status,
+        maxerror_us: tx.maxerror as i64,
+        esterror_us: tx.esterror as i64,
+        source: "adjtimex",
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn kernel_adjtimex() -> Option<KernelClock> {
+    None
+}
+
+/// `12.3 s`, `250 ms`: an offset as people read it (sign kept).
+pub fn format_offset(secs: f64) -> String {
+    if secs.abs() >= 1.0 {
+        format!("{secs:.1} s")
+    } else {
+        format!("{:.0} ms", secs * 1000.0)
+    }
+}
+
+/// The time daemons this host runs, from `/proc/*/comm`.
+fn running_daemons() -> Vec<String> {
+    let mut found = Vec::new();
+    for dir in hostfs::list_dir("/proc") {
+        let is_pid = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+        if !is_pid {
+            continue;
+        }
+        let Ok(comm) = hostfs::read_real(&dir.join("comm")) else { continue };
+        let comm = comm.trim();
+        if matches!(comm, "chronyd" | "ntpd" | "systemd-timesyn" | "systemd-timesyncd" | "openntpd")
+            && !found.iter().any(|d: &String| d.starts_with(comm))
+        {
+            found.push(if comm == "systemd-timesyn" { "systemd-timesyncd".to_string() } else { comm.to_string() });
+        }
+    }
+    found
+}
+
+/// The configuration files of a daemon (host paths), main file first.
+fn daemon_configs(daemon: &str) -> Vec<String> {
+    let (files, dirs): (&[&str], &[&str]) = match daemon {
+        "chronyd" => (
+            &["/etc/chrony.conf", "/etc/chrony/chrony.conf"],
+            &["/etc/chrony/conf.d", "/etc/chrony/sources.d", "/etc/chrony.d"],
+        ),
+        "ntpd" | "openntpd" => (&["/etc/ntp.conf", "/etc/ntpsec/ntp.conf", "/etc/openntpd/ntpd.conf"], &[]),
+        _ => (&["/etc/systemd/timesyncd.conf"], &["/etc/systemd/timesyncd.conf.d"]),
+    };
+    let mut out: Vec<String> = files.iter().filter(|f| hostfs::exists(f)).map(|f| f.to_string()).collect();
+    for d in dirs {
+        let wanted = |p: &std::path::Path| p.extension().is_some_and(|e| e == "conf" || e == "sources");
+        out.extend(hostfs::list_dir(d).iter().filter(|p| wanted(p)).map(|p| hostfs::display(p)));
+    }
+    out
+}
+
+/// Whether a configuration names an NTP.br server in a line that is not a comment.
+fn names_ntp_br(text: &str) -> bool {
+    text.lines().map(str::trim).filter(|l| !l.starts_with('#') && !l.starts_with(';')).any(|l| l.contains("ntp.br"))
+}
+
+#[async_trait]
+impl Check for NtpCheck {
+    fn id(&self) -> String {
+        "ntp".into()
+    }
+    fn kind(&self) -> &'static str {
+        "ntp"
+    }
+
+    async fn run(&self, ctx: &Ctx) -> Outcome {
+        let s = &ctx.settings;
+        let mut o = Outcome::new();
+        let kernel = kernel_clock();
+        o.set_evidence("kernel", &kernel);
+
+        let queries = s.ntp_servers.iter().map(|srv| {
+            let srv = srv.clone();
+            let timeout = ctx.timeout();
+            async move {
+                let (addr, r) = sntp::query(&srv, timeout).await;
+                (srv, addr, r)
+            }
+        });
+        let results = futures::future::join_all(queries).await;
+        let mut servers = Vec::new();
+        let mut best: Option<(String, sntp::Sample)> = None;
+        let mut errors = Vec::new();
+        for (srv, addr, r) in results {
+            match r {
+                Ok(sample) => {
+                    servers.push(json!({
+                        "server": srv, "address": addr.map(|a| a.to_string()),
+                        "offset": format_offset(sample.offset), "offset_secs": sample.offset,
+                        "delay_ms": (sample.delay * 1000.0 * 10.0).round() / 10.0,
+                        "stratum": sample.stratum, "reference": sample.reference,
+                    }));
+                    if best.as_ref().is_none_or(|(_, b)| sample.delay < b.delay) {
+                        best = Some((srv, sample));
+                    }
+                }
+                Err(e) => {
+                    servers
+                        .push(json!({"server": srv, "address": addr.map(|a| a.to_string()), "error": e.to_string()}));
+                    errors.push(format!("{srv}: {e}"));
+                }
+            }
+        }
+        o.set_evidence("servers", servers);
+
+        let warn = s.ntp_warn.as_secs_f64();
+        let crit = s.ntp_crit.as_secs_f64();
+        let offset = best.as_ref().map(|(_, b)| b.offset);
+        match &best {
+            Some((srv, b)) => {
+                o.set_evidence("offset", format_offset(b.offset));
+                o.summary.insert("offset", format_offset(b.offset));
+                o.summary.insert("server", srv.clone());
+                if b.offset.abs() > warn {
+                    let (sev, limit) =
+                        if b.offset.abs() > crit { (Severity::Fail, crit) } else { (Severity::Warn, warn) };
+                    o.set_evidence("tls_validity_at_risk", true);
+                    o.push(
+                        Finding::new("NTP_OFFSET_HIGH")
+                            .with("offset", format_offset(b.offset))
+                            .with("server", srv)
+                            .with("threshold", format_offset(limit))
+                            .severity(sev),
+                    );
+                }
+            }
+            None if !s.ntp_servers.is_empty() => {
+                o.push(
+                    Finding::new("NTP_UNREACHABLE")
+                        .with("servers", s.ntp_servers.join(", "))
+                        .with("error", errors.join("; ")),
+                );
+            }
+            None => {}
+        }
+
+        if let Some(k) = &kernel {
+            if !k.synchronized {
+                // Unsynchronised now but measured close to the servers: the clock drifts freely.
+                let sev = match offset {
+                    Some(off) if off.abs() <= warn => Severity::Warn,
+                    _ => Severity::Fail,
+                };
+                o.push(Finding::new("NTP_UNSYNCHRONIZED").with("maxerror_ms", k.maxerror_us / 1000).severity(sev));
+            }
+        }
+
+        let daemons = running_daemons();
+        o.set_evidence("daemons", &daemons);
+        match daemons.first() {
+            None => o.push(Finding::new("NTP_NO_DAEMON")),
+            Some(d) => {
+                let files = daemon_configs(d);
+                let uses = files.iter().any(|f| hostfs::read(f).map(|t| names_ntp_br(&t)).unwrap_or(false));
+                o.set_evidence("daemon_config", &files);
+                if !uses {
+                    let file = files.first().cloned().unwrap_or_else(|| "-".into());
+                    o.push(Finding::new("NTP_NOT_NTP_BR").with("daemon", d).with("file", file));
+                }
+            }
+        }
+
+        o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });
+        o
+    }
 }

@@ -141,7 +141,7 @@ pub async fn connect(proxy: &Url, host: &str, port: u16, timeout: Duration) -> R
         // Read the answer's head byte by byte so no tunnelled byte is consumed; bounded size.
         let mut head = Vec::with_capacity(256);
         let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        while !head_complete(&head) && head.len() < MAX_HEAD {
             if stream.read(&mut byte).await? == 0 {
                 break;
             }
@@ -156,12 +156,30 @@ pub async fn connect(proxy: &Url, host: &str, port: u16, timeout: Duration) -> R
     };
     let text = String::from_utf8_lossy(&head);
     let status_line = text.lines().next().unwrap_or("").trim().to_string();
-    let code = status_line.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok());
+    let mut words = status_line.split_whitespace();
+    let code = match (words.next(), words.next()) {
+        (Some(version), Some(code)) if version.starts_with("HTTP/") && code.len() == 3 => code.parse::<u16>().ok(),
+        _ => None,
+    };
     match code {
-        Some(200..=299) => Ok(stream),
         _ if status_line.is_empty() => Err(ProxyError::Refused("connection closed without an answer".into())),
+        // A success whose head never ended (closed early, or endless headers) is no tunnel.
+        Some(200..=299) if head_complete(&head) => Ok(stream),
+        Some(200..=299) => Err(ProxyError::Refused(format!(
+            "{}: answer head not terminated after {} bytes",
+            display_url(proxy),
+            head.len()
+        ))),
         _ => Err(ProxyError::Refused(status_line.chars().take(200).collect())),
     }
+}
+
+/// The most of a CONNECT answer's head we read before giving up on it.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Whether an HTTP head ends here (a blank line; bare LF tolerated).
+fn head_complete(head: &[u8]) -> bool {
+    head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n")
 }
 
 fn percent_decode(s: &str) -> String {

@@ -1,0 +1,106 @@
+//! Small clients for the protocols the node checks speak: gearmand's admin text protocol,
+//! SNTP (RFC 4330) and supervisord's XML-RPC.
+
+pub mod gearman;
+pub mod sntp;
+pub mod xmlrpc;
+
+/// Robustness: the parsers of what peers and host files send never panic, whatever the bytes.
+#[cfg(test)]
+mod robustness {
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Random mutations of valid samples: flipped bytes, truncations, splices, repeats.
+    fn mutants(samples: &[&[u8]], rounds: usize, mut check: impl FnMut(&[u8])) {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for i in 0..rounds {
+            let mut b = samples[i % samples.len()].to_vec();
+            for _ in 0..1 + rng.below(8) {
+                match rng.below(5) {
+                    0 if !b.is_empty() => {
+                        let at = rng.below(b.len());
+                        b[at] = rng.next() as u8;
+                    }
+                    1 => b.truncate(rng.below(b.len() + 1)),
+                    2 => {
+                        let at = rng.below(b.len() + 1);
+                        let piece: Vec<u8> =
+                            (0..rng.below(16)).map(|_| b"<>&;:\t\n.%[]=#0123456789"[rng.below(23)]).collect();
+                        b.splice(at..at, piece);
+                    }
+                    3 if !b.is_empty() => {
+                        let from = rng.below(b.len());
+                        let to = (from + rng.below(32)).min(b.len());
+                        let dup = b[from..to].to_vec();
+                        b.extend_from_slice(&dup);
+                    }
+                    _ => b.extend((0..rng.below(8)).map(|_| rng.next() as u8)),
+                }
+            }
+            check(&b);
+        }
+    }
+
+    #[test]
+    fn gearman_answers() {
+        let samples: &[&[u8]] =
+            &[b"enviarProcesso\t5\t1\t2", b"33 127.0.0.1 - : receberProcedimento expedirBloco", b"OK 1.1.20+ds"];
+        mutants(samples, 20_000, |b| {
+            let t = String::from_utf8_lossy(b);
+            let _ = super::gearman::parse_status_line(&t);
+            let _ = super::gearman::parse_worker_line(&t);
+            let _ = super::gearman::parse_version(&t);
+        });
+    }
+
+    #[test]
+    fn sntp_replies() {
+        let mut good = vec![0u8; 48];
+        good[0] = 0x24;
+        good[1] = 2;
+        good[24..32].copy_from_slice(&42u64.to_be_bytes());
+        good[40..48].copy_from_slice(&0xe000_0000_0000_0000u64.to_be_bytes());
+        mutants(&[&good], 20_000, |b| {
+            let _ = super::sntp::parse_reply(b, 42, 1.7e9);
+        });
+    }
+
+    #[test]
+    fn xmlrpc_responses() {
+        let ok: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n<?xml version='1.0'?><methodResponse><params><param><value><array><data><value><struct><member><name>statename</name><value><string>FATAL &amp; co</string></value></member><member><name>pid</name><value><int>0</int></value></member></struct></value></data></array></value></param></params></methodResponse>";
+        let chunked: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<a/>x\r\n0\r\n\r\n";
+        let fault: &[u8] = b"<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>10</int></value></member></struct></value></fault></methodResponse>";
+        mutants(&[ok, chunked, fault], 20_000, |b| {
+            let _ = super::xmlrpc::parse_http(b);
+            let _ = super::xmlrpc::parse_response(&String::from_utf8_lossy(b));
+        });
+    }
+
+    #[test]
+    fn supervisor_ini() {
+        let sample: &[u8] = b"[program:sei]\ncommand=/usr/bin/php /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php ; c\n  --x\nuser: apache\n[include]\nfiles = a/*.conf\n";
+        mutants(&[sample], 20_000, |b| {
+            let t = String::from_utf8_lossy(b);
+            let secs = crate::checks::supervisor::parse_ini(&t, "/etc/supervisord.conf");
+            for s in &secs {
+                if let Some(c) = s.get("command") {
+                    let _ = crate::checks::supervisor::pen_script_of(&c.value);
+                }
+            }
+            let _ = crate::checks::cron::scheduled(&t, "verificar-reboot-fila.sh");
+            let _ = crate::hostfs::wildcard(&t.chars().take(12).collect::<String>(), &t);
+        });
+    }
+}

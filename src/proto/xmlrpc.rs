@@ -1,0 +1,488 @@
+//! supervisord's XML-RPC over HTTP/1.1, on its unix socket or inet port: a client bounded in
+//! time and size, and a small, strict parser for XML-RPC responses.
+
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Largest HTTP response read.
+pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+const MAX_DEPTH: usize = 64;
+
+/// Where supervisord listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Unix(PathBuf),
+    /// `host:port`.
+    Tcp(String),
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Unix(p) => write!(f, "unix://{}", p.display()),
+            Endpoint::Tcp(a) => write!(f, "http://{a}"),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Parses `unix:///path` or `http://host:port` (as `--supervisor` takes them).
+    pub fn parse(text: &str) -> Option<Endpoint> {
+        if let Some(p) = text.strip_prefix("unix://") {
+            return (!p.is_empty()).then(|| Endpoint::Unix(PathBuf::from(p)));
+        }
+        let rest = text.strip_prefix("http://").unwrap_or(text);
+        let hostport = rest.split('/').next().unwrap_or("");
+        if hostport.is_empty() {
+            return None;
+        }
+        Some(Endpoint::Tcp(if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:80") }))
+    }
+}
+
+/// An XML-RPC value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+    Double(f64),
+    Array(Vec<Value>),
+    Struct(BTreeMap<String, Value>),
+    Nil,
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Struct(m) => m.get(key),
+            _ => None,
+        }
+    }
+}
+
+/// A parameter of a call.
+pub enum Param<'a> {
+    Str(&'a str),
+    Int(i64),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Error {
+    Connect(String),
+    Timeout,
+    /// HTTP 401: credentials missing or refused.
+    Unauthorized,
+    Http(u16),
+    Fault(i64, String),
+    Protocol(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Connect(e) => write!(f, "{e}"),
+            Error::Timeout => f.write_str("no answer (timeout)"),
+            Error::Unauthorized => f.write_str("HTTP 401 (credentials refused)"),
+            Error::Http(c) => write!(f, "HTTP {c}"),
+            Error::Fault(c, s) => write!(f, "fault {c}: {s}"),
+            Error::Protocol(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The XML body of a call.
+pub fn request_body(method: &str, params: &[Param]) -> String {
+    let mut b = format!("<?xml version=\"1.0\"?>\n<methodCall><methodName>{}</methodName><params>", escape(method));
+    for p in params {
+        match p {
+            Param::Str(s) => b.push_str(&format!("<param><value><string>{}</string></value></param>", escape(s))),
+            Param::Int(i) => b.push_str(&format!("<param><value><int>{i}</int></value></param>")),
+        }
+    }
+    b.push_str("</params></methodCall>\n");
+    b
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Calls `method` on supervisord; the whole exchange is bounded by `timeout`.
+pub async fn call(
+    endpoint: &Endpoint,
+    auth: Option<&(String, Secret)>,
+    method: &str,
+    params: &[Param<'_>],
+    timeout: Duration,
+) -> Result<Value, Error> {
+    let body = request_body(method, params);
+    let mut req = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: pen-doctor\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some((user, pass)) = auth {
+        req.push_str(&format!("Authorization: Basic {}\r\n", base64(format!("{user}:{}", pass.expose()).as_bytes())));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    let exchange = async {
+        let raw = match endpoint {
+            Endpoint::Unix(path) => {
+                let s = tokio::net::UnixStream::connect(path).await.map_err(|e| Error::Connect(e.to_string()))?;
+                send_and_read(s, req.as_bytes()).await?
+            }
+            Endpoint::Tcp(addr) => {
+                let s =
+                    tokio::net::TcpStream::connect(addr.as_str()).await.map_err(|e| Error::Connect(e.to_string()))?;
+                send_and_read(s, req.as_bytes()).await?
+            }
+        };
+        parse_http(&raw)
+    };
+    let body = tokio::time::timeout(timeout, exchange).await.map_err(|_| Error::Timeout)??;
+    parse_response(&body)
+}
+
+async fn send_and_read<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, req: &[u8]) -> Result<Vec<u8>, Error> {
+    s.write_all(req).await.map_err(|e| Error::Connect(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = s.read(&mut buf).await.map_err(|e| Error::Protocol(format!("read: {e}")))?;
+        if n == 0 {
+            return Ok(out);
+        }
+        if out.len() + n > MAX_RESPONSE {
+            return Err(Error::Protocol(format!("response longer than {MAX_RESPONSE} bytes")));
+        }
+        out.extend_from_slice(&buf[..n]);
+        // Stop once a complete response with Content-Length has arrived.
+        if let Some(total) = complete_length(&out) {
+            if out.len() >= total {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn content_length(head: &str) -> Option<usize> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+    })
+}
+
+fn complete_length(raw: &[u8]) -> Option<usize> {
+    let end = find(raw, b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]);
+    content_length(&head).map(|n| end + 4 + n)
+}
+
+fn printable(b: &[u8]) -> String {
+    let s: String = String::from_utf8_lossy(b).chars().take(60).map(|c| if c.is_control() { '?' } else { c }).collect();
+    format!("{s:?}")
+}
+
+/// The body of an HTTP response (status 200), de-chunked.
+pub fn parse_http(raw: &[u8]) -> Result<String, Error> {
+    if raw.is_empty() {
+        return Err(Error::Protocol("connection closed without an answer".into()));
+    }
+    let Some(end) = find(raw, b"\r\n\r\n") else {
+        return Err(Error::Protocol(format!("not an HTTP response: {}", printable(raw))));
+    };
+    let head = String::from_utf8_lossy(&raw[..end]);
+    let status_line = head.lines().next().unwrap_or("");
+    let mut parts = status_line.split_whitespace();
+    let code = match (parts.next(), parts.next().and_then(|c| c.parse::<u16>().ok())) {
+        (Some(v), Some(c)) if v.starts_with("HTTP/") => c,
+        _ => return Err(Error::Protocol(format!("not an HTTP response: {}", printable(raw)))),
+    };
+    if code == 401 {
+        return Err(Error::Unauthorized);
+    }
+    if code != 200 {
+        return Err(Error::Http(code));
+    }
+    let mut body = raw[end + 4..].to_vec();
+    let chunked = head.lines().any(|l| {
+        l.split_once(':').is_some_and(|(k, v)| {
+            k.trim().eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
+        })
+    });
+    if chunked {
+        body = dechunk(&body)?;
+    } else if let Some(n) = content_length(&head) {
+        if body.len() < n {
+            return Err(Error::Protocol("response shorter than its Content-Length".into()));
+        }
+        body.truncate(n);
+    }
+    String::from_utf8(body).map_err(|_| Error::Protocol("response body is not UTF-8".into()))
+}
+
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, Error> {
+    let bad = || Error::Protocol("bad chunked encoding".into());
+    let mut out = Vec::new();
+    loop {
+        let eol = find(b, b"\r\n").ok_or_else(bad)?;
+        let size_text = String::from_utf8_lossy(&b[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad())?;
+        b = &b[eol + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if b.len() < size.checked_add(2).ok_or_else(bad)? {
+            return Err(bad());
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+/// An XML element: name, children and text.
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    children: Vec<Node>,
+    text: String,
+}
+
+fn decode_entities(s: &str) -> Result<String, Error> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let end = after.find(';').filter(|e| *e <= 10).ok_or_else(|| Error::Protocol("bad XML entity".into()))?;
+        let ent = &after[..end];
+        let ch = match ent {
+            "lt" => '<',
+            "gt" => '>',
+            "amp" => '&',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = if let Some(h) = ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X")) {
+                    u32::from_str_radix(h, 16).ok()
+                } else {
+                    ent.strip_prefix('#').and_then(|d| d.parse().ok())
+                };
+                code.and_then(char::from_u32).ok_or_else(|| Error::Protocol(format!("unknown XML entity &{ent};")))?
+            }
+        };
+        out.push(ch);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Parses an XML document into a tree (elements and text; attributes ignored).
+fn parse_xml(doc: &str) -> Result<Node, Error> {
+    let bad = |m: &str| Error::Protocol(format!("invalid XML: {m}"));
+    let mut stack: Vec<Node> = vec![Node::default()];
+    let mut rest = doc;
+    while !rest.is_empty() {
+        match rest.find('<') {
+            None => {
+                if !rest.trim().is_empty() {
+                    return Err(bad("text outside the document"));
+                }
+                break;
+            }
+            Some(i) => {
+                let text = &rest[..i];
+                if !text.is_empty() {
+                    let top = stack.last_mut().ok_or_else(|| bad("unbalanced"))?;
+                    top.text.push_str(&decode_entities(text)?);
+                }
+                rest = &rest[i..];
+            }
+        }
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = &r[r.find("?>").ok_or_else(|| bad("unterminated declaration"))? + 2..];
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = &r[r.find("-->").ok_or_else(|| bad("unterminated comment"))? + 3..];
+        } else if let Some(r) = rest.strip_prefix("<![CDATA[") {
+            let end = r.find("]]>").ok_or_else(|| bad("unterminated CDATA"))?;
+            stack.last_mut().ok_or_else(|| bad("unbalanced"))?.text.push_str(&r[..end]);
+            rest = &r[end + 3..];
+        } else if let Some(r) = rest.strip_prefix("<!") {
+            rest = &r[r.find('>').ok_or_else(|| bad("unterminated declaration"))? + 1..];
+        } else if let Some(r) = rest.strip_prefix("</") {
+            let end = r.find('>').ok_or_else(|| bad("unterminated tag"))?;
+            let name = r[..end].trim();
+            let node = stack.pop().ok_or_else(|| bad("unbalanced"))?;
+            if node.name != name || stack.is_empty() {
+                return Err(bad(&format!("</{name}> closes <{}>", node.name)));
+            }
+            stack.last_mut().ok_or_else(|| bad("unbalanced"))?.children.push(node);
+            rest = &r[end + 1..];
+        } else {
+            let r = &rest[1..];
+            let end = r.find('>').ok_or_else(|| bad("unterminated tag"))?;
+            let inner = &r[..end];
+            let self_closing = inner.ends_with('/');
+            let inner = inner.trim_end_matches('/');
+            let name = inner.split_whitespace().next().unwrap_or("");
+            if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-.:".contains(c)) {
+                return Err(bad("bad tag name"));
+            }
+            let node = Node { name: name.to_string(), ..Default::default() };
+            if self_closing {
+                stack.last_mut().ok_or_else(|| bad("unbalanced"))?.children.push(node);
+            } else {
+                if stack.len() > MAX_DEPTH {
+                    return Err(bad("nested too deeply"));
+                }
+                stack.push(node);
+            }
+            rest = &r[end + 1..];
+        }
+    }
+    if stack.len() != 1 {
+        return Err(bad("document ends inside an element"));
+    }
+    let mut root = stack.pop().ok_or_else(|| bad("empty"))?;
+    if root.children.len() != 1 {
+        return Err(bad("not exactly one root element"));
+    }
+    root.children.pop().ok_or_else(|| bad("empty"))
+}
+
+fn child<'a>(n: &'a Node, name: &str) -> Option<&'a Node> {
+    n.children.iter().find(|c| c.name == name)
+}
+
+fn value_of(v: &Node) -> Result<Value, Error> {
+    let bad = |m: String| Error::Protocol(format!("invalid XML-RPC value: {m}"));
+    let Some(t) = v.children.first() else { return Ok(Value::Str(v.text.clone())) };
+    let text = t.text.trim();
+    Ok(match t.name.as_str() {
+        "int" | "i4" | "i8" => Value::Int(text.parse().map_err(|_| bad(format!("int {text:?}")))?),
+        "boolean" => Value::Bool(match text {
+            "1" => true,
+            "0" => false,
+            _ => return Err(bad(format!("boolean {text:?}"))),
+        }),
+        "string" => Value::Str(t.text.clone()),
+        "double" => Value::Double(text.parse().map_err(|_| bad(format!("double {text:?}")))?),
+        "nil" => Value::Nil,
+        "base64" | "dateTime.iso8601" => Value::Str(text.to_string()),
+        "array" => {
+            let data = child(t, "data").ok_or_else(|| bad("array without data".into()))?;
+            Value::Array(data.children.iter().filter(|c| c.name == "value").map(value_of).collect::<Result<_, _>>()?)
+        }
+        "struct" => {
+            let mut m = BTreeMap::new();
+            for member in t.children.iter().filter(|c| c.name == "member") {
+                let name = child(member, "name").ok_or_else(|| bad("member without name".into()))?;
+                let val = child(member, "value").ok_or_else(|| bad("member without value".into()))?;
+                m.insert(name.text.clone(), value_of(val)?);
+            }
+            Value::Struct(m)
+        }
+        other => return Err(bad(format!("type <{other}>"))),
+    })
+}
+
+/// Parses a `methodResponse`: its value, or its fault as an error.
+pub fn parse_response(body: &str) -> Result<Value, Error> {
+    let root = parse_xml(body)?;
+    if root.name != "methodResponse" {
+        return Err(Error::Protocol(format!("not an XML-RPC response (<{}>)", root.name)));
+    }
+    if let Some(fault) = child(&root, "fault") {
+        let v = child(fault, "value").map(value_of).transpose()?.unwrap_or(Value::Nil);
+        let code = v.get("faultCode").and_then(Value::as_i64).unwrap_or(0);
+        let text = v.get("faultString").and_then(Value::as_str).unwrap_or("").to_string();
+        return Err(Error::Fault(code, text));
+    }
+    let value = child(&root, "params")
+        .and_then(|p| child(p, "param"))
+        .and_then(|p| child(p, "value"))
+        .ok_or_else(|| Error::Protocol("XML-RPC response without a value".into()))?;
+    value_of(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_responses_and_faults() {
+        let ok = r#"<?xml version='1.0'?>
+<methodResponse><params><param><value><array><data>
+<value><struct>
+<member><name>name</name><value><string>pen &amp; co</string></value></member>
+<member><name>state</name><value><int>20</int></value></member>
+<member><name>plain</name><value>text</value></member>
+<member><name>flag</name><value><boolean>1</boolean></value></member>
+</struct></value>
+</data></array></value></param></params></methodResponse>"#;
+        let v = parse_response(ok).unwrap();
+        let Value::Array(items) = v else { panic!() };
+        assert_eq!(items[0].get("name").and_then(Value::as_str), Some("pen & co"));
+        assert_eq!(items[0].get("state").and_then(Value::as_i64), Some(20));
+        assert_eq!(items[0].get("plain").and_then(Value::as_str), Some("text"));
+        let fault = "<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>10</int></value></member><member><name>faultString</name><value><string>BAD_NAME: x</string></value></member></struct></value></fault></methodResponse>";
+        assert_eq!(parse_response(fault), Err(Error::Fault(10, "BAD_NAME: x".into())));
+        assert!(parse_response("<methodResponse><params>").is_err());
+        assert!(parse_response("\u{0}\u{1}garbage").is_err());
+        assert!(parse_response(&"<a>".repeat(200)).is_err());
+        assert!(parse_response("<html><body>hi</body></html>").is_err());
+    }
+
+    #[test]
+    fn http_framing() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA";
+        assert_eq!(parse_http(raw).unwrap(), "hello");
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
+        assert_eq!(parse_http(raw).unwrap(), "hello");
+        assert_eq!(parse_http(b"HTTP/1.0 401 Unauthorized\r\n\r\n"), Err(Error::Unauthorized));
+        let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx";
+        assert!(parse_http(huge).is_err());
+        assert!(parse_http(b"\xff\xfe garbage").is_err());
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(Endpoint::parse("unix:///run/supervisor.sock"), Some(Endpoint::Unix("/run/supervisor.sock".into())));
+        assert_eq!(Endpoint::parse("http://127.0.0.1:9001"), Some(Endpoint::Tcp("127.0.0.1:9001".into())));
+    }
+}
