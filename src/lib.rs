@@ -11,6 +11,7 @@ pub mod host;
 pub mod hostfs;
 pub mod kb;
 pub mod output;
+pub mod pki;
 pub mod proto;
 pub mod render;
 pub mod report;

@@ -205,7 +205,6 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 }
 
 /// `pen-doctor cert FILE`: inspects a certificate file on its own.
-pub fn cert_command(_args: crate::cli::CertArgs) -> i32 {
-    eprintln!("pen-doctor cert: not available in this build");
-    2
+pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
+    client_cert::cert_command(args)
 }
