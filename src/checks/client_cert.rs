@@ -3,7 +3,7 @@
 //! issuer, and hands the loaded identity to `http:<target>`. Also `pen-doctor cert FILE`.
 //!
 //! A certificate that is not configured at all (no `--cert`, no `LocalizacaoCertificado`) is
-//! `CLIENT_CERT_MISSING` with the path `(not configured)`. The check still delivers its fact (with
+//! `CLIENT_CERT_NOT_CONFIGURED` (a warning). The check still delivers its fact (with
 //! no identity), so `http:<target>` runs without a client certificate and the server's own answer
 //! (TLS alert, 400/401/403) is reported as `CLIENT_CERT_REJECTED`, saying none was sent. The same
 //! happens when the file exists but cannot be used (bad password, no key, key mismatch).
@@ -126,7 +126,7 @@ fn issued_by_icp_brasil(infos: &[pki::CertInfo]) -> bool {
 pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, judge_access: bool) -> Outcome {
     let Some(path) = path else {
         return Outcome::new()
-            .finding(Finding::new("CLIENT_CERT_MISSING").with("path", NOT_CONFIGURED))
+            .finding(Finding::new("CLIENT_CERT_NOT_CONFIGURED"))
             .evidence("file", NOT_CONFIGURED)
             .fact(IdentityFact { identity: None, path: NOT_CONFIGURED.into() });
     };

@@ -42,8 +42,10 @@ pub struct Outcome {
     /// Data for dependent checks. A check whose prerequisite failed still runs when the
     /// prerequisite delivered its fact (e.g. the configuration was read but a key is missing).
     pub fact: Option<Fact>,
-    /// Set by the engine when a check is skipped.
+    /// Why the check was skipped (by the engine, or by the check itself).
     pub skipped_because: Option<String>,
+    /// Set by the engine when a prerequisite did not deliver what this check needs.
+    pub blocked_by_prerequisite: bool,
 }
 
 impl Outcome {
