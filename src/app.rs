@@ -95,7 +95,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             os_family: settings.os_family,
         },
     );
-    let bytes = render::renderer(settings.format, settings.color, settings.strict).render(&report);
+    let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
     if let Err(e) = crate::output::write(&bytes, settings.output.as_deref()) {
         if settings.format == FormatArg::Nagios {
             println!("{}", render::nagios::unknown_line(&format!("cannot write the report: {e}")));

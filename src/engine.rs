@@ -122,7 +122,7 @@ impl Runner {
             }
             let start = Instant::now();
             let outcome = match skip_reason {
-                Some(reason) => Outcome::skipped(reason),
+                Some(reason) => Outcome { blocked_by_prerequisite: true, ..Outcome::skipped(reason) },
                 None => {
                     let ctx = Ctx { settings: Arc::clone(&me.settings), deps: dep_results };
                     let task = tokio::spawn(async move { check.run(&ctx).await });

@@ -5,12 +5,14 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod db;
 pub mod engine;
 pub mod fleet;
 pub mod host;
 pub mod hostfs;
 pub mod kb;
 pub mod output;
+pub mod pki;
 pub mod progress;
 pub mod proto;
 pub mod render;

@@ -1,10 +1,421 @@
-//! Placeholder for the `client_cert` check family; its checks are added to the catalog here.
+//! `cert:client` and `cert:pucomex`: loads the client certificate (PEM with its key, encrypted in
+//! either PEM form, or PKCS#12), checks the password, key match, validity, clientAuth usage and
+//! issuer, and hands the loaded identity to `http:<target>`. Also `pen-doctor cert FILE`.
+//!
+//! A certificate that is not configured at all (no `--cert`, no `LocalizacaoCertificado`) is
+//! `CLIENT_CERT_NOT_CONFIGURED` (a warning). The check still delivers its fact (with
+//! no identity), so `http:<target>` runs without a client certificate and the server's own answer
+//! (TLS alert, 400/401/403) is reported as `CLIENT_CERT_REJECTED`, saying none was sent. The same
+//! happens when the file exists but cannot be used (bad password, no key, key mismatch).
+//! The issuer counts as ICP-Brasil when a certificate of the file's chain was issued by a name
+//! with `O=ICP-Brasil` (every ICP-Brasil CA carries it); anything else is `info` for the PEN
+//! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::pki::{self, FileError, KeyState};
+use crate::report::model::{Finding, Severity};
+use crate::secret::Secret;
 use crate::settings::Settings;
+use async_trait::async_trait;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The `client_cert` checks of this run.
-pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+/// Days before `notAfter` from which a certificate is reported as expiring.
+pub const EXPIRING_DAYS: i64 = 30;
+
+/// A client identity held in memory only: the certificate chain (leaf first) and its key.
+pub struct Identity {
+    pub certs: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub subject: String,
+}
+
+/// What `cert:*` hands to `http:<target>`: the identity when it could be loaded.
+pub struct IdentityFact {
+    pub identity: Option<Arc<Identity>>,
+    /// The certificate path, or `(not configured)`.
+    pub path: String,
+}
+
+/// The two certificate checks: the PEN certificate and the Pucomex (ICP-Brasil A1) one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Which {
+    Client,
+    Pucomex,
+}
+
+pub struct CertCheck {
+    which: Which,
+    path: Option<PathBuf>,
+    password: Option<Secret>,
+    /// The path came from the SEI configuration: `config:sei` is a prerequisite.
+    from_sei: bool,
+}
+
+/// Shown as the path when no certificate is configured.
+pub const NOT_CONFIGURED: &str = "(not configured)";
+
+/// The `cert` checks of this run: `cert:client` whenever a PEN target (mutual TLS) is checked or
+/// a certificate is given; `cert:pucomex` whenever Pucomex is a target or its certificate is given.
+pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    let mut out: Vec<Box<dyn Check>> = Vec::new();
+    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != "pucomex");
+    if pen_mtls || settings.cert.is_some() {
+        let sei_path = settings.sei.as_ref().and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone());
+        let from_sei = settings.cert.is_some() && settings.cert == sei_path;
+        out.push(Box::new(CertCheck {
+            which: Which::Client,
+            path: settings.cert.clone(),
+            password: settings.cert_password.clone(),
+            from_sei,
+        }));
+    }
+    if settings.targets.iter().any(|t| t.name == "pucomex") || settings.pucomex_cert.is_some() {
+        out.push(Box::new(CertCheck {
+            which: Which::Pucomex,
+            path: settings.pucomex_cert.clone(),
+            password: settings.pucomex_password.clone(),
+            from_sei: false,
+        }));
+    }
+    out
+}
+
+/// The `cert:*` check id that holds the identity for a target.
+pub fn check_id_for(target: &str) -> &'static str {
+    if target == "pucomex" {
+        "cert:pucomex"
+    } else {
+        "cert:client"
+    }
+}
+
+#[async_trait]
+impl Check for CertCheck {
+    fn id(&self) -> String {
+        match self.which {
+            Which::Client => "cert:client".into(),
+            Which::Pucomex => "cert:pucomex".into(),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        "cert"
+    }
+    fn depends_on(&self) -> Vec<String> {
+        if self.from_sei {
+            vec!["config:sei".into()]
+        } else {
+            Vec::new()
+        }
+    }
+    async fn run(&self, _ctx: &Ctx) -> Outcome {
+        let (path, password, which) = (self.path.clone(), self.password.clone(), self.which);
+        tokio::task::spawn_blocking(move || inspect(path.as_deref(), password.as_ref(), which, true))
+            .await
+            .unwrap_or_else(|_| Outcome::error(Finding::new("CHECK_INTERNAL_ERROR").with("error", "panic")))
+    }
+}
+
+/// Whether the chain names an ICP-Brasil issuer (every ICP-Brasil CA carries `O=ICP-Brasil`).
+fn issued_by_icp_brasil(infos: &[pki::CertInfo]) -> bool {
+    infos.iter().any(|i| i.issuer.contains("O=ICP-Brasil"))
+}
+
+/// Inspects a certificate file. `judge_access`: also check that a web-server user can read it.
+pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, judge_access: bool) -> Outcome {
+    let Some(path) = path else {
+        return Outcome::new()
+            .finding(Finding::new("CLIENT_CERT_NOT_CONFIGURED"))
+            .evidence("file", NOT_CONFIGURED)
+            .fact(IdentityFact { identity: None, path: NOT_CONFIGURED.into() });
+    };
+    let shown = path.display().to_string();
+    let mut o = Outcome::new().evidence("file", &shown);
+    let no_identity = || IdentityFact { identity: None, path: shown.clone() };
+    let loaded = match pki::load_identity(path, password) {
+        Ok(l) => l,
+        Err(FileError::Missing) => {
+            o.push(Finding::new("CLIENT_CERT_MISSING").with("path", &shown));
+            o.set_fact(no_identity());
+            return o;
+        }
+        Err(FileError::TooLarge(size)) => {
+            o.push(
+                Finding::new("CLIENT_CERT_TOO_LARGE")
+                    .with("path", &shown)
+                    .with("size", format!("{size} bytes"))
+                    .with("limit", "16 MiB"),
+            );
+            o.set_fact(no_identity());
+            return o;
+        }
+        Err(FileError::Denied(user)) => {
+            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+            o.push(
+                Finding::new("CLIENT_CERT_UNREADABLE")
+                    .with("path", &shown)
+                    .with("error", "permission denied")
+                    .with("owner", owner)
+                    .with("mode", mode)
+                    .with("web_user", user),
+            );
+            o.set_fact(no_identity());
+            return o;
+        }
+        Err(FileError::Invalid(error)) => {
+            o.push(Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", &shown).with("error", error));
+            o.set_fact(no_identity());
+            return o;
+        }
+    };
+    o.set_evidence("format", loaded.format);
+    o.set_evidence("password", if password.is_some() { "configured" } else { "not configured" });
+    let infos: Vec<pki::CertInfo> = loaded.certs.iter().filter_map(|d| pki::cert_info(d)).collect();
+    if let Some(leaf) = infos.first() {
+        o.set_evidence("certificate", leaf);
+        if infos.len() > 1 {
+            o.set_evidence("chain", &infos[1..]);
+        }
+    }
+    let key = match loaded.key {
+        KeyState::Present(k) => Some(k),
+        KeyState::Absent => {
+            o.push(Finding::new("CLIENT_CERT_NO_KEY").with("path", &shown));
+            None
+        }
+        KeyState::BadPassword { configured: true } => {
+            o.push(Finding::new("CLIENT_CERT_BAD_PASSWORD").with("path", &shown));
+            None
+        }
+        KeyState::BadPassword { configured: false } => {
+            o.push(Finding::new("CLIENT_CERT_NO_PASSWORD").with("path", &shown));
+            None
+        }
+    };
+    if let Some(k) = &key {
+        o.set_evidence(
+            "key",
+            serde_json::json!({"type": key_type(k), "bits": k.bits(), "matches_certificate": loaded.key_matches}),
+        );
+        if !loaded.key_matches {
+            o.push(
+                Finding::new("CLIENT_CERT_KEY_MISMATCH")
+                    .with("path", &shown)
+                    .with("subject", infos.first().map(|i| i.subject.clone()).unwrap_or_default()),
+            );
+        }
+    }
+    let now = pki::now_ts();
+    if let Some(leaf) = infos.first() {
+        let days = leaf.days_left(now);
+        o.set_evidence("days_left", days);
+        if now < leaf.not_before_ts {
+            o.push(
+                Finding::new("CLIENT_CERT_NOT_YET_VALID")
+                    .with("subject", &leaf.subject)
+                    .with("not_before", &leaf.not_before)
+                    .with("now", pki::format_time(now)),
+            );
+        } else if leaf.expired_at(now) {
+            o.push(
+                Finding::new("CLIENT_CERT_EXPIRED")
+                    .with("subject", &leaf.subject)
+                    .with("not_after", &leaf.not_after)
+                    .with("days", -days),
+            );
+        } else if days < EXPIRING_DAYS {
+            o.push(
+                Finding::new("CLIENT_CERT_EXPIRING")
+                    .with("subject", &leaf.subject)
+                    .with("not_after", &leaf.not_after)
+                    .with("days", days),
+            );
+        }
+        if !leaf.allows_client_auth() {
+            o.push(
+                Finding::new("CLIENT_CERT_NO_CLIENT_AUTH")
+                    .with("subject", &leaf.subject)
+                    .with("usages", leaf.extended_key_usage.clone().unwrap_or_default().join(", ")),
+            );
+        }
+        let icp = issued_by_icp_brasil(&infos);
+        o.set_evidence("icp_brasil", icp);
+        if !icp {
+            let top = infos.last().map(|i| i.issuer.clone()).unwrap_or_default();
+            let f = Finding::new("CLIENT_CERT_ISSUER_UNKNOWN").with("subject", &leaf.subject).with("issuer", top);
+            o.push(if which == Which::Pucomex { f.severity(Severity::Fail) } else { f });
+        }
+        o = o.summary("subject", pki::short_name(leaf)).summary("not_after", &leaf.not_after).summary("days", days);
+    }
+    if judge_access {
+        let users = pki::web_users();
+        if !users.is_empty() && !users.iter().any(|u| pki::user_can_read(path, u)) {
+            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+            o.push(
+                Finding::new("CLIENT_CERT_UNREADABLE")
+                    .with("path", &shown)
+                    .with("error", "the file's mode does not let this user read it")
+                    .with("owner", owner)
+                    .with("mode", mode)
+                    .with("web_user", users.join(", ")),
+            );
+        }
+    }
+    let identity = match (key, loaded.key_matches) {
+        (Some(k), true) => k.private_key_to_pkcs8().ok().map(|der| {
+            Arc::new(Identity {
+                certs: loaded.certs.iter().map(|d| CertificateDer::from(d.clone())).collect(),
+                key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der)),
+                subject: infos.first().map(|i| i.subject.clone()).unwrap_or_default(),
+            })
+        }),
+        _ => None,
+    };
+    o.set_fact(IdentityFact { identity, path: shown });
+    o
+}
+
+fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {
+    use openssl::pkey::Id;
+    match k.id() {
+        Id::RSA => "RSA",
+        Id::EC => "EC",
+        Id::ED25519 => "Ed25519",
+        _ => "other",
+    }
+}
+
+/// The certificate facts of a `cert` evidence, as (label, value) lines for people.
+fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if let Some(f) = ev.get("file") {
+        out.push(("File".into(), s(f)));
+    }
+    if let Some(f) = ev.get("format") {
+        out.push(("Format".into(), s(f)));
+    }
+    if let Some(c) = ev.get("certificate") {
+        for (label, key) in [
+            ("Subject", "subject"),
+            ("Issuer", "issuer"),
+            ("Serial", "serial"),
+            ("Not before", "not_before"),
+            ("Not after", "not_after"),
+            ("SHA-256", "sha256"),
+            ("CNPJ", "icp_cnpj"),
+            ("CPF", "icp_cpf"),
+        ] {
+            if let Some(v) = c.get(key) {
+                out.push((label.into(), s(v)));
+            }
+        }
+        if let Some(d) = ev.get("days_left") {
+            out.push(("Days left".into(), s(d)));
+        }
+        if let (Some(t), Some(b)) = (c.get("key_type"), c.get("key_bits")) {
+            out.push(("Key".into(), format!("{} {}", s(t), s(b))));
+        }
+        if let Some(e) = c.get("extended_key_usage").and_then(|e| e.as_array()) {
+            out.push(("EKU".into(), e.iter().map(s).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    if let Some(chain) = ev.get("chain").and_then(|c| c.as_array()) {
+        for c in chain {
+            out.push((
+                "Chain".into(),
+                format!(
+                    "{} (issuer {})",
+                    c.get("subject").map(s).unwrap_or_default(),
+                    c.get("issuer").map(s).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `pen-doctor cert FILE`: one `cert` check on the file, rendered like a run.
+pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
+    use crate::cli::{ColorArg, FormatArg, LangArg};
+    use std::io::IsTerminal;
+    let started = std::time::Instant::now();
+    let password = match (&args.password_env, &args.password_file) {
+        (Some(var), _) => match std::env::var(var) {
+            Ok(v) => Some(Secret::new(v)),
+            Err(_) => {
+                eprintln!("pen-doctor: --password-env: environment variable {var} is not set");
+                return 2;
+            }
+        },
+        (None, Some(file)) => match std::fs::read_to_string(file) {
+            Ok(t) => Some(Secret::new(t.lines().next().unwrap_or("").trim_end_matches('\r'))),
+            Err(e) => {
+                eprintln!("pen-doctor: --password-file {}: {e}", file.display());
+                return 2;
+            }
+        },
+        (None, None) => None,
+    };
+    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    let facts = facts_text(&outcome.evidence);
+    let lang = match args.lang {
+        Some(LangArg::En) => crate::kb::Lang::En,
+        _ => crate::kb::Lang::Pt,
+    };
+    let color = match args.color.unwrap_or(ColorArg::Auto) {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    let status = outcome.resolved_status(|c| crate::kb::kb().severity(c));
+    let (host, os_family) = crate::host::host_info();
+    let executed = crate::engine::Executed {
+        id: "cert:file".into(),
+        kind: "cert",
+        target: None,
+        status,
+        outcome,
+        duration: started.elapsed(),
+    };
+    let started_at =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let report = crate::report::build(
+        vec![executed],
+        crate::report::RunMeta {
+            started_at,
+            duration_ms: started.elapsed().as_millis() as u64,
+            environment: "-".into(),
+            host,
+            lang,
+            os_family,
+        },
+    );
+    let format = args.format.unwrap_or(FormatArg::Human);
+    let mut bytes = Vec::new();
+    match format {
+        FormatArg::Human => {
+            bytes.extend(facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().bytes())
+        }
+        FormatArg::Markdown => {
+            bytes.extend(facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().bytes())
+        }
+        _ => {}
+    }
+    if !bytes.is_empty() {
+        bytes.push(b'\n');
+    }
+    bytes.extend(crate::render::renderer(format, color).render(&report));
+    if let Err(e) = crate::output::write(&bytes, None) {
+        eprintln!("pen-doctor: cannot write the report: {e}");
+        return 2;
+    }
+    if format == FormatArg::Nagios {
+        return crate::render::nagios::exit_code(&report, false);
+    }
+    crate::report::exit_code(&report, false)
 }

@@ -13,8 +13,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The `config` checks of this run.
-pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    vec![Box::new(ConfigCheck)]
+/// Planned on an SEI node (or with `--sei-dir`); elsewhere every setting comes from flags.
+pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    if settings.sei.is_some() {
+        vec![Box::new(ConfigCheck)]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The check id other checks depend on to get the [`SeiInstall`].

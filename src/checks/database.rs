@@ -1,10 +1,357 @@
-//! Placeholder for the `database` check family; its checks are added to the catalog here.
+//! `pi:agendamentos` and `pen:agendamentos`: the scheduled tasks of the Protocolo Integrado and
+//! PEN modules in the SEI database (`infra_agendamento_tarefa`), the Protocolo Integrado
+//! packages (`md_pi_pacote_envio`) and the PEN module version (`infra_parametro`), read-only.
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::db::{self, DbTarget, Session, TextRow};
+use crate::report::model::Finding;
 use crate::settings::Settings;
+use async_trait::async_trait;
+use serde_json::json;
 use std::sync::Arc;
 
-/// The `database` checks of this run.
-pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+/// The Protocolo Integrado tasks that must be active (SPEC §3, `PI-NOTIFICACAO-FALHAS`).
+pub const PI_TASKS: &[&str] = &[
+    "ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado",
+    "ProtocoloIntegradoAgendamentoRN::notificarProcessosComFalhaPublicacaoProtocoloIntegrado",
+    "ProtocoloIntegradoAgendamentoRN::notificarNovosPacotesNaoSendoGerados",
+];
+
+/// The task whose `parametro` holds the tolerance, in days, without new packages.
+const PI_TOLERANCE_TASK: &str = "ProtocoloIntegradoAgendamentoRN::notificarNovosPacotesNaoSendoGerados";
+
+/// The tolerance the module installs with that task (`parametro = '2'`), used when it is empty
+/// or not a number.
+pub const PI_DEFAULT_TOLERANCE_DAYS: i64 = 2;
+
+/// The PEN tasks that must be active.
+pub const PEN_TASKS: &[&str] =
+    &["PENAgendamentoRN::processarTarefasEnvioPEN", "PENAgendamentoRN::processarTarefasRecebimentoPEN"];
+
+/// `infra_parametro` names of the module version, current first.
+const PEN_VERSION_PARAMS: &[&str] = &["VERSAO_MODULO_PEN", "PEN_VERSAO_MODULO_SEI"];
+
+/// Which module a check looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Module {
+    Pi,
+    Pen,
+}
+
+pub struct AgendamentosCheck {
+    module: Module,
+    /// `config:sei` when the SEI installation is where the database comes from.
+    depends_on_config: bool,
+}
+
+fn only_names(settings: &Settings, kind: &str) -> bool {
+    let id = format!("{kind}:agendamentos");
+    settings.only.as_ref().is_some_and(|list| list.iter().any(|e| e.trim() == kind || e.trim() == id))
+}
+
+/// The `database` checks of this run: `pi:agendamentos` when the SEI configuration enables
+/// Protocolo Integrado, or `--db` is given with the `protocolo-integrado` target, or `--only`
+/// names it; `pen:agendamentos` when the SEI configuration enables PEN or `--only` names it.
+pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    let sei = settings.sei.as_ref().filter(|s| s.usable);
+    let pi = sei.is_some_and(|s| s.pi_enabled())
+        || only_names(settings, "pi")
+        || (settings.db.is_some() && settings.targets.iter().any(|t| t.name == "protocolo-integrado"));
+    let pen = sei.is_some_and(|s| s.pen_enabled()) || only_names(settings, "pen");
+    let depends_on_config = settings.db.is_none() && settings.sei.is_some();
+    let mut out: Vec<Box<dyn Check>> = Vec::new();
+    if pi {
+        out.push(Box::new(AgendamentosCheck { module: Module::Pi, depends_on_config }));
+    }
+    if pen {
+        out.push(Box::new(AgendamentosCheck { module: Module::Pen, depends_on_config }));
+    }
+    out
+}
+
+/// One row of `infra_agendamento_tarefa`.
+#[derive(Clone, Debug, serde::Serialize)]
+struct Task {
+    comando: String,
+    sin_ativo: Option<String>,
+    sin_sucesso: Option<String>,
+    dth_ultima_execucao: Option<String>,
+    dth_ultima_conclusao: Option<String>,
+    parametro: Option<String>,
+}
+
+impl Task {
+    fn active(&self) -> bool {
+        self.sin_ativo.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("S"))
+    }
+    fn failed(&self) -> bool {
+        self.dth_ultima_execucao.is_some()
+            && !self.sin_sucesso.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case("S"))
+    }
+}
+
+/// The command with the spaces some installations write around `::` removed.
+fn normalize(command: &str) -> String {
+    command.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+fn cell(row: &TextRow, i: usize) -> Option<String> {
+    row.get(i).cloned().flatten()
+}
+
+async fn read_tasks(session: &mut Session, class: &str) -> Result<Vec<Task>, db::DbError> {
+    let sql = format!(
+        "SELECT comando, sin_ativo, sin_sucesso, dth_ultima_execucao, dth_ultima_conclusao, parametro \
+         FROM infra_agendamento_tarefa WHERE comando LIKE '{class}%'"
+    );
+    let rows = session.select(&sql).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Task {
+            comando: normalize(&cell(r, 0).unwrap_or_default()),
+            sin_ativo: cell(r, 1),
+            sin_sucesso: cell(r, 2),
+            dth_ultima_execucao: cell(r, 3),
+            dth_ultima_conclusao: cell(r, 4),
+            parametro: cell(r, 5),
+        })
+        .collect())
+}
+
+/// Each wanted task must exist, be active and have succeeded on its last run. Returns the
+/// findings; the codes are `<PREFIX>_TASK_MISSING`, `_DISABLED`, `_FAILED`, `_NEVER_RUN`.
+fn judge_tasks(tasks: &[Task], wanted: &[&str], module: Module) -> Vec<Finding> {
+    let (missing, disabled, failed, never) = match module {
+        Module::Pi => ("PI_TASK_MISSING", "PI_TASK_DISABLED", "PI_TASK_FAILED", "PI_TASK_NEVER_RUN"),
+        Module::Pen => ("PEN_TASK_MISSING", "PEN_TASK_DISABLED", "PEN_TASK_FAILED", "PEN_TASK_NEVER_RUN"),
+    };
+    let mut out = Vec::new();
+    for name in wanted {
+        let rows: Vec<&Task> = tasks.iter().filter(|t| t.comando == *name).collect();
+        if rows.is_empty() {
+            out.push(Finding::new(missing).with("task", name));
+            continue;
+        }
+        // Several rows for one command: the active one counts.
+        let Some(t) = rows.iter().find(|t| t.active()) else {
+            out.push(Finding::new(disabled).with("task", name));
+            continue;
+        };
+        if t.failed() {
+            out.push(
+                Finding::new(failed)
+                    .with("task", name)
+                    .with("last_run", t.dth_ultima_execucao.clone().unwrap_or_default())
+                    .with("last_completion", t.dth_ultima_conclusao.clone().unwrap_or_else(|| "-".into())),
+            );
+        } else if t.dth_ultima_execucao.is_none() {
+            out.push(Finding::new(never).with("task", name));
+        }
+    }
+    out
+}
+
+/// The tolerance in days carried by `notificarNovosPacotesNaoSendoGerados`'s `parametro`: the
+/// module reads it as a bare number of days. Anything else falls back to the module's default.
+fn tolerance_days(tasks: &[Task]) -> (i64, &'static str) {
+    let param = tasks.iter().find(|t| t.comando == PI_TOLERANCE_TASK).and_then(|t| t.parametro.clone());
+    match param.as_deref().map(str::trim).and_then(|p| p.parse::<i64>().ok()).filter(|d| *d >= 0) {
+        Some(d) => (d, "parametro"),
+        None => (PI_DEFAULT_TOLERANCE_DAYS, "default"),
+    }
+}
+
+impl AgendamentosCheck {
+    async fn probe_pi(&self, session: &mut Session, target: &DbTarget, o: &mut Outcome) {
+        let tasks = match read_tasks(session, "ProtocoloIntegradoAgendamentoRN").await {
+            Ok(t) => t,
+            Err(e) => return o.push(e.finding(target, "infra_agendamento_tarefa")),
+        };
+        o.set_evidence("tasks", &tasks);
+        for f in judge_tasks(&tasks, PI_TASKS, Module::Pi) {
+            o.push(f);
+        }
+
+        let sql = "SELECT COUNT(*), SUM(sta_integracao = 'FI'), SUM(sta_integracao = 'EN'), \
+                   MAX(COALESCE(dth_situacao, dth_metadados)), \
+                   TIMESTAMPDIFF(SECOND, MAX(COALESCE(dth_situacao, dth_metadados)), NOW()) \
+                   FROM md_pi_pacote_envio";
+        let row = match session.select(sql).await {
+            Ok(rows) => rows.into_iter().next().unwrap_or_default(),
+            Err(e) => return o.push(e.finding(target, "md_pi_pacote_envio")),
+        };
+        let num = |i: usize| cell(&row, i).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+        let (total, fi, en) = (num(0), num(1), num(2));
+        let newest = cell(&row, 3);
+        let age_secs = cell(&row, 4).and_then(|v| v.parse::<i64>().ok());
+        let (tolerance, tolerance_source) = tolerance_days(&tasks);
+        o.set_evidence(
+            "packages",
+            json!({"total": total, "FI": fi, "EN": en, "newest": newest, "newest_age_days": age_secs.map(|s| s / 86_400)}),
+        );
+        o.set_evidence("tolerance_days", tolerance);
+        o.set_evidence("tolerance_source", tolerance_source);
+        if fi > 0 || en > 0 {
+            o.push(Finding::new("PI_PACKAGES_FAILED").with("fi", fi).with("en", en));
+        }
+        match (newest, age_secs) {
+            (Some(newest), Some(secs)) => {
+                // As the module counts: whole days since the newest package's situation.
+                let days = secs / 86_400;
+                if days > tolerance {
+                    o.push(
+                        Finding::new("PI_NOT_PUBLISHING")
+                            .with("days", days)
+                            .with("tolerance", tolerance)
+                            .with("last", newest),
+                    );
+                }
+            }
+            _ => o.push(Finding::new("PI_NO_PACKAGES")),
+        }
+        o.summary.insert("packages", total.to_string());
+    }
+
+    async fn probe_pen(&self, session: &mut Session, target: &DbTarget, installed: Option<&str>, o: &mut Outcome) {
+        let tasks = match read_tasks(session, "PENAgendamentoRN").await {
+            Ok(t) => t,
+            Err(e) => return o.push(e.finding(target, "infra_agendamento_tarefa")),
+        };
+        o.set_evidence("tasks", &tasks);
+        for f in judge_tasks(&tasks, PEN_TASKS, Module::Pen) {
+            o.push(f);
+        }
+        let sql = format!(
+            "SELECT nome, valor FROM infra_parametro WHERE nome IN ({})",
+            PEN_VERSION_PARAMS.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+        );
+        let rows = match session.select(&sql).await {
+            Ok(r) => r,
+            Err(e) => return o.push(e.finding(target, "infra_parametro")),
+        };
+        let found = PEN_VERSION_PARAMS.iter().find_map(|name| {
+            rows.iter()
+                .find(|r| cell(r, 0).as_deref() == Some(*name))
+                .and_then(|r| cell(r, 1))
+                .map(|v| (*name, v.trim().to_string()))
+                .filter(|(_, v)| !v.is_empty())
+        });
+        o.set_evidence("installed_version", installed);
+        match found {
+            None => o.push(Finding::new("PEN_DB_VERSION_MISSING")),
+            Some((param, version)) => {
+                o.set_evidence("db_version", &version);
+                o.set_evidence("db_version_param", param);
+                o.summary.insert("version", version.clone());
+                if let Some(installed) = installed {
+                    if version_key(&version) != version_key(installed) {
+                        o.push(
+                            Finding::new("PEN_DB_VERSION_MISMATCH")
+                                .with("db_version", &version)
+                                .with("installed_version", installed)
+                                .with("param", param),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `3.2.1` and `3.2.1 ` and `v3.2.1` compare equal.
+fn version_key(v: &str) -> String {
+    v.trim().trim_start_matches(['v', 'V']).to_string()
+}
+
+#[async_trait]
+impl Check for AgendamentosCheck {
+    fn id(&self) -> String {
+        format!("{}:agendamentos", self.kind())
+    }
+    fn kind(&self) -> &'static str {
+        match self.module {
+            Module::Pi => "pi",
+            Module::Pen => "pen",
+        }
+    }
+    fn depends_on(&self) -> Vec<String> {
+        if self.depends_on_config {
+            vec!["config:sei".to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn run(&self, ctx: &Ctx) -> Outcome {
+        let settings = &ctx.settings;
+        let target = match db::target(settings) {
+            Ok(t) => t,
+            // Nothing to read: the check did not run, and says why.
+            Err(f) if f.code == "DB_NOT_CONFIGURED" => {
+                let mut o = Outcome::skipped("DB_NOT_CONFIGURED");
+                o.push(f);
+                return o;
+            }
+            Err(f) => return Outcome::new().finding(f),
+        };
+        let mut o = Outcome::new()
+            .evidence("source", target.source)
+            .evidence("engine", "mysql")
+            .evidence("addr", target.addr())
+            .evidence("database", &target.database)
+            .evidence("user", &target.user)
+            .evidence("read_only", true);
+        let mut session = match Session::open(&target, ctx.timeout()).await {
+            Ok(s) => s,
+            Err(e) => return o.finding(e.finding(&target, "connect")),
+        };
+        match self.module {
+            Module::Pi => self.probe_pi(&mut session, &target, &mut o).await,
+            Module::Pen => {
+                let installed = settings.sei.as_ref().and_then(|s| s.pen_version.clone());
+                self.probe_pen(&mut session, &target, installed.as_deref(), &mut o).await
+            }
+        }
+        session.close().await;
+        if !o.summary.contains_key("version") && self.module == Module::Pen {
+            o.summary.insert("version", "-".into());
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(cmd: &str, ativo: &str, sucesso: &str, ran: bool, param: Option<&str>) -> Task {
+        Task {
+            comando: normalize(cmd),
+            sin_ativo: Some(ativo.into()),
+            sin_sucesso: Some(sucesso.into()),
+            dth_ultima_execucao: ran.then(|| "2026-11-20 02:00:00".into()),
+            dth_ultima_conclusao: ran.then(|| "2026-11-20 02:00:05".into()),
+            parametro: param.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn tasks_judged() {
+        let tasks = vec![
+            task("ProtocoloIntegradoAgendamentoRN :: publicarProtocoloIntegrado", "S", "S", true, None),
+            task(PI_TASKS[1], "N", "N", false, None),
+        ];
+        let f = judge_tasks(&tasks, PI_TASKS, Module::Pi);
+        let codes: Vec<_> = f.iter().map(|f| (f.code, f.params["task"].as_str())).collect();
+        assert_eq!(codes, vec![("PI_TASK_DISABLED", PI_TASKS[1]), ("PI_TASK_MISSING", PI_TASKS[2])]);
+        let f = judge_tasks(&[task(PEN_TASKS[0], "S", "N", true, None)], &PEN_TASKS[..1], Module::Pen);
+        assert_eq!(f[0].code, "PEN_TASK_FAILED");
+    }
+
+    #[test]
+    fn tolerance_from_parametro() {
+        assert_eq!(tolerance_days(&[task(PI_TOLERANCE_TASK, "S", "S", true, Some(" 3 "))]), (3, "parametro"));
+        assert_eq!(tolerance_days(&[task(PI_TOLERANCE_TASK, "S", "S", true, Some("x"))]), (2, "default"));
+        assert_eq!(tolerance_days(&[]), (2, "default"));
+    }
 }

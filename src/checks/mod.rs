@@ -42,8 +42,10 @@ pub struct Outcome {
     /// Data for dependent checks. A check whose prerequisite failed still runs when the
     /// prerequisite delivered its fact (e.g. the configuration was read but a key is missing).
     pub fact: Option<Fact>,
-    /// Set by the engine when a check is skipped.
+    /// Why the check was skipped (by the engine, or by the check itself).
     pub skipped_because: Option<String>,
+    /// Set by the engine when a prerequisite did not deliver what this check needs.
+    pub blocked_by_prerequisite: bool,
 }
 
 impl Outcome {
@@ -205,7 +207,6 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 }
 
 /// `pen-doctor cert FILE`: inspects a certificate file on its own.
-pub fn cert_command(_args: crate::cli::CertArgs) -> i32 {
-    eprintln!("pen-doctor cert: not available in this build");
-    2
+pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
+    client_cert::cert_command(args)
 }

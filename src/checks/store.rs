@@ -1,10 +1,372 @@
-//! Placeholder for the `store` check family; its checks are added to the catalog here.
+//! `ca:store`: finds the CA bundle that SEI's PHP/OpenSSL really uses (`--ca-bundle`, else
+//! `openssl.cafile`/`curl.cainfo` of php.ini, else `SSL_CERT_FILE`/`SSL_CERT_DIR`, else the
+//! distribution's OpenSSL default), says why, and analyses it: count, well-known roots, expired
+//! roots, damaged blocks. Its fact is the loaded store that `tls:<target>` verifies against.
 
-use super::Check;
+use super::{Check, Ctx, Outcome};
+use crate::host::OsFamily;
+use crate::pki::{self, CertInfo, FileError};
+use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
+use async_trait::async_trait;
+use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The `store` checks of this run.
+/// One certificate of the store.
+#[derive(Clone, Debug)]
+pub struct StoreCert {
+    pub der: Vec<u8>,
+    pub info: CertInfo,
+}
+
+/// The fact of `ca:store`: the bundle, where it came from, and its certificates.
+#[derive(Clone, Debug, Default)]
+pub struct TrustStore {
+    pub path: String,
+    pub source: String,
+    pub certs: Vec<StoreCert>,
+}
+
+impl TrustStore {
+    /// Certificates whose subject is `name_raw` (DER of the name).
+    pub fn by_subject<'a>(&'a self, name_raw: &'a [u8]) -> impl Iterator<Item = &'a StoreCert> + 'a {
+        self.certs.iter().filter(move |c| c.info.subject_raw == name_raw)
+    }
+}
+
+/// A well-known root, recognised by the SHA-256 of its DER or, where that could not be checked
+/// against the real certificate, by its subject.
+struct WellKnown {
+    name: &'static str,
+    sha256: Option<&'static str>,
+    subject_cn: &'static str,
+}
+
+// ISRG Root X1 and X2: fingerprints computed from the certificates shipped by ca-certificates.
+// DST Root CA X3: the fingerprint published in Mozilla's certdata and in the JDK's cacerts list
+// (the certificate left the distributions' bundles in 2021).
+// ICP-Brasil roots: identified by subject (CN, with O=ICP-Brasil); their fingerprints could not be
+// checked against the certificates themselves here, so no fingerprint is hard-coded.
+const WELL_KNOWN: &[WellKnown] = &[
+    WellKnown {
+        name: "ISRG Root X1",
+        sha256: Some("96:BC:EC:06:26:49:76:F3:74:60:77:9A:CF:28:C5:A7:CF:E8:A3:C0:AA:E1:1A:8F:FC:EE:05:C0:BD:DF:08:C6"),
+        subject_cn: "ISRG Root X1",
+    },
+    WellKnown {
+        name: "ISRG Root X2",
+        sha256: Some("69:72:9B:8E:15:A8:6E:FC:17:7A:57:AF:B7:17:1D:FC:64:AD:D2:8C:2F:CA:8C:F1:50:7E:34:45:3C:CB:14:70"),
+        subject_cn: "ISRG Root X2",
+    },
+    WellKnown {
+        name: "DST Root CA X3",
+        sha256: Some("06:87:26:03:31:A7:24:03:D9:09:F1:05:E6:9B:CF:0D:32:E1:BD:24:93:FF:C6:D9:20:6D:11:BC:D6:77:07:39"),
+        subject_cn: "DST Root CA X3",
+    },
+    WellKnown { name: "ICP-Brasil v5", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v5" },
+    WellKnown { name: "ICP-Brasil v10", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v10" },
+    WellKnown { name: "ICP-Brasil v11", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v11" },
+    WellKnown { name: "ICP-Brasil v12", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v12" },
+];
+
+fn well_known_name(info: &CertInfo) -> Option<&'static str> {
+    WELL_KNOWN
+        .iter()
+        .find(|w| match w.sha256 {
+            Some(fp) => info.sha256 == fp,
+            None => {
+                info.subject.split(", ").any(|p| p == format!("CN={}", w.subject_cn))
+                    && info.subject.contains("O=ICP-Brasil")
+            }
+        })
+        .map(|w| w.name)
+}
+
+/// Which bundle, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    pub path: PathBuf,
+    pub source: String,
+}
+
+/// The value of `key` in php.ini text (last assignment wins, `;` comments ignored).
+pub fn php_ini_value(text: &str, key: &str) -> Option<String> {
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with(';') || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        if k.trim() != key {
+            continue;
+        }
+        let v = v.split(" ;").next().unwrap_or("").trim().trim_matches('"').trim_matches('\'').trim();
+        found = if v.is_empty() { None } else { Some(v.to_string()) };
+    }
+    found
+}
+
+/// The php.ini files SEI may run with: `--php-ini`, else the usual places on Debian and RHEL.
+fn php_ini_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = explicit {
+        return vec![p.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    let mut versions: Vec<PathBuf> =
+        std::fs::read_dir("/etc/php").map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    versions.sort();
+    versions.reverse();
+    for sapi in ["apache2", "fpm", "cli"] {
+        for v in &versions {
+            out.push(v.join(sapi).join("php.ini"));
+        }
+    }
+    out.push(PathBuf::from("/etc/php.ini"));
+    let mut remi: Vec<PathBuf> = std::fs::read_dir("/etc/opt/remi")
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("php.ini"))).collect())
+        .unwrap_or_default();
+    remi.sort();
+    remi.reverse();
+    out.extend(remi);
+    out
+}
+
+/// Picks the bundle as SEI's PHP/OpenSSL would.
+pub fn choose(
+    ca_bundle: Option<&Path>,
+    php_ini: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+    family: OsFamily,
+) -> Choice {
+    if let Some(p) = ca_bundle {
+        return Choice { path: p.to_path_buf(), source: "--ca-bundle".into() };
+    }
+    for ini in php_ini_candidates(php_ini) {
+        let Ok(text) = std::fs::read_to_string(&ini) else { continue };
+        for key in ["openssl.cafile", "curl.cainfo", "openssl.capath"] {
+            if let Some(v) = php_ini_value(&text, key) {
+                return Choice { path: PathBuf::from(v), source: format!("{key} in {}", ini.display()) };
+            }
+        }
+    }
+    for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+        if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+            return Choice { path: PathBuf::from(v), source: var.into() };
+        }
+    }
+    let debian = "/etc/ssl/certs/ca-certificates.crt";
+    let rhel = "/etc/pki/tls/certs/ca-bundle.crt";
+    let order = match family {
+        OsFamily::Rhel6 | OsFamily::Rhel7 | OsFamily::Rhel8 => [rhel, debian],
+        _ => [debian, rhel],
+    };
+    if let Some(path) = order.iter().find(|p| Path::new(p).exists()) {
+        return Choice { path: PathBuf::from(path), source: "OpenSSL default for this distribution".into() };
+    }
+    // No bundle file: OpenSSL still looks in its certificate directory.
+    for dir in ["/etc/ssl/certs", "/etc/pki/tls/certs"] {
+        if Path::new(dir).is_dir() {
+            return Choice { path: PathBuf::from(dir), source: "OpenSSL default directory".into() };
+        }
+    }
+    Choice { path: PathBuf::from(order[0]), source: "OpenSSL default for this distribution".into() }
+}
+
+/// The result of reading a bundle (file or directory).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub certs: Vec<StoreCert>,
+    /// Blocks or files that are not certificates (damaged base64/DER, truncated, binary).
+    pub garbage: usize,
+}
+
+/// Reads the certificates of a PEM bundle's bytes.
+pub fn parse_bundle(bytes: &[u8], out: &mut Parsed) {
+    if bytes.contains(&0) {
+        out.garbage += 1;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let pem = pki::split_pem(&text);
+    if pem.truncated.is_some() {
+        out.garbage += 1;
+    }
+    for b in pem.blocks.iter().filter(|b| b.label == "CERTIFICATE" || b.label == "TRUSTED CERTIFICATE") {
+        match b.der.as_deref().and_then(|d| pki::cert_info(d).map(|i| (d, i))) {
+            Some((d, info)) => out.certs.push(StoreCert { der: d.to_vec(), info }),
+            None => out.garbage += 1,
+        }
+    }
+}
+
+/// Reads a bundle file or a certificate directory.
+pub fn load(path: &Path) -> Result<Parsed, FileError> {
+    let mut out = Parsed::default();
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| FileError::Invalid(e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        entries.sort();
+        let mut total = 0u64;
+        for p in entries.iter().take(5000) {
+            let Ok(bytes) = pki::read_bounded(p) else { continue };
+            total += bytes.len() as u64;
+            if total > pki::MAX_FILE {
+                return Err(FileError::TooLarge(total));
+            }
+            let before = out.certs.len();
+            parse_bundle(&bytes, &mut out);
+            let _ = before;
+        }
+        // The same certificate linked under several names counts once.
+        let mut seen = std::collections::HashSet::new();
+        out.certs.retain(|c| seen.insert(c.info.sha256.clone()));
+        return Ok(out);
+    }
+    let bytes = pki::read_bounded(path)?;
+    parse_bundle(&bytes, &mut out);
+    Ok(out)
+}
+
+pub struct StoreCheck;
+
+/// The `ca:store` check (always part of a run).
 pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    Vec::new()
+    vec![Box::new(StoreCheck)]
+}
+
+#[async_trait]
+impl Check for StoreCheck {
+    fn id(&self) -> String {
+        "ca:store".into()
+    }
+    fn kind(&self) -> &'static str {
+        "ca"
+    }
+    async fn run(&self, ctx: &Ctx) -> Outcome {
+        let settings = Arc::clone(&ctx.settings);
+        tokio::task::spawn_blocking(move || analyse(&settings))
+            .await
+            .unwrap_or_else(|_| Outcome::error(Finding::new("CHECK_INTERNAL_ERROR").with("error", "panic")))
+    }
+}
+
+fn analyse(settings: &Settings) -> Outcome {
+    let choice = choose(
+        settings.ca_bundle.as_deref(),
+        settings.php_ini.as_deref(),
+        |v| std::env::var(v).ok(),
+        settings.os_family,
+    );
+    let shown = choice.path.display().to_string();
+    let mut o = Outcome::new().evidence("path", &shown).evidence("source", &choice.source);
+    let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), certs: Vec::new() };
+    let parsed = match load(&choice.path) {
+        Ok(p) => p,
+        Err(FileError::Missing) => {
+            o.push(Finding::new("CA_STORE_NOT_FOUND").with("path", &shown).with("source", &choice.source));
+            o.set_fact(store);
+            return o;
+        }
+        Err(e) => {
+            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", e.describe()));
+            o.set_fact(store);
+            return o;
+        }
+    };
+    let now = pki::now_ts();
+    o.set_evidence("count", parsed.certs.len());
+    if parsed.certs.is_empty() {
+        o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", "no certificate in it"));
+    }
+    if parsed.garbage > 0 {
+        o.push(Finding::new("CA_STORE_GARBAGE").with("path", &shown).with("count", parsed.garbage));
+        o.set_evidence("damaged_blocks", parsed.garbage);
+    }
+    let mut known = Vec::new();
+    for c in &parsed.certs {
+        if let Some(n) = well_known_name(&c.info) {
+            known.push(json!({"name": n, "sha256": c.info.sha256, "not_after": c.info.not_after,
+                               "expired": c.info.expired_at(now)}));
+        }
+    }
+    o.set_evidence("well_known_roots", &known);
+    let has = |name: &str| known.iter().any(|k| k["name"] == name);
+    let expired: Vec<&StoreCert> = parsed.certs.iter().filter(|c| c.info.expired_at(now)).collect();
+    if !expired.is_empty() {
+        let list: Vec<String> =
+            expired.iter().map(|c| format!("{} ({})", pki::short_name(&c.info), c.info.not_after)).collect();
+        o.set_evidence("expired", &list);
+        o.push(Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", &shown).with("roots", list.join("; ")));
+    }
+    let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
+    if !parsed.certs.is_empty() && !has("ISRG Root X1") {
+        let f = Finding::new("CA_STORE_MISSING_ISRG_ROOT_X1").with("path", &shown);
+        let pen = targets.iter().any(|t| *t == "tramita" || *t == "pendencias");
+        o.push(if pen { f } else { f.severity(Severity::Info) });
+    }
+    if targets.contains(&"pucomex")
+        && !known.iter().any(|k| k["name"].as_str().is_some_and(|n| n.starts_with("ICP-Brasil")))
+    {
+        o.push(Finding::new("CA_STORE_MISSING_ICP_BRASIL").with("path", &shown).with("target", "pucomex"));
+    }
+    store.certs = parsed.certs;
+    o.summary("path", &shown).summary("count", store.certs.len()).fact(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn php_ini_values() {
+        let ini = "[openssl]\n;openssl.cafile=/commented\nopenssl.cafile = \"/etc/x.pem\" ; note\ncurl.cainfo=\n";
+        assert_eq!(php_ini_value(ini, "openssl.cafile").as_deref(), Some("/etc/x.pem"));
+        assert_eq!(php_ini_value(ini, "curl.cainfo"), None);
+    }
+
+    #[test]
+    fn flag_wins_then_env() {
+        let c = choose(Some(Path::new("/x.pem")), None, |_| None, OsFamily::Debian);
+        assert_eq!(c.source, "--ca-bundle");
+        let c = choose(
+            None,
+            Some(Path::new("/nonexistent/php.ini")),
+            |v| (v == "SSL_CERT_FILE").then(|| "/y".into()),
+            OsFamily::Debian,
+        );
+        assert_eq!(c, Choice { path: "/y".into(), source: "SSL_CERT_FILE".into() });
+    }
+
+    #[test]
+    fn system_store_has_isrg_x1() {
+        let Ok(p) = load(Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")) else { return };
+        assert_eq!(p.certs.len(), 1);
+        assert_eq!(well_known_name(&p.certs[0].info), Some("ISRG Root X1"));
+    }
+
+    #[test]
+    fn damaged_bundles_never_panic() {
+        let Ok(isrg) = std::fs::read("/etc/ssl/certs/ISRG_Root_X1.pem") else { return };
+        let mut x: u64 = 0x1234_5678_9ABC_DEF1;
+        for _ in 0..400 {
+            let mut v = isrg.clone();
+            for _ in 0..1 + x % 5 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let pos = (x as usize) % v.len().max(1);
+                if x.is_multiple_of(2) && pos < v.len() {
+                    v[pos] = (x >> 8) as u8;
+                } else {
+                    v.truncate(pos);
+                }
+            }
+            let mut out = Parsed::default();
+            parse_bundle(&v, &mut out);
+        }
+    }
 }

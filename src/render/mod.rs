@@ -19,7 +19,12 @@ pub trait Render {
 }
 
 /// The renderer for a format.
-pub fn renderer(format: FormatArg, color: bool, strict: bool) -> Box<dyn Render> {
+pub fn renderer(format: FormatArg, color: bool) -> Box<dyn Render> {
+    renderer_for(format, color, false)
+}
+
+/// The renderer for a format; `strict` (`--strict`) makes a warning critical for nagios.
+pub fn renderer_for(format: FormatArg, color: bool, strict: bool) -> Box<dyn Render> {
     match format {
         FormatArg::Json => Box::new(json::Json),
         FormatArg::Markdown => Box::new(markdown::Markdown),

@@ -56,9 +56,10 @@ pub fn build(executed: Vec<Executed>, meta: RunMeta) -> Report {
                 _ => match e.status {
                     model::Status::Skip => {
                         let why = e.outcome.skipped_because.clone().unwrap_or_default();
-                        match meta.lang {
-                            Lang::Pt => format!("pré-requisito não atendido: {why}"),
-                            Lang::En => format!("prerequisite not met: {why}"),
+                        match (e.outcome.blocked_by_prerequisite, meta.lang) {
+                            (true, Lang::Pt) => format!("pré-requisito não atendido: {why}"),
+                            (true, Lang::En) => format!("prerequisite not met: {why}"),
+                            (false, _) => why,
                         }
                     }
                     _ => kb

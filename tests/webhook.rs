@@ -1,0 +1,321 @@
+//! `webhook:<name>` against real receivers: nginx over HTTPS with a certificate from a test CA
+//! (trusted through `--ca-bundle`), nginx with a certificate from another CA, nginx over plain
+//! HTTP, and a late responder behind nginx for the slow cases.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+use support::*;
+
+/// A plain HTTP responder on a loopback port that waits `delay` before answering 200 (the one
+/// thing nginx cannot do); nginx proxies `/slow` and `/hang` to it. Runs until the process ends.
+fn late_responder(delay: Duration) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then the body its Content-Length announces.
+                while let Ok(n) = stream.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .filter_map(|l| l.split_once(':'))
+                            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(delay);
+                let body = "{\"ok\":true,\"late\":true}";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+struct Lab {
+    ca: std::path::PathBuf,
+    trusted: u16,
+    untrusted: u16,
+    plain: u16,
+    nginx: Nginx,
+    _pki: Pki,
+}
+
+const HOST: &str = "receptor.sefaz.test";
+
+/// nginx with: a trusted HTTPS receiver (`/ok` answers 200 only to a JSON POST carrying the
+/// test header, `/fail` 500, `/slow` and `/hang` proxied to late responders), an HTTPS receiver
+/// whose certificate comes from a CA outside the bundle, and a plain HTTP receiver.
+fn lab() -> Lab {
+    let pki = Pki::new();
+    let ca = pki.root("Webhook Test CA");
+    let other = pki.root("Other CA");
+    let leaf = pki.leaf(&ca, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    let stranger = pki.leaf(&other, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    let (trusted, untrusted, plain) = (free_port(Host), free_port(Host), free_port(Host));
+    let slow = late_responder(Duration::from_millis(1300));
+    let hang = late_responder(Duration::from_secs(6));
+    let receiver = r#"
+      default_type application/json;
+      location = /ok {
+        if ($request_method != POST) { return 405; }
+        if ($http_x_pen_doctor_test != "1") { return 400; }
+        if ($content_type != "application/json") { return 415; }
+        return 200 '{"ok":true}';
+      }
+      location = /fail { return 500 '{"erro":"falha interna"}'; }
+    "#;
+    let servers = format!(
+        r#"
+    server {{
+      listen 127.0.0.1:{trusted} ssl;
+      ssl_certificate {cert};
+      ssl_certificate_key {key};
+      {receiver}
+      location = /slow {{ proxy_pass http://127.0.0.1:{slow}; proxy_read_timeout 20s; }}
+      location = /hang {{ proxy_pass http://127.0.0.1:{hang}; proxy_read_timeout 20s; }}
+    }}
+    server {{
+      listen 127.0.0.1:{untrusted} ssl;
+      ssl_certificate {ocert};
+      ssl_certificate_key {okey};
+      {receiver}
+    }}
+    server {{
+      listen 127.0.0.1:{plain};
+      {receiver}
+    }}"#,
+        cert = leaf.chain.display(),
+        key = leaf.key.display(),
+        ocert = stranger.chain.display(),
+        okey = stranger.key.display(),
+    );
+    let nginx = Nginx::start(Host, &servers);
+    Lab { ca: ca.cert.clone(), trusted, untrusted, plain, nginx, _pki: pki }
+}
+
+fn run_json(args: &[&str]) -> Value {
+    run_json_env(args, &[])
+}
+
+fn run_json_env(args: &[&str], env: &[(&str, &str)]) -> Value {
+    let mut cmd = pen_doctor(Host);
+    cmd.arg("check").args(args).args(["--only", "webhook", "--format", "json", "--timeout", "2s"]);
+    cmd.envs(env.iter().copied());
+    let run = cmd.run();
+    assert!(matches!(run.code, Some(0) | Some(1)), "{run}");
+    run.json()
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+fn codes(check: &Value) -> Vec<&str> {
+    check["findings"].as_array().map(|f| f.iter().filter_map(|f| f["code"].as_str()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn receiver_answering_200_passes() {
+    let lab = lab();
+    let url = format!("https://{HOST}:{}/ok", lab.trusted);
+    let resolve = format!("{HOST}:{}:127.0.0.1", lab.trusted);
+    let report = run_json(&[
+        "--webhook",
+        &format!("sefaz={url}"),
+        "--resolve",
+        &resolve,
+        "--ca-bundle",
+        lab.ca.to_str().unwrap(),
+    ]);
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert_eq!(c["evidence"]["status"], 200);
+    assert_eq!(c["evidence"]["body"], "{\"ok\":true}");
+    assert!(c["evidence"]["tls_version"].as_str().unwrap_or("").starts_with("TLSv1."), "{c:#}");
+    assert!(c["evidence"]["elapsed_ms"].as_u64().is_some());
+    // nginx answered 200 only because the POST carried the test header and a JSON body.
+    let log = lab.nginx.access_log();
+    assert!(log.contains("\"POST /ok HTTP/1.1\" 200"), "{log}");
+}
+
+#[test]
+fn receiver_answering_500_is_bad_status() {
+    let lab = lab();
+    let report = run_json(&[
+        "--webhook",
+        &format!("https://127.0.0.1:{}/fail", lab.trusted),
+        "--ca-bundle",
+        lab.ca.to_str().unwrap(),
+    ]);
+    let c = check(&report, "webhook:default");
+    assert_eq!(codes(c), vec!["WEBHOOK_BAD_STATUS"]);
+    assert_eq!(c["findings"][0]["params"]["status"], "500");
+    assert_eq!(c["evidence"]["body"], "{\"erro\":\"falha interna\"}");
+    assert_eq!(c["findings"][0]["kb"]["article"], "PUCOMEX-WEBHOOKS");
+}
+
+#[test]
+fn plain_http_receiver_is_refused() {
+    let lab = lab();
+    let report = run_json(&["--webhook", &format!("sefaz=http://127.0.0.1:{}/ok", lab.plain)]);
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(codes(c), vec!["WEBHOOK_NOT_HTTPS"]);
+    assert_eq!(c["status"], "fail");
+    assert!(lab.nginx.access_log().is_empty(), "no notification is sent over plain HTTP");
+}
+
+#[test]
+fn certificate_from_an_unknown_ca_is_untrusted() {
+    let lab = lab();
+    let report = run_json(&[
+        "--webhook",
+        &format!("outra=https://127.0.0.1:{}/ok", lab.untrusted),
+        "--ca-bundle",
+        lab.ca.to_str().unwrap(),
+    ]);
+    let c = check(&report, "webhook:outra");
+    assert_eq!(codes(c), vec!["WEBHOOK_TLS_UNTRUSTED"], "{c:#}");
+    // Without --ca-bundle the publicly trusted roots decide: a private CA is not among them.
+    let report = run_json(&["--webhook", &format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted)]);
+    assert_eq!(codes(check(&report, "webhook:sefaz")), vec!["WEBHOOK_TLS_UNTRUSTED"]);
+    assert!(lab.nginx.access_log().is_empty(), "nothing is posted to an untrusted receiver");
+}
+
+#[test]
+fn slow_and_silent_receivers() {
+    let lab = lab();
+    let ca = lab.ca.to_str().unwrap();
+    let report = run_json(&[
+        "--webhook",
+        &format!("lento=https://127.0.0.1:{}/slow", lab.trusted),
+        "--webhook",
+        &format!("mudo=https://127.0.0.1:{}/hang", lab.trusted),
+        "--ca-bundle",
+        ca,
+    ]);
+    let slow = check(&report, "webhook:lento");
+    assert_eq!(codes(slow), vec!["WEBHOOK_SLOW"], "{slow:#}");
+    assert_eq!(slow["status"], "warn");
+    assert_eq!(slow["findings"][0]["params"]["limit"], "1s");
+    let silent = check(&report, "webhook:mudo");
+    assert_eq!(codes(silent), vec!["WEBHOOK_UNREACHABLE"], "{silent:#}");
+    assert!(silent["findings"][0]["params"]["error"].as_str().unwrap().contains("no HTTP answer within 2s"));
+}
+
+#[test]
+fn closed_port_is_unreachable() {
+    let port = free_port(Host);
+    let report = run_json(&["--webhook", &format!("https://127.0.0.1:{port}/ok")]);
+    let c = check(&report, "webhook:default");
+    assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"]);
+    assert!(c["findings"][0]["params"]["error"].as_str().unwrap().contains("refused"), "{c:#}");
+}
+
+#[test]
+fn explanations_carry_the_pucomex_delivery_rules() {
+    let rules = [
+        ("pt", ["3 tentativas", "5 minutos", "200", "armazenar", "IPs de origem"]),
+        ("en", ["3 attempts", "5 minutes", "200", "store", "source IPs"]),
+    ];
+    for (lang, words) in rules {
+        for code in
+            ["WEBHOOK_NOT_HTTPS", "WEBHOOK_TLS_UNTRUSTED", "WEBHOOK_BAD_STATUS", "WEBHOOK_SLOW", "WEBHOOK_UNREACHABLE"]
+        {
+            let run = pen_doctor(Host).args(["explain", code, "--lang", lang]).run();
+            for w in words {
+                assert!(run.stdout.contains(w), "{code} ({lang}) lacks '{w}':\n{run}");
+            }
+        }
+    }
+}
+
+#[test]
+fn notification_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
+    let lab = lab();
+    let proxy = Tinyproxy::start(Host, format!("127.0.0.1:{}", free_port(Host)), &[]);
+    let url = format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted);
+    let ca = lab.ca.to_str().unwrap();
+    let report = run_json(&["--webhook", &url, "--ca-bundle", ca, "--proxy", &proxy.url()]);
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert_eq!(c["evidence"]["via"], format!("proxy {}", proxy.url()));
+    let tunnels = proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted));
+    assert!(tunnels >= 1, "{}", proxy.log());
+
+    let report = run_json_env(
+        &["--webhook", &url, "--ca-bundle", ca],
+        &[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")],
+    );
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert_eq!(c["evidence"]["via"], "direct");
+    assert_eq!(proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted)), tunnels, "NO_PROXY bypasses the proxy");
+}
+
+#[test]
+fn a_password_in_the_webhook_url_is_never_shown() {
+    let lab = lab();
+    let port = free_port(Host);
+    for url in [
+        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{}/fail", lab.trusted),
+        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{port}/ok"),
+        format!("http://sefaz:Url-S3cret-x@127.0.0.1:{}/ok", lab.plain),
+    ] {
+        for format in ["human", "markdown", "json"] {
+            let run = pen_doctor(Host)
+                .args(["check", "--only", "webhook", "--webhook", &url, "--ca-bundle", lab.ca.to_str().unwrap()])
+                .args(["--format", format])
+                .run();
+            assert!(!run.stdout.contains("Url-S3cret-x") && !run.stderr.contains("Url-S3cret-x"), "{run}");
+        }
+    }
+}
+
+#[test]
+fn hostile_receivers_give_a_finding_within_the_timeout() {
+    let behaviours = [
+        ("silent", TcpBehaviour::Hold, &["TLS handshake timeout"][..]),
+        // A reset may arrive while connecting or during the handshake: both are the peer's reset.
+        ("reset", TcpBehaviour::Reset, &["TLS", "reset"][..]),
+        ("garbage", TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS at all".to_vec()), &["TLS"][..]),
+    ];
+    for (what, behaviour, errors) in behaviours {
+        let server = TcpServer::start(Host, "127.0.0.1:0", behaviour);
+        let run = pen_doctor(Host)
+            .args(["check", "--only", "webhook", "--webhook", &format!("https://{}/ok", server.addr())])
+            .args(["--format", "json", "--timeout", "1s"])
+            .run();
+        assert!(run.elapsed < Duration::from_secs(5), "{what}: took {:?}", run.elapsed);
+        run.assert_code(1);
+        let report = run.json();
+        let c = check(&report, "webhook:default");
+        assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"], "{what}: {c:#}");
+        let said = c["findings"][0]["params"]["error"].as_str().unwrap_or("");
+        assert!(errors.iter().any(|e| said.contains(e)), "{what}: {said}");
+    }
+}
