@@ -130,10 +130,12 @@ pub async fn connect(proxy: &Url, host: &str, port: u16, timeout: Duration) -> R
     let authority = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
     let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: pen-doctor\r\n");
     if !proxy.username().is_empty() {
-        use base64_lite::encode;
         let user = percent_decode(proxy.username());
         let pass = percent_decode(proxy.password().unwrap_or(""));
-        request.push_str(&format!("Proxy-Authorization: Basic {}\r\n", encode(format!("{user}:{pass}").as_bytes())));
+        request.push_str(&format!(
+            "Proxy-Authorization: Basic {}\r\n",
+            openssl::base64::encode_block(format!("{user}:{pass}").as_bytes())
+        ));
     }
     request.push_str("\r\n");
     let io = async {
@@ -182,43 +184,9 @@ fn head_complete(head: &[u8]) -> bool {
     head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n")
 }
 
+/// A URL component (user, password, path) with its %XX escapes decoded.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Base64 for the proxy's Basic credentials.
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(input: &[u8]) -> String {
-        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-        for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -244,9 +212,8 @@ mod tests {
 
     #[test]
     fn basic_credentials() {
-        assert_eq!(base64_lite::encode(b"user:pass"), "dXNlcjpwYXNz");
-        assert_eq!(base64_lite::encode(b"ab"), "YWI=");
         assert_eq!(percent_decode("p%40ss"), "p@ss");
+        assert_eq!(percent_decode("%a\u{e9}%zz%"), "%a\u{e9}%zz%", "bad escapes stay as they are");
     }
 
     #[test]
