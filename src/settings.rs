@@ -512,7 +512,7 @@ mod tests {
         );
         assert_eq!(s.cert.as_deref(), Some(Path::new("/opt/sei/config/mod-pen/certificado.pem")));
         assert_eq!(s.cert_password.as_ref().map(Secret::expose), Some("S3nh4-Cert-Fixture!"));
-        assert_eq!(s.gearman.as_deref(), Some("10.10.0.30:4730"));
+        assert_eq!(s.gearman.as_deref(), Some("127.0.0.1:4730"));
         assert_eq!(s.pi_user.as_deref(), Some("oex.integracao"));
         assert_eq!(s.pi_password.as_ref().map(Secret::expose), Some("S3nh4-PI-Fixture!"));
         assert!(!format!("{s:?}").contains("S3nh4"));

@@ -404,7 +404,6 @@ fn sei_tree(fx: &Fixture, kind: &str) -> tempfile::TempDir {
     let path = dir.path().join("config/ConfiguracaoSEI.php");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
-        .replace("'Servidor' => 'db-sei.orgao-exemplo.gov.br'", "'Servidor' => '127.0.0.1'")
         .replace("'Porta' => '3306'", &format!("'Porta' => '{}'", fx.server.port))
         .replace("'Banco' => 'sei'", &format!("'Banco' => '{}'", fx.name))
         .replace("'Usuario' => 'sei_app'", &format!("'Usuario' => '{}'", fx.name))

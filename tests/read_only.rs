@@ -31,7 +31,7 @@ const MODIFYING: &[&str] = &[
 fn traced_run(out_dir: &Path, args: &[&str]) -> (String, i32) {
     let log = out_dir.join("strace.log");
     let report = out_dir.join("report.json");
-    let trace = format!("trace=open,openat,openat2,{}", MODIFYING.join(","));
+    let trace = format!("trace=open,openat,openat2,connect,sendto,{}", MODIFYING.join(","));
     let status = Command::new("strace")
         .args(["-f", "-qq", "-e", &trace, "-o"])
         .arg(&log)
@@ -68,6 +68,19 @@ fn writes_outside(log: &str, allowed_dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The network peers a traced run addressed (connect/sendto with an inet address) that are not
+/// on loopback.
+fn peers_off_loopback(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("connect(") || l.contains("sendto("))
+        .filter_map(|l| {
+            let addr = l.split("inet_addr(\"").nth(1).or_else(|| l.split("inet_pton(AF_INET6, \"").nth(1))?;
+            let addr = addr.split('"').next()?.to_string();
+            (!addr.starts_with("127.") && addr != "::1" && addr != "0.0.0.0").then_some(addr)
+        })
+        .collect()
+}
+
 #[test]
 fn a_full_run_writes_nothing_but_its_output() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,6 +99,8 @@ fn a_full_run_writes_nothing_but_its_output() {
             "tramita=https://127.0.0.1:1/",
             "--endpoint",
             "pendencias=https://127.0.0.1:2/",
+            "--endpoint",
+            "protocolo-integrado=https://127.0.0.1:3/ProtocoloWS/integradorService?wsdl",
             "--ntp-server",
             "127.0.0.1:1",
         ],
@@ -95,6 +110,10 @@ fn a_full_run_writes_nothing_but_its_output() {
     assert!(opened > 5, "strace saw the run's file accesses:\n{log}");
     let bad = writes_outside(&log, dir.path());
     assert!(bad.is_empty(), "writes outside --output:\n{}", bad.join("\n"));
+    // Every endpoint of this run is on loopback: nothing else may be contacted.
+    let peers = peers_off_loopback(&log);
+    assert!(peers.is_empty(), "the run contacted {peers:?}");
+    assert!(log.contains("inet_addr(\"127.0.0.1\")"), "strace saw the run's connections");
 }
 
 #[test]
@@ -116,4 +135,9 @@ fn the_trace_filter_does_catch_a_write() {
     let log = std::fs::read_to_string(&log).unwrap();
     let bad = writes_outside(&log, dir.path());
     assert!(bad.len() >= 2, "write and mkdir seen: {bad:?}");
+    // The peer filter reads strace's address notation (lines as strace prints them).
+    let lines =
+        "12 connect(9, {sa_family=AF_INET, sin_port=htons(4730), sin_addr=inet_addr(\"192.0.2.7\")}, 16) = -1\n\
+                 12 connect(9, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0\n";
+    assert_eq!(peers_off_loopback(lines), ["192.0.2.7"]);
 }

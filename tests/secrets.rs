@@ -172,7 +172,7 @@ fn no_secret_on_error_paths() {
     base.extend(
         ["--sei-dir", sei.path().to_str().unwrap(), "--cert", combined.to_str().unwrap()].iter().map(|s| s.to_string()),
     );
-    base.extend(["--db".to_string(), format!("mysql://sei_user:{DB_URL_PW}@db-que-nao-existe.invalid:3306/sei")]);
+    base.extend(["--db".to_string(), format!("mysql://sei_user:{DB_URL_PW}@127.0.0.1:{closed}/sei")]);
     let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();
     run_every_format(&secrets, &base_refs, &[]);
 

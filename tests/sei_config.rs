@@ -82,7 +82,7 @@ fn modpen4_discovers_endpoints_certificate_gearman_and_versions() {
     assert_eq!(pen["environment"], "homologacao");
     assert_eq!(pen["certificate"], "/opt/sei/config/mod-pen/certificado.pem");
     assert_eq!(pen["certificate_password_set"], true);
-    assert_eq!(pen["gearman"], "10.10.0.30:4730");
+    assert_eq!(pen["gearman"], "127.0.0.1:4730");
     assert_eq!(pen["version"], "4.0.1");
     let pi = &e["protocolo_integrado"];
     assert_eq!(pi["web_service"], "https://protocolointegrado.preprod.nuvem.gov.br/ProtocoloWS/integradorService?wsdl");

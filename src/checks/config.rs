@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(e["pen"]["environment"], "homologacao");
         assert_eq!(e["pen"]["certificate"], "/opt/sei/config/mod-pen/certificado.pem");
         assert_eq!(e["pen"]["certificate_password_set"], true);
-        assert_eq!(e["pen"]["gearman"], "10.10.0.30:4730");
+        assert_eq!(e["pen"]["gearman"], "127.0.0.1:4730");
         assert_eq!(e["pen"]["version"], "4.0.1");
         assert_eq!(e["protocolo_integrado"]["password_set"], true);
         assert_eq!(e["database"]["password_set"], true);

@@ -518,12 +518,12 @@ mod tests {
         );
         assert_eq!(pen.cert_path.as_deref(), Some(Path::new("/opt/sei/config/mod-pen/certificado.pem")));
         assert_eq!(pen.cert_password.as_ref().map(Secret::expose), Some("S3nh4-Cert-Fixture!"));
-        assert_eq!(pen.gearman, Some(("10.10.0.30".to_string(), 4730)));
+        assert_eq!(pen.gearman, Some(("127.0.0.1".to_string(), 4730)));
         let pi = s.pi.as_ref().unwrap();
         assert_eq!(pi.user.as_deref(), Some("oex.integracao"));
         assert_eq!(pi.password.as_ref().map(Secret::expose), Some("S3nh4-PI-Fixture!"));
         let db = s.database.as_ref().unwrap();
-        assert_eq!((db.kind.as_str(), db.host.as_str(), db.port), ("MySql", "db-sei.orgao-exemplo.gov.br", Some(3306)));
+        assert_eq!((db.kind.as_str(), db.host.as_str(), db.port), ("MySql", "127.0.0.1", Some(3306)));
         assert_eq!((db.database.as_str(), db.user.as_str()), ("sei", "sei_app"));
         assert_eq!(db.password.expose(), "S3nh4-Banco-Fixture!");
         assert_eq!(s.pen_version.as_deref(), Some("4.0.1"));
