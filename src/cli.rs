@@ -253,3 +253,46 @@ pub struct CheckArgs {
     #[serde(default)]
     pub strict: bool,
 }
+
+/// Prints a command-line error as one line naming the flag (help and version print as usual)
+/// and returns the exit code: 2 for usage errors, 0 for `--help`/`--version`.
+pub fn report_usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 };
+    }
+    eprintln!("pen-doctor: {}", one_line(&e.to_string()));
+    2
+}
+
+/// clap's multi-line message as one line: the error and the possible values or tip, without
+/// the usage block and the "--help" hint.
+fn one_line(message: &str) -> String {
+    let mut parts = Vec::new();
+    for line in message.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("Usage:") || line.starts_with("For more information") {
+            continue;
+        }
+        parts.push(line.trim_start_matches("error: ").to_string());
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_fit_on_one_line_and_name_the_flag() {
+        let e = Cli::try_parse_from(["pen-doctor", "check", "--env", "marte"]).unwrap_err();
+        let line = one_line(&e.to_string());
+        assert!(!line.contains('\n'));
+        assert!(line.contains("--env") && line.contains("marte") && line.contains("homologacao"), "{line}");
+        let e = Cli::try_parse_from(["pen-doctor", "check", "--bogus"]).unwrap_err();
+        assert!(one_line(&e.to_string()).contains("--bogus"));
+    }
+}

@@ -3,6 +3,9 @@
 use clap::Parser;
 
 fn main() {
-    let cli = pen_doctor::cli::Cli::parse();
+    let cli = match pen_doctor::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(pen_doctor::cli::report_usage_error(e)),
+    };
     std::process::exit(pen_doctor::app::run(cli));
 }

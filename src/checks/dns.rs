@@ -170,6 +170,9 @@ impl Check for DnsCheck {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
         opts.cache_size = 0;
+        // Ask every configured server at once: a dead server first in resolv.conf must not
+        // hide a live one behind the whole timeout.
+        opts.num_concurrent_reqs = servers.len().max(1);
         let resolver = match builder.build() {
             Ok(r) => r,
             Err(e) => {
