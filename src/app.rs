@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain { code, lang } => explain(&code, lang_of(lang)),
         Command::Kb { command: KbCommand::List, lang } => kb_list(lang_of(lang)),
         Command::Kb { command: KbCommand::Show { id }, lang } => kb_show(&id, lang_of(lang)),
-        Command::Cert(args) => crate::checks::cert_command(args),
+        Command::Cert(args) => cert(args),
         Command::Merge { reports, format, lang, color } => merge(&reports, format, lang_of(lang), color),
         Command::Diff { before, after, format, lang, color } => diff(&before, &after, format, lang_of(lang), color),
         Command::Completions { shell } => completions(shell),
@@ -182,6 +182,68 @@ fn man(subcommand: Option<&str>) -> i32 {
     }
     let _ = crate::output::write(&out, None);
     0
+}
+
+/// `pen-doctor cert FILE`: one `cert` check on the file, its facts, then the report as a run's.
+fn cert(args: crate::cli::CertArgs) -> i32 {
+    use crate::checks::client_cert::{facts_text, inspect, Which};
+    use crate::cli::FormatArg;
+    let started = Instant::now();
+    let password = match (&args.password_env, &args.password_file) {
+        (Some(var), _) => settings::password_from_env("--password-env", var).map(Some),
+        (None, Some(file)) => settings::password_from_file("--password-file", file).map(Some),
+        (None, None) => Ok(None),
+    };
+    let password = match password {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("pen-doctor: {e}");
+            return 2;
+        }
+    };
+    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    let facts = facts_text(&outcome.evidence);
+    let lang = lang_of(args.lang);
+    let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
+    let status = outcome.resolved_status(|c| kb::kb().severity(c));
+    let (host, os_family) = crate::host::host_info();
+    let executed = engine::Executed {
+        id: "cert:file".into(),
+        kind: "cert",
+        target: None,
+        status,
+        outcome,
+        duration: started.elapsed(),
+    };
+    let report = report::build(
+        vec![executed],
+        RunMeta {
+            started_at: now_rfc3339(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            environment: "-".into(),
+            host,
+            lang,
+            os_family,
+        },
+    );
+    let format = args.format.unwrap_or(FormatArg::Human);
+    let mut bytes: Vec<u8> = match format {
+        FormatArg::Human => facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().into_bytes(),
+        FormatArg::Markdown => facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().into_bytes(),
+        _ => Vec::new(),
+    };
+    if !bytes.is_empty() {
+        bytes.push(b'\n');
+    }
+    bytes.extend(render::renderer(format, color).render(&report));
+    if let Err(e) = crate::output::write(&bytes, None) {
+        eprintln!("pen-doctor: cannot write the report: {e}");
+        return 2;
+    }
+    if format == FormatArg::Nagios {
+        return render::nagios::exit_code(&report, false);
+    }
+    report::exit_code(&report, false)
 }
 
 fn explain(code: &str, lang: Lang) -> i32 {

@@ -246,7 +246,7 @@ impl Session {
             .init(vec!["SET SESSION TRANSACTION READ ONLY".to_string()]);
         let conn = match tokio::time::timeout(timeout, Conn::new(opts)).await {
             Err(_) => {
-                return Err(DbError::Unreachable(format!("no answer within {}", crate::engine::humanize(timeout))))
+                return Err(DbError::Unreachable(format!("no answer within {}", crate::duration::humanize(timeout))))
             }
             Ok(Err(e)) => return Err(DbError::from_driver(e, target)),
             Ok(Ok(c)) => c,
@@ -264,7 +264,7 @@ impl Session {
             Err(_) => {
                 // A half-read answer leaves the connection unusable.
                 self.conn = None;
-                Err(DbError::Unreachable(format!("no answer within {}", crate::engine::humanize(self.timeout))))
+                Err(DbError::Unreachable(format!("no answer within {}", crate::duration::humanize(self.timeout))))
             }
             Ok(Err(e)) => Err(DbError::from_driver(e, &self.target)),
             Ok(Ok(rows)) => {

@@ -190,26 +190,14 @@ pub async fn run_observed(
         .into_iter()
         .map(|(id, kind, target)| {
             let (outcome, status, duration) = results.remove(&id).unwrap_or_else(|| {
-                let o = Outcome::error(Finding::new("RUN_DEADLINE_EXCEEDED").with("deadline", humanize(deadline)));
+                let o = Outcome::error(
+                    Finding::new("RUN_DEADLINE_EXCEEDED").with("deadline", crate::duration::humanize(deadline)),
+                );
                 (o, Status::Error, deadline)
             });
             Executed { id, kind, target, status, outcome, duration }
         })
         .collect()
-}
-
-/// `1.5s`, `500ms`, `2m`: a duration as people write it.
-pub fn humanize(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(60_000) {
-        format!("{}m", ms / 60_000)
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
 }
 
 #[cfg(test)]
@@ -351,13 +339,5 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].status, Status::Skip);
         assert_eq!(out[0].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
-    }
-
-    #[test]
-    fn durations_read_like_flags() {
-        assert_eq!(humanize(Duration::from_millis(500)), "500ms");
-        assert_eq!(humanize(Duration::from_secs(5)), "5s");
-        assert_eq!(humanize(Duration::from_secs(120)), "2m");
-        assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
     }
 }

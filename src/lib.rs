@@ -6,6 +6,7 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod db;
+pub mod duration;
 pub mod engine;
 pub mod fleet;
 pub mod host;

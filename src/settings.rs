@@ -93,31 +93,10 @@ pub struct Settings {
     pub os_family: OsFamily,
 }
 
-/// Parses `500ms`, `2s`, `1m`, `1.5s` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&t[..i], &t[i..]),
-        None => (t, "s"),
-    };
-    let value: f64 = num.trim().parse().ok()?;
-    if !value.is_finite() || value < 0.0 {
-        return None;
-    }
-    let secs = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return None,
-    };
-    (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
-}
-
 fn duration_flag(name: &str, value: Option<&String>, default: Duration) -> Result<Duration, UsageError> {
     match value {
         None => Ok(default),
-        Some(v) => parse_duration(v)
+        Some(v) => crate::duration::parse(v)
             .filter(|d| !d.is_zero())
             .ok_or_else(|| usage(format!("--{name}: invalid duration '{v}' (use e.g. 500ms, 5s, 1m)"))),
     }
@@ -233,11 +212,13 @@ fn merge(mut flags: CheckArgs, file: CheckArgs) -> CheckArgs {
     flags
 }
 
-fn password_from_env(flag: &str, var: &str) -> Result<Secret, UsageError> {
+/// A password from an environment variable (a usage error when it is not set).
+pub fn password_from_env(flag: &str, var: &str) -> Result<Secret, UsageError> {
     std::env::var(var).map(Secret::new).map_err(|_| usage(format!("{flag}: environment variable {var} is not set")))
 }
 
-fn password_from_file(flag: &str, path: &Path) -> Result<Secret, UsageError> {
+/// A password from the first line of a file.
+pub fn password_from_file(flag: &str, path: &Path) -> Result<Secret, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))?;
     Ok(Secret::new(text.lines().next().unwrap_or("").trim_end_matches('\r')))
 }
@@ -270,6 +251,7 @@ fn proxy_from_env(explicit: Option<&str>) -> Result<ProxySettings, UsageError> {
     Ok(p)
 }
 
+/// `--color`: always, never, or auto (a TTY and no `NO_COLOR`).
 pub fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
     match arg.unwrap_or(ColorArg::Auto) {
         ColorArg::Always => true,
@@ -444,18 +426,6 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2s"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
-        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("abc"), None);
-        assert_eq!(parse_duration("-1s"), None);
-        assert_eq!(parse_duration("5 parsecs"), None);
-    }
 
     #[test]
     fn resolve_like_curl() {

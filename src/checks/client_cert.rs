@@ -287,7 +287,8 @@ fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {
 }
 
 /// The certificate facts of a `cert` evidence, as (label, value) lines for people.
-fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+/// The certificate facts of an inspection's evidence, as (label, value) lines for `pen-doctor cert`.
+pub fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let s = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -337,85 +338,4 @@ fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, S
         }
     }
     out
-}
-
-/// `pen-doctor cert FILE`: one `cert` check on the file, rendered like a run.
-pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
-    use crate::cli::{ColorArg, FormatArg, LangArg};
-    use std::io::IsTerminal;
-    let started = std::time::Instant::now();
-    let password = match (&args.password_env, &args.password_file) {
-        (Some(var), _) => match std::env::var(var) {
-            Ok(v) => Some(Secret::new(v)),
-            Err(_) => {
-                eprintln!("pen-doctor: --password-env: environment variable {var} is not set");
-                return 2;
-            }
-        },
-        (None, Some(file)) => match std::fs::read_to_string(file) {
-            Ok(t) => Some(Secret::new(t.lines().next().unwrap_or("").trim_end_matches('\r'))),
-            Err(e) => {
-                eprintln!("pen-doctor: --password-file {}: {e}", file.display());
-                return 2;
-            }
-        },
-        (None, None) => None,
-    };
-    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
-    let facts = facts_text(&outcome.evidence);
-    let lang = match args.lang {
-        Some(LangArg::En) => crate::kb::Lang::En,
-        _ => crate::kb::Lang::Pt,
-    };
-    let color = match args.color.unwrap_or(ColorArg::Auto) {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-    };
-    let status = outcome.resolved_status(|c| crate::kb::kb().severity(c));
-    let (host, os_family) = crate::host::host_info();
-    let executed = crate::engine::Executed {
-        id: "cert:file".into(),
-        kind: "cert",
-        target: None,
-        status,
-        outcome,
-        duration: started.elapsed(),
-    };
-    let started_at =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let report = crate::report::build(
-        vec![executed],
-        crate::report::RunMeta {
-            started_at,
-            duration_ms: started.elapsed().as_millis() as u64,
-            environment: "-".into(),
-            host,
-            lang,
-            os_family,
-        },
-    );
-    let format = args.format.unwrap_or(FormatArg::Human);
-    let mut bytes = Vec::new();
-    match format {
-        FormatArg::Human => {
-            bytes.extend(facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().bytes())
-        }
-        FormatArg::Markdown => {
-            bytes.extend(facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().bytes())
-        }
-        _ => {}
-    }
-    if !bytes.is_empty() {
-        bytes.push(b'\n');
-    }
-    bytes.extend(crate::render::renderer(format, color).render(&report));
-    if let Err(e) = crate::output::write(&bytes, None) {
-        eprintln!("pen-doctor: cannot write the report: {e}");
-        return 2;
-    }
-    if format == FormatArg::Nagios {
-        return crate::render::nagios::exit_code(&report, false);
-    }
-    crate::report::exit_code(&report, false)
 }

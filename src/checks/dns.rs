@@ -212,7 +212,7 @@ impl Check for DnsCheck {
                     Failure::NxDomain => base("DNS_NXDOMAIN"),
                     Failure::ServFail => base("DNS_SERVFAIL"),
                     Failure::NoAddress => base("DNS_NO_ADDRESS"),
-                    Failure::Timeout => base("DNS_TIMEOUT").with("timeout", crate::engine::humanize(timeout)),
+                    Failure::Timeout => base("DNS_TIMEOUT").with("timeout", crate::duration::humanize(timeout)),
                     Failure::Other(e) => base("DNS_ERROR").with("error", e),
                 };
                 let mut o = Outcome::new().finding(sev(finding)).evidence("host", &host).evidence("server", &server);

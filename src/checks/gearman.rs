@@ -133,7 +133,7 @@ fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
         Error::Connect(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
         Error::Silent => Finding::new("GEARMAN_NOT_RESPONDING")
             .with("addr", addr)
-            .with("timeout", crate::engine::humanize(ctx.timeout())),
+            .with("timeout", crate::duration::humanize(ctx.timeout())),
         Error::Protocol(p) => Finding::new("GEARMAN_PROTOCOL_ERROR").with("addr", addr).with("error", p),
         Error::Io(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
     };

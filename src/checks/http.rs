@@ -6,7 +6,7 @@
 use super::client_cert::{self, IdentityFact};
 use super::tls::{self, HsError, Recorder, TlsFact};
 use super::{Check, Ctx, Outcome};
-use crate::engine::humanize;
+use crate::duration::humanize;
 use crate::report::model::Finding;
 use crate::settings::Settings;
 use crate::targets::Target;

@@ -205,8 +205,3 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     checks.sort_by_cached_key(|c| (catalog_rank(c.kind()), target_rank(c.target()), c.id()));
     checks
 }
-
-/// `pen-doctor cert FILE`: inspects a certificate file on its own.
-pub fn cert_command(args: crate::cli::CertArgs) -> i32 {
-    client_cert::cert_command(args)
-}

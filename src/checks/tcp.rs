@@ -5,7 +5,7 @@
 use super::dns::Resolved;
 use super::proxy::{self, ProxyError, Route};
 use super::{Check, Ctx, Outcome};
-use crate::engine::humanize;
+use crate::duration::humanize;
 use crate::report::model::Finding;
 use crate::targets::Target;
 use async_trait::async_trait;

@@ -7,7 +7,7 @@
 use super::store::TrustStore;
 use super::tcp::Path;
 use super::{Check, Ctx, Outcome};
-use crate::engine::humanize;
+use crate::duration::humanize;
 use crate::pki::{self, CertInfo};
 use crate::report::model::Finding;
 use crate::settings::Settings;

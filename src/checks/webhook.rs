@@ -8,7 +8,7 @@
 
 use super::proxy::{self, Route};
 use super::{Check, Ctx, Outcome};
-use crate::engine::humanize;
+use crate::duration::humanize;
 use crate::report::model::Finding;
 use crate::settings::Settings;
 use async_trait::async_trait;

@@ -58,7 +58,7 @@ impl Client {
     /// Connects within `timeout`.
     pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, Error> {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(Error::Connect(format!("timed out after {}", crate::engine::humanize(timeout)))),
+            Err(_) => return Err(Error::Connect(format!("timed out after {}", crate::duration::humanize(timeout)))),
             Ok(Err(e)) => return Err(Error::Connect(e.to_string())),
             Ok(Ok(s)) => s,
         };
