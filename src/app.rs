@@ -73,13 +73,14 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         }
         None => Arc::new(|_: &str| {}),
     };
-    let executed = runtime.block_on(engine::run_observed(
+    let mut executed = runtime.block_on(engine::run_observed(
         Arc::clone(&settings),
         selected,
         dropped,
         |c| kb::kb().severity(c),
         on_done,
     ));
+    crate::correlate::correlate(&mut executed);
     runtime.shutdown_background();
     if let Some(p) = progress {
         p.finish();

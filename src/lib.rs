@@ -5,6 +5,7 @@
 pub mod app;
 pub mod checks;
 pub mod cli;
+pub mod correlate;
 pub mod db;
 pub mod duration;
 pub mod engine;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A free TCP port on loopback (bound to port 0, then released).
 pub fn free_port() -> u16 {
@@ -129,4 +129,73 @@ pub fn plain_root() -> tempfile::TempDir {
         "root:x:0:0:root:/root:/bin/bash\napache:x:48:48::/usr/share/httpd:/sbin/nologin\n",
     );
     dir
+}
+
+const NTP_UNIX_DELTA: f64 = 2_208_988_800.0;
+
+pub fn ntp_ts(unix: f64) -> u64 {
+    let secs = unix.floor();
+    let frac = ((unix - secs) * 4_294_967_296.0) as u64;
+    (((secs + NTP_UNIX_DELTA) as u64) << 32) | frac
+}
+
+/// How the test's SNTP responder answers.
+#[derive(Clone, Copy)]
+pub enum Behaviour {
+    Offset(f64),
+    Garbage,
+    Short,
+    KissOfDeath,
+    WrongMode,
+    WrongOrigin,
+}
+
+/// An SNTP responder on a loopback UDP port, answering every request the given way.
+pub fn responder(b: Behaviour) -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, peer)) = sock.recv_from(&mut buf) {
+            if n < 48 {
+                continue;
+            }
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+            let mut r = [0u8; 48];
+            r[0] = (4 << 3) | 4;
+            r[1] = 2;
+            r[12..16].copy_from_slice(&[127, 0, 0, 1]);
+            r[24..32].copy_from_slice(&buf[40..48]);
+            let reply: Vec<u8> = match b {
+                Behaviour::Offset(off) => {
+                    let t = ntp_ts(now + off).to_be_bytes();
+                    r[32..40].copy_from_slice(&t);
+                    r[40..48].copy_from_slice(&t);
+                    r.to_vec()
+                }
+                Behaviour::Garbage => {
+                    b"\xde\xad\xbe\xef garbage that is long enough to fill forty-eight bytes!!".to_vec()
+                }
+                Behaviour::Short => r[..20].to_vec(),
+                Behaviour::KissOfDeath => {
+                    r[1] = 0;
+                    r[12..16].copy_from_slice(b"RATE");
+                    r.to_vec()
+                }
+                Behaviour::WrongMode => {
+                    r[0] = (4 << 3) | 3;
+                    r.to_vec()
+                }
+                Behaviour::WrongOrigin => {
+                    let t = ntp_ts(now).to_be_bytes();
+                    r[24..32].copy_from_slice(&ntp_ts(now - 1000.0).to_be_bytes());
+                    r[32..40].copy_from_slice(&t);
+                    r[40..48].copy_from_slice(&t);
+                    r.to_vec()
+                }
+            };
+            let _ = sock.send_to(&reply, peer);
+        }
+    });
+    port
 }
