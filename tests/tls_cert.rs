@@ -218,6 +218,13 @@ fn bad_input_gives_a_finding_never_a_panic() {
     let big = pki.path("big.pem");
     std::fs::File::create(&big).unwrap().set_len(17 * 1024 * 1024).unwrap();
     assert_eq!(codes(&cert_json(&big, None).1), vec!["CLIENT_CERT_TOO_LARGE"]);
+    // A 2 GiB "certificate" (sparse: no disk used) is refused from its size, not read.
+    let huge = pki.path("huge.pem");
+    std::fs::File::create(&huge).unwrap().set_len(2 * 1024 * 1024 * 1024).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(codes(&cert_json(&huge, None).1), vec!["CLIENT_CERT_TOO_LARGE"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "the file was read: {:?}", started.elapsed());
+    let _ = std::fs::remove_file(&huge);
 }
 
 #[test]
