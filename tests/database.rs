@@ -1,6 +1,8 @@
 //! `pi:agendamentos` and `pen:agendamentos` against a real MariaDB holding the SEI tables:
 //! every finding code, the read-only session, and the database password kept out of every
 //! output format, even when the login fails or the server cannot be reached.
+// Both support modules load the same small port picker; a copy each is harmless.
+#![allow(clippy::duplicate_mod)]
 
 #[path = "support/mariadb.rs"]
 mod mariadb;

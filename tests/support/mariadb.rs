@@ -4,6 +4,9 @@
 //! when the last one lets it go.
 #![allow(dead_code)]
 
+#[path = "ports.rs"]
+mod ports;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
@@ -16,7 +19,7 @@ pub struct MariaDb {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    ports::tcp()
 }
 
 impl MariaDb {

@@ -38,6 +38,8 @@
 //!   [`free_port`], since tests run in parallel.
 #![allow(dead_code, unused_imports)]
 
+mod ports;
+
 mod dns;
 mod netns;
 mod nginx;
@@ -282,12 +284,7 @@ pub fn which(program: &str) -> PathBuf {
 /// A port free right now on `127.0.0.1` at `place` (TCP; the same number is almost always free
 /// for UDP too). Inside a namespace a fixed port is simpler.
 pub fn free_port<'a>(place: impl Into<Place<'a>>) -> u16 {
-    place.into().run(|| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
-    })
+    place.into().run(ports::tcp)
 }
 
 /// Parses a socket address given as text or value (`"127.0.0.1:53"`, `"[::1]:443"`).

@@ -2,20 +2,23 @@
 //! reading its JSON report.
 #![allow(dead_code)]
 
+#[path = "ports.rs"]
+mod ports;
+
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A free TCP port on loopback (bound to port 0, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    ports::tcp()
 }
 
 /// A free UDP port on loopback.
 pub fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    ports::udp()
 }
 
 /// Waits until something accepts TCP connections on `port`.

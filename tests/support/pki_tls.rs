@@ -4,6 +4,9 @@
 //! servers, and a runner for the pen-doctor binary.
 #![allow(dead_code)]
 
+#[path = "ports.rs"]
+mod ports;
+
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
@@ -256,7 +259,7 @@ impl Pki {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    ports::tcp()
 }
 
 /// A real nginx serving a configuration, stopped on drop.
