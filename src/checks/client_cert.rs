@@ -103,11 +103,7 @@ impl Check for CertCheck {
         "cert"
     }
     fn depends_on(&self) -> Vec<String> {
-        if self.from_sei {
-            vec!["config:sei".into()]
-        } else {
-            Vec::new()
-        }
+        super::config_dependency(self.from_sei)
     }
     async fn run(&self, _ctx: &Ctx) -> Outcome {
         let (path, password, which) = (self.path.clone(), self.password.clone(), self.which);

@@ -275,11 +275,7 @@ impl Check for AgendamentosCheck {
         }
     }
     fn depends_on(&self) -> Vec<String> {
-        if self.depends_on_config {
-            vec!["config:sei".to_string()]
-        } else {
-            Vec::new()
-        }
+        super::config_dependency(self.depends_on_config)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

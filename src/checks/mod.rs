@@ -155,6 +155,16 @@ pub trait Check: Send + Sync {
     async fn run(&self, ctx: &Ctx) -> Outcome;
 }
 
+/// The prerequisite of a check whose inputs come from the SEI installation: `config:sei` when
+/// they do (its fact carries them), none when they come from flags.
+pub fn config_dependency(from_sei: bool) -> Vec<String> {
+    if from_sei {
+        vec![config::ID.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Check names in catalog order (SPEC §3): the order of the report, whatever order they finish in.
 pub const CATALOG: &[&str] = &[
     "config",

@@ -140,11 +140,7 @@ impl Check for ProcessCheck {
         "process"
     }
     fn depends_on(&self) -> Vec<String> {
-        if self.from_sei {
-            vec!["config:sei".into()]
-        } else {
-            Vec::new()
-        }
+        super::config_dependency(self.from_sei)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
