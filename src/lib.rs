@@ -13,6 +13,8 @@ pub mod fleet;
 pub mod host;
 pub mod hostfs;
 pub mod kb;
+#[cfg(test)]
+mod mutation;
 pub mod output;
 pub mod pki;
 pub mod progress;

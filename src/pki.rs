@@ -610,46 +610,6 @@ mod tests {
         assert!(cert_info(&[0x30, 0x82, 0xff]).is_none());
     }
 
-    /// A tiny deterministic generator for the mutation tests.
-    struct XorShift(u64);
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
-    fn mutate(rng: &mut XorShift, input: &[u8]) -> Vec<u8> {
-        let mut v = input.to_vec();
-        match rng.below(4) {
-            0 => v.truncate(rng.below(v.len() + 1)),
-            1 => {
-                for _ in 0..1 + rng.below(8) {
-                    let i = rng.below(v.len());
-                    if let Some(b) = v.get_mut(i) {
-                        *b = rng.next() as u8;
-                    }
-                }
-            }
-            2 => {
-                let i = rng.below(v.len());
-                let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
-                v.splice(i..i, junk);
-            }
-            _ => {
-                let i = rng.below(v.len());
-                let j = (i + rng.below(200)).min(v.len());
-                v.drain(i..j);
-            }
-        }
-        v
-    }
-
     #[test]
     fn mutated_certificate_files_never_panic() {
         use openssl::asn1::Asn1Time;
@@ -680,19 +640,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let pw = Secret::new("pw");
-        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-        for round in 0..600 {
-            let input = match round % 3 {
-                0 => &pem,
-                1 => &p12,
-                _ => &der,
-            };
-            let m = mutate(&mut rng, input);
-            let _ = cert_info(&m);
-            let _ = split_pem(&String::from_utf8_lossy(&m));
-            std::fs::write(&path, &m).unwrap();
+        crate::mutation::mutants(&[&pem, &p12, &der], 600, |m| {
+            let _ = cert_info(m);
+            let _ = split_pem(&String::from_utf8_lossy(m));
+            std::fs::write(&path, m).unwrap();
             let _ = load_identity(&path, Some(&pw));
             let _ = load_identity(&path, None);
-        }
+        });
     }
 }

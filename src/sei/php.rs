@@ -2090,15 +2090,12 @@ class ConfiguracaoSEI extends InfraConfiguracao  {
                 let _ = find_define(&SEI_CLASS[..end], "X");
             }
         }
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rng = crate::mutation::Rng::new(0x2545_f491_4f6c_dd1d);
         let alphabet = b"<?php array()[]'\"\\$=>,.;:#/*-+!?{}0123456789xe_abc \n\t\x00\xe7<<<EOT";
         for _ in 0..3000 {
             let mut bytes = b"<?php return [".to_vec();
-            for _ in 0..(seed % 64) {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                bytes.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            for _ in 0..rng.below(64) {
+                bytes.push(alphabet[rng.below(alphabet.len())]);
             }
             let text = decode(&bytes);
             let _ = parse_config(&text);
