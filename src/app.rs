@@ -6,12 +6,14 @@ use crate::checks;
 use crate::cli::{Cli, ColorArg, Command, FleetFormat, FormatArg, KbCommand, LangArg};
 use crate::engine;
 use crate::kb::{self, Lang};
+use crate::output;
 use crate::render;
 use crate::report::{self, RunMeta};
 use crate::settings;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn lang_of(arg: Option<LangArg>) -> Lang {
     match arg {
@@ -43,27 +45,50 @@ fn now_rfc3339() -> String {
 fn check(args: crate::cli::CheckArgs) -> i32 {
     let started = Instant::now();
     let started_at = now_rfc3339();
-    let nagios = args.format == Some(FormatArg::Nagios);
+    let nagios = crate::cli::nagios_requested(args.format, args.config.as_deref());
+    let list = args.list;
+    // Where --only/--skip came from, to blame the right place for an unknown entry.
+    let selectors_from_flags = (args.only.is_some(), args.skip.is_some());
+    let config = args.config.clone();
     let settings = match settings::build(args, std::io::stdout().is_terminal()) {
         Ok(s) => Arc::new(s),
-        Err(e) => {
-            if nagios {
-                // The plugin convention: a check that cannot run is UNKNOWN, on stdout.
-                println!("{}", render::nagios::unknown_line(&e.to_string()));
-                return 3;
-            }
-            eprintln!("pen-doctor: {e}");
-            return 2;
-        }
+        Err(e) => return crate::cli::usage_error(&e.to_string(), nagios),
     };
+    let nagios = settings.format == FormatArg::Nagios;
+    let all = checks::all_checks(&settings);
+    if list {
+        return output::print(crate::selectors::list_text(&all, settings.lang).as_bytes(), 0, 2);
+    }
+    let lists = [
+        ("only", settings.only.as_deref().unwrap_or_default(), selectors_from_flags.0),
+        ("skip", &settings.skip[..], selectors_from_flags.1),
+    ];
+    for (name, entries, from_flag) in lists {
+        let unknown = crate::selectors::unknown(entries, &all);
+        if unknown.is_empty() {
+            continue;
+        }
+        let place = match &config {
+            Some(file) if !from_flag => format!("--config {}: {name}", file.display()),
+            _ => format!("--{name}"),
+        };
+        return crate::cli::usage_error(
+            &format!("{place}: {}", crate::selectors::unknown_message(&unknown, Some(&all))),
+            nagios,
+        );
+    }
+    if let Some(path) = &settings.output {
+        if let Err(e) = output::check_destination(path) {
+            return crate::cli::usage_error(&format!("--output {e}"), nagios);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("pen-doctor: cannot start the runtime: {e}");
+            output::error_line(&format!("cannot start the runtime: {e}"));
             return 2;
         }
     };
-    let all = checks::all_checks(&settings);
     let (selected, dropped) = engine::select(all, settings.only.as_deref(), &settings.skip);
     let progress = crate::progress::Progress::on_tty(selected.len(), settings.lang);
     let on_done: engine::OnDone = match &progress {
@@ -97,18 +122,34 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         },
     );
     let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
-    if let Err(e) = crate::output::write(&bytes, settings.output.as_deref()) {
-        if settings.format == FormatArg::Nagios {
-            println!("{}", render::nagios::unknown_line(&format!("cannot write the report: {e}")));
-            return 3;
+    let code = if nagios {
+        render::nagios::exit_code(&report, settings.strict)
+    } else {
+        report::exit_code(&report, settings.strict)
+    };
+    // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
+    let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
+    deliver(&bytes, settings.output.as_deref(), write_by, code, nagios)
+}
+
+/// Writes a report to stdout or `--output` and returns the exit code: `code` when written (or
+/// when stdout's reader went away, quietly); after a write error said once, 2 (Nagios: 3, with
+/// UNKNOWN on stdout when the report was meant for a file).
+fn deliver(bytes: &[u8], path: Option<&std::path::Path>, write_by: Instant, code: i32, nagios: bool) -> i32 {
+    let to_file = path.is_some_and(|p| p.as_os_str() != "-");
+    match output::write(bytes, path, write_by) {
+        Ok(()) => code,
+        Err(e) if !to_file && output::reader_gone(&e) => code,
+        Err(e) if !to_file => {
+            output::error_line(&format!("cannot write to stdout: {e}"));
+            if nagios {
+                3
+            } else {
+                2
+            }
         }
-        eprintln!("pen-doctor: cannot write the report: {e}");
-        return 2;
+        Err(e) => crate::cli::usage_error(&format!("cannot write the report: {e}"), nagios),
     }
-    if settings.format == FormatArg::Nagios {
-        return render::nagios::exit_code(&report, settings.strict);
-    }
-    report::exit_code(&report, settings.strict)
 }
 
 fn fleet_color(color: Option<ColorArg>) -> bool {
@@ -119,13 +160,12 @@ fn merge(paths: &[std::path::PathBuf], format: Option<FleetFormat>, lang: Lang, 
     let nodes = match crate::fleet::load_nodes(paths) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("pen-doctor: {e}");
+            output::error_line(&e.to_string());
             return 2;
         }
     };
     let (text, failed) = crate::fleet::merge(&nodes, format.unwrap_or(FleetFormat::Human), lang, fleet_color(color));
-    print!("{text}");
-    i32::from(failed)
+    output::print(text.as_bytes(), i32::from(failed), 2)
 }
 
 fn diff(
@@ -138,20 +178,20 @@ fn diff(
     let (a, b) = match (crate::fleet::load(before), crate::fleet::load(after)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("pen-doctor: {e}");
+            output::error_line(&e.to_string());
             return 2;
         }
     };
     let (text, worse) = crate::fleet::diff(&a, &b, format.unwrap_or(FleetFormat::Human), lang, fleet_color(color));
-    print!("{text}");
-    i32::from(worse)
+    output::print(text.as_bytes(), i32::from(worse), 2)
 }
 
 fn completions(shell: clap_complete::Shell) -> i32 {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "pen-doctor", &mut std::io::stdout());
-    0
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "pen-doctor", &mut script);
+    output::print(&script, 0, 2)
 }
 
 fn man(subcommand: Option<&str>) -> i32 {
@@ -171,18 +211,18 @@ fn man(subcommand: Option<&str>) -> i32 {
                 clap_mangen::Man::new(page)
             }
             None => {
-                eprintln!("pen-doctor: no subcommand '{name}' (see `pen-doctor --help`)");
+                let name = crate::flagvalue::quote(name);
+                output::error_line(&format!("no subcommand {name} (see `pen-doctor --help`)"));
                 return 2;
             }
         },
     };
     let mut out = Vec::new();
     if let Err(e) = page.render(&mut out) {
-        eprintln!("pen-doctor: cannot render the manual page: {e}");
+        output::error_line(&format!("cannot render the manual page: {e}"));
         return 2;
     }
-    let _ = crate::output::write(&out, None);
-    0
+    output::print(&out, 0, 2)
 }
 
 /// `pen-doctor cert FILE`: one `cert` check on the file, its facts, then the report as a run's.
@@ -195,12 +235,10 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
         (None, Some(file)) => settings::password_from_file("--password-file", file).map(Some),
         (None, None) => Ok(None),
     };
+    let nagios = args.format == Some(FormatArg::Nagios);
     let password = match password {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("pen-doctor: {e}");
-            return 2;
-        }
+        Err(e) => return crate::cli::usage_error(&e.to_string(), nagios),
     };
     let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     let facts = facts_text(&outcome.evidence);
@@ -237,27 +275,22 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
         bytes.push(b'\n');
     }
     bytes.extend(render::renderer(format, color).render(&report));
-    if let Err(e) = crate::output::write(&bytes, None) {
-        eprintln!("pen-doctor: cannot write the report: {e}");
-        return 2;
-    }
-    if format == FormatArg::Nagios {
-        return render::nagios::exit_code(&report, false);
-    }
-    report::exit_code(&report, false)
+    let code = if nagios { render::nagios::exit_code(&report, false) } else { report::exit_code(&report, false) };
+    deliver(&bytes, None, Instant::now(), code, nagios)
 }
 
 fn explain(code: &str, lang: Lang) -> i32 {
     let kb = kb::kb();
     let Some(c) = kb.code(&code.to_ascii_uppercase()) else {
-        eprintln!("pen-doctor: unknown code '{code}' (see `pen-doctor kb list`)");
+        output::error_line(&format!("unknown code {} (see `pen-doctor kb list`)", crate::flagvalue::quote(code)));
         return 2;
     };
     let article = kb.article(&c.article);
-    println!("{} ({})", c.code, c.severity.as_str());
-    println!("{}\n", c.title.get(lang));
-    println!("{}", c.explanation.get(lang).trim());
-    println!();
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({})", c.code, c.severity.as_str());
+    let _ = writeln!(out, "{}\n", c.title.get(lang));
+    let _ = writeln!(out, "{}", c.explanation.get(lang).trim());
+    let _ = writeln!(out);
     let cause = c
         .cause
         .map(|n| {
@@ -268,9 +301,9 @@ fn explain(code: &str, lang: Lang) -> i32 {
             )
         })
         .unwrap_or_default();
-    println!("{}: {}{cause}", if lang == Lang::Pt { "Artigo" } else { "Article" }, c.article);
+    let _ = writeln!(out, "{}: {}{cause}", if lang == Lang::Pt { "Artigo" } else { "Article" }, c.article);
     if let Some(a) = article {
-        println!("  {}\n  {}", a.title, a.url);
+        let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
     }
     let (_, family) = crate::host::host_info();
     // Without a run there are no values: show each parameter as <name>.
@@ -278,50 +311,56 @@ fn explain(code: &str, lang: Lang) -> i32 {
         c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
     let fix: Vec<String> = kb.fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect();
     if !fix.is_empty() {
-        println!("\n{}:", if lang == Lang::Pt { "Como corrigir neste sistema" } else { "How to fix on this system" });
+        let _ = writeln!(
+            out,
+            "\n{}:",
+            if lang == Lang::Pt { "Como corrigir neste sistema" } else { "How to fix on this system" }
+        );
         for (i, s) in fix.iter().enumerate() {
-            println!("  {}. {s}", i + 1);
+            let _ = writeln!(out, "  {}. {s}", i + 1);
         }
     }
-    0
+    output::print(out.as_bytes(), 0, 2)
 }
 
 fn kb_list(lang: Lang) -> i32 {
     let kb = kb::kb();
+    let mut out = String::new();
     for a in &kb.articles {
         let n = kb.codes_of(&a.id).len();
-        println!("{:<30} {} ({n} {})", a.id, a.title, if lang == Lang::Pt { "códigos" } else { "codes" });
+        let _ = writeln!(out, "{:<30} {} ({n} {})", a.id, a.title, if lang == Lang::Pt { "códigos" } else { "codes" });
     }
-    0
+    output::print(out.as_bytes(), 0, 2)
 }
 
 fn kb_show(id: &str, lang: Lang) -> i32 {
     let kb = kb::kb();
     let Some(a) = kb.article(id) else {
-        eprintln!("pen-doctor: unknown article '{id}' (see `pen-doctor kb list`)");
+        output::error_line(&format!("unknown article {} (see `pen-doctor kb list`)", crate::flagvalue::quote(id)));
         return 2;
     };
     let pt = lang == Lang::Pt;
-    println!("{}\n{}\n{}", a.id, a.title, a.url);
+    let mut out = String::new();
+    let _ = writeln!(out, "{}\n{}\n{}", a.id, a.title, a.url);
     for r in &a.references {
-        println!("  {r}");
+        let _ = writeln!(out, "  {r}");
     }
-    println!("\n{}", a.summary.get(lang).trim());
+    let _ = writeln!(out, "\n{}", a.summary.get(lang).trim());
     if !a.causes.is_empty() {
-        println!("\n{}:", if pt { "Causas" } else { "Causes" });
+        let _ = writeln!(out, "\n{}:", if pt { "Causas" } else { "Causes" });
         for c in &a.causes {
-            println!("  {}. {}", c.number, c.title.get(lang));
+            let _ = writeln!(out, "  {}. {}", c.number, c.title.get(lang));
         }
     }
     let codes = kb.codes_of(&a.id);
     if !codes.is_empty() {
-        println!("\n{}:", if pt { "Códigos" } else { "Codes" });
+        let _ = writeln!(out, "\n{}:", if pt { "Códigos" } else { "Codes" });
         for c in codes {
             let cause = c.cause.map(|n| format!(" [{n}]")).unwrap_or_default();
-            println!("  {:<34} {:<5}{cause} {}", c.code, c.severity.as_str(), c.title.get(lang));
+            let _ = writeln!(out, "  {:<34} {:<5}{cause} {}", c.code, c.severity.as_str(), c.title.get(lang));
         }
     }
-    println!("\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
-    println!("{}", a.reply_template.get(lang).trim());
-    0
+    let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
+    let _ = writeln!(out, "{}", a.reply_template.get(lang).trim());
+    output::print(out.as_bytes(), 0, 2)
 }

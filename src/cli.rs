@@ -1,6 +1,7 @@
 //! The command line, defined in one place: subcommands and every `check` flag (SPEC §5).
 //! Each `check` flag can also be set in the `--config` TOML file under the same name.
 
+use crate::flagvalue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -151,7 +152,7 @@ pub enum LangArg {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CheckArgs {
     /// TOML file with any of these options (flag wins)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
@@ -159,88 +160,115 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     pub env: Option<EnvArg>,
     /// SEI installation directory (default /opt/sei)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::sei_dir")]
     pub sei_dir: Option<PathBuf>,
     /// Run only these checks (comma-separated: dns,tcp,tls:tramita,…); prerequisites are added
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = flagvalue::Parser(flagvalue::selector))]
+    #[serde(default, deserialize_with = "flagvalue::de::only")]
     pub only: Option<Vec<String>>,
     /// Do not run these checks
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = flagvalue::Parser(flagvalue::selector))]
+    #[serde(default, deserialize_with = "flagvalue::de::skip")]
     pub skip: Option<Vec<String>>,
     /// Targets to check (tramita,pendencias,protocolo-integrado,pucomex)
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = flagvalue::Parser(flagvalue::target))]
+    #[serde(default, deserialize_with = "flagvalue::de::target")]
     pub target: Option<Vec<String>>,
     /// Override a target's URL (repeatable)
-    #[arg(long, value_name = "NAME=URL")]
+    #[arg(long, value_name = "NAME=URL", value_parser = flagvalue::Parser(flagvalue::endpoint))]
+    #[serde(default, deserialize_with = "flagvalue::de::endpoint")]
     pub endpoint: Option<Vec<String>>,
     /// Use ADDR for HOST:PORT, as curl does (repeatable)
-    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = flagvalue::Parser(flagvalue::resolve))]
+    #[serde(default, deserialize_with = "flagvalue::de::resolve")]
     pub resolve: Option<Vec<String>>,
     /// Ask this DNS server instead of the host's resolver configuration
-    #[arg(long, value_name = "IP[:PORT]")]
+    #[arg(long, value_name = "IP[:PORT]", value_parser = flagvalue::Parser(flagvalue::dns_server))]
+    #[serde(default, deserialize_with = "flagvalue::de::dns_server")]
     pub dns_server: Option<String>,
     /// CA bundle to verify servers with, instead of the one SEI's PHP uses
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::ca_bundle")]
     pub ca_bundle: Option<PathBuf>,
     /// php.ini that SEI runs with (for openssl.cafile / curl.cainfo)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::php_ini")]
     pub php_ini: Option<PathBuf>,
     /// Client certificate for Tramita.GOV.BR (PEM with key, or PKCS#12)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::cert")]
     pub cert: Option<PathBuf>,
     /// Environment variable holding the client certificate's password
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", value_parser = flagvalue::Parser(flagvalue::env_var))]
+    #[serde(default, deserialize_with = "flagvalue::de::cert_password_env")]
     pub cert_password_env: Option<String>,
     /// File holding the client certificate's password
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::cert_password_file")]
     pub cert_password_file: Option<PathBuf>,
     /// ICP-Brasil A1 certificate for Pucomex (PKCS#12)
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::pucomex_cert")]
     pub pucomex_cert: Option<PathBuf>,
     /// Environment variable holding the Pucomex certificate's password
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", value_parser = flagvalue::Parser(flagvalue::env_var))]
+    #[serde(default, deserialize_with = "flagvalue::de::pucomex_password_env")]
     pub pucomex_password_env: Option<String>,
     /// HTTPS proxy (otherwise HTTPS_PROXY / https_proxy, with NO_PROXY)
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = flagvalue::Parser(flagvalue::proxy))]
+    #[serde(default, deserialize_with = "flagvalue::de::proxy")]
     pub proxy: Option<String>,
     /// gearmand address (default from ConfiguracaoModPEN.php, else 127.0.0.1:4730)
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = flagvalue::Parser(flagvalue::gearman))]
+    #[serde(default, deserialize_with = "flagvalue::de::gearman")]
     pub gearman: Option<String>,
     /// supervisord endpoint (default from its configuration)
-    #[arg(long, value_name = "unix:///path.sock|http://host:port")]
+    #[arg(long, value_name = "unix:///path.sock|http://host:port", value_parser = flagvalue::Parser(flagvalue::supervisor))]
+    #[serde(default, deserialize_with = "flagvalue::de::supervisor")]
     pub supervisor: Option<String>,
     /// NTP server to measure the offset against (repeatable; default a/b/c.ntp.br)
-    #[arg(long, value_name = "HOST[:PORT]")]
+    #[arg(long, value_name = "HOST[:PORT]", value_parser = flagvalue::Parser(flagvalue::ntp_server))]
+    #[serde(default, deserialize_with = "flagvalue::de::ntp_server")]
     pub ntp_server: Option<Vec<String>>,
     /// Offset above which the clock is a warning (default 1s)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::duration))]
+    #[serde(default, deserialize_with = "flagvalue::de::ntp_warn")]
     pub ntp_warn: Option<String>,
     /// Offset above which the clock is a failure (default 10s)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::duration))]
+    #[serde(default, deserialize_with = "flagvalue::de::ntp_crit")]
     pub ntp_crit: Option<String>,
     /// SEI database (mysql://user@host:port/db); password from the SEI config or PEN_DOCTOR_DB_PASSWORD
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = flagvalue::Parser(flagvalue::db))]
+    #[serde(default, deserialize_with = "flagvalue::de::db")]
     pub db: Option<String>,
     /// Protocolo Integrado web-service user
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", value_parser = flagvalue::Parser(flagvalue::text))]
+    #[serde(default, deserialize_with = "flagvalue::de::pi_user")]
     pub pi_user: Option<String>,
     /// Environment variable holding the Protocolo Integrado web-service password
-    #[arg(long, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", value_parser = flagvalue::Parser(flagvalue::env_var))]
+    #[serde(default, deserialize_with = "flagvalue::de::pi_password_env")]
     pub pi_password_env: Option<String>,
     /// Pucomex webhook receiver to test (repeatable; NAME=URL or URL)
-    #[arg(long, value_name = "[NAME=]URL")]
+    #[arg(long, value_name = "[NAME=]URL", value_parser = flagvalue::Parser(flagvalue::webhook))]
+    #[serde(default, deserialize_with = "flagvalue::de::webhook")]
     pub webhook: Option<Vec<String>>,
     /// Timeout of each network step (default 5s)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::duration))]
+    #[serde(default, deserialize_with = "flagvalue::de::timeout")]
     pub timeout: Option<String>,
     /// Deadline of the whole run (default 60s)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::duration))]
+    #[serde(default, deserialize_with = "flagvalue::de::deadline")]
     pub deadline: Option<String>,
     /// Output format
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Write the report to FILE (atomically) instead of stdout
-    #[arg(long, value_name = "FILE")]
+    /// Write the report to FILE (atomically; `-` is stdout) instead of stdout
+    #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::output")]
     pub output: Option<PathBuf>,
     /// Colors: auto (TTY and no NO_COLOR), always, never
     #[arg(long, value_enum)]
@@ -252,25 +280,135 @@ pub struct CheckArgs {
     #[arg(long)]
     #[serde(default)]
     pub strict: bool,
+    /// Print the names --only and --skip take (checks, the ids of this run, targets) and exit
+    #[arg(long)]
+    #[serde(skip)]
+    pub list: bool,
 }
 
-/// Prints a command-line error as one line naming the flag (help and version print as usual)
-/// and returns the exit code: 2 for usage errors, 0 for `--help`/`--version`.
-pub fn report_usage_error(e: clap::Error) -> i32 {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 };
+impl CheckArgs {
+    /// A flood of values is a usage error: at most [`flagvalue::MAX_VALUES`] per option.
+    pub fn check_counts(&self) -> Result<(), String> {
+        let lists = [
+            ("--only", &self.only),
+            ("--skip", &self.skip),
+            ("--target", &self.target),
+            ("--endpoint", &self.endpoint),
+            ("--resolve", &self.resolve),
+            ("--ntp-server", &self.ntp_server),
+            ("--webhook", &self.webhook),
+        ];
+        for (flag, list) in lists {
+            let n = list.as_ref().map_or(0, Vec::len);
+            if n > flagvalue::MAX_VALUES {
+                return Err(format!("{flag}: {n} values given; at most {} are accepted", flagvalue::MAX_VALUES));
+            }
+        }
+        Ok(())
     }
-    eprintln!("pen-doctor: {}", one_line(&e.to_string()));
+}
+
+/// Whether the run asks for the Nagios plugin convention: `--format nagios`, or no `--format`
+/// flag and `format = "nagios"` in the `--config` file (then every usage error is UNKNOWN,
+/// exit 3, on stdout).
+pub fn nagios_requested(format: Option<FormatArg>, config: Option<&std::path::Path>) -> bool {
+    match format {
+        Some(f) => f == FormatArg::Nagios,
+        None => config.is_some_and(|c| config_file_format(c).as_deref() == Some("nagios")),
+    }
+}
+
+/// The `format` a `--config` file asks for, read leniently (the file may be what is wrong):
+/// as TOML when it parses, else from a `format = "…"` line. Only a regular file of at most
+/// 1 MiB is read, opened without blocking.
+fn config_file_format(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    const MAX: u64 = 1024 * 1024;
+    let file =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    file.take(MAX).read_to_string(&mut text).ok()?;
+    if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+        return table.get("format").and_then(|v| v.as_str()).map(str::to_string);
+    }
+    text.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("format")?.trim_start().strip_prefix('=')?.trim_start();
+        let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let inner = &value[1..];
+        Some(inner[..inner.find(quote)?].to_string())
+    })
+}
+
+/// Whether the raw command line asks for Nagios output (see [`nagios_requested`]): read from
+/// the arguments themselves, so that it holds when clap could not parse them.
+pub fn nagios_in_args(args: &[std::ffi::OsString]) -> bool {
+    let mut format: Option<String> = None;
+    let mut config: Option<PathBuf> = None;
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned());
+    while let Some(word) = words.next() {
+        if word == "--" {
+            break;
+        }
+        if let Some(v) = word.strip_prefix("--format=") {
+            format = Some(v.to_string());
+        } else if word == "--format" {
+            format = words.next();
+        } else if let Some(v) = word.strip_prefix("--config=") {
+            config = Some(PathBuf::from(v));
+        } else if word == "--config" {
+            config = words.next().map(PathBuf::from);
+        }
+    }
+    match format {
+        Some(f) => f == "nagios",
+        None => config.is_some_and(|c| config_file_format(&c).as_deref() == Some("nagios")),
+    }
+}
+
+/// A usage error, said the way the run asks: one line on stderr and exit code 2, or with the
+/// Nagios convention one UNKNOWN line on stdout and exit code 3.
+pub fn usage_error(message: &str, nagios: bool) -> i32 {
+    if nagios {
+        let line = format!("{}\n", crate::render::nagios::unknown_line(message));
+        return crate::output::print(line.as_bytes(), 3, 3);
+    }
+    crate::output::error_line(message);
     2
 }
 
+/// Handles what clap could not parse (or printed itself) and returns the exit code: `--help`
+/// and `--version` print as usual (0; 2 when stdout cannot be written, quietly 0 when its
+/// reader went away); any other error is one line naming the flag (2; with `--format nagios`,
+/// UNKNOWN and 3).
+pub fn report_usage_error(e: clap::Error, args: &[std::ffi::OsString]) -> i32 {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        return match e.print() {
+            Ok(()) => 0,
+            Err(err) if crate::output::reader_gone(&err) => 0,
+            Err(err) => {
+                crate::output::error_line(&format!("cannot write to stdout: {err}"));
+                2
+            }
+        };
+    }
+    let nagios = nagios_in_args(args);
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        if nagios {
+            return usage_error("a subcommand or argument is missing (see `pen-doctor --help`)", true);
+        }
+        let _ = e.print();
+        return 2;
+    }
+    usage_error(&one_line(&e.to_string()), nagios)
+}
+
 /// clap's multi-line message as one line: the error and the possible values or tip, without
-/// the usage block and the "--help" hint.
+/// the usage block and the "--help" hint; control characters escaped, bounded.
 fn one_line(message: &str) -> String {
     let mut parts = Vec::new();
     for line in message.lines().map(str::trim) {
@@ -279,7 +417,7 @@ fn one_line(message: &str) -> String {
         }
         parts.push(line.trim_start_matches("error: ").to_string());
     }
-    parts.join(" ")
+    flagvalue::safe(&parts.join(" "), 2000)
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub struct Code {
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Summaries {
     pub ok: Text,
+    /// What the check verifies, in one line (`pen-doctor check --list`).
+    #[serde(default)]
+    pub about: Text,
 }
 
 #[derive(Deserialize)]
@@ -341,6 +344,8 @@ mod tests {
         let kb = load().unwrap();
         for kind in crate::checks::CATALOG {
             assert!(kb.summaries.contains_key(*kind), "no summary for {kind}");
+            let about = &kb.summaries[*kind].about;
+            assert!(!about.pt.is_empty() && !about.en.is_empty(), "no one-line description (about) for {kind}");
         }
     }
 

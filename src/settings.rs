@@ -163,11 +163,37 @@ pub fn load_config_file(path: &Path) -> Result<CheckArgs, UsageError> {
 }
 
 /// Parses the text of a `--config` file: the options, or the line (when known) and message.
+/// Values are validated as the flags are (see `crate::flagvalue`), so a bad value is blamed on
+/// its key and line. The message is one line, escaped and bounded.
 pub fn parse_config_text(text: &str) -> Result<CheckArgs, (Option<usize>, String)> {
     toml::from_str::<CheckArgs>(text).map_err(|e| {
-        let line = e.span().map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
-        (line, e.message().replace('\n', " "))
+        let line_of = |offset: usize| text.get(..offset).unwrap_or(text).matches('\n').count() + 1;
+        let message = crate::flagvalue::safe(&e.message().replace(['\n', '\r'], " "), 300);
+        // An element of a list names its own line.
+        if let Some((offset, msg)) = crate::flagvalue::element_offset(e.message()) {
+            return (Some(line_of(offset)), crate::flagvalue::safe(msg, 300));
+        }
+        match e.span() {
+            Some(span) => (Some(line_of(span.start)), message),
+            // The TOML reader gives no position for a key nested too deeply (`a.a.a…`): every
+            // option is a plain key, so the first dotted key or table header is the culprit.
+            None => (
+                first_nested_key_line(text),
+                format!("{message}: a key nested too deeply (options are plain keys, not dotted keys or tables)"),
+            ),
+        }
     })
+}
+
+/// The line of the first dotted key or `[table]` header of a TOML text.
+fn first_nested_key_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let key = line.split('=').next().unwrap_or("");
+            line.starts_with('[') || (line.contains('=') && key.contains('.') && !key.trim_start().starts_with('#'))
+        })
+        .map(|i| i + 1)
 }
 
 /// Flag wins: fills every unset flag from the file.
@@ -262,10 +288,15 @@ pub fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
 
 /// Builds the run's settings. `stdout_is_tty` decides `--color auto`.
 pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageError> {
-    let args = match flags.config.clone() {
+    flags.check_counts().map_err(usage)?;
+    let mut args = match flags.config.clone() {
         Some(path) => merge(flags, load_config_file(&path)?),
         None => flags,
     };
+    // `--output -` is stdout.
+    if args.output.as_deref().is_some_and(|p| p.as_os_str() == "-") {
+        args.output = None;
+    }
     let timeout = duration_flag("timeout", args.timeout.as_ref(), Duration::from_secs(5))?;
     let deadline = duration_flag("deadline", args.deadline.as_ref(), Duration::from_secs(60))?;
     let ntp_warn = duration_flag("ntp-warn", args.ntp_warn.as_ref(), Duration::from_secs(1))?;
@@ -279,9 +310,9 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     }
     let mut webhooks = Vec::new();
     for (i, w) in args.webhook.iter().flatten().enumerate() {
-        let (name, url) = match w.split_once('=') {
-            Some((n, u)) if !n.contains("://") && !n.is_empty() => (n.to_string(), u.to_string()),
-            _ => (if i == 0 { "default".to_string() } else { format!("webhook{}", i + 1) }, w.clone()),
+        let (name, url) = match crate::flagvalue::split_webhook(w) {
+            (Some(n), u) => (n.to_string(), u.to_string()),
+            (None, _) => (if i == 0 { "default".to_string() } else { format!("webhook{}", i + 1) }, w.clone()),
         };
         Url::parse(&url).map_err(|e| usage(format!("--webhook: invalid URL '{url}': {e}")))?;
         webhooks.push((name, url));

@@ -211,7 +211,8 @@ fn output_file_is_replaced_atomically() {
     let missing = dir.path().join("no/such/dir/report.json").display().to_string();
     let out = run_owned(&with(healthy_args(&listener), &["--format", "json", "--output", &missing]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot write the report"));
+    let err = text(&out.stderr);
+    assert!(err.contains("--output") && err.contains("no/such/dir does not exist"), "{err}");
 }
 
 fn json_report(args: Vec<String>, file: &Path) {

@@ -61,14 +61,20 @@ pub fn unknown_line(error: &str) -> String {
     format!("PEN-DOCTOR UNKNOWN - {}", plain(error))
 }
 
-/// Text that cannot break the plugin output: no `|` (it starts performance data), one line.
+/// Text that cannot break the plugin output: no `|` (it starts performance data), one line
+/// (every line break and other control character becomes a space).
 fn plain(text: &str) -> String {
-    text.replace('|', "/").replace(['\n', '\r'], " ")
+    text.replace('|', "/").replace(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'), " ")
 }
 
-/// A perfdata label, quoted as the guidelines ask (a `'` inside doubled; `=` is not allowed).
+/// A perfdata label, quoted as the guidelines ask (a `'` inside doubled; `=` is not allowed),
+/// on one line: control characters and spaces other than ' ' become `_`.
 fn label(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''").replace('=', "_"))
+    let text: String = text
+        .chars()
+        .map(|c| if c == '=' || c.is_control() || (c.is_whitespace() && c != ' ') { '_' } else { c })
+        .collect();
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn number(x: f64) -> String {
@@ -163,6 +169,8 @@ mod tests {
     #[test]
     fn labels_and_text_are_safe() {
         assert_eq!(label("a'b=c"), "'a''b_c'");
+        assert_eq!(label("webhook:a\nb\u{1b}\u{2028}_ms"), "'webhook:a_b___ms'");
+        assert_eq!(plain("a\u{1b}[1m\tb"), "a [1m b");
         assert_eq!(plain("x | y\nz"), "x / y z");
         assert_eq!(number(0.0125), "0.0125");
         assert_eq!(number(2.0), "2");

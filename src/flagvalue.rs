@@ -1,0 +1,505 @@
+//! Every `check` option value is validated where it is read, with the same rules for both
+//! sources: clap's value parsers for the command line (the error names the flag) and serde
+//! deserializers for the `--config` file (the error names the key, and the file and line come
+//! from the TOML span). A bad value is a one-line usage error before anything runs.
+//!
+//! Messages show the offending value escaped (no control characters reach a terminal),
+//! shortened, and with any password inside a URL masked.
+
+use crate::targets::TARGET_NAMES;
+use serde::{Deserialize, Deserializer};
+use std::net::IpAddr;
+use url::Url;
+
+/// At most this many values for one option (repeated flags or list entries).
+pub const MAX_VALUES: usize = 64;
+/// Values longer than this are refused (a path, a URL, a name).
+const MAX_LEN: usize = 4096;
+/// How much of a bad value an error message quotes.
+const QUOTE_LEN: usize = 120;
+
+/// A value checker: the value to keep, or why it is wrong (without the flag's name).
+type Checker = fn(&str) -> Result<String, String>;
+
+/// Text from outside made safe for one line on a terminal: control characters escaped
+/// (`\u{1b}`), at most `max` characters (then `…`).
+pub fn safe(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A value quoted in a message: safe, short, the password of a URL masked.
+pub fn quote(text: &str) -> String {
+    format!("'{}'", safe(&mask_password(text), QUOTE_LEN))
+}
+
+/// `scheme://user:PASSWORD@host…` with the password replaced by `***`, found by position so
+/// that even a URL that does not parse keeps its password to itself.
+pub fn mask_password(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else { return text.to_string() };
+    let rest = &text[start..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let Some(at) = authority.rfind('@') else { return text.to_string() };
+    let Some(colon) = authority[..at].find(':') else { return text.to_string() };
+    format!("{}{}:***{}", &text[..start], &authority[..colon], &text[start + at..])
+}
+
+fn plain_text(v: &str) -> Result<(), String> {
+    if v.len() > MAX_LEN {
+        return Err(format!("value too long ({} bytes; at most {MAX_LEN})", v.len()));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(format!("{} contains control characters", quote(v)));
+    }
+    Ok(())
+}
+
+/// A port number 1–65535.
+fn port(text: &str, whole: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(0) => Err(format!("{}: port 0 is not a port to connect to", quote(whole))),
+        Ok(p) if text.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
+        _ => Err(format!("{}: invalid port '{}' (expected 1-65535)", quote(whole), safe(text, 20))),
+    }
+}
+
+/// A host name or IPv4 address as written in `HOST:PORT`.
+fn host_name(host: &str, whole: &str) -> Result<(), String> {
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{}: invalid host name '{}'", quote(whole), safe(host, 60)))
+    }
+}
+
+/// `HOST[:PORT]`, `[V6][:PORT]` or a bare IPv6 address.
+fn host_port(v: &str, expected: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let shape = || format!("{} (expected {expected})", quote(v));
+    if let Some(rest) = v.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']').ok_or_else(shape)?;
+        ip.parse::<std::net::Ipv6Addr>().map_err(|_| shape())?;
+        match after {
+            "" => {}
+            p => {
+                port(p.strip_prefix(':').ok_or_else(shape)?, v)?;
+            }
+        }
+        return Ok(v.to_string());
+    }
+    if v.parse::<std::net::Ipv6Addr>().is_ok() {
+        return Ok(v.to_string());
+    }
+    match v.split_once(':') {
+        None => host_name(v, v)?,
+        Some((host, p)) => {
+            if p.contains(':') {
+                return Err(shape());
+            }
+            host_name(host, v)?;
+            port(p, v)?;
+        }
+    }
+    Ok(v.to_string())
+}
+
+/// A URL with one of `schemes`, a host, and a port (when given) other than 0.
+fn url_with(v: &str, schemes: &[&str]) -> Result<Url, String> {
+    plain_text(v)?;
+    let url = Url::parse(v).map_err(|e| format!("{} is not a URL ({e})", quote(v)))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(format!(
+            "{}: scheme '{}' is not supported (use {})",
+            quote(v),
+            safe(url.scheme(), 20),
+            schemes.iter().map(|s| format!("{s}://")).collect::<Vec<_>>().join(" or ")
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{} has no host", quote(v)));
+    }
+    if url.port() == Some(0) {
+        return Err(format!("{}: port 0 is not a port to connect to", quote(v)));
+    }
+    Ok(url)
+}
+
+/// `500ms`, `5s`, `1m`: more than zero, at most a day.
+pub fn duration(v: &str) -> Result<String, String> {
+    match crate::duration::parse(v) {
+        Some(d) if !d.is_zero() => Ok(v.to_string()),
+        _ => Err(format!("invalid duration {} (use e.g. 500ms, 5s, 1m; more than 0, at most 24h)", quote(v))),
+    }
+}
+
+/// `mysql://user@host:port/db` (the engines SEI runs on; only MySQL/MariaDB is queried, the
+/// others are reported as unsupported by the check).
+pub fn db(v: &str) -> Result<String, String> {
+    url_with(v, &["mysql", "mariadb", "sqlserver", "oracle", "postgres", "postgresql"])?;
+    Ok(v.to_string())
+}
+
+/// `HOST[:PORT]` of gearmand.
+pub fn gearman(v: &str) -> Result<String, String> {
+    host_port(v, "HOST:PORT, e.g. 127.0.0.1:4730")
+}
+
+/// `HOST[:PORT]` of an NTP server.
+pub fn ntp_server(v: &str) -> Result<String, String> {
+    host_port(v, "HOST[:PORT], e.g. a.ntp.br or 127.0.0.1:123")
+}
+
+/// `unix:///absolute/path.sock` or `http://host:port` (supervisord's XML-RPC speaks plain
+/// HTTP; its credentials come from supervisord.conf, never from the command line).
+pub fn supervisor(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    if let Some(path) = v.strip_prefix("unix://") {
+        if !path.starts_with('/') || path.len() < 2 {
+            return Err(format!("{}: expected unix:///absolute/path.sock", quote(v)));
+        }
+        return Ok(v.to_string());
+    }
+    if v.starts_with("https://") {
+        return Err(format!(
+            "{}: supervisord's XML-RPC interface speaks plain HTTP; use http://host:port or unix:///path.sock",
+            quote(v)
+        ));
+    }
+    let url = url_with(v, &["http"]).map_err(|e| format!("{e}; expected unix:///path.sock or http://host:port"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{}: no credentials in the URL (they are read from supervisord.conf's [inet_http_server])",
+            quote(v)
+        ));
+    }
+    if url.path() != "/" && !url.path().is_empty() || url.query().is_some() {
+        return Err(format!("{}: expected http://host:port with no path", quote(v)));
+    }
+    Ok(v.to_string())
+}
+
+/// `NAME=https://…` with NAME a target.
+pub fn endpoint(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let (name, url) = v.split_once('=').ok_or_else(|| format!("{} (expected NAME=URL)", quote(v)))?;
+    target(name)?;
+    url_with(url, &["https", "http"])?;
+    Ok(v.to_string())
+}
+
+/// A webhook name: letters, digits, `.`, `_` and `-` (it becomes the check id
+/// `webhook:NAME`, a JUnit test name and a Nagios perfdata label).
+fn webhook_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid webhook name {} (1-64 letters, digits, '.', '_' or '-')", quote(name)))
+    }
+}
+
+/// `[NAME=]URL` of a webhook receiver. The name and URL split at the first `=` unless that
+/// part holds `://` (a bare URL with `=` in its query).
+pub fn split_webhook(v: &str) -> (Option<&str>, &str) {
+    match v.split_once('=') {
+        Some((n, u)) if !n.contains("://") && !n.is_empty() => (Some(n), u),
+        _ => (None, v),
+    }
+}
+
+/// `[NAME=]URL` of a webhook receiver (http is accepted so the check can say it must be https).
+pub fn webhook(v: &str) -> Result<String, String> {
+    if v.len() > MAX_LEN {
+        return plain_text(v).map(|_| v.to_string());
+    }
+    let (name, url) = split_webhook(v);
+    if let Some(n) = name {
+        webhook_name(n)?;
+    }
+    url_with(url, &["https", "http"])?;
+    Ok(v.to_string())
+}
+
+/// `HOST:PORT:ADDR`, as curl.
+pub fn resolve(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let shape = || format!("{} (expected HOST:PORT:ADDR)", quote(v));
+    let (host, rest) = v.split_once(':').ok_or_else(shape)?;
+    let (p, addr) = rest.split_once(':').ok_or_else(shape)?;
+    host_name(host, v)?;
+    port(p, v)?;
+    addr.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().map_err(|_| shape())?;
+    Ok(v.to_string())
+}
+
+/// `IP[:PORT]` of a DNS server.
+pub fn dns_server(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let sa = crate::settings::parse_dns_server(v).map_err(|_| format!("{} (expected IP[:PORT])", quote(v)))?;
+    if sa.port() == 0 {
+        return Err(format!("{}: port 0 is not a port to connect to", quote(v)));
+    }
+    Ok(v.to_string())
+}
+
+/// `http://[user:pass@]host:port` of an HTTPS proxy (a bare `host:port` means http://).
+pub fn proxy(v: &str) -> Result<String, String> {
+    let with_scheme = if v.contains("://") { v.to_string() } else { format!("http://{v}") };
+    url_with(&with_scheme, &["http", "https"]).map_err(|e| e.replace(&quote(&with_scheme), &quote(v)))?;
+    Ok(v.to_string())
+}
+
+/// A target name.
+pub fn target(v: &str) -> Result<String, String> {
+    if TARGET_NAMES.contains(&v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!("unknown target {} (known: {})", quote(v), TARGET_NAMES.join(", ")))
+    }
+}
+
+/// An entry of `--only`/`--skip`: a check name, a target, or an id `name:…`. Whether an id
+/// exists in this run is known only once the run is planned (see `crate::selectors`).
+pub fn selector(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let entry = v.trim();
+    if entry.is_empty() {
+        return Err("empty entry in the list (a stray comma?)".into());
+    }
+    let kind = entry.split_once(':').map_or(entry, |(k, _)| k);
+    let known = crate::checks::CATALOG.contains(&kind) && !entry.ends_with(':')
+        || TARGET_NAMES.contains(&entry) && !entry.contains(':');
+    if known {
+        Ok(entry.to_string())
+    } else {
+        Err(crate::selectors::unknown_message(&[entry.to_string()], None))
+    }
+}
+
+/// The name of an environment variable.
+pub fn env_var(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    if v.is_empty() || v.contains('=') {
+        return Err(format!("invalid environment variable name {}", quote(v)));
+    }
+    Ok(v.to_string())
+}
+
+/// Free text (a user name): no control characters, bounded.
+pub fn text(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    if v.is_empty() {
+        return Err("empty value".into());
+    }
+    Ok(v.to_string())
+}
+
+/// A path: not empty, bounded.
+pub fn path(v: &str) -> Result<std::path::PathBuf, String> {
+    if v.is_empty() {
+        return Err("empty path".into());
+    }
+    if v.len() > MAX_LEN {
+        return Err(format!("path too long ({} bytes; at most {MAX_LEN})", v.len()));
+    }
+    Ok(std::path::PathBuf::from(v))
+}
+
+/// The clap value parser running a checker; the error is one line naming the flag, and quotes
+/// the value only as the checker did (masked and escaped), never raw.
+pub struct Parser<T = String>(pub fn(&str) -> Result<T, String>);
+
+impl<T> Clone for Parser<T> {
+    fn clone(&self) -> Self {
+        Parser(self.0)
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Parser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let flag = arg.and_then(|a| a.get_long()).map(|l| format!("--{l}")).unwrap_or_else(|| "value".into());
+        let fail = |msg: String| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{flag}: {msg}\n")).with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| fail("not valid UTF-8".into()))?;
+        (self.0)(text).map_err(fail)
+    }
+}
+
+fn one<'de, D: Deserializer<'de>>(d: D, key: &str, check: Checker) -> Result<Option<String>, D::Error> {
+    let v = String::deserialize(d)?;
+    check(&v).map(Some).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
+}
+
+/// Marks a message with the byte offset of the list element it is about (the TOML reader
+/// only knows the span of the whole list); [`element_offset`] takes it back out.
+const AT: &str = "\u{0}at ";
+
+/// The offset marked by a list element's error, and the message without the mark.
+pub fn element_offset(message: &str) -> Option<(usize, &str)> {
+    let rest = message.strip_prefix(AT)?;
+    let (offset, msg) = rest.split_once(' ')?;
+    Some((offset.parse().ok()?, msg))
+}
+
+fn many<'de, D: Deserializer<'de>>(d: D, key: &str, check: Checker) -> Result<Option<Vec<String>>, D::Error> {
+    let list = Vec::<toml::Spanned<String>>::deserialize(d)?;
+    if list.len() > MAX_VALUES {
+        return Err(serde::de::Error::custom(format!("{key}: {} values; at most {MAX_VALUES}", list.len())));
+    }
+    list.iter()
+        .map(|v| check(v.get_ref()).map_err(|e| serde::de::Error::custom(format!("{AT}{} {key}: {e}", v.span().start))))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn one_path<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<std::path::PathBuf>, D::Error> {
+    let v = String::deserialize(d)?;
+    path(&v).map(Some).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))
+}
+
+/// The serde deserializers of the `--config` keys, each running its key's checker.
+pub mod de {
+    use super::*;
+
+    macro_rules! single {
+        ($($name:ident: $key:literal => $check:path),* $(,)?) => {$(
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+                one(d, $key, $check)
+            }
+        )*};
+    }
+    macro_rules! list {
+        ($($name:ident: $key:literal => $check:path),* $(,)?) => {$(
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+                many(d, $key, $check)
+            }
+        )*};
+    }
+    macro_rules! paths {
+        ($($name:ident: $key:literal),* $(,)?) => {$(
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::path::PathBuf>, D::Error> {
+                one_path(d, $key)
+            }
+        )*};
+    }
+
+    single!(
+        dns_server: "dns-server" => super::dns_server,
+        cert_password_env: "cert-password-env" => super::env_var,
+        pucomex_password_env: "pucomex-password-env" => super::env_var,
+        proxy: "proxy" => super::proxy,
+        gearman: "gearman" => super::gearman,
+        supervisor: "supervisor" => super::supervisor,
+        ntp_warn: "ntp-warn" => super::duration,
+        ntp_crit: "ntp-crit" => super::duration,
+        db: "db" => super::db,
+        pi_user: "pi-user" => super::text,
+        pi_password_env: "pi-password-env" => super::env_var,
+        timeout: "timeout" => super::duration,
+        deadline: "deadline" => super::duration,
+    );
+    list!(
+        only: "only" => super::selector,
+        skip: "skip" => super::selector,
+        target: "target" => super::target,
+        endpoint: "endpoint" => super::endpoint,
+        resolve: "resolve" => super::resolve,
+        ntp_server: "ntp-server" => super::ntp_server,
+        webhook: "webhook" => super::webhook,
+    );
+    paths!(
+        sei_dir: "sei-dir",
+        ca_bundle: "ca-bundle",
+        php_ini: "php-ini",
+        cert: "cert",
+        cert_password_file: "cert-password-file",
+        pucomex_cert: "pucomex-cert",
+        output: "output",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_forms() {
+        for ok in ["127.0.0.1:4730", "gearman.local", "[::1]:4730", "::1", "[::1]", "a.ntp.br:123"] {
+            assert!(gearman(ok).is_ok(), "{ok}");
+        }
+        for bad in ["127.0.0.1:4730:4730", "h:0", "h:", ":4730", "h:65536", "h:+1", "[::1]:x", "a b:1", "h\n:1"] {
+            assert!(gearman(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_by_scheme_host_and_port() {
+        assert!(endpoint("tramita=https://h.test/rest/").is_ok());
+        assert!(endpoint("tramita=ftp://h.test/").unwrap_err().contains("ftp"));
+        assert!(endpoint("tramita=https://h.test:0/").unwrap_err().contains("port 0"));
+        assert!(endpoint("tramita=http://ftp::").is_err());
+        assert!(db("mysql://u@h:3306/sei").is_ok());
+        assert!(db("sqlserver://u@h:1433/sei").is_ok());
+        assert!(db("mysql://u@h:0/sei").is_err());
+        assert!(db("ftp://u@h/sei").is_err());
+        assert!(db("mysql:///sei").is_err());
+        assert!(supervisor("unix:///run/supervisor.sock").is_ok());
+        assert!(supervisor("http://127.0.0.1:9001").is_ok());
+        assert!(supervisor("unix://relative.sock").is_err());
+        assert!(supervisor("ftp://h:1").is_err());
+        assert!(supervisor("http://u:pw@h:9001").unwrap_err().contains("***"));
+        assert!(webhook("sefaz=https://h.test/ok").is_ok());
+        assert!(webhook("https://h.test/ok?a=b").is_ok());
+        assert!(webhook("bad\nname=https://h.test/").is_err());
+        assert!(proxy("proxy.test:3128").is_ok());
+        assert!(proxy("socks5://proxy.test:1080").is_err());
+        assert!(proxy("proxy.test:0").is_err());
+    }
+
+    #[test]
+    fn messages_mask_passwords_and_escape_control_characters() {
+        let e = webhook("https://u:S3cret@h.test:0/").unwrap_err();
+        assert!(!e.contains("S3cret") && e.contains("***"), "{e}");
+        let e = db("ftp://u:S3cret@h:99999/x").unwrap_err();
+        assert!(!e.contains("S3cret"), "{e}");
+        let e = text("a\u{1b}[31mb").unwrap_err();
+        assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}"), "{e}");
+        assert_eq!(mask_password("http://u:p@h/x@y"), "http://u:***@h/x@y");
+        assert_eq!(mask_password("http://h/?a=b:c@d"), "http://h/?a=b:c@d");
+        assert!(safe(&"x".repeat(1000), 10).chars().count() <= 11);
+    }
+
+    #[test]
+    fn durations_are_positive() {
+        assert!(duration("2s").is_ok());
+        for bad in ["-5s", "0s", "2 fortnights", "", "NaN"] {
+            assert!(duration(bad).is_err(), "{bad}");
+        }
+    }
+}
