@@ -185,14 +185,18 @@ pub fn parse_config_text(text: &str) -> Result<CheckArgs, (Option<usize>, String
     })
 }
 
-/// The line of the first dotted key or `[table]` header of a TOML text.
+/// The line of the key nested too deeply: the TOML reader refuses keys of 80 parts or more, and
+/// a key never spans lines, so the first line with that many dots (else the first dotted key
+/// or `[table]` header).
 fn first_nested_key_line(text: &str) -> Option<usize> {
+    let dotted = |line: &str| {
+        let line = line.trim_start();
+        let key = line.split('=').next().unwrap_or("");
+        line.starts_with('[') || (line.contains('=') && key.contains('.') && !line.starts_with('#'))
+    };
     text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            let key = line.split('=').next().unwrap_or("");
-            line.starts_with('[') || (line.contains('=') && key.contains('.') && !key.trim_start().starts_with('#'))
-        })
+        .position(|line| line.matches('.').count() >= 79)
+        .or_else(|| text.lines().position(dotted))
         .map(|i| i + 1)
 }
 
@@ -477,6 +481,12 @@ mod tests {
         let (line, _) = parse_config_text("env = \"marte\"\n").unwrap_err();
         assert_eq!(line, Some(1));
         assert!(parse_config_text("\u{0}\u{1}garbage[[[").is_err());
+        // A key nested too deeply has no position from the TOML reader: found by its dots.
+        let deep = vec!["a"; 100].join(".");
+        let (line, msg) = parse_config_text(&format!("env = \"producao\"\nx = {{ {deep} = 1 }}\n")).unwrap_err();
+        assert_eq!(line, Some(2), "{msg}");
+        let (line, _) = parse_config_text(&format!("# a.b\n\n{deep} = 1\n")).unwrap_err();
+        assert_eq!(line, Some(3));
         let ok = parse_config_text("timeout = \"2s\"\ntarget = [\"tramita\"]\nstrict = true\n").unwrap();
         assert_eq!(ok.target.as_deref(), Some(&["tramita".to_string()][..]));
         assert!(ok.strict);

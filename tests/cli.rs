@@ -607,3 +607,17 @@ fn check_list_names_the_checks_the_ids_of_this_run_and_the_targets() {
     .run();
     run.assert_code(0);
 }
+
+#[test]
+fn a_full_disk_on_stderr_does_not_crash_the_error_path() {
+    for args in [vec!["check", "--bogus"], vec!["explain", "NO_SUCH_CODE"], vec!["check", "--gearman", "h:0"]] {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.env_clear().env("PATH", CLEAN_PATH).args(["-c", "exec \"$@\" 2> /dev/full", "sh", BIN]).args(&args);
+        let run = cmd.run();
+        run.assert_code(2);
+    }
+    // Both streams full: the report is lost, the exit code still says so.
+    let mut cmd = Command::new("/bin/sh");
+    cmd.env_clear().env("PATH", CLEAN_PATH).args(["-c", "exec \"$@\" > /dev/full 2>&1", "sh", BIN]).args(quick_check());
+    cmd.run().assert_code(2);
+}
