@@ -45,14 +45,17 @@ fn now_rfc3339() -> String {
 fn check(args: crate::cli::CheckArgs) -> i32 {
     let started = Instant::now();
     let started_at = now_rfc3339();
-    let nagios = crate::cli::nagios_requested(args.format, args.config.as_deref());
+    let format_flag = args.format;
     let list = args.list;
     // Where --only/--skip came from, to blame the right place for an unknown entry.
     let selectors_from_flags = (args.only.is_some(), args.skip.is_some());
     let config = args.config.clone();
     let settings = match settings::build(args, std::io::stdout().is_terminal()) {
         Ok(s) => Arc::new(s),
-        Err(e) => return crate::cli::usage_error(&e.to_string(), nagios),
+        Err(e) => {
+            let nagios = crate::cli::nagios_requested(format_flag, config.as_deref());
+            return crate::cli::usage_error(&e.to_string(), nagios);
+        }
     };
     let nagios = settings.format == FormatArg::Nagios;
     let all = checks::all_checks(&settings);

@@ -56,8 +56,9 @@ pub fn unknown_message(unknown: &[String], checks: Option<&[Box<dyn Check>]>) ->
         if one.chars().count() > 64 {
             return msg + &valid_names(&ids);
         }
-        let best = valid.iter().map(|v| (distance(one, v), *v)).min();
-        if let Some((_, v)) = best.filter(|(d, _)| *d > 0 && *d <= 2.max(one.chars().count() / 3)) {
+        let lower = one.to_lowercase();
+        let best = valid.iter().map(|v| (distance(&lower, v), *v)).min();
+        if let Some((_, v)) = best.filter(|(d, _)| *d <= 1.max(one.chars().count() / 3)) {
             let _ = write!(msg, " (did you mean '{v}'?)");
         }
     }
@@ -114,5 +115,6 @@ mod tests {
         assert!(!m.contains('\n'));
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("tsl", "tls"), 1);
+        assert!(unknown_message(&["TLS".to_string()], None).contains("did you mean 'tls'"));
     }
 }
