@@ -9,6 +9,7 @@ pub mod correlate;
 pub mod db;
 pub mod duration;
 pub mod engine;
+pub mod eras;
 pub mod flagvalue;
 pub mod fleet;
 pub mod host;
