@@ -20,6 +20,12 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
     }
 }
 
+/// An error text as printed on stderr: it may quote flags, paths and peers' words, so it is
+/// redacted and its control characters escaped like everything else pen-doctor prints.
+fn shown(text: impl std::fmt::Display) -> String {
+    crate::redact::clean(&text.to_string())
+}
+
 /// Runs the command line; the value is the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
@@ -49,10 +55,10 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         Err(e) => {
             if nagios {
                 // The plugin convention: a check that cannot run is UNKNOWN, on stdout.
-                println!("{}", render::nagios::unknown_line(&e.to_string()));
+                println!("{}", render::nagios::unknown_line(&shown(e)));
                 return 3;
             }
-            eprintln!("pen-doctor: {e}");
+            eprintln!("pen-doctor: {}", shown(e));
             return 2;
         }
     };
@@ -99,10 +105,10 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
     if let Err(e) = crate::output::write(&bytes, settings.output.as_deref()) {
         if settings.format == FormatArg::Nagios {
-            println!("{}", render::nagios::unknown_line(&format!("cannot write the report: {e}")));
+            println!("{}", render::nagios::unknown_line(&shown(format!("cannot write the report: {e}"))));
             return 3;
         }
-        eprintln!("pen-doctor: cannot write the report: {e}");
+        eprintln!("pen-doctor: cannot write the report: {}", shown(e));
         return 2;
     }
     if settings.format == FormatArg::Nagios {
@@ -119,7 +125,7 @@ fn merge(paths: &[std::path::PathBuf], format: Option<FleetFormat>, lang: Lang, 
     let nodes = match crate::fleet::load_nodes(paths) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("pen-doctor: {e}");
+            eprintln!("pen-doctor: {}", shown(e));
             return 2;
         }
     };
@@ -138,7 +144,7 @@ fn diff(
     let (a, b) = match (crate::fleet::load(before), crate::fleet::load(after)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("pen-doctor: {e}");
+            eprintln!("pen-doctor: {}", shown(e));
             return 2;
         }
     };
@@ -171,7 +177,7 @@ fn man(subcommand: Option<&str>) -> i32 {
                 clap_mangen::Man::new(page)
             }
             None => {
-                eprintln!("pen-doctor: no subcommand '{name}' (see `pen-doctor --help`)");
+                eprintln!("pen-doctor: no subcommand '{}' (see `pen-doctor --help`)", shown(name));
                 return 2;
             }
         },
@@ -198,11 +204,12 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let password = match password {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("pen-doctor: {e}");
+            eprintln!("pen-doctor: {}", shown(e));
             return 2;
         }
     };
-    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    report::clean::outcome(&mut outcome);
     let facts = facts_text(&outcome.evidence);
     let lang = lang_of(args.lang);
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
@@ -238,7 +245,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     }
     bytes.extend(render::renderer(format, color).render(&report));
     if let Err(e) = crate::output::write(&bytes, None) {
-        eprintln!("pen-doctor: cannot write the report: {e}");
+        eprintln!("pen-doctor: cannot write the report: {}", shown(e));
         return 2;
     }
     if format == FormatArg::Nagios {
@@ -250,7 +257,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
 fn explain(code: &str, lang: Lang) -> i32 {
     let kb = kb::kb();
     let Some(c) = kb.code(&code.to_ascii_uppercase()) else {
-        eprintln!("pen-doctor: unknown code '{code}' (see `pen-doctor kb list`)");
+        eprintln!("pen-doctor: unknown code '{}' (see `pen-doctor kb list`)", shown(code));
         return 2;
     };
     let article = kb.article(&c.article);
@@ -298,7 +305,7 @@ fn kb_list(lang: Lang) -> i32 {
 fn kb_show(id: &str, lang: Lang) -> i32 {
     let kb = kb::kb();
     let Some(a) = kb.article(id) else {
-        eprintln!("pen-doctor: unknown article '{id}' (see `pen-doctor kb list`)");
+        eprintln!("pen-doctor: unknown article '{}' (see `pen-doctor kb list`)", shown(id));
         return 2;
     };
     let pt = lang == Lang::Pt;
