@@ -342,13 +342,14 @@ fn base64_spans(text: &str, runs: &[(String, usize)], spans: &mut Vec<(usize, us
             spans.push(span(at, run.len(), before));
         }
         // Cut at the end: the text ends with the run's beginning; cut at the start likewise.
-        for len in (MIN_BASE64..run.len()).rev() {
+        let longest = run.len().saturating_sub(1).min(compact.len());
+        for len in (MIN_BASE64..=longest).rev() {
             if compact.ends_with(&run[..len]) {
                 spans.push(span(compact.len() - len, len, before));
                 break;
             }
         }
-        for len in (MIN_BASE64..run.len()).rev() {
+        for len in (MIN_BASE64..=longest).rev() {
             if compact.starts_with(&run[run.len() - len..]) {
                 spans.push(span(0, len, 0));
                 break;
@@ -533,10 +534,12 @@ fn secret_spans(text: &str, secret: &[char], spans: &mut Vec<(usize, usize)>) {
         }
         i += 1;
     }
-    // The text may start in the middle of a secret (a log tail): its last characters.
+    // The text may start in the middle of a secret (a log tail): its last characters, which
+    // must then end inside the text (each character takes at least one byte of it).
     if !short {
-        for k in 1..=secret.len().saturating_sub(MIN_PARTIAL) {
-            if let Some(end) = match_from(t, 0, &secret[k..], true) {
+        let first = secret.len().saturating_sub(t.len()).max(1);
+        for k in first..=secret.len().saturating_sub(MIN_PARTIAL) {
+            if let Some(end) = match_from(t, 0, &secret[k..], false) {
                 spans.push((0, end));
                 break;
             }
@@ -817,6 +820,19 @@ mod tests {
         let mut v = serde_json::json!({"a\u{1b}": ["x\u{0}", {"url": "https://u:pw@h/"}], "n": 1});
         clean_json(&mut v);
         assert_eq!(v, serde_json::json!({"a\\x1b": ["x\\x00", {"url": "https://u:***@h/"}], "n": 1}));
+    }
+
+    #[test]
+    fn a_huge_secret_cut_short_is_masked() {
+        // The work per text is bounded by the text's length, not the secret's.
+        let huge: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let r = with(&[&huge]);
+        for i in 0..50 {
+            let out = r.redact(&format!("evidence {i} abcdefgh {}", &huge[..40]));
+            assert_eq!(out, format!("evidence {i} abcdefgh ***"));
+            let out = r.redact(&format!("{} tail {i}", &huge[huge.len() - 30..]));
+            assert_eq!(out, format!("*** tail {i}"));
+        }
     }
 
     #[test]

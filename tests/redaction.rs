@@ -673,3 +673,59 @@ fn a_proxy_echoing_proxy_authorization_leaks_nothing() {
         "{answer}"
     );
 }
+
+#[test]
+fn error_lines_are_redacted_and_escaped() {
+    let webhook = "https://hook:Hook-Pw-4d1c@bad host.test/";
+    for format in ["human", "nagios"] {
+        let run = pen_doctor(Host).args(["check", "--webhook", webhook, "--format", format]).run();
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(matches!(run.code, Some(2 | 3)), "{run}");
+        assert!(all.contains("hook:***@bad host.test"), "the error names the URL, masked: {run}");
+        assert_no_leak(&leak_forms(None, "Hook-Pw-4d1c"), "usage error", &all);
+    }
+    let run = pen_doctor(Host).args(["explain", "NO_SUCH\u{1b}[2J\u{7}\u{202e}"]).run();
+    run.assert_code(2);
+    assert_no_control("explain stderr", &run.stderr);
+    assert!(run.stderr.contains("NO_SUCH\\x1b[2J\\x07\\u{202e}"), "{run}");
+    let out = temp_dir("redaction-err");
+    let target = out.path().join("missing-dir\u{1b}[31m").join("r.json");
+    let run = pen_doctor(Host)
+        .args(["check", "--only", "config", "--sei-dir", "/nonexistent-sei", "--output", target.to_str().unwrap()])
+        .run();
+    assert_no_control("--output error", &run.stderr);
+}
+
+#[test]
+fn reports_read_back_by_merge_and_diff_are_escaped() {
+    let run =
+        pen_doctor(Host).args(["check", "--only", "config", "--sei-dir", "/nonexistent-sei", "--format", "json"]).run();
+    let mut report = run.json();
+    report["run"]["host"]["hostname"] = format!("node{EVIL}\u{1b}]0;pwned\u{7}").into();
+    for c in report["checks"].as_array_mut().unwrap() {
+        c["summary"] = format!("summary{EVIL}").into();
+        for f in c["findings"].as_array_mut().into_iter().flatten() {
+            f["message"] = format!("message{EVIL} http://u:Merge-Pw-1@h/").into();
+        }
+    }
+    let dir = temp_dir("redaction-merge");
+    let a = dir.path().join("a.json");
+    std::fs::write(&a, report.to_string()).unwrap();
+    report["checks"][0]["status"] = "ok".into();
+    let b = dir.path().join("b.json");
+    std::fs::write(&b, report.to_string()).unwrap();
+    for format in ["human", "markdown"] {
+        for cmd in [
+            vec!["merge", a.to_str().unwrap(), b.to_str().unwrap()],
+            vec!["diff", a.to_str().unwrap(), b.to_str().unwrap()],
+        ] {
+            let run = pen_doctor(Host).args(&cmd).args(["--format", format, "--color", "never"]).run();
+            assert!(matches!(run.code, Some(0 | 1)), "{run}");
+            assert_no_control(&format!("{} {format}", cmd[0]), &run.stdout);
+            assert!(!run.stdout.contains("Merge-Pw-1"), "{run}");
+            if cmd[0] == "merge" {
+                assert!(run.stdout.contains("node\\x1b[31m"), "the node's name, escaped: {run}");
+            }
+        }
+    }
+}
