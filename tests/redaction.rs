@@ -729,3 +729,56 @@ fn reports_read_back_by_merge_and_diff_are_escaped() {
         }
     }
 }
+
+/// A child process killed (by its own pid) and reaped on drop.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn command_lines_and_cron_lines_with_passwords_leak_nothing() {
+    use std::os::unix::process::CommandExt;
+    let tmp = temp_dir("redaction-host");
+    let root = tmp.path();
+    write_file(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    let url = percent_encoding::utf8_percent_encode(DB_PW, percent_encoding::NON_ALPHANUMERIC).to_string();
+    write_file(
+        root,
+        "etc/cron.d/sei-mod-pen",
+        &format!(
+            "*/10 * * * * root /usr/bin/bash /opt/sei/scripts/mod-pen/verificar-reboot-fila.sh \
+             --db mysql://sei:{url}@db/sei --senha '{DB_PW}' {EVIL}\n"
+        ),
+    );
+    // A worker whose command line carries the database password (the shell stays, so its
+    // command line is the one written here).
+    let worker = std::process::Command::new("bash")
+        .arg0("/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php")
+        .args(["-c", "sleep 300; :", "worker", &format!("--senha={DB_PW}"), EVIL])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let worker = Child(worker);
+    std::thread::sleep(Duration::from_millis(300));
+    let args = strings(&["check", "--only", "process,cron", "--sei-dir", "/nonexistent-sei"]);
+    let envs = [("PEN_DOCTOR_ROOT", root.to_str().unwrap()), ("PEN_DOCTOR_DB_PASSWORD", DB_PW)];
+    let outs = every_output(&args, &envs);
+    let forms = leak_forms(None, DB_PW);
+    for o in &outs {
+        assert_no_leak(&forms, &o.what, &o.text);
+        assert_no_control(&o.what, &o.text);
+    }
+    let report = report_of(&outs);
+    let workers = check(&report, "process:pen")["evidence"]["workers"].as_array().cloned().unwrap_or_default();
+    let mine = workers.iter().find(|w| w["pid"] == worker.0.id()).unwrap_or_else(|| panic!("{report:#}"));
+    let command = mine["command"].as_str().unwrap();
+    assert!(command.contains("--senha=*** \\x1b[31m"), "{command}");
+    let entry = check(&report, "cron:pen")["evidence"]["entry"]["entry"].as_str().unwrap().to_string();
+    assert!(entry.contains("mysql://sei:***@db/sei --senha '***' \\x1b[31m"), "{entry}");
+}
