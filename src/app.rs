@@ -243,7 +243,8 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return crate::cli::usage_error(&e.to_string(), nagios),
     };
-    let outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
+    report::clean::outcome(&mut outcome);
     let facts = facts_text(&outcome.evidence);
     let lang = lang_of(args.lang);
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());

@@ -21,20 +21,13 @@ const QUOTE_LEN: usize = 120;
 /// A value checker: the value to keep, or why it is wrong (without the flag's name).
 type Checker = fn(&str) -> Result<String, String>;
 
-/// Text from outside made safe for one line on a terminal: control characters escaped
-/// (`\u{1b}`), at most `max` characters (then `…`).
+/// Text from outside made safe for one line on a terminal: at most `max` characters (then `…`),
+/// control characters, bidi overrides and newlines escaped as everywhere else (`\x1b`).
 pub fn safe(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let cut: String = text.chars().take(max).collect();
+    let mut out = crate::redact::escape_controls(&cut).into_owned();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
     }
     out
 }
@@ -489,7 +482,7 @@ mod tests {
         let e = db("ftp://u:S3cret@h:99999/x").unwrap_err();
         assert!(!e.contains("S3cret"), "{e}");
         let e = text("a\u{1b}[31mb").unwrap_err();
-        assert!(!e.contains('\u{1b}') && e.contains("\\u{1b}"), "{e}");
+        assert!(!e.contains('\u{1b}') && e.contains("\\x1b"), "{e}");
         assert_eq!(mask_password("http://u:p@h/x@y"), "http://u:***@h/x@y");
         assert_eq!(mask_password("http://h/?a=b:c@d"), "http://h/?a=b:c@d");
         assert!(safe(&"x".repeat(1000), 10).chars().count() <= 11);

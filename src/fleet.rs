@@ -28,7 +28,11 @@ pub fn load(path: &Path) -> Result<Report, String> {
         Some(n) => return Err(format!("{shown}: schema_version {n} is not supported (this pen-doctor reads 1)")),
         None => return Err(format!("{shown}: not a pen-doctor report (no schema_version)")),
     }
-    serde_json::from_value(value).map_err(|e| format!("{shown}: not a pen-doctor report: {e}"))
+    let mut report: Report =
+        serde_json::from_value(value).map_err(|e| format!("{shown}: not a pen-doctor report: {e}"))?;
+    // The file came from elsewhere: its texts are cleaned like a peer's before they are shown.
+    crate::report::clean::report(&mut report);
+    Ok(report)
 }
 
 /// Loads the reports and names each node by its hostname (made unique with the file name).

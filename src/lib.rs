@@ -21,6 +21,7 @@ pub mod output;
 pub mod pki;
 pub mod progress;
 pub mod proto;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod secret;

@@ -46,7 +46,7 @@ pub fn to_stdout(bytes: &[u8]) -> std::io::Result<()> {
 /// nowhere left to say it.
 pub fn error_line(message: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "pen-doctor: {message}");
+    let _ = writeln!(err, "pen-doctor: {}", crate::redact::clean(message));
     let _ = err.flush();
 }
 

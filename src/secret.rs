@@ -1,5 +1,7 @@
 //! A password or other secret that can be used but never shown: `Debug`, `Display` and
-//! `Serialize` all print `***`, so no report, log or error can carry it by mistake.
+//! `Serialize` all print `***`, so no report, log or error can carry it by mistake. Creating one
+//! registers its value with the redactor ([`crate::redact`]), which then masks it in every text
+//! pen-doctor prints, in every encoding it may travel in.
 
 use std::fmt;
 
@@ -9,7 +11,9 @@ pub struct Secret(String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::register_secret(&value);
+        Secret(value)
     }
 
     /// The secret itself, for the one call that needs it (openssl, a database login).

@@ -412,7 +412,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let cert = args.cert.clone().or_else(|| pen.as_ref().and_then(|p| p.cert_path.clone()));
 
     let (host, os_family) = crate::host::host_info();
-    Ok(Settings {
+    let settings = Settings {
         env,
         env_requested,
         lang: match args.lang {
@@ -455,7 +455,9 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         sei,
         host,
         os_family,
-    })
+    };
+    crate::redact::register_settings(&settings);
+    Ok(settings)
 }
 
 #[cfg(test)]

@@ -202,6 +202,8 @@ fn endpoint_from_config(cfg: &Config) -> Option<(Endpoint, Option<(String, Secre
         let user = s.get("username").map(|e| e.value.clone()).filter(|u| !u.is_empty())?;
         let pass = s.get("password").map(|e| e.value.clone()).unwrap_or_default();
         let pass = pass.strip_prefix("{SHA}").map(|_| String::new()).unwrap_or(pass);
+        // Sent as HTTP Basic: its base64 must never be printed either.
+        crate::redact::register_credentials(&user, &pass);
         Some((user, Secret::new(pass)))
     };
     if let Some(s) = cfg.sections.iter().find(|s| s.name == "unix_http_server") {

@@ -1,6 +1,9 @@
 //! Builds the report: run metadata plus each executed check, every finding enriched from the
-//! knowledge base (message, article, cause, fix steps for this host's OS family).
+//! knowledge base (message, article, cause, fix steps for this host's OS family). Everything a
+//! check brought back is cleaned first ([`clean`]): no renderer sees a secret or a raw control
+//! character.
 
+pub mod clean;
 pub mod model;
 
 use crate::engine::Executed;
@@ -43,7 +46,9 @@ pub struct RunMeta {
 }
 
 /// Assembles the report from the executed checks (already in catalog order).
-pub fn build(executed: Vec<Executed>, meta: RunMeta) -> Report {
+pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
+    executed.iter_mut().for_each(clean::executed);
+    clean::host(&mut meta.host);
     let kb = kb::kb();
     let checks: Vec<CheckReport> = executed
         .into_iter()
