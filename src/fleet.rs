@@ -20,7 +20,8 @@ pub struct NodeReport {
 /// Reads a JSON report; the error is one line naming the file and what is wrong.
 pub fn load(path: &Path) -> Result<Report, String> {
     let shown = path.display();
-    let text = std::fs::read(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let text = crate::hostfs::read_file(path, crate::hostfs::Kind::Report)
+        .map_err(|e| format!("{shown}: cannot read: {}", e.reason))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| format!("{shown}: not a JSON report (`pen-doctor check --format json`): {e}"))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
