@@ -258,6 +258,25 @@ pub fn read_tail_file(path: &Path, max: u64) -> Result<String, FileError> {
         .map_err(|reason| FileError { path: path.to_path_buf(), reason })
 }
 
+/// Variables naming a file that a library reads by itself, with no bound of ours: OpenSSL
+/// opens `OPENSSL_CONF` with a blocking read when it first starts.
+const LIBRARY_FILE_VARIABLES: &[&str] = &["OPENSSL_CONF"];
+
+/// Checks the files the environment makes libraries read before any of them starts: each must be
+/// a regular file of at most [`Kind::HostConfig`]'s limit (a missing one is the library's
+/// business). The error is one line naming the variable and the file.
+pub fn check_library_files() -> Result<(), String> {
+    for var in LIBRARY_FILE_VARIABLES {
+        let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) else { continue };
+        let path = PathBuf::from(value);
+        match open_checked(&path, Kind::HostConfig, Some(Kind::HostConfig.limit())) {
+            Ok(_) | Err(Reason::NotFound) => {}
+            Err(reason) => return Err(format!("{var}={}: {reason}", path.display())),
+        }
+    }
+    Ok(())
+}
+
 // ----------------------------------------------------------------------------- host paths
 
 fn root() -> Option<&'static Path> {
@@ -519,6 +538,17 @@ mod tests {
         assert_eq!(read_file(&exact, Kind::Password).unwrap().len() as u64, Kind::Password.limit());
         std::fs::write(&exact, vec![b'a'; Kind::Password.limit() as usize + 1]).unwrap();
         assert!(matches!(reason(&exact, Kind::Password), Reason::TooLarge { .. }));
+        // A log: only its end is read, however large it is.
+        let log = dir.path().join("log");
+        let mut f = std::fs::File::create(&log).unwrap();
+        f.set_len(1024 * MIB).unwrap();
+        f.seek(SeekFrom::End(0)).unwrap();
+        std::io::Write::write_all(&mut f, b"\nlast line\n").unwrap();
+        assert_eq!(read_tail_file(&log, 11).unwrap(), "\nlast line\n");
+        assert_eq!(
+            read_tail_file(Path::new("/dev/zero"), 11).unwrap_err().reason,
+            Reason::NotRegular("a character device")
+        );
         std::fs::write(&exact, [b'p', 0xff, 0xfe]).unwrap();
         assert_eq!(read_text(&exact, Kind::Password).unwrap_err().reason, Reason::NotText);
         assert_eq!(read_lossy(&exact, Kind::Password).unwrap(), "p\u{fffd}\u{fffd}");

@@ -219,6 +219,24 @@ fn a_hostile_file_given_to_a_run_flag_is_a_usage_error_naming_flag_and_file() {
 }
 
 #[test]
+fn a_hostile_openssl_conf_stops_the_run_before_openssl_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for h in ALL {
+        let f = h.for_flag(&dir.path().join(format!("{h:?}-openssl.cnf")));
+        let env = [("OPENSSL_CONF", s(&f))];
+        let run = measure(&["cert", "/nonexistent.pem"], &env);
+        run.bounded(2);
+        assert!(run.stderr.contains(&format!("OPENSSL_CONF={}: {}", f.display(), h.reason())), "{run}");
+        let run = measure(&["check", "--only", "ca", "--format", "nagios", "--deadline", DEADLINE], &env);
+        run.bounded(3);
+        assert!(run.stdout.starts_with("PEN-DOCTOR UNKNOWN") && run.stdout.contains(s(&f)), "{run}");
+    }
+    // A missing file is OpenSSL's business (it starts with its defaults).
+    let run = measure(&["cert", "/nonexistent.pem", "--format", "json"], &[("OPENSSL_CONF", "/nonexistent.cnf")]);
+    run.bounded(1);
+}
+
+#[test]
 fn merge_and_diff_refuse_hostile_and_oversized_reports() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.json");
