@@ -45,9 +45,13 @@ impl Kind {
     /// The largest file of this kind that is read; anything larger is refused.
     pub const fn limit(self) -> u64 {
         match self {
-            Kind::RunConfig | Kind::HostConfig | Kind::Kernel => MIB,
+            // A client certificate with its key and chain takes a few kilobytes.
+            Kind::RunConfig | Kind::HostConfig | Kind::Kernel | Kind::Certificate => MIB,
             Kind::Password => 64 * KIB,
-            Kind::Certificate | Kind::CaBundle | Kind::PhpSource | Kind::Report => 4 * MIB,
+            // The distributions' bundles (and whole certificate directories) are 200–700 KiB;
+            // a run's report, 20–200 KiB.
+            Kind::CaBundle | Kind::Report => 2 * MIB,
+            Kind::PhpSource => 4 * MIB,
         }
     }
 
@@ -528,10 +532,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big");
         std::fs::File::create(&big).unwrap().set_len(2 * 1024 * MIB).unwrap();
-        assert_eq!(reason(&big, Kind::Report), Reason::TooLarge { size: Some(2 * 1024 * MIB), limit: 4 * MIB });
+        assert_eq!(reason(&big, Kind::PhpSource), Reason::TooLarge { size: Some(2 * 1024 * MIB), limit: 4 * MIB });
         assert_eq!(
             read_file(&big, Kind::Report).unwrap_err().reason.to_string(),
-            "too large (2147483648 bytes, limit 4 MiB)"
+            "too large (2147483648 bytes, limit 2 MiB)"
         );
         let exact = dir.path().join("exact");
         std::fs::write(&exact, vec![b'a'; Kind::Password.limit() as usize]).unwrap();

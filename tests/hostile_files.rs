@@ -248,6 +248,34 @@ fn merge_and_diff_refuse_hostile_and_oversized_reports() {
     let run = measure(&["merge", s(&good), s(&big)], &[]);
     run.bounded(2);
     assert!(run.stderr.contains(&format!("{}: cannot read: too large (200000000 bytes", big.display())), "{run}");
+    // Reports of 1.9 MB each (the checks repeated): two merge, nine are more than merge reads.
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    let checks = report["checks"].as_array().unwrap().clone();
+    let (mut many, mut size) = (Vec::new(), 0);
+    while size < 1_900_000 {
+        for c in &checks {
+            let mut c = c.clone();
+            c["id"] = Value::from(format!("{}-{}", c["id"].as_str().unwrap(), many.len()));
+            size += serde_json::to_vec(&c).unwrap().len() + 1;
+            many.push(c);
+        }
+    }
+    report["checks"] = Value::Array(many);
+    let large: Vec<PathBuf> = (0..9)
+        .map(|i| {
+            let p = dir.path().join(format!("large{i}.json"));
+            std::fs::write(&p, serde_json::to_vec(&report).unwrap()).unwrap();
+            p
+        })
+        .collect();
+    let run = measure(&["merge", s(&large[0]), s(&large[1])], &[]);
+    assert!(run.code == Some(0) || run.code == Some(1), "{run}");
+    assert!(run.peak_kib < MAX_RSS_KIB, "{run}");
+    let mut args = vec!["merge"];
+    args.extend(large.iter().map(|p| s(p)));
+    let run = measure(&args, &[]);
+    run.bounded(2);
+    assert!(run.stderr.contains("more than 16 MiB in all"), "{run}");
     for h in ALL {
         let f = h.for_flag(&dir.path().join(format!("{h:?}.json")));
         let run = measure(&["merge", s(&good), s(&f)], &[]);
