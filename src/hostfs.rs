@@ -402,11 +402,22 @@ pub fn user_exists(name: &str) -> bool {
     text.lines().any(|l| l.split(':').next() == Some(name))
 }
 
+thread_local! {
+    /// Set while [`current_user`] reads `/etc/passwd`: a permission error there names the uid
+    /// instead of looking the user up again.
+    static LOOKING_UP_USER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The user pen-doctor runs as.
 pub fn current_user() -> String {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
-    real_accounts().into_iter().find(|u| u.uid == uid).map(|u| u.name).unwrap_or_else(|| format!("uid {uid}"))
+    if LOOKING_UP_USER.with(|l| l.replace(true)) {
+        return format!("uid {uid}");
+    }
+    let name = real_accounts().into_iter().find(|u| u.uid == uid).map(|u| u.name);
+    LOOKING_UP_USER.with(|l| l.set(false));
+    name.unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// The groups of `/etc/group`: (name, gid, members).
