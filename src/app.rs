@@ -24,6 +24,15 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
 
 /// Runs the command line; the value is the process exit code.
 pub fn run(cli: Cli) -> i32 {
+    // Before OpenSSL starts: a FIFO in OPENSSL_CONF would hang it with no deadline of ours.
+    if let Err(e) = crate::hostfs::check_library_files() {
+        if matches!(&cli.command, Command::Check(a) if a.format == Some(FormatArg::Nagios)) {
+            println!("{}", render::nagios::unknown_line(&e));
+            return 3;
+        }
+        eprintln!("pen-doctor: {e}");
+        return 2;
+    }
     match cli.command {
         Command::Check(args) => check(*args),
         Command::Explain { code, lang } => explain(&code, lang_of(lang)),

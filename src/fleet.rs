@@ -20,7 +20,8 @@ pub struct NodeReport {
 /// Reads a JSON report; the error is one line naming the file and what is wrong.
 pub fn load(path: &Path) -> Result<Report, String> {
     let shown = path.display();
-    let text = std::fs::read(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
+    let text = crate::hostfs::read_file(path, crate::hostfs::Kind::Report)
+        .map_err(|e| format!("{shown}: cannot read: {}", e.reason))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| format!("{shown}: not a JSON report (`pen-doctor check --format json`): {e}"))?;
     match value.get("schema_version").and_then(|v| v.as_u64()) {
@@ -35,11 +36,24 @@ pub fn load(path: &Path) -> Result<Report, String> {
     Ok(report)
 }
 
+/// The most report bytes `merge` reads in all (each report is at most 2 MiB).
+pub const MAX_FLEET_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Loads the reports and names each node by its hostname (made unique with the file name).
 pub fn load_nodes(paths: &[std::path::PathBuf]) -> Result<Vec<NodeReport>, String> {
     let mut nodes: Vec<NodeReport> = Vec::new();
+    let mut total = 0;
     for p in paths {
         let report = load(p)?;
+        // Read already, so a regular file of at most 2 MiB: its size is what it cost.
+        total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        if total > MAX_FLEET_BYTES {
+            return Err(format!(
+                "{}: the reports read so far take more than {} MiB in all; merge fewer at a time",
+                p.display(),
+                MAX_FLEET_BYTES >> 20
+            ));
+        }
         let mut node = report.run.host.hostname.clone();
         if node.is_empty() || nodes.iter().any(|n| n.node == node) {
             let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

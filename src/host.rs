@@ -1,8 +1,9 @@
 //! Facts about the machine pen-doctor runs on: hostname, OS and its family (which decides the
 //! fix steps shown), kernel.
 
+use crate::hostfs::{self, Kind};
 use crate::report::model::HostInfo;
-use std::fs;
+use std::path::Path;
 
 /// The OS families fix steps are written for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,11 +81,12 @@ pub fn detect_os(os_release: Option<&str>, redhat_release: Option<&str>) -> (Str
 
 /// This host's facts.
 pub fn host_info() -> (HostInfo, OsFamily) {
-    let os_release = fs::read_to_string("/etc/os-release").ok();
-    let redhat = fs::read_to_string("/etc/redhat-release").ok();
+    let read = |path: &str, kind| hostfs::read_lossy(Path::new(path), kind).ok();
+    let os_release = read("/etc/os-release", Kind::HostConfig);
+    let redhat = read("/etc/redhat-release", Kind::HostConfig);
     let (os, family) = detect_os(os_release.as_deref(), redhat.as_deref());
-    let hostname = fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default();
+    let hostname = read("/proc/sys/kernel/hostname", Kind::Kernel).map(|s| s.trim().to_string()).unwrap_or_default();
+    let kernel = read("/proc/sys/kernel/osrelease", Kind::Kernel).map(|s| s.trim().to_string()).unwrap_or_default();
     (HostInfo { hostname, os, os_family: family.report_name().to_string(), kernel }, family)
 }
 

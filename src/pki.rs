@@ -1,17 +1,13 @@
-//! Certificates and keys as files: PEM splitting, certificate facts (subject, validity,
+//! Certificates and keys as bytes: PEM splitting, certificate facts (subject, validity,
 //! fingerprint, key, EKU, ICP-Brasil fields), loading a client identity from PEM or PKCS#12
-//! (encrypted keys in both PEM forms), and who on the host may read a file.
+//! (encrypted keys in both PEM forms), telling a wrong password from an algorithm OpenSSL
+//! lacks, and refusing key derivations too costly to try. Reading the files is `hostfs`'s job.
 
 use crate::secret::Secret;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::x509::X509;
 use serde::Serialize;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
-
-/// Files larger than this are refused (no certificate or bundle is anywhere near it).
-pub const MAX_FILE: u64 = 16 * 1024 * 1024;
 
 /// One `-----BEGIN X-----` … `-----END X-----` block.
 #[derive(Clone, Debug)]
@@ -282,50 +278,11 @@ pub fn short_name(info: &CertInfo) -> String {
         .unwrap_or_else(|| info.subject.clone())
 }
 
-/// Why a file could not be read at all.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FileError {
-    Missing,
-    /// Larger than [`MAX_FILE`] (size in bytes).
-    TooLarge(u64),
-    /// Permission denied to the user pen-doctor runs as (named).
-    Denied(String),
-    /// Another I/O error, or content that is not what was expected.
-    Invalid(String),
-}
-
-impl FileError {
-    pub fn describe(&self) -> String {
-        match self {
-            FileError::Missing => "not found".into(),
-            FileError::TooLarge(n) => format!("file too large ({n} bytes, limit {MAX_FILE})"),
-            FileError::Denied(u) => format!("permission denied for {u}"),
-            FileError::Invalid(e) => e.clone(),
-        }
-    }
-}
-
-/// Reads a file of at most [`MAX_FILE`] bytes.
-pub fn read_bounded(path: &Path) -> Result<Vec<u8>, FileError> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileError::Missing),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(FileError::Denied(current_user())),
-        Err(e) => return Err(FileError::Invalid(e.to_string())),
-    };
-    if meta.is_dir() {
-        return Err(FileError::Invalid("is a directory".into()));
-    }
-    if meta.len() > MAX_FILE {
-        return Err(FileError::TooLarge(meta.len()));
-    }
-    match std::fs::read(path) {
-        Ok(b) if b.len() as u64 > MAX_FILE => Err(FileError::TooLarge(b.len() as u64)),
-        Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(FileError::Denied(current_user())),
-        Err(e) => Err(FileError::Invalid(e.to_string())),
-    }
-}
+/// Content that is not a certificate file pen-doctor can read (the text says what is wrong and
+/// never quotes the file).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
 
 /// The state of the private key in a certificate file.
 pub enum KeyState {
@@ -334,6 +291,16 @@ pub enum KeyState {
     /// The key is encrypted and the password (or its absence) does not open it.
     BadPassword {
         configured: bool,
+    },
+    /// The key (or the PKCS#12 container) is protected with an algorithm this OpenSSL cannot
+    /// use: the password could not even be tried. `detail` is OpenSSL's reason.
+    Unsupported {
+        detail: String,
+    },
+    /// The file demands more key-derivation work than [`MAX_KDF_ITERATIONS`]: refused before
+    /// any password is tried (OpenSSL would spend minutes on it).
+    TooCostly {
+        iterations: u64,
     },
 }
 
@@ -346,15 +313,10 @@ pub struct Loaded {
     pub key_matches: bool,
 }
 
-/// Loads a client identity from a PEM (certificate + key, key encrypted or not) or PKCS#12 file.
-pub fn load_identity(path: &Path, password: Option<&Secret>) -> Result<Loaded, FileError> {
-    load_identity_bytes(&read_bounded(path)?, password)
-}
-
 /// Loads a client identity from the bytes of a PEM or PKCS#12 file.
-pub fn load_identity_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Loaded, FileError> {
+pub fn load_identity_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Loaded, Invalid> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(FileError::Invalid("empty file".into()));
+        return Err(Invalid("empty file".into()));
     }
     let looks_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
     if looks_pem {
@@ -363,6 +325,15 @@ pub fn load_identity_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Lo
     }
     if bytes.first() == Some(&0x30) {
         if let Ok(p12) = openssl::pkcs12::Pkcs12::from_der(bytes) {
+            let iterations = kdf_iterations(bytes);
+            if iterations > MAX_KDF_ITERATIONS {
+                return Ok(Loaded {
+                    format: "PKCS#12",
+                    certs: Vec::new(),
+                    key: KeyState::TooCostly { iterations },
+                    key_matches: false,
+                });
+            }
             return load_p12(&p12, password);
         }
         if let Ok(x) = X509::from_der(bytes) {
@@ -370,13 +341,13 @@ pub fn load_identity_bytes(bytes: &[u8], password: Option<&Secret>) -> Result<Lo
             return Ok(Loaded { format: "DER", certs: vec![der], key: KeyState::Absent, key_matches: false });
         }
     }
-    Err(FileError::Invalid("neither PEM nor PKCS#12 (unrecognised binary data)".into()))
+    Err(Invalid("neither PEM nor PKCS#12 (unrecognised binary data)".into()))
 }
 
-fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> {
+fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, Invalid> {
     let pem = split_pem(text);
     if let Some(label) = &pem.truncated {
-        return Err(FileError::Invalid(format!("truncated PEM: '{label}' block without its END line")));
+        return Err(Invalid(format!("truncated PEM: '{label}' block without its END line")));
     }
     let mut certs = Vec::new();
     let mut key_blocks = Vec::new();
@@ -384,7 +355,7 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
         match b.label.as_str() {
             "CERTIFICATE" | "TRUSTED CERTIFICATE" => match &b.der {
                 Some(der) if X509::from_der(der).is_ok() => certs.push(der.clone()),
-                _ => return Err(FileError::Invalid("damaged CERTIFICATE block (bad base64 or DER)".into())),
+                _ => return Err(Invalid("damaged CERTIFICATE block (bad base64 or DER)".into())),
             },
             l if l.ends_with("PRIVATE KEY") => key_blocks.push(b),
             _ => {}
@@ -392,24 +363,27 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
     }
     if certs.is_empty() {
         let what = if key_blocks.is_empty() { "no certificate" } else { "only a private key, no certificate" };
-        return Err(FileError::Invalid(what.into()));
+        return Err(Invalid(what.into()));
     }
     let key = match key_blocks.first() {
         None => KeyState::Absent,
         Some(b) => {
             let encrypted = b.label == "ENCRYPTED PRIVATE KEY" || b.legacy_encrypted;
-            if encrypted {
+            let iterations = b.der.as_deref().map(kdf_iterations).unwrap_or(0);
+            if encrypted && iterations > MAX_KDF_ITERATIONS {
+                KeyState::TooCostly { iterations }
+            } else if encrypted {
                 match password {
                     Some(p) => match PKey::private_key_from_pem_passphrase(b.text.as_bytes(), p.expose().as_bytes()) {
                         Ok(k) => KeyState::Present(k),
-                        Err(_) => KeyState::BadPassword { configured: true },
+                        Err(e) => decrypt_failure(&e, true),
                     },
                     None => KeyState::BadPassword { configured: false },
                 }
             } else {
                 match PKey::private_key_from_pem(b.text.as_bytes()) {
                     Ok(k) => KeyState::Present(k),
-                    Err(_) => return Err(FileError::Invalid(format!("damaged '{}' block", b.label))),
+                    Err(_) => return Err(Invalid(format!("damaged '{}' block", b.label))),
                 }
             }
         }
@@ -417,18 +391,38 @@ fn load_pem(text: &str, password: Option<&Secret>) -> Result<Loaded, FileError> 
     Ok(order(Loaded { format: "PEM", certs, key, key_matches: false }))
 }
 
-fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<Loaded, FileError> {
+/// What a failed decryption means: OpenSSL could not use the algorithm (the password was never
+/// tried), or the password does not open the key. Shared by the PEM and PKCS#12 paths.
+fn decrypt_failure(e: &openssl::error::ErrorStack, configured: bool) -> KeyState {
+    // The store layer adds a generic "unsupported" to every failed load; only the reasons of
+    // the cipher, the key derivation and the PEM header tell an algorithm OpenSSL lacks.
+    let unsupported = e.errors().iter().find(|err| {
+        let reason = err.reason().unwrap_or("").to_ascii_lowercase();
+        let library = err.library().unwrap_or("").to_ascii_lowercase();
+        !library.contains("store")
+            && (reason.contains("unsupported")
+                || reason.contains("unknown cipher")
+                || reason.contains("unknown algorithm"))
+    });
+    match unsupported {
+        Some(err) => KeyState::Unsupported {
+            detail: match err.data() {
+                Some(d) if !d.is_empty() => format!("{} ({d})", err.reason().unwrap_or("unsupported")),
+                _ => err.reason().unwrap_or("unsupported").to_string(),
+            },
+        },
+        None => KeyState::BadPassword { configured },
+    }
+}
+
+fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<Loaded, Invalid> {
     // Old exports use RC2/3DES, which OpenSSL 3 keeps in its legacy provider.
     static LEGACY: std::sync::OnceLock<Option<openssl::provider::Provider>> = std::sync::OnceLock::new();
     LEGACY.get_or_init(|| openssl::provider::Provider::try_load(None, "legacy", true).ok());
     let pass = password.map(|p| p.expose()).unwrap_or("");
+    let without_key = |key| Ok(Loaded { format: "PKCS#12", certs: Vec::new(), key, key_matches: false });
     if pass.contains('\0') {
-        return Ok(Loaded {
-            format: "PKCS#12",
-            certs: Vec::new(),
-            key: KeyState::BadPassword { configured: password.is_some() },
-            key_matches: false,
-        });
+        return without_key(KeyState::BadPassword { configured: password.is_some() });
     }
     match p12.parse2(pass) {
         Ok(parsed) => {
@@ -442,33 +436,124 @@ fn load_p12(p12: &openssl::pkcs12::Pkcs12, password: Option<&Secret>) -> Result<
                 }
             }
             if certs.is_empty() {
-                return Err(FileError::Invalid("PKCS#12 without a certificate".into()));
+                return Err(Invalid("PKCS#12 without a certificate".into()));
             }
             let key = parsed.pkey.map(KeyState::Present).unwrap_or(KeyState::Absent);
             Ok(order(Loaded { format: "PKCS#12", certs, key, key_matches: false }))
         }
         Err(e) => {
             let text = e.to_string().to_ascii_lowercase();
-            if text.contains("unsupported") {
-                Err(FileError::Invalid(
-                    "PKCS#12 protected with an algorithm this OpenSSL does not offer (a legacy RC2/3DES export?)"
-                        .into(),
-                ))
-            } else if text.contains("mac") || text.contains("decrypt") || text.contains("pkcs12") || text.is_empty() {
-                Ok(Loaded {
-                    format: "PKCS#12",
-                    certs: Vec::new(),
-                    key: KeyState::BadPassword { configured: password.is_some() },
-                    key_matches: false,
-                })
-            } else {
-                Err(FileError::Invalid(format!(
-                    "PKCS#12: {}",
-                    e.errors().first().map(|e| e.to_string()).unwrap_or_default()
-                )))
+            match decrypt_failure(&e, password.is_some()) {
+                KeyState::Unsupported { detail } => without_key(KeyState::Unsupported { detail }),
+                _ if text.contains("mac") || text.contains("decrypt") || text.contains("pkcs12") || text.is_empty() => {
+                    without_key(KeyState::BadPassword { configured: password.is_some() })
+                }
+                _ => {
+                    Err(Invalid(format!("PKCS#12: {}", e.errors().first().map(|e| e.to_string()).unwrap_or_default())))
+                }
             }
         }
     }
+}
+
+// ----------------------------------------------------------------------------- key derivation cost
+
+/// The most key-derivation iterations a certificate file may demand. Exports use 2 048 (OpenSSL),
+/// 2 000 (Windows) or 10 000 (Java); ten million already costs seconds per use.
+pub const MAX_KDF_ITERATIONS: u64 = 10_000_000;
+
+/// PBKDF2 (RFC 8018): params `SEQUENCE { salt, iterationCount, … }`.
+const OID_PBKDF2: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0c];
+/// scrypt (RFC 7914): params `SEQUENCE { salt, N, r, p, … }`.
+const OID_SCRYPT: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b];
+/// PKCS#5 v1.5 PBES1 schemes (`1.2.840.113549.1.5.{1,3,4,6,10,11}`).
+const OID_PBES1: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05];
+/// PKCS#12 PBE schemes (`1.2.840.113549.1.12.1.1`–`6`).
+const OID_PKCS12_PBE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01];
+
+/// The TLVs of a DER sequence's content, as (tag, content); stops at the first malformed one.
+fn der_children(mut b: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    while let Some((tag, content, rest)) = der_tlv(b) {
+        out.push((tag, content));
+        b = rest;
+    }
+    out
+}
+
+/// A non-negative DER INTEGER as u64 (saturating); `None` when negative or empty.
+fn der_uint(content: &[u8]) -> Option<u64> {
+    if content.first()? & 0x80 != 0 {
+        return None;
+    }
+    let digits: Vec<u8> = content.iter().copied().skip_while(|b| *b == 0).collect();
+    if digits.len() > 8 {
+        return Some(u64::MAX);
+    }
+    Some(digits.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+}
+
+/// The iteration count an `AlgorithmIdentifier { oid, params }` of a password-based scheme
+/// asks for, if it is one.
+fn algorithm_iterations(oid: &[u8], params: Option<&[u8]>) -> Option<u64> {
+    let fields = der_children(params?);
+    let int = |i: usize| fields.get(i).filter(|(t, _)| *t == 0x02).and_then(|(_, c)| der_uint(c));
+    if oid == OID_PBKDF2 {
+        int(1)
+    } else if oid == OID_SCRYPT {
+        // N·r·p block mixes of 128·r bytes each: the work, in the same unit as iterations.
+        Some(int(1)?.saturating_mul(int(2)?).saturating_mul(int(3)?))
+    } else if (oid.len() == OID_PBES1.len() + 1 && oid.starts_with(OID_PBES1) && [1, 3, 4, 6, 10, 11].contains(&oid[8]))
+        || (oid.len() == OID_PKCS12_PBE.len() + 1 && oid.starts_with(OID_PKCS12_PBE))
+    {
+        int(1)
+    } else {
+        None
+    }
+}
+
+fn walk_kdf(b: &[u8], depth: u32, most: &mut u64) {
+    if depth > 64 {
+        return;
+    }
+    for (tag, content) in der_children(b) {
+        match tag {
+            0x30 => {
+                let fields = der_children(content);
+                if let Some((0x06, oid)) = fields.first() {
+                    let params = fields.get(1).filter(|(t, _)| *t == 0x30).map(|(_, c)| *c);
+                    if let Some(n) = algorithm_iterations(oid, params) {
+                        *most = (*most).max(n);
+                    }
+                }
+                walk_kdf(content, depth + 1, most);
+            }
+            // The content of a PKCS#7 `data` (and certificate bags) is DER inside an OCTET STRING.
+            0x04 if content.first() == Some(&0x30) => walk_kdf(content, depth + 1, most),
+            t if t & 0x20 != 0 => walk_kdf(content, depth + 1, most),
+            _ => {}
+        }
+    }
+}
+
+/// The most key-derivation iterations a PKCS#12 file or a PKCS#8 encrypted key asks for, read
+/// from its DER before any password is tried: the PKCS#12 MAC, every PBES1/PBES2/PKCS#12 PBE
+/// and scrypt parameter set in the clear (bags inside encrypted content are not visible).
+pub fn kdf_iterations(der: &[u8]) -> u64 {
+    let mut most = 0;
+    // PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo,
+    //                    macData SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER } }
+    if let Some((0x30, pfx, _)) = der_tlv(der) {
+        let top = der_children(pfx);
+        if let (Some((0x02, _)), Some((0x30, mac))) = (top.first(), top.get(2)) {
+            let mac = der_children(mac);
+            if let (Some((0x30, _)), Some((0x04, _)), Some((0x02, n))) = (mac.first(), mac.get(1), mac.get(2)) {
+                most = der_uint(n).unwrap_or(0);
+            }
+        }
+    }
+    walk_kdf(der, 0, &mut most);
+    most
 }
 
 /// Puts the certificate that matches the key first; else the first non-CA certificate.
@@ -490,89 +575,6 @@ fn order(mut l: Loaded) -> Loaded {
         l.certs.insert(0, leaf);
     }
     l
-}
-
-// ----------------------------------------------------------------------------- file access
-
-/// The user pen-doctor runs as.
-pub fn current_user() -> String {
-    // SAFETY: geteuid has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    users().into_iter().find(|u| u.uid == uid).map(|u| u.name).unwrap_or_else(|| format!("uid {uid}"))
-}
-
-struct User {
-    name: String,
-    uid: u32,
-    gid: u32,
-}
-
-fn users() -> Vec<User> {
-    std::fs::read_to_string("/etc/passwd")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            Some(User { name: f.first()?.to_string(), uid: f.get(2)?.parse().ok()?, gid: f.get(3)?.parse().ok()? })
-        })
-        .collect()
-}
-
-fn group_members(gid: u32) -> Vec<String> {
-    std::fs::read_to_string("/etc/group")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.get(2)?.parse::<u32>().ok()? == gid)
-                .then(|| f.get(3).map(|m| m.split(',').map(str::to_string).collect()).unwrap_or_default())
-        })
-        .unwrap_or_default()
-}
-
-fn owner_name(uid: u32) -> String {
-    users().into_iter().find(|u| u.uid == uid).map(|u| u.name).unwrap_or_else(|| uid.to_string())
-}
-
-/// The owner (`user:group`) and mode (`0640`) of a file.
-pub fn owner_and_mode(path: &Path) -> Option<(String, String)> {
-    let m = std::fs::metadata(path).ok()?;
-    let group = std::fs::read_to_string("/etc/group")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.get(2)?.parse::<u32>().ok()? == m.gid()).then(|| f[0].to_string())
-        })
-        .unwrap_or_else(|| m.gid().to_string());
-    Some((format!("{}:{group}", owner_name(m.uid())), format!("{:04o}", m.mode() & 0o7777)))
-}
-
-/// The web-server users present on this host (`www-data`, `apache`, `nginx`).
-pub fn web_users() -> Vec<String> {
-    let all = users();
-    ["www-data", "apache", "nginx"]
-        .iter()
-        .filter(|n| all.iter().any(|u| u.name == **n))
-        .map(|n| n.to_string())
-        .collect()
-}
-
-/// Whether `user` may read the file by its mode bits (directories on the way are not judged).
-pub fn user_can_read(path: &Path, user: &str) -> bool {
-    let Ok(m) = std::fs::metadata(path) else { return false };
-    let Some(u) = users().into_iter().find(|u| u.name == user) else { return false };
-    let mode = m.mode();
-    if u.uid == 0 {
-        return true;
-    }
-    if u.uid == m.uid() {
-        return mode & 0o400 != 0;
-    }
-    if u.gid == m.gid() || group_members(m.gid()).iter().any(|n| n == user) {
-        return mode & 0o040 != 0;
-    }
-    mode & 0o004 != 0
 }
 
 #[cfg(test)]
@@ -610,6 +612,137 @@ mod tests {
         assert!(cert_info(&[0x30, 0x82, 0xff]).is_none());
     }
 
+    /// A tiny DER writer for crafted structures.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let n = content.len();
+        if n < 0x80 {
+            out.push(n as u8);
+        } else {
+            let bytes: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn int(n: u64) -> Vec<u8> {
+        let mut b: Vec<u8> = n.to_be_bytes().iter().copied().skip_while(|b| *b == 0).collect();
+        if b.first().is_none_or(|f| f & 0x80 != 0) {
+            b.insert(0, 0);
+        }
+        tlv(0x02, &b)
+    }
+
+    fn seq(parts: &[Vec<u8>]) -> Vec<u8> {
+        tlv(0x30, &parts.concat())
+    }
+
+    fn test_key_and_cert() -> (PKey<Private>, X509) {
+        use openssl::asn1::Asn1Time;
+        use openssl::hash::MessageDigest;
+        let key = PKey::from_ec_key(
+            openssl::ec::EcKey::generate(
+                &openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "test").unwrap();
+        let name = name.build();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        (key, b.build())
+    }
+
+    fn pem_of(label: &str, der: &[u8]) -> String {
+        let b64 = openssl::base64::encode_block(der);
+        let body: Vec<String> = b64.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", body.join("\n"))
+    }
+
+    #[test]
+    fn an_unknown_key_cipher_is_not_a_wrong_password() {
+        let (key, cert) = test_key_and_cert();
+        let pem = key.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), b"pw").unwrap();
+        let der = split_pem(&String::from_utf8_lossy(&pem)).blocks[0].der.clone().unwrap();
+        // aes-256-cbc (2.16.840.1.101.3.4.1.42) becomes the unassigned 2.16.840.1.101.3.4.1.127.
+        let aes = [0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a];
+        let at = der.windows(aes.len()).position(|w| w == aes).unwrap();
+        let mut unknown = der.clone();
+        unknown[at + aes.len() - 1] = 0x7f;
+        let cert_pem = String::from_utf8(cert.to_pem().unwrap()).unwrap();
+        let pw = Secret::new("pw");
+        let state = |key_pem: &str, pw: &Secret| {
+            load_identity_bytes((cert_pem.clone() + key_pem).as_bytes(), Some(pw)).map(|l| l.key).unwrap()
+        };
+        match state(&pem_of("ENCRYPTED PRIVATE KEY", &unknown), &pw) {
+            KeyState::Unsupported { detail } => assert!(detail.contains("unsupported"), "{detail}"),
+            _ => panic!("an unknown cipher must not read as a wrong password"),
+        }
+        assert!(matches!(
+            state(&pem_of("ENCRYPTED PRIVATE KEY", &der), &Secret::new("wrong")),
+            KeyState::BadPassword { configured: true }
+        ));
+        assert!(matches!(state(&pem_of("ENCRYPTED PRIVATE KEY", &der), &pw), KeyState::Present(_)));
+
+        // The legacy form names its cipher in a header.
+        let legacy =
+            key.ec_key().unwrap().private_key_to_pem_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw").unwrap();
+        let legacy = String::from_utf8(legacy).unwrap().replace("AES-128-CBC", "FOO-128-CBC");
+        assert!(matches!(state(&legacy, &pw), KeyState::Unsupported { .. }));
+    }
+
+    #[test]
+    fn key_derivation_costs_are_read_before_any_password() {
+        let (key, cert) = test_key_and_cert();
+        let p12 = openssl::pkcs12::Pkcs12::builder().pkey(&key).cert(&cert).build2("pw").unwrap().to_der().unwrap();
+        let n = kdf_iterations(&p12);
+        assert!((1..=MAX_KDF_ITERATIONS).contains(&n), "{n}");
+
+        // PBES2 { PBKDF2 { salt, 2^31 }, aes-256-cbc { iv } } around some encrypted bytes.
+        let pbkdf2 = seq(&[tlv(0x06, OID_PBKDF2), seq(&[tlv(0x04, &[1; 8]), int(1 << 31)])]);
+        let aes = seq(&[tlv(0x06, &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a]), tlv(0x04, &[0; 16])]);
+        let pbes2 = seq(&[tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d]), seq(&[pbkdf2, aes])]);
+        let epki = seq(&[pbes2, tlv(0x04, &[0; 48])]);
+        assert_eq!(kdf_iterations(&epki), 1 << 31);
+        let cert_pem = String::from_utf8(cert.to_pem().unwrap()).unwrap();
+        let file = cert_pem + &pem_of("ENCRYPTED PRIVATE KEY", &epki);
+        let loaded = load_identity_bytes(file.as_bytes(), Some(&Secret::new("pw"))).unwrap();
+        assert!(matches!(loaded.key, KeyState::TooCostly { iterations } if iterations == 1 << 31));
+        assert_eq!(loaded.certs.len(), 1, "the certificate is still read");
+
+        // A PKCS#12 MAC (the third field of the PFX) and scrypt's N·r·p.
+        let mac = seq(&[
+            seq(&[seq(&[tlv(0x06, &[0x2b, 0x0e, 0x03, 0x02, 0x1a])]), tlv(0x04, &[0; 20])]),
+            tlv(0x04, &[0; 8]),
+            int(50_000_000),
+        ]);
+        let pfx = seq(&[int(3), seq(&[tlv(0x06, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01])]), mac]);
+        assert_eq!(kdf_iterations(&pfx), 50_000_000);
+        let scrypt = seq(&[tlv(0x06, OID_SCRYPT), seq(&[tlv(0x04, &[1; 8]), int(1 << 20), int(8), int(4)])]);
+        assert_eq!(kdf_iterations(&seq(&[scrypt])), (1 << 20) * 8 * 4);
+        // Huge and negative integers.
+        let big = seq(&[tlv(0x06, OID_PBKDF2), seq(&[tlv(0x04, &[1; 8]), tlv(0x02, &[0x7f; 12])])]);
+        assert_eq!(kdf_iterations(&seq(&[big])), u64::MAX);
+        let negative = seq(&[tlv(0x06, OID_PBKDF2), seq(&[tlv(0x04, &[1; 8]), tlv(0x02, &[0xff, 0x00])])]);
+        assert_eq!(kdf_iterations(&seq(&[negative])), 0);
+        // Deep nesting ends.
+        let mut deep = int(1);
+        for _ in 0..500 {
+            deep = seq(&[deep]);
+        }
+        assert_eq!(kdf_iterations(&deep), 0);
+    }
+
     #[test]
     fn mutated_certificate_files_never_panic() {
         use openssl::asn1::Asn1Time;
@@ -637,15 +770,13 @@ mod tests {
         pem.extend(key.private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_128_cbc(), b"pw").unwrap());
         let p12 = openssl::pkcs12::Pkcs12::builder().pkey(&key).cert(&cert).build2("pw").unwrap().to_der().unwrap();
         let der = cert.to_der().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
         let pw = Secret::new("pw");
         crate::mutation::mutants(&[&pem, &p12, &der], 600, |m| {
             let _ = cert_info(m);
             let _ = split_pem(&String::from_utf8_lossy(m));
-            std::fs::write(&path, m).unwrap();
-            let _ = load_identity(&path, Some(&pw));
-            let _ = load_identity(&path, None);
+            let _ = load_identity_bytes(m, Some(&pw));
+            let _ = load_identity_bytes(m, None);
+            let _ = kdf_iterations(m);
         });
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::cli::{CheckArgs, ColorArg, EnvArg, FormatArg, LangArg};
 use crate::host::OsFamily;
+use crate::hostfs::{self, Kind};
 use crate::kb::Lang;
 use crate::report::model::HostInfo;
 use crate::secret::Secret;
@@ -149,13 +150,7 @@ fn check_target_name(name: &str, flag: &str) -> Result<(), UsageError> {
 
 /// Reads the `--config` TOML file into `CheckArgs`, naming the file and line on error.
 pub fn load_config_file(path: &Path) -> Result<CheckArgs, UsageError> {
-    let meta = std::fs::metadata(path).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
-    if meta.len() > 1024 * 1024 {
-        return Err(usage(format!("--config {}: file too large ({} bytes)", path.display(), meta.len())));
-    }
-    let bytes = std::fs::read(path).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| usage(format!("--config {}: not a text file (invalid UTF-8)", path.display())))?;
+    let text = hostfs::read_text(path, Kind::RunConfig).map_err(|e| usage(format!("--config {e}")))?;
     parse_config_text(&text).map_err(|(line, msg)| match line {
         Some(l) => usage(format!("--config {}:{l}: {msg}", path.display())),
         None => usage(format!("--config {}: {msg}", path.display())),
@@ -247,9 +242,9 @@ pub fn password_from_env(flag: &str, var: &str) -> Result<Secret, UsageError> {
     std::env::var(var).map(Secret::new).map_err(|_| usage(format!("{flag}: environment variable {var} is not set")))
 }
 
-/// A password from the first line of a file.
+/// A password from the first line of a file (a regular text file of at most 64 KiB).
 pub fn password_from_file(flag: &str, path: &Path) -> Result<Secret, UsageError> {
-    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("{flag} {}: {e}", path.display())))?;
+    let text = hostfs::read_text(path, Kind::Password).map_err(|e| usage(format!("{flag} {e}")))?;
     Ok(Secret::new(text.lines().next().unwrap_or("").trim_end_matches('\r')))
 }
 

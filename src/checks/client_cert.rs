@@ -12,7 +12,8 @@
 //! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
 use super::{Check, Ctx, Outcome};
-use crate::pki::{self, FileError, KeyState};
+use crate::hostfs::{self, Kind, Reason};
+use crate::pki::{self, KeyState};
 use crate::report::model::{Finding, Severity};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -129,42 +130,23 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     let shown = path.display().to_string();
     let mut o = Outcome::new().evidence("file", &shown);
     let no_identity = || IdentityFact { identity: None, path: shown.clone() };
-    let loaded = match pki::load_identity(path, password) {
+    let bytes = match hostfs::read_file(path, Kind::Certificate) {
+        Ok(b) => b,
+        Err(e) => {
+            o.push(unreadable(path, &shown, e.reason));
+            o.set_fact(no_identity());
+            return o;
+        }
+    };
+    let loaded = match pki::load_identity_bytes(&bytes, password) {
         Ok(l) => l,
-        Err(FileError::Missing) => {
-            o.push(Finding::new("CLIENT_CERT_MISSING").with("path", &shown));
-            o.set_fact(no_identity());
-            return o;
-        }
-        Err(FileError::TooLarge(size)) => {
-            o.push(
-                Finding::new("CLIENT_CERT_TOO_LARGE")
-                    .with("path", &shown)
-                    .with("size", format!("{size} bytes"))
-                    .with("limit", "16 MiB"),
-            );
-            o.set_fact(no_identity());
-            return o;
-        }
-        Err(FileError::Denied(user)) => {
-            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
-            o.push(
-                Finding::new("CLIENT_CERT_UNREADABLE")
-                    .with("path", &shown)
-                    .with("error", "permission denied")
-                    .with("owner", owner)
-                    .with("mode", mode)
-                    .with("web_user", user),
-            );
-            o.set_fact(no_identity());
-            return o;
-        }
-        Err(FileError::Invalid(error)) => {
+        Err(error) => {
             o.push(Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", &shown).with("error", error));
             o.set_fact(no_identity());
             return o;
         }
     };
+    drop(bytes);
     o.set_evidence("format", loaded.format);
     o.set_evidence("password", if password.is_some() { "configured" } else { "not configured" });
     let infos: Vec<pki::CertInfo> = loaded.certs.iter().filter_map(|d| pki::cert_info(d)).collect();
@@ -186,6 +168,24 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         }
         KeyState::BadPassword { configured: false } => {
             o.push(Finding::new("CLIENT_CERT_NO_PASSWORD").with("path", &shown));
+            None
+        }
+        KeyState::Unsupported { detail } => {
+            o.push(
+                Finding::new("CLIENT_CERT_ALGORITHM_UNSUPPORTED")
+                    .with("path", &shown)
+                    .with("format", loaded.format)
+                    .with("error", detail),
+            );
+            None
+        }
+        KeyState::TooCostly { iterations } => {
+            o.push(
+                Finding::new("CLIENT_CERT_KDF_TOO_COSTLY")
+                    .with("path", &shown)
+                    .with("iterations", iterations)
+                    .with("limit", pki::MAX_KDF_ITERATIONS),
+            );
             None
         }
     };
@@ -245,9 +245,9 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         o = o.summary("subject", pki::short_name(leaf)).summary("not_after", &leaf.not_after).summary("days", days);
     }
     if judge_access {
-        let users = pki::web_users();
-        if !users.is_empty() && !users.iter().any(|u| pki::user_can_read(path, u)) {
-            let (owner, mode) = pki::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+        let users = hostfs::web_users();
+        if !users.is_empty() && !users.iter().any(|u| hostfs::user_can_read(path, u)) {
+            let (owner, mode) = hostfs::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
             o.push(
                 Finding::new("CLIENT_CERT_UNREADABLE")
                     .with("path", &shown)
@@ -270,6 +270,28 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     };
     o.set_fact(IdentityFact { identity, path: shown });
     o
+}
+
+/// The finding for a certificate file that could not be read at all.
+fn unreadable(path: &Path, shown: &str, reason: Reason) -> Finding {
+    match reason {
+        Reason::NotFound => Finding::new("CLIENT_CERT_MISSING").with("path", shown),
+        Reason::TooLarge { size, limit } => Finding::new("CLIENT_CERT_TOO_LARGE")
+            .with("path", shown)
+            .with("size", size.map(|n| format!("{n} bytes")).unwrap_or_else(|| format!("more than {limit} bytes")))
+            .with("limit", hostfs::human_size(limit)),
+        Reason::PermissionDenied { user } => {
+            let (owner, mode) = hostfs::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
+            Finding::new("CLIENT_CERT_UNREADABLE")
+                .with("path", shown)
+                .with("error", "permission denied")
+                .with("owner", owner)
+                .with("mode", mode)
+                .with("web_user", user)
+        }
+        // A FIFO, a device, a directory, a kernel file, an I/O error: not a certificate file.
+        other => Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", shown).with("error", other),
+    }
 }
 
 fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {

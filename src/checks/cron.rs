@@ -24,14 +24,47 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(CronCheck)]
 }
 
-/// The crontab files of the host (mapped paths).
+/// The crontab files of the host (mapped paths). Every entry of the cron directories but
+/// subdirectories: what is not a regular file is refused by the reader, and said.
 fn crontabs() -> Vec<PathBuf> {
     let mut files = vec![hostfs::path("/etc/crontab")];
     for dir in ["/etc/cron.d", "/var/spool/cron/crontabs", "/var/spool/cron"] {
-        files.extend(hostfs::list_dir(dir).into_iter().filter(|p| p.is_file()));
+        files.extend(hostfs::list_dir(dir).into_iter().filter(|p| !p.is_dir()));
     }
-    files.retain(|p| p.is_file());
     files
+}
+
+/// What the crontabs say: the files read, those that could not be, and the first line that
+/// runs each script as (file, line number, line).
+#[derive(Default)]
+struct Scan {
+    read: Vec<String>,
+    unreadable: Vec<hostfs::FileError>,
+    current: Option<(String, usize, String)>,
+    old: Option<(String, usize, String)>,
+}
+
+fn scan() -> Scan {
+    let mut out = Scan::default();
+    for f in &crontabs() {
+        let text = match hostfs::read_real(f) {
+            Ok(t) => t,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                out.unreadable.push(e);
+                continue;
+            }
+        };
+        let name = hostfs::display(f);
+        out.read.push(name.clone());
+        if out.current.is_none() {
+            out.current = scheduled(&text, CURRENT_SCRIPT).map(|(n, l)| (name.clone(), n, l));
+        }
+        if out.old.is_none() {
+            out.old = scheduled(&text, OLD_SCRIPT).map(|(n, l)| (name.clone(), n, l));
+        }
+    }
+    out
 }
 
 /// A scheduled (not commented) line of `text` that runs `script`: (line number, line).
@@ -52,21 +85,9 @@ impl Check for CronCheck {
     }
 
     async fn run(&self, _ctx: &Ctx) -> Outcome {
-        let files = crontabs();
-        let mut read = Vec::new();
-        let mut current = None;
-        let mut old = None;
-        for f in &files {
-            let Ok(text) = hostfs::read_real(f) else { continue };
-            let name = hostfs::display(f);
-            read.push(name.clone());
-            if current.is_none() {
-                current = scheduled(&text, CURRENT_SCRIPT).map(|(n, l)| (name.clone(), n, l));
-            }
-            if old.is_none() {
-                old = scheduled(&text, OLD_SCRIPT).map(|(n, l)| (name.clone(), n, l));
-            }
-        }
+        // File reads never run on the runtime's threads: a read that blocks (a hung network
+        // mount) must not keep the deadline from firing.
+        let Scan { read, unreadable, current, old } = tokio::task::spawn_blocking(scan).await.unwrap_or_default();
         let mut o = Outcome::new().evidence("files_read", &read);
         match (current, old) {
             (Some((file, line, entry)), _) => {
@@ -79,6 +100,9 @@ impl Check for CronCheck {
                 o.push(Finding::new("CRON_CONTINGENCY_OBSOLETE").with("file", file).with("line", line));
             }
             (None, None) => o.push(Finding::new("CRON_CONTINGENCY_MISSING").with("searched", SEARCHED)),
+        }
+        for e in &unreadable {
+            o.push(super::host_file_unreadable(e));
         }
         o
     }

@@ -3,6 +3,7 @@
 //! hickory-resolver — and tells NXDOMAIN, SERVFAIL, no address and timeout apart.
 
 use super::{proxy, Check, Ctx, Outcome};
+use crate::hostfs::{self, Kind};
 use crate::report::model::{Finding, Severity};
 use crate::targets::Target;
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::Resolver;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
@@ -80,7 +82,11 @@ fn resolver_config(dns_server: Option<SocketAddr>) -> Result<(ResolverConfig, Ve
             }
             ResolverConfig::from_name_servers(vec![ns])
         }
-        None => hickory_resolver::system_conf::read_system_conf().map_err(|e| format!("/etc/resolv.conf: {e}"))?.0,
+        None => {
+            // Read through the bounded reader (a FIFO or a huge file is refused), then parsed.
+            let text = hostfs::read_file(Path::new("/etc/resolv.conf"), Kind::HostConfig).map_err(|e| e.to_string())?;
+            hickory_resolver::system_conf::parse_resolv_conf(text).map_err(|e| format!("/etc/resolv.conf: {e}"))?.0
+        }
     };
     let servers = config
         .name_servers
@@ -142,7 +148,8 @@ impl Check for DnsCheck {
             return done(resolved(over, "--resolve"), None);
         }
         if ctx.settings.dns_server.is_none() {
-            if let Ok(text) = tokio::fs::read_to_string("/etc/hosts").await {
+            let hosts = || hostfs::read_lossy(Path::new("/etc/hosts"), Kind::HostConfig);
+            if let Ok(Ok(text)) = tokio::task::spawn_blocking(hosts).await {
                 let found = hosts_lookup(&text, &host);
                 if !found.is_empty() {
                     return done(resolved(found, "/etc/hosts"), Some("/etc/hosts".into()));
@@ -154,7 +161,9 @@ impl Check for DnsCheck {
         let via_proxy = proxy::route(&ctx.settings.proxy, &host, port).proxy().is_some();
         let sev = |f: Finding| if via_proxy { f.severity(Severity::Info) } else { f };
 
-        let (config, servers) = match resolver_config(ctx.settings.dns_server) {
+        let dns_server = ctx.settings.dns_server;
+        let config = tokio::task::spawn_blocking(move || resolver_config(dns_server)).await;
+        let (config, servers) = match config.unwrap_or_else(|e| Err(e.to_string())) {
             Ok(c) => c,
             Err(e) => {
                 return Outcome::new()

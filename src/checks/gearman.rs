@@ -76,10 +76,12 @@ fn restricts_listen(text: &str) -> bool {
     })
 }
 
-/// What the host says about gearmand's listening addresses and its IPv6 start failure.
-fn ipv6_finding() -> (Option<Finding>, serde_json::Value) {
+/// What the host says about gearmand's listening addresses and its IPv6 start failure: the
+/// finding, the evidence, and the files that exist but could not be read.
+fn ipv6_finding() -> (Option<Finding>, serde_json::Value, Vec<hostfs::FileError>) {
     let lacks = host_lacks_ipv6();
     let mut files_seen = Vec::new();
+    let mut unreadable = Vec::new();
     let mut restricted_in = None;
     let mut candidates: Vec<String> = GEARMAND_OPTION_FILES.iter().map(|s| s.to_string()).collect();
     for dir in UNIT_DIRS {
@@ -91,21 +93,30 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value) {
         }
     }
     for file in &candidates {
-        if let Ok(text) = hostfs::read(file) {
-            files_seen.push(file.clone());
-            if restricted_in.is_none() && restricts_listen(&text) {
-                restricted_in = Some(file.clone());
+        match hostfs::read(file) {
+            Ok(text) => {
+                files_seen.push(file.clone());
+                if restricted_in.is_none() && restricts_listen(&text) {
+                    restricted_in = Some(file.clone());
+                }
             }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => unreadable.push(e),
         }
     }
     let mut log_hit = None;
     for log in GEARMAND_LOGS {
-        if let Ok(text) = hostfs::read_tail(log, 256 * 1024) {
-            files_seen.push(log.to_string());
-            if let Some(line) = text.lines().rev().find(|l| l.contains(IPV6_LOG_MESSAGE)) {
-                log_hit = Some((log.to_string(), line.trim().chars().take(300).collect::<String>()));
-                break;
+        // Only the end of a log is read, however large it is.
+        match hostfs::read_tail(log, 256 * 1024) {
+            Ok(text) => {
+                files_seen.push(log.to_string());
+                if let Some(line) = text.lines().rev().find(|l| l.contains(IPV6_LOG_MESSAGE)) {
+                    log_hit = Some((log.to_string(), line.trim().chars().take(300).collect::<String>()));
+                    break;
+                }
             }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => unreadable.push(e),
         }
     }
     let evidence = serde_json::json!({
@@ -125,7 +136,7 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value) {
     } else {
         None
     };
-    (finding, evidence)
+    (finding, evidence, unreadable)
 }
 
 fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
@@ -190,10 +201,16 @@ impl Check for GearmanCheck {
         let has_port = (addr.matches(':').count() == 1 && !addr.starts_with('[')) || addr.contains("]:");
         let addr = if has_port { addr } else { format!("{addr}:4730") };
         let mut o = Outcome::new().evidence("addr", &addr).summary("addr", &addr);
-        let (ipv6, ipv6_evidence) = ipv6_finding();
+        // The host's files are read off the runtime's threads: a read that blocks (a hung
+        // network mount) must not keep the deadline from firing.
+        let (ipv6, ipv6_evidence, unreadable) =
+            tokio::task::spawn_blocking(ipv6_finding).await.unwrap_or((None, serde_json::Value::Null, Vec::new()));
         o.set_evidence("ipv6", ipv6_evidence);
         if let Some(f) = ipv6 {
             o.push(f);
+        }
+        for e in &unreadable {
+            o.push(super::host_file_unreadable(e));
         }
 
         let mut client = match Client::connect(&addr, ctx.timeout()).await {

@@ -165,6 +165,17 @@ pub fn config_dependency(from_sei: bool) -> Vec<String> {
     }
 }
 
+/// `HOST_FILE_UNREADABLE` for a file of the host a check looked at (a crontab, a php.ini, a
+/// supervisord include…) that exists but could not be read: the check's verdict may miss what
+/// it holds. Only informative when pen-doctor merely lacks the permission (a run as non-root).
+pub fn host_file_unreadable(e: &crate::hostfs::FileError) -> Finding {
+    let f = Finding::new("HOST_FILE_UNREADABLE").with("path", e.path.display()).with("error", &e.reason);
+    match e.reason {
+        crate::hostfs::Reason::PermissionDenied { .. } => f.severity(Severity::Info),
+        _ => f,
+    }
+}
+
 /// Check names in catalog order (SPEC §3): the order of the report, whatever order they finish in.
 pub const CATALOG: &[&str] = &[
     "config",

@@ -138,6 +138,37 @@ fn daemon_configs(daemon: &str) -> Vec<String> {
     out
 }
 
+/// What this host says about its clock, read from `/proc`, adjtimex and the daemon's files.
+#[derive(Default)]
+struct HostSide {
+    kernel: Option<KernelClock>,
+    daemons: Vec<String>,
+    /// The first daemon's configuration files (host paths).
+    config_files: Vec<String>,
+    /// Whether one of them names an NTP.br server.
+    uses_ntp_br: bool,
+    unreadable: Vec<hostfs::FileError>,
+}
+
+fn host_side() -> HostSide {
+    let mut out = HostSide { kernel: kernel_clock(), daemons: running_daemons(), ..Default::default() };
+    if let Some(d) = out.daemons.first() {
+        out.config_files = daemon_configs(d);
+        for f in &out.config_files {
+            match hostfs::read(f) {
+                Ok(t) if names_ntp_br(&t) => {
+                    out.uses_ntp_br = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => out.unreadable.push(e),
+            }
+        }
+    }
+    out
+}
+
 /// Whether a configuration names an NTP.br server in a line that is not a comment.
 fn names_ntp_br(text: &str) -> bool {
     text.lines().map(str::trim).filter(|l| !l.starts_with('#') && !l.starts_with(';')).any(|l| l.contains("ntp.br"))
@@ -155,7 +186,10 @@ impl Check for NtpCheck {
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
         let mut o = Outcome::new();
-        let kernel = kernel_clock();
+        // The host's files are read off the runtime's threads: a read that blocks (a hung
+        // network mount) must not keep the deadline from firing.
+        let host = tokio::task::spawn_blocking(host_side).await.unwrap_or_default();
+        let kernel = host.kernel;
         o.set_evidence("kernel", &kernel);
 
         let queries = s.ntp_servers.iter().map(|srv| {
@@ -234,19 +268,19 @@ impl Check for NtpCheck {
             }
         }
 
-        let daemons = running_daemons();
-        o.set_evidence("daemons", &daemons);
-        match daemons.first() {
+        o.set_evidence("daemons", &host.daemons);
+        match host.daemons.first() {
             None => o.push(Finding::new("NTP_NO_DAEMON")),
             Some(d) => {
-                let files = daemon_configs(d);
-                let uses = files.iter().any(|f| hostfs::read(f).map(|t| names_ntp_br(&t)).unwrap_or(false));
-                o.set_evidence("daemon_config", &files);
-                if !uses {
-                    let file = files.first().cloned().unwrap_or_else(|| "-".into());
+                o.set_evidence("daemon_config", &host.config_files);
+                if !host.uses_ntp_br {
+                    let file = host.config_files.first().cloned().unwrap_or_else(|| "-".into());
                     o.push(Finding::new("NTP_NOT_NTP_BR").with("daemon", d).with("file", file));
                 }
             }
+        }
+        for e in &host.unreadable {
+            o.push(super::host_file_unreadable(e));
         }
 
         o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });

@@ -86,7 +86,7 @@ pub fn scan() -> Vec<Worker> {
         if pid == me {
             continue;
         }
-        let Ok(raw) = std::fs::read(dir.join("cmdline")) else { continue };
+        let Ok(raw) = hostfs::read_file(&dir.join("cmdline"), hostfs::Kind::Kernel) else { continue };
         let text = String::from_utf8_lossy(&raw);
         let args: Vec<&str> = text.split('\0').filter(|a| !a.is_empty()).collect();
         let Some(script) = pen_script(&args) else { continue };

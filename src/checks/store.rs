@@ -5,7 +5,8 @@
 
 use super::{Check, Ctx, Outcome};
 use crate::host::OsFamily;
-use crate::pki::{self, CertInfo, FileError};
+use crate::hostfs::{self, FileError, Kind, Reason};
+use crate::pki::{self, CertInfo};
 use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -88,6 +89,9 @@ fn well_known_name(info: &CertInfo) -> Option<&'static str> {
 pub struct Choice {
     pub path: PathBuf,
     pub source: String,
+    /// php.ini files that exist but could not be read (the first is `--php-ini` when it was
+    /// given and is unreadable, missing included).
+    pub unreadable_ini: Vec<FileError>,
 }
 
 /// The value of `key` in php.ini text (last assignment wins, `;` comments ignored).
@@ -114,9 +118,7 @@ fn php_ini_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         return vec![p.to_path_buf()];
     }
     let mut out = Vec::new();
-    let mut versions: Vec<PathBuf> =
-        std::fs::read_dir("/etc/php").map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
-    versions.sort();
+    let mut versions = hostfs::list_real_dir(Path::new("/etc/php"));
     versions.reverse();
     for sapi in ["apache2", "fpm", "cli"] {
         for v in &versions {
@@ -124,10 +126,8 @@ fn php_ini_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         }
     }
     out.push(PathBuf::from("/etc/php.ini"));
-    let mut remi: Vec<PathBuf> = std::fs::read_dir("/etc/opt/remi")
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("php.ini"))).collect())
-        .unwrap_or_default();
-    remi.sort();
+    let mut remi: Vec<PathBuf> =
+        hostfs::list_real_dir(Path::new("/etc/opt/remi")).into_iter().map(|d| d.join("php.ini")).collect();
     remi.reverse();
     out.extend(remi);
     out
@@ -140,20 +140,31 @@ pub fn choose(
     env: impl Fn(&str) -> Option<String>,
     family: OsFamily,
 ) -> Choice {
+    let choice =
+        |path: PathBuf, source: String, unreadable_ini: Vec<FileError>| Choice { path, source, unreadable_ini };
     if let Some(p) = ca_bundle {
-        return Choice { path: p.to_path_buf(), source: "--ca-bundle".into() };
+        return choice(p.to_path_buf(), "--ca-bundle".into(), Vec::new());
     }
+    let mut unreadable = Vec::new();
     for ini in php_ini_candidates(php_ini) {
-        let Ok(text) = std::fs::read_to_string(&ini) else { continue };
+        let text = match hostfs::read_lossy(&ini, Kind::HostConfig) {
+            Ok(t) => t,
+            // A php.ini named by --php-ini must exist; the usual places may well not.
+            Err(e) if e.is_not_found() && php_ini.is_none() => continue,
+            Err(e) => {
+                unreadable.push(e);
+                continue;
+            }
+        };
         for key in ["openssl.cafile", "curl.cainfo", "openssl.capath"] {
             if let Some(v) = php_ini_value(&text, key) {
-                return Choice { path: PathBuf::from(v), source: format!("{key} in {}", ini.display()) };
+                return choice(PathBuf::from(v), format!("{key} in {}", ini.display()), unreadable);
             }
         }
     }
     for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
         if let Some(v) = env(var).filter(|v| !v.is_empty()) {
-            return Choice { path: PathBuf::from(v), source: var.into() };
+            return choice(PathBuf::from(v), var.into(), unreadable);
         }
     }
     let debian = "/etc/ssl/certs/ca-certificates.crt";
@@ -163,15 +174,15 @@ pub fn choose(
         _ => [debian, rhel],
     };
     if let Some(path) = order.iter().find(|p| Path::new(p).exists()) {
-        return Choice { path: PathBuf::from(path), source: "OpenSSL default for this distribution".into() };
+        return choice(PathBuf::from(path), "OpenSSL default for this distribution".into(), unreadable);
     }
     // No bundle file: OpenSSL still looks in its certificate directory.
     for dir in ["/etc/ssl/certs", "/etc/pki/tls/certs"] {
         if Path::new(dir).is_dir() {
-            return Choice { path: PathBuf::from(dir), source: "OpenSSL default directory".into() };
+            return choice(PathBuf::from(dir), "OpenSSL default directory".into(), unreadable);
         }
     }
-    Choice { path: PathBuf::from(order[0]), source: "OpenSSL default for this distribution".into() }
+    choice(PathBuf::from(order[0]), "OpenSSL default for this distribution".into(), unreadable)
 }
 
 /// The result of reading a bundle (file or directory).
@@ -200,33 +211,28 @@ pub fn parse_bundle(bytes: &[u8], out: &mut Parsed) {
     }
 }
 
-/// Reads a bundle file or a certificate directory.
-pub fn load(path: &Path) -> Result<Parsed, FileError> {
+/// Reads a bundle file or a certificate directory (at most [`Kind::CaBundle`]'s limit in all).
+pub fn load(path: &Path) -> Result<Parsed, Reason> {
     let mut out = Parsed::default();
+    let limit = Kind::CaBundle.limit();
     if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| FileError::Invalid(e.to_string()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        entries.sort();
         let mut total = 0u64;
-        for p in entries.iter().take(5000) {
-            let Ok(bytes) = pki::read_bounded(p) else { continue };
+        for p in hostfs::list_real_dir(path).iter().filter(|p| !p.is_dir()).take(5000) {
+            // Entries that are not readable certificate files (a FIFO, a broken link) are skipped,
+            // as OpenSSL skips them.
+            let Ok(bytes) = hostfs::read_file(p, Kind::CaBundle) else { continue };
             total += bytes.len() as u64;
-            if total > pki::MAX_FILE {
-                return Err(FileError::TooLarge(total));
+            if total > limit {
+                return Err(Reason::TooLarge { size: None, limit });
             }
-            let before = out.certs.len();
             parse_bundle(&bytes, &mut out);
-            let _ = before;
         }
         // The same certificate linked under several names counts once.
         let mut seen = std::collections::HashSet::new();
         out.certs.retain(|c| seen.insert(c.info.sha256.clone()));
         return Ok(out);
     }
-    let bytes = pki::read_bounded(path)?;
+    let bytes = hostfs::read_file(path, Kind::CaBundle).map_err(|e| e.reason)?;
     parse_bundle(&bytes, &mut out);
     Ok(out)
 }
@@ -263,16 +269,25 @@ fn analyse(settings: &Settings) -> Outcome {
     );
     let shown = choice.path.display().to_string();
     let mut o = Outcome::new().evidence("path", &shown).evidence("source", &choice.source);
+    for e in &choice.unreadable_ini {
+        let path = e.path.display();
+        if settings.php_ini.as_deref() == Some(e.path.as_path()) {
+            // The operator named this php.ini: which bundle SEI's PHP uses is unknown.
+            o.push(Finding::new("INPUT_UNREADABLE").with("path", path).with("error", &e.reason));
+        } else {
+            o.push(super::host_file_unreadable(e));
+        }
+    }
     let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), certs: Vec::new() };
     let parsed = match load(&choice.path) {
         Ok(p) => p,
-        Err(FileError::Missing) => {
+        Err(Reason::NotFound) => {
             o.push(Finding::new("CA_STORE_NOT_FOUND").with("path", &shown).with("source", &choice.source));
             o.set_fact(store);
             return o;
         }
         Err(e) => {
-            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", e.describe()));
+            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", e));
             o.set_fact(store);
             return o;
         }
@@ -338,7 +353,11 @@ mod tests {
             |v| (v == "SSL_CERT_FILE").then(|| "/y".into()),
             OsFamily::Debian,
         );
-        assert_eq!(c, Choice { path: "/y".into(), source: "SSL_CERT_FILE".into() });
+        assert_eq!(c.path, PathBuf::from("/y"));
+        assert_eq!(c.source, "SSL_CERT_FILE");
+        // A missing --php-ini is not passed over in silence.
+        assert_eq!(c.unreadable_ini.len(), 1);
+        assert_eq!(c.unreadable_ini[0].to_string(), "/nonexistent/php.ini: not found");
     }
 
     #[test]
@@ -350,7 +369,9 @@ mod tests {
 
     #[test]
     fn damaged_bundles_never_panic() {
-        let Ok(isrg) = std::fs::read("/etc/ssl/certs/ISRG_Root_X1.pem") else { return };
+        let Ok(isrg) = hostfs::read_file(Path::new("/etc/ssl/certs/ISRG_Root_X1.pem"), Kind::CaBundle) else {
+            return;
+        };
         crate::mutation::mutants(&[&isrg], 400, |v| {
             let mut out = Parsed::default();
             parse_bundle(v, &mut out);

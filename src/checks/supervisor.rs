@@ -147,6 +147,8 @@ pub struct Config {
     pub main: Option<String>,
     pub files: Vec<String>,
     pub sections: Vec<Section>,
+    /// Files that exist but could not be read (not regular, too large, no permission).
+    pub unreadable: Vec<hostfs::FileError>,
 }
 
 fn here_expand(value: &str, dir: &Path) -> String {
@@ -156,8 +158,14 @@ fn here_expand(value: &str, dir: &Path) -> String {
 /// Finds and reads supervisord's configuration with its `[include] files=` globs.
 pub fn load_config() -> Config {
     let mut cfg = Config::default();
-    let Some(main) = CONFIG_FILES.iter().find(|f| hostfs::path(f).is_file()) else { return cfg };
-    let Ok(text) = hostfs::read(main) else { return cfg };
+    let Some(main) = CONFIG_FILES.iter().find(|f| hostfs::exists(f)) else { return cfg };
+    let text = match hostfs::read(main) {
+        Ok(t) => t,
+        Err(e) => {
+            cfg.unreadable.push(e);
+            return cfg;
+        }
+    };
     let main_dir = Path::new(main).parent().unwrap_or(Path::new("/")).to_path_buf();
     cfg.main = Some(main.to_string());
     cfg.files.push(main.to_string());
@@ -176,7 +184,7 @@ pub fn load_config() -> Config {
         let mut matched: Vec<PathBuf> = hostfs::list_dir(&dir)
             .into_iter()
             .filter(|p| {
-                p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| hostfs::wildcard(name, n))
+                !p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| hostfs::wildcard(name, n))
             })
             .collect();
         matched.sort();
@@ -185,9 +193,13 @@ pub fn load_config() -> Config {
             if cfg.files.contains(&shown) {
                 continue;
             }
-            if let Ok(t) = hostfs::read_real(&real) {
-                cfg.sections.extend(parse_ini(&t, &shown));
-                cfg.files.push(shown);
+            match hostfs::read_real(&real) {
+                Ok(t) => {
+                    cfg.sections.extend(parse_ini(&t, &shown));
+                    cfg.files.push(shown);
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => cfg.unreadable.push(e),
             }
         }
     }
@@ -286,14 +298,25 @@ impl Check for SupervisorCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
-        let cfg = tokio::task::spawn_blocking(load_config).await.unwrap_or_default();
-        let mut o = Outcome::new().evidence("config_files", &cfg.files);
         let module_major = s
             .sei
             .as_ref()
             .and_then(|i| i.pen_version.as_deref())
             .and_then(|v| v.trim().split('.').next()?.parse::<u32>().ok());
-        for (file, line, problem) in lint(&cfg, module_major) {
+        // The configuration and the files it names are looked at off the runtime's threads: a
+        // read that blocks (a hung network mount) must not keep the deadline from firing.
+        let (cfg, problems) = tokio::task::spawn_blocking(move || {
+            let cfg = load_config();
+            let problems = lint(&cfg, module_major);
+            (cfg, problems)
+        })
+        .await
+        .unwrap_or_default();
+        let mut o = Outcome::new().evidence("config_files", &cfg.files);
+        for e in &cfg.unreadable {
+            o.push(super::host_file_unreadable(e));
+        }
+        for (file, line, problem) in problems {
             o.push(
                 Finding::new("SUPERVISOR_CONFIG_INVALID")
                     .with("file", file)

@@ -3,10 +3,10 @@
 
 pub mod php;
 
+use crate::hostfs::{self, Kind, Reason};
 use crate::report::model::Finding;
 use crate::secret::Secret;
 use php::PhpValue;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// `BancoSEI` of `ConfiguracaoSEI.php`.
@@ -87,7 +87,7 @@ impl SeiInstall {
 }
 
 /// Files larger than this are refused: no configuration file comes near it.
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_CONFIG_BYTES: u64 = Kind::PhpSource.limit();
 
 const SEI_CONFIG: &str = "config/ConfiguracaoSEI.php";
 const PEN_CONFIG: &str = "config/mod-pen/ConfiguracaoModPEN.php";
@@ -124,28 +124,13 @@ pub enum ReadError {
     },
 }
 
-/// Reads at most [`MAX_CONFIG_BYTES`] of a regular file.
+/// Reads a PHP file through the bounded reader: a regular file of at most [`MAX_CONFIG_BYTES`]
+/// (a FIFO, a device or `/proc/kmsg` behind a link is refused unopened).
 fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let unreadable = |error: String| ReadError::Unreadable { error, line: None };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::NotFound),
-        Err(e) => return Err(unreadable(e.to_string())),
-    };
-    if !meta.is_file() {
-        return Err(unreadable("not a regular file".into()));
-    }
-    let too_large = |n: u64| unreadable(format!("file too large ({n} bytes; the limit is 4 MiB)"));
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(too_large(meta.len()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_large(bytes.len() as u64));
-    }
-    Ok(bytes)
+    hostfs::read_file(path, Kind::PhpSource).map_err(|e| match e.reason {
+        Reason::NotFound => ReadError::NotFound,
+        other => ReadError::Unreadable { error: other.to_string(), line: None },
+    })
 }
 
 /// Reads and parses a PHP configuration file.
@@ -363,9 +348,10 @@ pub fn discover(dir: &Path) -> SeiInstall {
         if let Some(m) = missing.filter(|_| install.pen_enabled()) {
             install.problems.push(Finding::new("PEN_MODULE_DIR_MISSING").with("path", m.display()));
         }
-        install.pen_version = found
-            .as_deref()
-            .and_then(|d| module_version(&d.join("PENIntegracao.php"), &["VERSAO_MODULO_PEN", "VERSAO_MODULO"]));
+        install.pen_version = found.as_deref().and_then(|d| {
+            let names = ["VERSAO_MODULO_PEN", "VERSAO_MODULO"];
+            module_version(&d.join("PENIntegracao.php"), &names, &mut install.problems)
+        });
         install.pen_module_dir = found;
     }
     if install.pi_enabled() || unknown {
@@ -377,7 +363,8 @@ pub fn discover(dir: &Path) -> SeiInstall {
         }
         let (found, _) = module_dir(&install, dir, PI_CLASS, PI_DIRS, "ProtocoloIntegradoIntegracao.php");
         install.pi_version = found.as_deref().and_then(|d| {
-            module_version(&d.join("ProtocoloIntegradoIntegracao.php"), &["VERSAO_MODULO_PI", "VERSAO_MODULO"])
+            let names = ["VERSAO_MODULO_PI", "VERSAO_MODULO"];
+            module_version(&d.join("ProtocoloIntegradoIntegracao.php"), &names, &mut install.problems)
         });
         install.pi_module_dir = found;
     }
@@ -476,9 +463,18 @@ fn module_dir(
     (found, missing)
 }
 
-/// The module version defined in its main file (first of `names` found).
-fn module_version(file: &Path, names: &[&str]) -> Option<String> {
-    let text = php::decode(&read_limited(file).ok()?);
+/// The module version defined in its main file (first of `names` found); a main file that
+/// exists but cannot be read is a problem.
+fn module_version(file: &Path, names: &[&str], problems: &mut Vec<Finding>) -> Option<String> {
+    let bytes = match read_limited(file) {
+        Ok(b) => b,
+        Err(ReadError::NotFound) => return None,
+        Err(ReadError::Unreadable { error, line }) => {
+            problems.push(unreadable_finding(file, &error, line));
+            return None;
+        }
+    };
+    let text = php::decode(&bytes);
     names.iter().find_map(|n| php::find_define(&text, n))
 }
 
