@@ -717,7 +717,7 @@ fn a_key_cipher_openssl_lacks_is_not_a_wrong_password() {
         "-subj",
         "/CN=cipher",
         "-days",
-        "30",
+        "365",
         "-keyout",
         s(&key),
         "-out",
