@@ -113,7 +113,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     if let Some(p) = progress {
         p.finish();
     }
-    let report = report::build(
+    let mut report = report::build(
         executed,
         RunMeta {
             started_at,
@@ -124,6 +124,8 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             os_family: settings.os_family,
         },
     );
+    // What this node tells the fleet rules of `pen-doctor merge`.
+    report.node = Some(crate::fleet::facts::of_run(&report));
     let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
     let code = if nagios {
         render::nagios::exit_code(&report, settings.strict)

@@ -383,6 +383,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
         },
         summary: Summary::from_checks(&checks),
         checks,
+        node: None,
         lang: Default::default(),
         os_family: Default::default(),
     }

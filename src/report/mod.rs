@@ -93,6 +93,7 @@ pub fn build(executed: Vec<Executed>, meta: RunMeta) -> Report {
         },
         summary: Summary::from_checks(&checks),
         checks,
+        node: None,
         lang: meta.lang,
         os_family: meta.os_family,
     }
