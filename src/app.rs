@@ -126,7 +126,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     );
     // What this node tells the fleet rules of `pen-doctor merge`.
     report.node = Some(crate::fleet::facts::of_run(&report));
-    let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
+    let bytes = render::for_run(&settings).render(&report);
     let code = if nagios {
         render::nagios::exit_code(&report, settings.strict)
     } else {

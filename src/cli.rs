@@ -284,6 +284,10 @@ pub struct CheckArgs {
     #[arg(long)]
     #[serde(default)]
     pub strict: bool,
+    /// Most bytes of `--format nagios` output (default 1024, what NRPE passes on; 0: no limit)
+    #[arg(long, value_name = "BYTES")]
+    #[serde(default)]
+    pub nagios_max_output: Option<u32>,
     /// Print the names --only and --skip take (checks, the ids of this run, targets) and exit
     #[arg(long)]
     #[serde(skip)]
