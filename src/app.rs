@@ -125,7 +125,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         },
     );
     // What this node tells the fleet rules of `pen-doctor merge`.
-    report.node = Some(crate::fleet::facts::of_run(&report));
+    report.node = Some(crate::fleet::facts::of_run(&report, settings.env_requested.map(|e| e.as_str())));
     let bytes = render::for_run(&settings).render(&report);
     let code = if nagios {
         render::nagios::exit_code(&report, settings.strict)

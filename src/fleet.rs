@@ -1070,3 +1070,56 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
     }
     (out, worse)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_diagnosis_names_the_consequences_of_a_node_failure() {
+        let report = json!({"diagnosis": [
+            {"code": "DNS_SERVFAIL", "check": "dns:tramita", "explains": ["dns:tramita", "tcp:tramita", "ntp"]},
+            {"code": "X", "explains": "not a list"},
+        ]});
+        let explained = explained_by_diagnosis(&report);
+        assert_eq!(explained.into_iter().collect::<Vec<_>>(), vec!["ntp", "tcp:tramita"]);
+        assert!(explained_by_diagnosis(&json!({"diagnosis": null})).is_empty());
+    }
+
+    #[test]
+    fn schema_versions_are_told_apart() {
+        assert!(schema_supported(&json!({"schema_version": 1})).is_ok());
+        let newer = schema_supported(&json!({"schema_version": 3, "tool": {"version": "2.0.0\u{1b}[1m"}})).unwrap_err();
+        assert!(
+            newer.starts_with(
+                "schema_version 3 is not supported (a newer report format, written by pen-doctor 2.0.0\\u{1b}[1m)"
+            ),
+            "{newer}"
+        );
+        let older = schema_supported(&json!({"schema_version": 0})).unwrap_err();
+        assert!(older.contains("an older report format") && older.contains("run the check again"), "{older}");
+        assert_eq!(schema_supported(&json!({})).unwrap_err(), "not a pen-doctor report (no schema_version)");
+    }
+
+    #[test]
+    fn fixes_follow_the_family_of_the_nodes() {
+        let host = |family: &str, os: &str| HostInfo {
+            hostname: String::new(),
+            os: os.into(),
+            os_family: family.into(),
+            kernel: String::new(),
+        };
+        assert_eq!(family_of(&host("debian", "Debian GNU/Linux 12 (bookworm)")), OsFamily::Debian);
+        assert_eq!(family_of(&host("rhel", "CentOS release 6.10 (Final)")), OsFamily::Rhel6);
+        assert_eq!(family_of(&host("rhel", "CentOS Linux 7 (Core)")), OsFamily::Rhel7);
+        assert_eq!(family_of(&host("rhel", "Rocky Linux 9.3 (Blue Onyx)")), OsFamily::Rhel8);
+        assert_eq!(family_of(&host("other", "")), OsFamily::Other);
+    }
+
+    #[test]
+    fn text_from_reports_is_inert_in_markdown_and_on_a_terminal() {
+        assert_eq!(md("<b>x</b> | *y* `z`\n"), "\\<b\\>x\\</b\\> \\| \\*y\\* \\`z\\` ");
+        assert_eq!(t("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+    }
+}

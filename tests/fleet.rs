@@ -195,6 +195,14 @@ fn one_certificate_in_two_environments_is_a_fleet_failure() {
     let fleet = fixed.json();
     assert!(codes(&fleet).is_empty(), "{fleet:#}");
     assert_eq!(fleet["rules"][0]["verdict"], "ok");
+
+    // The fix as `diff` tells it: the homologação node's certificate changed.
+    let diff = pen_doctor(Host).arg("diff").args([&reports[0], &own_report]).args(["--format", "json"]).run();
+    diff.assert_code(0);
+    let changed = diff.json()["facts_changed"].clone();
+    let facts: Vec<&str> = changed.as_array().unwrap().iter().map(|f| f["fact"].as_str().unwrap()).collect();
+    assert_eq!(facts, vec!["certificate_sha256", "certificate_subject"], "{changed}");
+    assert_eq!(changed[0]["before"], fingerprint.as_str());
 }
 
 #[test]

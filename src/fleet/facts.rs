@@ -23,12 +23,14 @@ fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// The facts of a finished run, given whether an address names this host (see [`is_local`]).
-pub fn node_facts(report: &Report, local: &dyn Fn(&str) -> bool) -> NodeFacts {
+/// The facts of a finished run, given the `--env` it was asked for and whether an address names
+/// this host (see [`is_local`]). The environment is `--env`, else the one the module's
+/// `WebService` address belongs to; the run's default (produção) is no fact.
+pub fn node_facts(report: &Report, requested_env: Option<&str>, local: &dyn Fn(&str) -> bool) -> NodeFacts {
     let config = check(report, "config:sei").filter(|c| c.status != Status::Skip);
     let pen = config.and_then(|c| c.evidence.get("pen"));
     let cert = check(report, "cert:client").and_then(|c| c.evidence.get("certificate"));
-    let environment = Some(report.run.environment.clone()).filter(|e| !e.is_empty() && e != "-");
+    let environment = requested_env.map(str::to_string).or_else(|| text(pen.and_then(|p| p.get("environment"))));
     let module_version = text(pen.and_then(|p| p.get("version")))
         .or_else(|| check(report, "process:pen").and_then(|c| text(c.evidence.get("module_version"))));
     let gearman_check = check(report, "gearman");
@@ -133,10 +135,10 @@ pub fn is_local(host: &str, hostname: &str) -> bool {
     }
 }
 
-/// The facts of this run on this host.
-pub fn of_run(report: &Report) -> NodeFacts {
+/// The facts of this run on this host; `requested_env` is the run's `--env`.
+pub fn of_run(report: &Report, requested_env: Option<&str>) -> NodeFacts {
     let hostname = report.run.host.hostname.clone();
-    node_facts(report, &|h| is_local(h, &hostname))
+    node_facts(report, requested_env, &|h| is_local(h, &hostname))
 }
 
 #[cfg(test)]
@@ -195,14 +197,22 @@ mod tests {
     #[test]
     fn facts_come_from_the_checks_evidence() {
         let r = report(vec![
-            check("config:sei", Status::Ok, json!({"pen": {"version": "4.0.1", "gearman": "127.0.0.1:4730"}}), &[]),
+            check(
+                "config:sei",
+                Status::Ok,
+                json!({"pen": {"version": "4.0.1", "gearman": "127.0.0.1:4730", "environment": "homologacao"}}),
+                &[],
+            ),
             check("cert:client", Status::Ok, json!({"certificate": {"sha256": "AB:CD", "subject": "CN=sei"}}), &[]),
             check("gearman", Status::Ok, json!({"addr": "127.0.0.1:4730", "version": "1.1.20"}), &[]),
             check("supervisor", Status::Fail, json!({"pen_program_sections": ["program:processamento"]}), &[]),
             check("cron:pen", Status::Ok, json!({"entry": {}}), &[]),
         ]);
-        let f = node_facts(&r, &|h| h == "127.0.0.1");
-        assert_eq!(f.environment.as_deref(), Some("producao"));
+        let f = node_facts(&r, None, &|h| h == "127.0.0.1");
+        assert_eq!(f.environment.as_deref(), Some("homologacao"), "the configuration's");
+        assert_eq!(node_facts(&r, Some("producao"), &|_| false).environment.as_deref(), Some("producao"), "--env");
+        // Off an SEI node without --env, the run's default environment is no fact.
+        assert_eq!(node_facts(&report(Vec::new()), None, &|_| false).environment, None);
         assert_eq!(f.certificate_sha256.as_deref(), Some("AB:CD"));
         assert_eq!(f.certificate_subject.as_deref(), Some("CN=sei"));
         assert_eq!(f.module_version.as_deref(), Some("4.0.1"));
@@ -217,7 +227,7 @@ mod tests {
     fn the_scheduler_and_the_queue_as_the_checks_tell_them() {
         let cron = |evidence: Value, codes: &[&str]| {
             let r = report(vec![check("cron:pen", Status::Ok, evidence, codes)]);
-            node_facts(&r, &|_| false).scheduler_cron
+            node_facts(&r, None, &|_| false).scheduler_cron
         };
         assert_eq!(cron(json!({"scheduler": {"file": "/etc/cron.d/sei", "line": 3}}), &[]), Some(true));
         assert_eq!(cron(json!({"scheduler": null}), &[]), Some(false));
@@ -226,7 +236,7 @@ mod tests {
 
         let gearman = |evidence: Value, status: Status, codes: &[&str]| {
             let r = report(vec![check("gearman", status, evidence, codes)]);
-            node_facts(&r, &|h| h == "127.0.0.1").gearman_configured
+            node_facts(&r, None, &|h| h == "127.0.0.1").gearman_configured
         };
         assert_eq!(gearman(json!({"addr": "10.1.1.1:4730", "version": "1"}), Status::Ok, &[]), Some(false));
         assert_eq!(gearman(json!({"addr": "127.0.0.1:4730"}), Status::Fail, &["GEARMAN_UNREACHABLE"]), None);
@@ -235,7 +245,7 @@ mod tests {
 
         let supervisor = |evidence: Value, status: Status, codes: &[&str]| {
             let r = report(vec![check("supervisor", status, evidence, codes)]);
-            node_facts(&r, &|_| false).supervisor_configured
+            node_facts(&r, None, &|_| false).supervisor_configured
         };
         assert_eq!(supervisor(json!({"pen_program_sections": []}), Status::Fail, &[]), Some(false));
         assert_eq!(supervisor(json!({}), Status::Fail, &["SUPERVISOR_CONFIG_NOT_FOUND"]), Some(false));
