@@ -122,7 +122,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     if let Some(p) = progress {
         p.finish();
     }
-    let report = report::build(
+    let mut report = report::build(
         executed,
         RunMeta {
             started_at,
@@ -133,7 +133,9 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             os_family: settings.os_family,
         },
     );
-    let bytes = render::renderer_for(settings.format, settings.color, settings.strict).render(&report);
+    // What this node tells the fleet rules of `pen-doctor merge`.
+    report.node = Some(crate::fleet::facts::of_run(&report, settings.env_requested.map(|e| e.as_str())));
+    let bytes = render::for_run(&settings).render(&report);
     let code = if nagios {
         render::nagios::exit_code(&report, settings.strict)
     } else {

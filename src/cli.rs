@@ -37,8 +37,10 @@ pub enum Command {
     },
     /// Inspect a certificate file on its own (PEM with key, or PKCS#12)
     Cert(CertArgs),
-    /// One table of nodes × checks from several JSON reports, and the findings that differ
-    /// between nodes (exit 1 when a node has a failure)
+    /// One table of nodes × checks from several JSON reports, the fleet rules no single node
+    /// can check (one certificate in two environments, SEI's scheduler on exactly one node, the
+    /// queue on the scheduler's node) and the findings that differ between nodes (exit 1 when a
+    /// node or a fleet rule fails)
     Merge {
         /// JSON reports (`pen-doctor check --format json --output FILE`), one per node
         #[arg(required = true, value_name = "REPORT.json")]
@@ -84,6 +86,8 @@ pub enum Command {
 pub enum FleetFormat {
     Human,
     Markdown,
+    /// For machines (`merge`: schema/fleet.schema.json)
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -280,6 +284,10 @@ pub struct CheckArgs {
     #[arg(long)]
     #[serde(default)]
     pub strict: bool,
+    /// Most bytes of `--format nagios` output (default 1024, what NRPE passes on; 0: no limit)
+    #[arg(long, value_name = "BYTES")]
+    #[serde(default)]
+    pub nagios_max_output: Option<u32>,
     /// Print the names --only and --skip take (checks, the ids of this run, targets) and exit
     #[arg(long)]
     #[serde(skip)]

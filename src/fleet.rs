@@ -1,65 +1,141 @@
-//! Reports of many nodes and many runs: `merge` (one table of nodes × checks, and the findings
-//! that differ between nodes — the manual requires NTP and the trust store on every node) and
-//! `diff` (what changed between two runs). Both read JSON reports back (schema version 1).
+//! Reports of many nodes and many runs: `merge` (one table of nodes × checks, the fleet rules
+//! no single node can check — `rules` — and the findings that differ between nodes, leaving out
+//! what is only the consequence of one node's own failure) and `diff` (what changed between two
+//! runs). Both read JSON reports back (schema version 1, with or without the `node` section of
+//! newer runs) and say clearly which reports they cannot read.
+
+pub mod facts;
+pub mod rules;
 
 use crate::cli::FleetFormat;
-use crate::kb::Lang;
+use crate::flagvalue::safe;
+use crate::host::OsFamily;
+use crate::kb::{self, Lang};
 use crate::render::word;
-use crate::report::model::{Report, Status};
+use crate::report::model::{HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, ToolInfo};
 use colored::Colorize;
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::Path;
 
+/// The JSON report schema version this pen-doctor reads (and writes).
+pub const READS_SCHEMA: u32 = 1;
+/// The version of `merge --format json` (schema/fleet.schema.json).
+pub const FLEET_SCHEMA_VERSION: u32 = 1;
+
 /// A report read back from a file, with the name its node is shown under.
 pub struct NodeReport {
     pub node: String,
+    /// The file it was read from, as given.
+    pub file: String,
     pub report: Report,
+    /// Checks that a root cause of this node's own diagnosis accounts for (its consequences).
+    pub explained: BTreeSet<String>,
 }
 
 /// Reads a JSON report; the error is one line naming the file and what is wrong.
 pub fn load(path: &Path) -> Result<Report, String> {
-    let shown = path.display();
+    load_node(path).map(|(report, _)| report)
+}
+
+/// Reads a JSON report and the checks its diagnosis explains by another check's failure.
+fn load_node(path: &Path) -> Result<(Report, BTreeSet<String>), String> {
+    let shown = safe(&path.display().to_string(), 200);
     let text = crate::hostfs::read_file(path, crate::hostfs::Kind::Report)
         .map_err(|e| format!("{shown}: cannot read: {}", e.reason))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| format!("{shown}: not a JSON report (`pen-doctor check --format json`): {e}"))?;
-    match value.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(1) => {}
-        Some(n) => return Err(format!("{shown}: schema_version {n} is not supported (this pen-doctor reads 1)")),
-        None => return Err(format!("{shown}: not a pen-doctor report (no schema_version)")),
-    }
-    let mut report: Report =
-        serde_json::from_value(value).map_err(|e| format!("{shown}: not a pen-doctor report: {e}"))?;
+    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        format!("{shown}: not a JSON report (`pen-doctor check --format json`): {}", safe(&e.to_string(), 200))
+    })?;
+    schema_supported(&value).map_err(|e| format!("{shown}: {e}"))?;
+    let explained = explained_by_diagnosis(&value);
+    let mut report: Report = serde_json::from_value(value)
+        .map_err(|e| format!("{shown}: not a pen-doctor report: {}", safe(&e.to_string(), 200)))?;
     // The file came from elsewhere: its texts are cleaned like a peer's before they are shown.
     crate::report::clean::report(&mut report);
-    Ok(report)
+    Ok((report, explained))
 }
 
 /// The most report bytes `merge` reads in all (each report is at most 2 MiB).
 pub const MAX_FLEET_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Loads the reports and names each node by its hostname (made unique with the file name).
+/// Whether this pen-doctor reads a report of that `schema_version`; if not, why, in one line
+/// that names the version, the pen-doctor that wrote it and what to do.
+fn schema_supported(value: &serde_json::Value) -> Result<(), String> {
+    let ours = env!("CARGO_PKG_VERSION");
+    let writer = value
+        .pointer("/tool/version")
+        .and_then(|v| v.as_str())
+        .map(|v| format!(", written by pen-doctor {}", safe(v, 40)))
+        .unwrap_or_default();
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(n) if n == u64::from(READS_SCHEMA) => Ok(()),
+        Some(n) if n > u64::from(READS_SCHEMA) => Err(format!(
+            "schema_version {n} is not supported (a newer report format{writer}); this pen-doctor {ours} reads \
+             schema_version {READS_SCHEMA}: run merge/diff with a pen-doctor at least as new as the nodes'"
+        )),
+        Some(n) => Err(format!(
+            "schema_version {n} is not supported (an older report format{writer}); this pen-doctor {ours} reads \
+             schema_version {READS_SCHEMA}: run the check again on that node with this version"
+        )),
+        None => Err("not a pen-doctor report (no schema_version)".into()),
+    }
+}
+
+/// The checks a report's `diagnosis` (when it has one) says follow from another check's failure.
+fn explained_by_diagnosis(value: &serde_json::Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(causes) = value.get("diagnosis").and_then(|d| d.as_array()) else { return out };
+    for cause in causes.iter().take(1000) {
+        let own = cause.get("check").and_then(|c| c.as_str()).unwrap_or_default();
+        let explains = cause.get("explains").and_then(|e| e.as_array()).map(Vec::as_slice).unwrap_or_default();
+        for id in explains.iter().take(1000).filter_map(|e| e.as_str()) {
+            if id != own {
+                out.insert(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Loads the reports and names each node by its hostname; nodes that share a hostname (or have
+/// none) are told apart by their file names.
 pub fn load_nodes(paths: &[std::path::PathBuf]) -> Result<Vec<NodeReport>, String> {
-    let mut nodes: Vec<NodeReport> = Vec::new();
+    // The sizes first: a set of reports too large in all is refused before any is parsed (one
+    // report too large on its own is refused by its reading, with that reason).
     let mut total = 0;
     for p in paths {
-        let report = load(p)?;
-        // Read already, so a regular file of at most 2 MiB: its size is what it cost.
-        total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::metadata(p).map(|m| if m.is_file() { m.len() } else { 0 }).unwrap_or(0);
+        if size > crate::hostfs::Kind::Report.limit() {
+            load(p)?;
+        }
+        total += size;
         if total > MAX_FLEET_BYTES {
             return Err(format!(
-                "{}: the reports read so far take more than {} MiB in all; merge fewer at a time",
-                p.display(),
+                "{}: the reports take more than {} MiB in all; merge fewer at a time",
+                safe(&p.display().to_string(), 200),
                 MAX_FLEET_BYTES >> 20
             ));
         }
-        let mut node = report.run.host.hostname.clone();
-        if node.is_empty() || nodes.iter().any(|n| n.node == node) {
+    }
+    let mut nodes: Vec<NodeReport> = Vec::new();
+    for p in paths {
+        let (report, explained) = load_node(p)?;
+        let node = report.run.host.hostname.clone();
+        nodes.push(NodeReport { node, file: p.display().to_string(), report, explained });
+    }
+    let hostnames: Vec<String> = nodes.iter().map(|n| n.node.clone()).collect();
+    for (n, p) in nodes.iter_mut().zip(paths) {
+        if n.node.is_empty() || hostnames.iter().filter(|h| **h == n.node).count() > 1 {
             let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            node = if node.is_empty() { stem } else { format!("{node} ({stem})") };
+            n.node = if n.node.is_empty() { stem } else { format!("{} ({stem})", n.node) };
         }
-        nodes.push(NodeReport { node, report });
+    }
+    // The same file twice, or names that still collide: number them.
+    for i in 1..nodes.len() {
+        if nodes[..i].iter().any(|m| m.node == nodes[i].node) {
+            nodes[i].node = format!("{} #{}", nodes[i].node, i + 1);
+        }
     }
     Ok(nodes)
 }
@@ -110,232 +186,749 @@ fn status_of(r: &Report, id: &str) -> Option<Status> {
     r.checks.iter().find(|c| c.id == id).map(|c| c.status)
 }
 
-/// A finding seen on some nodes: (check id, code) → nodes, with one message as an example.
-struct Seen {
-    nodes: BTreeSet<usize>,
-    severity: &'static str,
-    message: String,
+/// The OS family a report's host belongs to, for the fix steps of fleet findings.
+fn family_of(host: &HostInfo) -> OsFamily {
+    match host.os_family.as_str() {
+        "debian" => OsFamily::Debian,
+        "rhel" => {
+            let major: Option<u32> =
+                host.os.split(|c: char| !c.is_ascii_digit()).find(|w| !w.is_empty()).and_then(|w| w.parse().ok());
+            match major {
+                Some(6) => OsFamily::Rhel6,
+                Some(7) => OsFamily::Rhel7,
+                Some(n) if n >= 8 => OsFamily::Rhel8,
+                _ => OsFamily::Other,
+            }
+        }
+        _ => OsFamily::Other,
+    }
 }
 
-/// The result of `merge`: the rendered text and whether any node has a failure.
-pub fn merge(nodes: &[NodeReport], format: FleetFormat, lang: Lang, color: bool) -> (String, bool) {
+/// `merge --format json` (schema/fleet.schema.json): the whole fleet view, for machines.
+#[derive(Debug, Serialize)]
+pub struct Fleet {
+    pub schema_version: u32,
+    pub kind: &'static str,
+    pub tool: ToolInfo,
+    pub summary: FleetSummary,
+    pub nodes: Vec<FleetNode>,
+    /// The fleet rules' findings, worst first.
+    pub findings: Vec<FleetFinding>,
+    /// Every fleet rule and how it came out (`unknown` when some report lacks its facts).
+    pub rules: Vec<rules::RuleResult>,
+    /// One row per check: each node's status (`null`: not in that node's report).
+    pub checks: Vec<CheckRow>,
+    /// Findings (or statuses) that differ between the nodes where the check was compared.
+    pub differences: Vec<Difference>,
+    /// Findings on every node where the check was compared.
+    pub common: Vec<Common>,
+    /// What a person should know about the inputs (older reports, mixed versions).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FleetSummary {
+    /// `fail` when a node or a fleet rule fails, else `warn` when one warns, else `ok`.
+    pub status: &'static str,
+    pub nodes: usize,
+    /// Nodes whose own report has a failed or errored check.
+    pub nodes_failing: usize,
+    /// Fleet findings by severity.
+    pub fail: usize,
+    pub warn: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FleetNode {
+    pub name: String,
+    pub file: String,
+    pub hostname: String,
+    pub environment: String,
+    pub started_at: String,
+    pub tool_version: String,
+    pub schema_version: u32,
+    pub os: String,
+    pub os_family: String,
+    pub summary: Summary,
+    /// The node's facts; `null` for a report of a pen-doctor that did not write them.
+    pub facts: Option<NodeFacts>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FleetFinding {
+    #[serde(flatten)]
+    pub finding: ReportedFinding,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckRow {
+    pub id: String,
+    pub statuses: BTreeMap<String, Option<Status>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Difference {
+    pub check: String,
+    /// The finding's code; `null` when only the statuses differ.
+    pub code: Option<String>,
+    pub severity: Option<Severity>,
+    pub message: Option<String>,
+    /// Nodes with the finding.
+    pub on: Vec<String>,
+    /// Nodes where the check was compared and the finding is absent.
+    pub not_on: Vec<String>,
+    /// Nodes where the check did not run, was skipped, or only failed as a consequence of
+    /// another of that node's failures: not compared.
+    pub not_checked_on: Vec<String>,
+    /// Each compared node's status of the check.
+    pub statuses: BTreeMap<String, Status>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Common {
+    pub check: String,
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    pub not_checked_on: Vec<String>,
+}
+
+/// Whether a node's check takes part in the comparison: it ran (a skip without findings did
+/// not) and it is not a consequence of another of the node's failures.
+fn compared(n: &NodeReport, id: &str) -> bool {
+    if n.explained.contains(id) {
+        return false;
+    }
+    match n.report.checks.iter().find(|c| c.id == id) {
+        None => false,
+        Some(c) => !(c.status == Status::Skip && c.findings.is_empty()),
+    }
+}
+
+/// Builds the fleet view of the nodes' reports.
+pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
+    let knowledge = kb::kb();
     let ids = check_ids(nodes.iter().map(|n| &n.report));
-    let md = format == FleetFormat::Markdown;
-    let color = color && !md;
-    let mut out = String::new();
-    let title = word(lang, "pen-doctor — frota", "pen-doctor — fleet");
-    if md {
-        let _ = writeln!(out, "# {title}\n");
-    } else {
-        let _ = writeln!(out, "{title}\n");
+
+    // The fleet rules over the nodes' facts.
+    let rule_nodes: Vec<rules::Node> =
+        nodes.iter().map(|n| rules::Node { name: &n.node, facts: n.report.node.as_ref() }).collect();
+    let (fired, rule_results) = rules::evaluate(&rule_nodes, lang);
+    let mut findings: Vec<FleetFinding> = fired
+        .into_iter()
+        .map(|f| {
+            let mut families: Vec<OsFamily> =
+                nodes.iter().filter(|n| f.nodes.contains(&n.node)).map(|n| family_of(&n.report.run.host)).collect();
+            families.dedup();
+            let family = if families.len() == 1 { families[0] } else { OsFamily::Other };
+            FleetFinding { finding: crate::report::enrich(knowledge, &f.finding, lang, family), nodes: f.nodes }
+        })
+        .collect();
+    findings.sort_by_key(|f| f.finding.severity);
+
+    // Findings by (check, code), on the nodes where the check is compared.
+    // (catalog rank, check id, code) → (nodes with it, severity, one message as an example).
+    type Seen = BTreeMap<(usize, String, String), (BTreeSet<usize>, Severity, String)>;
+    let mut seen: Seen = BTreeMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        for c in n.report.checks.iter().filter(|c| !n.explained.contains(&c.id)) {
+            let rank = ids.iter().position(|x| *x == c.id).unwrap_or(usize::MAX);
+            for f in &c.findings {
+                let e = seen
+                    .entry((rank, c.id.clone(), f.code.clone()))
+                    .or_insert_with(|| (BTreeSet::new(), f.severity, f.message.clone()));
+                e.0.insert(i);
+            }
+        }
+    }
+    let names = |set: &BTreeSet<usize>| -> Vec<String> { set.iter().map(|&i| nodes[i].node.clone()).collect() };
+    let all: BTreeSet<usize> = (0..nodes.len()).collect();
+    let statuses_on = |id: &str, set: &BTreeSet<usize>| -> BTreeMap<String, Status> {
+        set.iter().filter_map(|&i| status_of(&nodes[i].report, id).map(|s| (nodes[i].node.clone(), s))).collect()
+    };
+    let mut differences = Vec::new();
+    let mut common = Vec::new();
+    for ((_, id, code), (on, severity, message)) in &seen {
+        let cmp: BTreeSet<usize> =
+            all.iter().copied().filter(|&i| compared(&nodes[i], id) || on.contains(&i)).collect();
+        let not_on: BTreeSet<usize> = cmp.difference(on).copied().collect();
+        let not_checked: BTreeSet<usize> = all.difference(&cmp).copied().collect();
+        if not_on.is_empty() {
+            common.push(Common {
+                check: id.clone(),
+                code: code.clone(),
+                severity: *severity,
+                message: message.clone(),
+                not_checked_on: names(&not_checked),
+            });
+        } else {
+            differences.push(Difference {
+                check: id.clone(),
+                code: Some(code.clone()),
+                severity: Some(*severity),
+                message: Some(message.clone()),
+                on: names(on),
+                not_on: names(&not_on),
+                not_checked_on: names(&not_checked),
+                statuses: statuses_on(id, &cmp),
+            });
+        }
+    }
+    // Checks whose status differs where compared although no finding tells the nodes apart.
+    for id in &ids {
+        if differences.iter().any(|d| d.check == *id) {
+            continue;
+        }
+        let cmp: BTreeSet<usize> = all.iter().copied().filter(|&i| compared(&nodes[i], id)).collect();
+        let statuses = statuses_on(id, &cmp);
+        let distinct: BTreeSet<Status> = statuses.values().copied().collect();
+        if distinct.len() > 1 {
+            differences.push(Difference {
+                check: id.clone(),
+                code: None,
+                severity: None,
+                message: None,
+                on: Vec::new(),
+                not_on: Vec::new(),
+                not_checked_on: names(&all.difference(&cmp).copied().collect()),
+                statuses,
+            });
+        }
     }
 
-    // One line per node.
-    if md {
+    let checks = ids
+        .iter()
+        .map(|id| CheckRow {
+            id: id.clone(),
+            statuses: nodes.iter().map(|n| (n.node.clone(), status_of(&n.report, id))).collect(),
+        })
+        .collect();
+    let mut notes = Vec::new();
+    for n in nodes.iter().filter(|n| n.report.node.is_none()) {
+        notes.push(match lang {
+            Lang::Pt => format!(
+                "{}: relatório do pen-doctor {} sem a seção \"node\" (certificado, agendador, fila); as regras da frota não o avaliam — gere-o de novo com esta versão",
+                n.node, n.report.tool.version
+            ),
+            Lang::En => format!(
+                "{}: report of pen-doctor {} without the \"node\" section (certificate, scheduler, queue); the fleet rules cannot judge it — run the check again with this version",
+                n.node, n.report.tool.version
+            ),
+        });
+    }
+    let versions: BTreeSet<&str> = nodes.iter().map(|n| n.report.tool.version.as_str()).collect();
+    if versions.len() > 1 {
+        let list = versions.iter().copied().collect::<Vec<_>>().join(", ");
+        notes.push(match lang {
+            Lang::Pt => format!("relatórios de versões diferentes do pen-doctor: {list}"),
+            Lang::En => format!("reports of different pen-doctor versions: {list}"),
+        });
+    }
+
+    let nodes_failing = nodes.iter().filter(|n| n.report.summary.fail + n.report.summary.error > 0).count();
+    let fail = findings.iter().filter(|f| f.finding.severity == Severity::Fail).count();
+    let warn = findings.iter().filter(|f| f.finding.severity == Severity::Warn).count();
+    let nodes_warning = nodes.iter().any(|n| n.report.summary.warn > 0);
+    let status = if nodes_failing + fail > 0 {
+        "fail"
+    } else if warn > 0 || nodes_warning {
+        "warn"
+    } else {
+        "ok"
+    };
+    Fleet {
+        schema_version: FLEET_SCHEMA_VERSION,
+        kind: "pen-doctor-fleet",
+        tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
+        summary: FleetSummary { status, nodes: nodes.len(), nodes_failing, fail, warn },
+        nodes: nodes
+            .iter()
+            .map(|n| {
+                let r = &n.report;
+                FleetNode {
+                    name: n.node.clone(),
+                    file: n.file.clone(),
+                    hostname: r.run.host.hostname.clone(),
+                    environment: r.run.environment.clone(),
+                    started_at: r.run.started_at.clone(),
+                    tool_version: r.tool.version.clone(),
+                    schema_version: r.schema_version,
+                    os: r.run.host.os.clone(),
+                    os_family: r.run.host.os_family.clone(),
+                    summary: r.summary.clone(),
+                    facts: r.node.clone(),
+                }
+            })
+            .collect(),
+        findings,
+        rules: rule_results,
+        checks,
+        differences,
+        common,
+        notes,
+    }
+}
+
+/// Text from a report made safe for a terminal line.
+fn t(text: &str) -> String {
+    safe(text, 2000)
+}
+
+/// Text from a report made safe inside Markdown: no HTML, no emphasis, no table break, one line.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Words for the facts a rule missed.
+fn missing_words(missing: &[&str], lang: Lang) -> String {
+    missing
+        .iter()
+        .map(|m| match *m {
+            "node" => {
+                word(lang, "fatos do nó (relatório de versão anterior)", "node facts (report of an older version)")
+            }
+            "certificate_sha256" => word(lang, "certificado do cliente não lido", "client certificate not read"),
+            "environment" => word(lang, "ambiente", "environment"),
+            "scheduler_cron" => {
+                word(lang, "agendador do SEI no cron não informado", "SEI's scheduler in cron not reported")
+            }
+            "gearman_configured" => word(lang, "gearman não verificado", "gearman not checked"),
+            "supervisor_configured" => word(lang, "supervisor não verificado", "supervisor not checked"),
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The result of `merge`: the rendered text and whether a node or a fleet rule failed.
+pub fn merge(nodes: &[NodeReport], format: FleetFormat, lang: Lang, color: bool) -> (String, bool) {
+    let fleet = build(nodes, lang);
+    let failed = fleet.summary.status == "fail";
+    let text = match format {
+        FleetFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&fleet).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        FleetFormat::Markdown => render_markdown(&fleet, lang),
+        FleetFormat::Human => render_human(&fleet, lang, color),
+    };
+    (text, failed)
+}
+
+fn counts(s: &Summary) -> String {
+    format!("{} ok, {} warn, {} fail, {} skip, {} error", s.ok, s.warn, s.fail, s.skip, s.error)
+}
+
+fn severity_label(s: Severity, lang: Lang) -> &'static str {
+    match s {
+        Severity::Fail => word(lang, "FALHA", "FAIL"),
+        Severity::Warn => word(lang, "AVISO", "WARN"),
+        Severity::Info => "INFO",
+    }
+}
+
+fn verdict_label(v: rules::Verdict, lang: Lang) -> &'static str {
+    match v {
+        rules::Verdict::Ok => "ok",
+        rules::Verdict::Fired => word(lang, "disparou (acima)", "fired (above)"),
+        rules::Verdict::Unknown => word(lang, "desconhecido", "unknown"),
+    }
+}
+
+fn cause_text(f: &ReportedFinding, lang: Lang) -> String {
+    f.kb.cause
+        .map(|n| {
+            let title = kb::kb().cause_title(&f.kb.article, n, lang).unwrap_or_default();
+            format!(", {} {n} ({title})", word(lang, "causa", "cause"))
+        })
+        .unwrap_or_default()
+}
+
+fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
+    let mut out = String::new();
+    let n = fleet.nodes.len();
+    let _ = writeln!(
+        out,
+        "{} ({n} {})\n",
+        word(lang, "pen-doctor — frota", "pen-doctor — fleet"),
+        word(lang, "nós", "nodes")
+    );
+    for node in &fleet.nodes {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} |\n|---|---|---|---|",
-            word(lang, "Nó", "Node"),
-            word(lang, "Ambiente", "Environment"),
-            word(lang, "Execução", "Run"),
-            word(lang, "Resultado", "Result")
+            "  {:<20} {:<13} {}  {:<4} {}",
+            t(&node.name),
+            t(&node.environment),
+            t(&node.started_at),
+            t(&node.summary.status),
+            counts(&node.summary)
         );
     }
-    for n in nodes {
-        let r = &n.report;
-        let s = &r.summary;
-        let counts = format!("{} ok, {} warn, {} fail, {} skip, {} error", s.ok, s.warn, s.fail, s.skip, s.error);
-        if md {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | **{}** — {counts} |",
-                n.node.replace('|', "\\|"),
-                r.run.environment,
-                r.run.started_at,
-                s.status
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "  {:<20} {:<13} {}  {:<4} {counts}",
-                n.node, r.run.environment, r.run.started_at, s.status
+
+    let _ = writeln!(out, "\n{}:", word(lang, "Achados da frota", "Fleet findings"));
+    if fleet.findings.is_empty() {
+        let _ = writeln!(out, "  {}", word(lang, "nenhum", "none"));
+    }
+    for f in &fleet.findings {
+        let label = severity_label(f.finding.severity, lang);
+        let label = match (color, f.finding.severity) {
+            (true, Severity::Fail) => label.red().bold().to_string(),
+            (true, Severity::Warn) => label.yellow().bold().to_string(),
+            _ => label.to_string(),
+        };
+        let _ =
+            writeln!(out, "  {label} {} — {}: {}", f.finding.code, word(lang, "nós", "nodes"), t(&f.nodes.join(", ")));
+        let _ = writeln!(out, "    {}", t(&f.finding.message));
+        let _ = writeln!(
+            out,
+            "    {}: {}{}",
+            word(lang, "Artigo", "Article"),
+            f.finding.kb.article,
+            cause_text(&f.finding, lang)
+        );
+        let _ = writeln!(out, "    {}", f.finding.kb.url);
+        if !f.finding.fix.is_empty() {
+            let _ = writeln!(out, "    {}:", word(lang, "Como corrigir", "How to fix"));
+            for (i, step) in f.finding.fix.iter().enumerate() {
+                let _ = writeln!(out, "      {}. {}", i + 1, t(step));
+            }
+        }
+        let _ = writeln!(out, "    {}: pen-doctor explain {}", word(lang, "Detalhes", "Details"), f.finding.code);
+    }
+    let _ = writeln!(out, "\n{}:", word(lang, "Regras da frota", "Fleet rules"));
+    for r in &fleet.rules {
+        let mut line = format!("  {:<38} {}", r.code, verdict_label(r.verdict, lang));
+        if !r.unknown_on.is_empty() {
+            let _ = write!(
+                line,
+                " — {} {}: {}",
+                missing_words(&r.missing, lang),
+                word(lang, "em", "on"),
+                t(&r.unknown_on.join(", "))
             );
         }
+        let _ = writeln!(out, "{line}");
     }
     out.push('\n');
 
     // The table: one row per check, one column per node.
-    if md {
-        let _ = write!(out, "| {} |", word(lang, "Verificação", "Check"));
-        for n in nodes {
-            let _ = write!(out, " {} |", n.node.replace('|', "\\|"));
-        }
-        out.push_str("\n|---|");
-        for _ in nodes {
-            out.push_str(":---:|");
-        }
-        out.push('\n');
-        for id in &ids {
-            let _ = write!(out, "| `{id}` |");
-            for n in nodes {
-                let st = status_of(&n.report, id);
-                let _ = write!(out, " {} {} |", symbol(st), st.map(|s| s.as_str()).unwrap_or(""));
-            }
-            out.push('\n');
-        }
-    } else {
-        let width = ids.iter().map(|i| i.chars().count()).max().unwrap_or(5).max(5);
-        let cols: Vec<usize> = nodes.iter().map(|n| n.node.chars().count().max(1)).collect();
-        let _ = write!(out, "{:<width$}", word(lang, "verificação", "check"));
-        for n in nodes {
-            let _ = write!(out, "  {}", n.node);
+    let width = fleet.checks.iter().map(|c| c.id.chars().count()).max().unwrap_or(5).max(5);
+    let cols: Vec<usize> = fleet.nodes.iter().map(|n| t(&n.name).chars().count().max(1)).collect();
+    let _ = write!(out, "{:<width$}", word(lang, "verificação", "check"));
+    for node in &fleet.nodes {
+        let _ = write!(out, "  {}", t(&node.name));
+    }
+    out.push('\n');
+    for row in &fleet.checks {
+        let _ = write!(out, "{:<width$}", t(&row.id));
+        for (node, w) in fleet.nodes.iter().zip(&cols) {
+            let st = row.statuses.get(&node.name).copied().flatten();
+            let pad = " ".repeat(w.saturating_sub(1));
+            let _ = write!(out, "  {}{pad}", paint(symbol(st), st, color));
         }
         out.push('\n');
-        for id in &ids {
-            let _ = write!(out, "{id:<width$}");
-            for (n, w) in nodes.iter().zip(&cols) {
-                let st = status_of(&n.report, id);
-                let pad = " ".repeat(w.saturating_sub(1));
-                let _ = write!(out, "  {}{pad}", paint(symbol(st), st, color));
+    }
+    let _ = writeln!(
+        out,
+        "\n{}: ✔ ok  ⚠ {}  ✘ {}  ‼ {}  – {}  · {}",
+        word(lang, "legenda", "legend"),
+        word(lang, "aviso", "warn"),
+        word(lang, "falha", "fail"),
+        word(lang, "erro", "error"),
+        word(lang, "pulada", "skipped"),
+        word(lang, "não executada", "not run")
+    );
+
+    let _ =
+        writeln!(out, "\n{}:", word(lang, "Achados que diferem entre os nós", "Findings that differ between nodes"));
+    if fleet.differences.is_empty() {
+        let _ = writeln!(out, "  {}", word(lang, "nenhum", "none"));
+    }
+    for d in &fleet.differences {
+        match (&d.code, d.severity, &d.message) {
+            (Some(code), Some(sev), Some(message)) => {
+                let mut line = format!(
+                    "  {} {code} [{}] — {}: {}",
+                    t(&d.check),
+                    sev.as_str(),
+                    word(lang, "em", "on"),
+                    t(&d.on.join(", "))
+                );
+                if !d.not_on.is_empty() {
+                    let _ = write!(line, "; {}: {}", word(lang, "não em", "not on"), t(&d.not_on.join(", ")));
+                }
+                if !d.not_checked_on.is_empty() {
+                    let _ = write!(
+                        line,
+                        "; {}: {}",
+                        word(lang, "não verificado em", "not checked on"),
+                        t(&d.not_checked_on.join(", "))
+                    );
+                }
+                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "    {}", t(message));
             }
-            out.push('\n');
+            _ => {
+                let per: Vec<String> = d.statuses.iter().map(|(n, s)| format!("{} {}", t(n), s.as_str())).collect();
+                let _ = writeln!(out, "  {}: {}", t(&d.check), per.join(", "));
+            }
         }
+    }
+    if !fleet.common.is_empty() {
+        let _ = writeln!(out, "\n{}:", word(lang, "Achados em todos os nós", "Findings on every node"));
+        for c in &fleet.common {
+            let mut line = format!("  {} {} [{}]: {}", t(&c.check), c.code, c.severity.as_str(), t(&c.message));
+            if !c.not_checked_on.is_empty() {
+                let _ = write!(
+                    line,
+                    " ({}: {})",
+                    word(lang, "não verificado em", "not checked on"),
+                    t(&c.not_checked_on.join(", "))
+                );
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if !fleet.notes.is_empty() {
+        let _ = writeln!(out, "\n{}:", word(lang, "Observações", "Notes"));
+        for note in &fleet.notes {
+            let _ = writeln!(out, "  - {}", t(note));
+        }
+    }
+    out
+}
+
+fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", word(lang, "pen-doctor — frota", "pen-doctor — fleet"));
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |\n|---|---|---|---|",
+        word(lang, "Nó", "Node"),
+        word(lang, "Ambiente", "Environment"),
+        word(lang, "Execução", "Run"),
+        word(lang, "Resultado", "Result")
+    );
+    for node in &fleet.nodes {
         let _ = writeln!(
             out,
-            "\n{}: ✔ ok  ⚠ {}  ✘ {}  ‼ {}  – {}  · {}",
-            word(lang, "legenda", "legend"),
-            word(lang, "aviso", "warn"),
-            word(lang, "falha", "fail"),
-            word(lang, "erro", "error"),
-            word(lang, "pulada", "skipped"),
-            word(lang, "não executada", "not run")
+            "| {} | {} | {} | **{}** — {} |",
+            md(&node.name),
+            md(&node.environment),
+            md(&node.started_at),
+            md(&node.summary.status),
+            counts(&node.summary)
         );
     }
 
-    // Findings by (check, code), and on which nodes they appear.
-    let mut seen: BTreeMap<(usize, String, String), Seen> = BTreeMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        for c in &n.report.checks {
-            let rank = ids.iter().position(|x| *x == c.id).unwrap_or(usize::MAX);
-            for f in &c.findings {
-                let e = seen.entry((rank, c.id.clone(), f.code.clone())).or_insert_with(|| Seen {
-                    nodes: BTreeSet::new(),
-                    severity: f.severity.as_str(),
-                    message: f.message.clone(),
-                });
-                e.nodes.insert(i);
+    let _ = writeln!(out, "\n## {}\n", word(lang, "Achados da frota", "Fleet findings"));
+    if fleet.findings.is_empty() {
+        let _ = writeln!(out, "{}", word(lang, "Nenhum.", "None."));
+    }
+    for f in &fleet.findings {
+        let _ =
+            writeln!(out, "### `{}` — {} ({})\n", f.finding.code, md(&f.nodes.join(", ")), f.finding.severity.as_str());
+        let _ = writeln!(out, "{}\n", md(&f.finding.message));
+        let _ = writeln!(
+            out,
+            "- **{}:** [{}]({}){}",
+            word(lang, "Artigo", "Article"),
+            f.finding.kb.article,
+            f.finding.kb.url,
+            md(&cause_text(&f.finding, lang))
+        );
+        let _ = writeln!(out, "- *{}*", md(&f.finding.kb.title));
+        if !f.finding.fix.is_empty() {
+            let _ = writeln!(out, "\n**{}:**\n", word(lang, "Como corrigir", "How to fix"));
+            for (i, step) in f.finding.fix.iter().enumerate() {
+                let _ = writeln!(out, "{}. {}", i + 1, md(step));
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "\n## {}\n", word(lang, "Regras da frota", "Fleet rules"));
+    let _ = writeln!(out, "| {} | {} |\n|---|---|", word(lang, "Regra", "Rule"), word(lang, "Resultado", "Result"));
+    for r in &fleet.rules {
+        let mut result = verdict_label(r.verdict, lang).to_string();
+        if !r.unknown_on.is_empty() {
+            let _ = write!(
+                result,
+                " — {} {}: {}",
+                missing_words(&r.missing, lang),
+                word(lang, "em", "on"),
+                r.unknown_on.join(", ")
+            );
+        }
+        let _ = writeln!(out, "| `{}` | {} |", r.code, md(&result));
+    }
+
+    let _ = write!(out, "\n## {}\n\n| {} |", word(lang, "Verificações", "Checks"), word(lang, "Verificação", "Check"));
+    for node in &fleet.nodes {
+        let _ = write!(out, " {} |", md(&node.name));
+    }
+    out.push_str("\n|---|");
+    for _ in &fleet.nodes {
+        out.push_str(":---:|");
+    }
+    out.push('\n');
+    for row in &fleet.checks {
+        let _ = write!(out, "| `{}` |", row.id.replace('`', "'"));
+        for node in &fleet.nodes {
+            let st = row.statuses.get(&node.name).copied().flatten();
+            let _ = write!(out, " {} {} |", symbol(st), st.map(|s| s.as_str()).unwrap_or(""));
+        }
+        out.push('\n');
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## {}\n",
+        word(lang, "Achados que diferem entre os nós", "Findings that differ between nodes")
+    );
+    if fleet.differences.is_empty() {
+        let _ = writeln!(out, "{}", word(lang, "Nenhum.", "None."));
+    }
+    for d in &fleet.differences {
+        let id = d.check.replace('`', "'");
+        match (&d.code, d.severity, &d.message) {
+            (Some(code), Some(sev), Some(message)) => {
+                let mut line = format!(
+                    "- `{id}` `{code}` [{}] — {}: {}",
+                    sev.as_str(),
+                    word(lang, "em", "on"),
+                    md(&d.on.join(", "))
+                );
+                if !d.not_on.is_empty() {
+                    let _ = write!(line, "; {}: {}", word(lang, "não em", "not on"), md(&d.not_on.join(", ")));
+                }
+                if !d.not_checked_on.is_empty() {
+                    let _ = write!(
+                        line,
+                        "; {}: {}",
+                        word(lang, "não verificado em", "not checked on"),
+                        md(&d.not_checked_on.join(", "))
+                    );
+                }
+                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "  {}", md(message));
+            }
+            _ => {
+                let per: Vec<String> = d.statuses.iter().map(|(n, s)| format!("{} {}", md(n), s.as_str())).collect();
+                let _ = writeln!(out, "- `{id}`: {}", per.join(", "));
             }
         }
     }
-    let ran = |id: &str| -> BTreeSet<usize> {
-        nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| matches!(status_of(&n.report, id), Some(s) if s != Status::Skip))
-            .map(|(i, _)| i)
-            .collect()
+    if !fleet.common.is_empty() {
+        let _ = writeln!(out, "\n## {}\n", word(lang, "Achados em todos os nós", "Findings on every node"));
+        for c in &fleet.common {
+            let _ = writeln!(
+                out,
+                "- `{}` `{}` [{}]: {}",
+                c.check.replace('`', "'"),
+                c.code,
+                c.severity.as_str(),
+                md(&c.message)
+            );
+        }
+    }
+    if !fleet.notes.is_empty() {
+        let _ = writeln!(out, "\n## {}\n", word(lang, "Observações", "Notes"));
+        for note in &fleet.notes {
+            let _ = writeln!(out, "- {}", md(note));
+        }
+    }
+    out
+}
+
+/// The node facts that differ between two reports: (fact, before, after).
+fn facts_changed(before: &NodeFacts, after: &NodeFacts) -> Vec<(&'static str, String, String)> {
+    let show = |v: serde_json::Value| match v {
+        serde_json::Value::Null => "—".to_string(),
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
     };
-    let names = |set: &BTreeSet<usize>| -> String {
-        set.iter().map(|&i| nodes[i].node.as_str()).collect::<Vec<_>>().join(", ")
-    };
-    let all: BTreeSet<usize> = (0..nodes.len()).collect();
-    let mut differ = Vec::new();
-    let mut everywhere = Vec::new();
-    for ((_, id, code), s) in &seen {
-        if s.nodes == all {
-            everywhere.push((id, code, s));
-        } else {
-            let ran_on = ran(id);
-            let without: BTreeSet<usize> = ran_on.difference(&s.nodes).copied().collect();
-            let not_run: BTreeSet<usize> = all.difference(&ran_on).filter(|i| !s.nodes.contains(i)).copied().collect();
-            differ.push((id, code, s, without, not_run));
+    let (a, b) = (serde_json::to_value(before).unwrap_or_default(), serde_json::to_value(after).unwrap_or_default());
+    let mut out = Vec::new();
+    for key in [
+        "environment",
+        "certificate_sha256",
+        "certificate_subject",
+        "scheduler_cron",
+        "gearman_configured",
+        "gearman_address",
+        "supervisor_configured",
+        "module_version",
+    ] {
+        let (x, y) = (a.get(key).cloned().unwrap_or_default(), b.get(key).cloned().unwrap_or_default());
+        if x != y {
+            out.push((key, show(x), show(y)));
         }
     }
-    // Checks whose status differs although no finding tells them apart (e.g. an error).
-    let mut status_differs = Vec::new();
-    for id in &ids {
-        let statuses: BTreeSet<Status> = nodes.iter().filter_map(|n| status_of(&n.report, id)).collect();
-        if statuses.len() > 1 && !differ.iter().any(|(d, _, _, _, _)| *d == id) {
-            status_differs.push(id);
-        }
-    }
-    let heading = |out: &mut String, text: &str| {
-        if md {
-            let _ = writeln!(out, "\n## {text}\n");
-        } else {
-            let _ = writeln!(out, "\n{text}:");
-        }
-    };
-    heading(&mut out, word(lang, "Achados que diferem entre os nós", "Findings that differ between nodes"));
-    if differ.is_empty() && status_differs.is_empty() {
-        let _ = writeln!(out, "{}", word(lang, "  nenhum", "  none"));
-    }
-    for (id, code, s, without, not_run) in &differ {
-        let bullet = if md { "-" } else { " " };
-        let mut line = format!(
-            "{bullet} {} {} [{}] — {}: {}",
-            if md { format!("`{id}`") } else { id.to_string() },
-            if md { format!("`{code}`") } else { code.to_string() },
-            s.severity,
-            word(lang, "em", "on"),
-            names(&s.nodes),
-        );
-        if !without.is_empty() {
-            let _ = write!(line, "; {}: {}", word(lang, "não em", "not on"), names(without));
-        }
-        if !not_run.is_empty() {
-            let _ = write!(line, "; {}: {}", word(lang, "não verificado em", "not checked on"), names(not_run));
-        }
-        let _ = writeln!(out, "{line}");
-        let _ = writeln!(out, "{}  {}", if md { "" } else { "  " }, s.message);
-    }
-    for id in status_differs {
-        let per: Vec<String> = nodes
-            .iter()
-            .filter_map(|n| status_of(&n.report, id).map(|st| format!("{} {}", n.node, st.as_str())))
-            .collect();
-        let bullet = if md { "-" } else { " " };
-        let _ = writeln!(out, "{bullet} {id}: {}", per.join(", "));
-    }
-    if !everywhere.is_empty() {
-        heading(&mut out, word(lang, "Achados em todos os nós", "Findings on every node"));
-        for (id, code, s) in everywhere {
-            let bullet = if md { "-" } else { " " };
-            let _ = writeln!(out, "{bullet} {id} {code} [{}]: {}", s.severity, s.message);
-        }
-    }
-    let failed = nodes.iter().any(|n| n.report.summary.fail + n.report.summary.error > 0);
-    (out, failed)
+    out
+}
+
+/// `diff --format json`: what changed, for machines.
+#[derive(Serialize)]
+struct DiffJson<'a> {
+    kind: &'static str,
+    before: DiffSide<'a>,
+    after: DiffSide<'a>,
+    worse: bool,
+    changes: Vec<DiffChange<'a>>,
+    added: Vec<DiffFinding>,
+    removed: Vec<DiffFinding>,
+    facts_changed: Vec<DiffFact>,
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct DiffSide<'a> {
+    hostname: &'a str,
+    started_at: &'a str,
+    environment: &'a str,
+    tool_version: &'a str,
+    summary: &'a Summary,
+}
+
+#[derive(Serialize)]
+struct DiffChange<'a> {
+    check: &'a str,
+    before: Option<Status>,
+    after: Option<Status>,
+}
+
+#[derive(Serialize)]
+struct DiffFinding {
+    check: String,
+    code: String,
+    severity: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct DiffFact {
+    fact: &'static str,
+    before: String,
+    after: String,
 }
 
 /// The result of `diff`: the rendered text and whether a check got worse.
 pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, color: bool) -> (String, bool) {
-    let md = format == FleetFormat::Markdown;
-    let color = color && !md;
-    let mut out = String::new();
-    let title = word(lang, "pen-doctor — o que mudou", "pen-doctor — what changed");
-    if md {
-        let _ = writeln!(out, "# {title}\n");
-    } else {
-        let _ = writeln!(out, "{title}\n");
-    }
-    let line = |r: &Report| {
-        let s = &r.summary;
-        format!(
-            "{} {} ({}) — {} — {} ok, {} warn, {} fail, {} skip, {} error",
-            r.run.host.hostname, r.run.started_at, r.run.environment, s.status, s.ok, s.warn, s.fail, s.skip, s.error
-        )
-    };
-    let bullet = if md { "- " } else { "  " };
-    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "antes", "before"), line(before));
-    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "depois", "after"), line(after));
-    if before.run.host.hostname != after.run.host.hostname {
-        let _ = writeln!(
-            out,
-            "{bullet}{}",
-            word(lang, "atenção: os relatórios são de hosts diferentes", "note: the reports come from different hosts")
-        );
-    }
+    let md_format = format == FleetFormat::Markdown;
+    let color = color && format == FleetFormat::Human;
     let ids = check_ids([before, after].into_iter());
     let rank = |s: Option<Status>| match s {
         Some(Status::Ok) | Some(Status::Skip) | None => 0,
@@ -364,17 +957,99 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
         let (fa, fb) = (codes(before), codes(after));
         for (code, (msg, sev)) in &fb {
             if !fa.contains_key(code) {
-                added.push(format!("{id} {code} [{sev}]: {msg}"));
+                added.push(DiffFinding { check: id.clone(), code: code.clone(), severity: sev, message: msg.clone() });
             }
         }
         for (code, (msg, sev)) in &fa {
             if !fb.contains_key(code) {
-                removed.push(format!("{id} {code} [{sev}]: {msg}"));
+                removed.push(DiffFinding {
+                    check: id.clone(),
+                    code: code.clone(),
+                    severity: sev,
+                    message: msg.clone(),
+                });
             }
         }
     }
+    let facts = match (&before.node, &after.node) {
+        (Some(a), Some(b)) => facts_changed(a, b),
+        _ => Vec::new(),
+    };
+    let mut notes = Vec::new();
+    if before.run.host.hostname != after.run.host.hostname {
+        notes.push(
+            word(lang, "atenção: os relatórios são de hosts diferentes", "note: the reports come from different hosts")
+                .to_string(),
+        );
+    }
+    for (side, r) in [(word(lang, "antes", "before"), before), (word(lang, "depois", "after"), after)] {
+        if r.node.is_none() {
+            notes.push(match lang {
+                Lang::Pt => format!(
+                    "o relatório de {side} (pen-doctor {}) não traz os fatos do nó; eles não foram comparados",
+                    r.tool.version
+                ),
+                Lang::En => format!(
+                    "the {side} report (pen-doctor {}) has no node facts; they were not compared",
+                    r.tool.version
+                ),
+            });
+        }
+    }
+
+    if format == FleetFormat::Json {
+        fn side(r: &Report) -> DiffSide<'_> {
+            DiffSide {
+                hostname: &r.run.host.hostname,
+                started_at: &r.run.started_at,
+                environment: &r.run.environment,
+                tool_version: &r.tool.version,
+                summary: &r.summary,
+            }
+        }
+        let doc = DiffJson {
+            kind: "pen-doctor-diff",
+            before: side(before),
+            after: side(after),
+            worse,
+            changes: changes.iter().map(|(id, a, b)| DiffChange { check: id, before: *a, after: *b }).collect(),
+            added,
+            removed,
+            facts_changed: facts.into_iter().map(|(fact, before, after)| DiffFact { fact, before, after }).collect(),
+            notes,
+        };
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        return (s, worse);
+    }
+
+    let clean = |text: &str| if md_format { md(text) } else { t(text) };
+    let mut out = String::new();
+    let title = word(lang, "pen-doctor — o que mudou", "pen-doctor — what changed");
+    if md_format {
+        let _ = writeln!(out, "# {title}\n");
+    } else {
+        let _ = writeln!(out, "{title}\n");
+    }
+    let line = |r: &Report| {
+        let s = &r.summary;
+        format!(
+            "{} {} ({}) — {} — {}",
+            clean(&r.run.host.hostname),
+            clean(&r.run.started_at),
+            clean(&r.run.environment),
+            clean(&s.status),
+            counts(s)
+        )
+    };
+    let bullet = if md_format { "- " } else { "  " };
+    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "antes", "before"), line(before));
+    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "depois", "after"), line(after));
+    for note in &notes {
+        let _ = writeln!(out, "{bullet}{}", clean(note));
+    }
     let heading = |out: &mut String, text: &str| {
-        if md {
+        if md_format {
             let _ = writeln!(out, "\n## {text}\n");
         } else {
             let _ = writeln!(out, "\n{text}:");
@@ -392,21 +1067,82 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
             (true, std::cmp::Ordering::Less) => arrow.green().bold().to_string(),
             _ => arrow,
         };
-        let _ = writeln!(out, "{bullet}{id}: {arrow}");
+        let _ = writeln!(out, "{bullet}{}: {arrow}", clean(id));
     }
+    let finding_line =
+        |f: &DiffFinding| format!("{} {} [{}]: {}", clean(&f.check), f.code, f.severity, clean(&f.message));
     heading(&mut out, word(lang, "Achados novos", "Findings added"));
     if added.is_empty() {
         let _ = writeln!(out, "{bullet}{}", word(lang, "nenhum", "none"));
     }
-    for a in added {
-        let _ = writeln!(out, "{bullet}{}{a}", if md { "" } else { "+ " });
+    for a in &added {
+        let _ = writeln!(out, "{bullet}{}{}", if md_format { "" } else { "+ " }, finding_line(a));
     }
     heading(&mut out, word(lang, "Achados resolvidos", "Findings removed"));
     if removed.is_empty() {
         let _ = writeln!(out, "{bullet}{}", word(lang, "nenhum", "none"));
     }
-    for r in removed {
-        let _ = writeln!(out, "{bullet}{}{r}", if md { "" } else { "- " });
+    for r in &removed {
+        let _ = writeln!(out, "{bullet}{}{}", if md_format { "" } else { "- " }, finding_line(r));
+    }
+    if !facts.is_empty() {
+        heading(&mut out, word(lang, "Fatos do nó que mudaram", "Node facts that changed"));
+        for (fact, a, b) in &facts {
+            let _ = writeln!(out, "{bullet}{fact}: {} → {}", clean(a), clean(b));
+        }
     }
     (out, worse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_diagnosis_names_the_consequences_of_a_node_failure() {
+        let report = json!({"diagnosis": [
+            {"code": "DNS_SERVFAIL", "check": "dns:tramita", "explains": ["dns:tramita", "tcp:tramita", "ntp"]},
+            {"code": "X", "explains": "not a list"},
+        ]});
+        let explained = explained_by_diagnosis(&report);
+        assert_eq!(explained.into_iter().collect::<Vec<_>>(), vec!["ntp", "tcp:tramita"]);
+        assert!(explained_by_diagnosis(&json!({"diagnosis": null})).is_empty());
+    }
+
+    #[test]
+    fn schema_versions_are_told_apart() {
+        assert!(schema_supported(&json!({"schema_version": 1})).is_ok());
+        let newer = schema_supported(&json!({"schema_version": 3, "tool": {"version": "2.0.0\u{1b}[1m"}})).unwrap_err();
+        assert!(
+            newer.starts_with(
+                "schema_version 3 is not supported (a newer report format, written by pen-doctor 2.0.0\\x1b[1m)"
+            ),
+            "{newer}"
+        );
+        let older = schema_supported(&json!({"schema_version": 0})).unwrap_err();
+        assert!(older.contains("an older report format") && older.contains("run the check again"), "{older}");
+        assert_eq!(schema_supported(&json!({})).unwrap_err(), "not a pen-doctor report (no schema_version)");
+    }
+
+    #[test]
+    fn fixes_follow_the_family_of_the_nodes() {
+        let host = |family: &str, os: &str| HostInfo {
+            hostname: String::new(),
+            os: os.into(),
+            os_family: family.into(),
+            kernel: String::new(),
+        };
+        assert_eq!(family_of(&host("debian", "Debian GNU/Linux 12 (bookworm)")), OsFamily::Debian);
+        assert_eq!(family_of(&host("rhel", "CentOS release 6.10 (Final)")), OsFamily::Rhel6);
+        assert_eq!(family_of(&host("rhel", "CentOS Linux 7 (Core)")), OsFamily::Rhel7);
+        assert_eq!(family_of(&host("rhel", "Rocky Linux 9.3 (Blue Onyx)")), OsFamily::Rhel8);
+        assert_eq!(family_of(&host("other", "")), OsFamily::Other);
+    }
+
+    #[test]
+    fn text_from_reports_is_inert_in_markdown_and_on_a_terminal() {
+        assert_eq!(md("<b>x</b> | *y* `z`\n"), "\\<b\\>x\\</b\\> \\| \\*y\\* \\`z\\` ");
+        assert_eq!(t("a\u{1b}[31mb"), "a\\x1b[31mb");
+    }
 }

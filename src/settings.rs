@@ -59,6 +59,8 @@ pub struct Settings {
     pub color: bool,
     pub output: Option<PathBuf>,
     pub strict: bool,
+    /// Most bytes of Nagios output (`--nagios-max-output`; 0: no limit).
+    pub nagios_max_output: usize,
     pub timeout: Duration,
     pub deadline: Duration,
     pub targets: Vec<Target>,
@@ -234,6 +236,7 @@ fn merge(mut flags: CheckArgs, file: CheckArgs) -> CheckArgs {
         lang
     );
     flags.strict |= file.strict;
+    flags.nagios_max_output = flags.nagios_max_output.or(file.nagios_max_output);
     flags
 }
 
@@ -418,6 +421,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         color: resolve_color(args.color, stdout_is_tty && args.output.is_none()),
         output: args.output.clone(),
         strict: args.strict,
+        nagios_max_output: args.nagios_max_output.map_or(crate::render::nagios::NRPE_MAX_OUTPUT, |n| n as usize),
         timeout,
         deadline,
         targets: target_list,

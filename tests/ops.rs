@@ -79,11 +79,12 @@ fn prometheus_output_passes_promtool() {
     assert_eq!(out.status.code(), Some(1));
     let body = text(&out.stdout);
     assert!(body.contains("# TYPE pen_doctor_check_status gauge"), "{body}");
+    // One series per check, its value the status: no label that changes with the status.
+    assert!(body.contains("pen_doctor_check_status{check=\"tcp\",id=\"tcp:tramita\",target=\"tramita\"} 2"), "{body}");
     assert!(
-        body.contains("pen_doctor_check_status{check=\"tcp\",id=\"tcp:tramita\",target=\"tramita\",status=\"fail\"} 2"),
+        body.contains("pen_doctor_check_status{check=\"tcp\",id=\"tcp:pendencias\",target=\"pendencias\"} 4"),
         "{body}"
     );
-    assert!(body.contains("status=\"skip\"} 4"), "{body}");
     assert!(
         body.contains("pen_doctor_findings{id=\"tcp:tramita\",code=\"TCP_REFUSED\",severity=\"fail\"} 1"),
         "{body}"
@@ -383,6 +384,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
         },
         summary: Summary::from_checks(&checks),
         checks,
+        node: None,
         lang: Default::default(),
         os_family: Default::default(),
     }
@@ -410,7 +412,7 @@ fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
         assert!(lint.status.success(), "promtool: {}{}", text(&lint.stdout), text(&lint.stderr));
     }
 
-    let nagios = text(&pen_doctor::render::nagios::Nagios { strict: false }.render(&report));
+    let nagios = text(&pen_doctor::render::nagios::Nagios { strict: false, max_output: 0 }.render(&report));
     let first = nagios.lines().next().unwrap_or_default();
     assert!(first.starts_with("PEN-DOCTOR CRITICAL - "), "{first}");
     assert!(first.contains("'cert:client_days_left'=20;30:;0:"), "{first}");

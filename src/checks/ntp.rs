@@ -228,6 +228,8 @@ impl Check for NtpCheck {
 
         let warn = s.ntp_warn.as_secs_f64();
         let crit = s.ntp_crit.as_secs_f64();
+        // The limits the offset was judged by (--ntp-warn/--ntp-crit), for monitoring's thresholds.
+        o.set_evidence("thresholds", json!({"warn_secs": warn, "crit_secs": crit}));
         let offset = best.as_ref().map(|(_, b)| b.offset);
         match &best {
             Some((srv, b)) => {

@@ -313,6 +313,16 @@ impl Check for SupervisorCheck {
         .await
         .unwrap_or_default();
         let mut o = Outcome::new().evidence("config_files", &cfg.files);
+        // Which sections run PEN workers, from the files alone (the fleet compares nodes by it).
+        let pen_sections: Vec<&str> = cfg
+            .sections
+            .iter()
+            .filter(|s| {
+                s.name.starts_with("program:") && s.get("command").is_some_and(|c| pen_script_of(&c.value).is_some())
+            })
+            .map(|s| s.name.as_str())
+            .collect();
+        o.set_evidence("pen_program_sections", &pen_sections);
         for e in &cfg.unreadable {
             o.push(super::host_file_unreadable(e));
         }

@@ -1,7 +1,9 @@
 //! Nagios/Icinga plugin output: one status line (`PEN-DOCTOR CRITICAL - … | perfdata`), then
 //! one line per finding as long output. Performance data: each check's duration, days left on
-//! certificates and the NTP offset when the evidence has them. The process exit code follows the
-//! plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+//! certificates and the NTP offset (with the `--ntp-warn`/`--ntp-crit` thresholds) when the
+//! evidence has them. The whole output fits in `max_output` bytes (1024 by default: what NRPE
+//! passes back); what does not fit is cut at a line and counted in a last line. The process exit
+//! code follows the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 use super::{cert_days_left, ntp_offset_seconds, run_timestamp, word, Render};
 use crate::report::model::{Report, Severity, Status};
@@ -10,7 +12,14 @@ use std::fmt::Write;
 pub struct Nagios {
     /// `--strict`: a warning counts as critical.
     pub strict: bool,
+    /// Most bytes of output (`--nagios-max-output`); 0: no limit.
+    pub max_output: usize,
 }
+
+/// What NRPE passes back of a plugin's output by default (and what check_nrpe shows).
+pub const NRPE_MAX_OUTPUT: usize = 1024;
+/// The smallest output limit honoured (a smaller `--nagios-max-output` counts as this).
+const MIN_OUTPUT: usize = 128;
 
 /// The Nagios state of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,6 +134,7 @@ impl Render for Nagios {
         }
 
         let now = run_timestamp(report);
+        // Perfdata that matters most (kept when the line must shrink), then each check's duration.
         let mut perf = Vec::new();
         perf.push(format!("{}={}ms;;;0", label("run_ms"), report.run.duration_ms));
         for c in &report.checks {
@@ -132,16 +142,18 @@ impl Render for Nagios {
                 perf.push(format!("{}={days};30:;0:", label(&format!("{}_days_left", c.id))));
             }
             if let Some(offset) = ntp_offset_seconds(c) {
-                perf.push(format!("{}={}s", label(&format!("{}_offset", c.id)), number(offset)));
+                let (warn, crit) = ntp_thresholds(c);
+                perf.push(format!("{}={}s;{warn};{crit}", label(&format!("{}_offset", c.id)), number(offset)));
             }
         }
+        let essential = perf.len();
         for c in &report.checks {
             if c.status != Status::Skip {
                 perf.push(format!("{}={}ms;;;0", label(&format!("{}_ms", c.id)), c.duration_ms));
             }
         }
 
-        let mut out = format!("{} | {}\n", plain(&head), perf.join(" "));
+        let mut long = Vec::new();
         for c in &report.checks {
             for f in &c.findings {
                 if f.severity == Severity::Info && c.status == Status::Ok {
@@ -152,14 +164,88 @@ impl Render for Nagios {
                     (false, Some(n)) => format!(" ({} #{n})", f.kb.article),
                     (false, None) => format!(" ({})", f.kb.article),
                 };
-                let _ = writeln!(out, "[{}] {} {}: {}{kb}", f.severity.as_str(), c.id, f.code, plain(&f.message));
+                long.push(format!("[{}] {} {}: {}{kb}", f.severity.as_str(), c.id, f.code, plain(&f.message)));
             }
             if c.status == Status::Error && c.findings.is_empty() {
-                let _ = writeln!(out, "[error] {}: {}", c.id, plain(&c.summary));
+                long.push(format!("[error] {}: {}", c.id, plain(&c.summary)));
             }
         }
-        out.into_bytes()
+        fit(&plain(&head), &perf, essential, &long, self.max_output, lang).into_bytes()
     }
+}
+
+/// The perfdata warning and critical ranges of an NTP offset, from the thresholds the check
+/// judged it by (both signs: the clock can be ahead or behind); empty when not recorded.
+fn ntp_thresholds(check: &crate::report::model::CheckReport) -> (String, String) {
+    let t = check.evidence.get("thresholds");
+    let range = |key: &str| {
+        t.and_then(|t| t.get(key))
+            .and_then(|v| v.as_f64())
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .map_or_else(String::new, |x| format!("-{}:{}", number(x), number(x)))
+    };
+    (range("warn_secs"), range("crit_secs"))
+}
+
+/// The longest prefix of `text` of at most `max` bytes, cut at a character boundary.
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The plugin output in at most `max` bytes (0: no limit): everything when it fits; else the
+/// status line with its essential perfdata (its text cut if even that is too long), as many
+/// long-output lines as fit, and a last line counting the ones left out.
+fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usize, lang: crate::kb::Lang) -> String {
+    let full = format!("{head} | {}\n", perf.join(" "));
+    // Below this even the status line has no room; NRPE's limit is far above it.
+    let max = if max == 0 { 0 } else { max.max(MIN_OUTPUT) };
+    let everything = long.iter().fold(full, |mut out, l| {
+        out.push_str(l);
+        out.push('\n');
+        out
+    });
+    if max == 0 || everything.len() <= max {
+        return everything;
+    }
+    // The findings matter more than each check's duration: those go first.
+    let mut out = {
+        let perf = perf[..essential.min(perf.len())].join(" ");
+        let tail = format!(" | {perf}\n");
+        if head.len() + tail.len() <= max {
+            format!("{head}{tail}")
+        } else if tail.len() + 4 <= max {
+            format!("{}…{tail}", cut(head, max - tail.len() - 3))
+        } else {
+            format!("{}…\n", cut(head, max.saturating_sub(4)))
+        }
+    };
+    for (i, line) in long.iter().enumerate() {
+        let left = long.len() - i;
+        let more = |n: usize| match lang {
+            crate::kb::Lang::Pt => format!("… mais {n} linha(s): rode pen-doctor check no nó para ver tudo\n"),
+            crate::kb::Lang::En => format!("… {n} more line(s): run pen-doctor check on the node to see everything\n"),
+        };
+        // The last line needs no room for a count after it.
+        let room_after = if left > 1 { more(left - 1).len() } else { 0 };
+        if out.len() + line.len() + 1 + room_after <= max {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let count = more(left);
+        if out.len() + count.len() <= max {
+            out.push_str(&count);
+        }
+        break;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -174,5 +260,31 @@ mod tests {
         assert_eq!(plain("x | y\nz"), "x / y z");
         assert_eq!(number(0.0125), "0.0125");
         assert_eq!(number(2.0), "2");
+    }
+
+    #[test]
+    fn output_fits_the_limit_and_says_what_it_left_out() {
+        use crate::kb::Lang;
+        let perf: Vec<String> = (0..40).map(|i| format!("'check:{i}_ms'={i}ms;;;0")).collect();
+        let long: Vec<String> = (0..40).map(|i| format!("[fail] check:{i} CODE: {}", "é".repeat(30))).collect();
+        let out = fit("PEN-DOCTOR CRITICAL - 40 falha(s)", &perf, 1, &long, 1024, Lang::Pt);
+        assert!(out.len() <= 1024, "{}", out.len());
+        let first = out.lines().next().unwrap_or_default();
+        assert_eq!(first, "PEN-DOCTOR CRITICAL - 40 falha(s) | 'check:0_ms'=0ms;;;0", "only the essential perfdata");
+        assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("[fail] check:0 CODE: ")));
+        let last = out.lines().last().unwrap_or_default();
+        assert!(last.starts_with("… mais ") && last.contains("linha(s)"), "{last}");
+        let shown = out.lines().filter(|l| l.starts_with("[fail]")).count();
+        assert_eq!(last, format!("… mais {} linha(s): rode pen-doctor check no nó para ver tudo", 40 - shown));
+        // Everything that fits is shown whole; no limit shows it all.
+        let all = fit("H", &perf, 1, &long, 0, Lang::En);
+        assert_eq!(all.lines().count(), 41);
+        assert!(all.starts_with("H | 'check:0_ms'=0ms;;;0 'check:1_ms'"));
+        let small = fit("H", &perf[..2], 1, &long[..1], 1024, Lang::En);
+        assert_eq!(small, format!("H | {} {}\n{}\n", perf[0], perf[1], long[0]));
+        // A status line longer than the limit is cut at a character, perfdata kept.
+        let head = "PEN-DOCTOR CRITICAL - ".to_string() + &"ç".repeat(400);
+        let out = fit(&head, &perf, 1, &long, 200, Lang::En);
+        assert!(out.len() <= 200 && out.ends_with(" | 'check:0_ms'=0ms;;;0\n") && out.contains('…'), "{out}");
     }
 }

@@ -1,6 +1,9 @@
 //! Prometheus text exposition format for node_exporter's textfile collector. Every metric has
-//! HELP and TYPE lines; label values are escaped. `pen_doctor_check_status` is a gauge whose
-//! value is the check's status: 0 ok, 1 warn, 2 fail, 3 error, 4 skip.
+//! HELP and TYPE lines; label values are escaped. `pen_doctor_check_status` is one series per
+//! check whose value is the check's status (0 ok, 1 warn, 2 fail, 3 error, 4 skip): no label
+//! changes with the status, so a series lives as long as the check and alerts can use `for:`.
+//! Certificate expiry is given for the agency's own certificates (the `cert` checks), the ones
+//! it must renew itself.
 
 use super::{cert_not_after, ntp_offset_seconds, run_timestamp, Render};
 use crate::report::model::{CheckReport, Report, Status};
@@ -117,16 +120,7 @@ impl Render for Prometheus {
             &mut out,
             "pen_doctor_check_status",
             "Status of each check: 0 ok, 1 warn, 2 fail, 3 error, 4 skip.",
-            &report
-                .checks
-                .iter()
-                .map(|c| {
-                    (
-                        format!("{},status=\"{}\"", check_labels(c), c.status.as_str()),
-                        status_value(c.status).to_string(),
-                    )
-                })
-                .collect::<Vec<_>>(),
+            &report.checks.iter().map(|c| (check_labels(c), status_value(c.status).to_string())).collect::<Vec<_>>(),
         );
         family(
             &mut out,
@@ -142,10 +136,11 @@ impl Render for Prometheus {
         family(
             &mut out,
             "pen_doctor_certificate_expiry_timestamp_seconds",
-            "Expiry (notAfter) of the certificate a check inspected, in seconds since the epoch.",
+            "Expiry (notAfter) of the agency's own certificates (client certificates), in seconds since the epoch.",
             &report
                 .checks
                 .iter()
+                .filter(|c| c.check == "cert")
                 .filter_map(|c| cert_not_after(c).map(|t| (check_labels(c), t.to_string())))
                 .collect::<Vec<_>>(),
         );

@@ -98,6 +98,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
         },
         summary: Summary::from_checks(&checks),
         checks,
+        node: None,
         lang: meta.lang,
         os_family: meta.os_family,
     }

@@ -150,6 +150,31 @@ pub struct Summary {
     pub error: usize,
 }
 
+/// What a node tells the fleet (`pen-doctor merge`): the facts the fleet rules compare across
+/// nodes (SPEC §8.5). Each is `None` (JSON `null`) when this run could not tell: the check that
+/// knows it did not run, or knows nothing yet. Absent from reports of older versions.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NodeFacts {
+    /// The environment this node serves (the run's `--env`, else the SEI configuration's).
+    pub environment: Option<String>,
+    /// SHA-256 fingerprint of the Tramita.GOV.BR client certificate (as `openssl x509 -fingerprint`).
+    pub certificate_sha256: Option<String>,
+    /// The client certificate's subject, for people.
+    #[serde(default)]
+    pub certificate_subject: Option<String>,
+    /// SEI's scheduler (`AgendamentoTarefaSEI.php`) is scheduled in this node's cron.
+    pub scheduler_cron: Option<bool>,
+    /// gearmand answers on this node (the module's Gearman address is this node).
+    pub gearman_configured: Option<bool>,
+    /// The Gearman address the module is configured with, when it has one.
+    #[serde(default)]
+    pub gearman_address: Option<String>,
+    /// supervisord's configuration on this node has programs that run PEN workers.
+    pub supervisor_configured: Option<bool>,
+    /// The mod-sei-pen version installed on this node.
+    pub module_version: Option<String>,
+}
+
 /// The whole report, exactly the JSON of SPEC §6. It reads back from JSON (for `merge` and
 /// `diff`); the language and OS family are not in the JSON and read back as their defaults.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -159,6 +184,9 @@ pub struct Report {
     pub run: RunInfo,
     pub summary: Summary,
     pub checks: Vec<CheckReport>,
+    /// The node's facts for the fleet rules; absent in `pen-doctor cert` and in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<NodeFacts>,
     /// The language the messages were rendered in; renderers pick their own words with it.
     #[serde(skip, default)]
     pub lang: crate::kb::Lang,
