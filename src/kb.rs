@@ -143,6 +143,7 @@ pub const CODE_FILES: &[(&str, &str)] = &[
     ("database", include_str!("../checks/codes/database.toml")),
     ("pucomex", include_str!("../checks/codes/pucomex.toml")),
     ("engine", include_str!("../checks/codes/engine.toml")),
+    ("sei_log", include_str!("../checks/codes/sei_log.toml")),
 ];
 
 const ARTICLES: &str = include_str!("../checks/articles.toml");
