@@ -267,6 +267,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::duration))]
     #[serde(default, deserialize_with = "flagvalue::de::deadline")]
     pub deadline: Option<String>,
+    /// How far back to read SEI's log (sei:log; default 24h; e.g. 2h, 3d)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = flagvalue::Parser(flagvalue::since))]
+    #[serde(default, deserialize_with = "flagvalue::de::since")]
+    pub since: Option<String>,
     /// Output format
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,

@@ -1,6 +1,7 @@
-//! Findings that only make sense across checks, added once every check has run. Today: a
+//! Findings that only make sense across checks, added once every check has run: a
 //! certificate that looks "not yet valid" on a host whose clock is off — the clock, not the
-//! certificate, is then the first thing to fix, and both checks say so.
+//! certificate, is then the first thing to fix, and both checks say so — and SEI's logged
+//! errors against the live checks (`crate::log_correlation`).
 
 use crate::engine::Executed;
 use crate::report::model::Finding;
@@ -23,6 +24,11 @@ fn clock_problem(ntp: &Executed) -> Option<String> {
 
 /// Adds the cross-check findings to the executed checks, in place.
 pub fn correlate(executed: &mut [Executed]) {
+    crate::log_correlation::correlate(executed);
+    clock_and_certificate(executed);
+}
+
+fn clock_and_certificate(executed: &mut [Executed]) {
     let Some(ntp_index) = executed.iter().position(|e| e.kind == "ntp") else { return };
     let Some(clock) = clock_problem(&executed[ntp_index]) else { return };
     let mut subjects = Vec::new();

@@ -283,6 +283,22 @@ impl Session {
         self.exec(sql).await
     }
 
+    /// Asks the server itself to stop any statement of this session that runs longer than
+    /// `limit` (MariaDB's `max_statement_time`, MySQL's `max_execution_time`), so that a query
+    /// given up by the client does not go on loading the server. A server with neither keeps
+    /// only the client-side timeout.
+    pub async fn limit_statement_time(&mut self, limit: Duration) {
+        let mariadb = format!("SET SESSION max_statement_time = {:.3}", limit.as_secs_f64());
+        if self.exec(&mariadb).await.is_err() && self.conn.is_some() {
+            let _ = self.exec(&format!("SET SESSION max_execution_time = {}", limit.as_millis())).await;
+        }
+    }
+
+    /// The client-side time allowed to each statement from now on.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// The underlying connection, for tests that prove the server refuses writes in this session.
     #[doc(hidden)]
     pub fn raw(&mut self) -> Option<&mut Conn> {

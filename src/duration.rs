@@ -1,10 +1,22 @@
 //! Durations as people write them on the command line and read them in reports:
-//! `500ms`, `2s`, `1.5s`, `1m`.
+//! `500ms`, `2s`, `1.5s`, `1m`, and the longer windows of `--since` (`6h`, `2d`).
 
 use std::time::Duration;
 
-/// Parses `500ms`, `2s`, `1m`, `1.5s` or a bare number of seconds.
+/// Parses `500ms`, `2s`, `1m`, `1.5s` or a bare number of seconds; at most a day.
 pub fn parse(text: &str) -> Option<Duration> {
+    parse_up_to(text, 86_400.0)
+}
+
+/// The longest window `--since` accepts: 90 days.
+pub const MAX_WINDOW: Duration = Duration::from_secs(90 * 86_400);
+
+/// Parses a window such as `30m`, `6h`, `2d` (days allowed), at most [`MAX_WINDOW`].
+pub fn parse_window(text: &str) -> Option<Duration> {
+    parse_up_to(text, MAX_WINDOW.as_secs_f64())
+}
+
+fn parse_up_to(text: &str, max_secs: f64) -> Option<Duration> {
     let t = text.trim();
     let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => (&t[..i], &t[i..]),
@@ -19,9 +31,10 @@ pub fn parse(text: &str) -> Option<Duration> {
         "s" => value,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
+        "d" => value * 86_400.0,
         _ => return None,
     };
-    (secs <= 86_400.0).then(|| Duration::from_secs_f64(secs))
+    (secs <= max_secs).then(|| Duration::from_secs_f64(secs))
 }
 
 /// `1.5s`, `500ms`, `2m`: a duration as people write it.
@@ -29,6 +42,10 @@ pub fn humanize(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
+    } else if ms.is_multiple_of(86_400_000) {
+        format!("{}d", ms / 86_400_000)
+    } else if ms.is_multiple_of(3_600_000) {
+        format!("{}h", ms / 3_600_000)
     } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
     } else if ms.is_multiple_of(1000) {
@@ -52,6 +69,10 @@ mod tests {
         assert_eq!(parse("abc"), None);
         assert_eq!(parse("-1s"), None);
         assert_eq!(parse("5 parsecs"), None);
+        assert_eq!(parse("2d"), None, "a step lasts at most a day");
+        assert_eq!(parse_window("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_window("6h"), Some(Duration::from_secs(21_600)));
+        assert_eq!(parse_window("91d"), None);
     }
 
     #[test]
@@ -60,5 +81,7 @@ mod tests {
         assert_eq!(humanize(Duration::from_secs(5)), "5s");
         assert_eq!(humanize(Duration::from_secs(120)), "2m");
         assert_eq!(humanize(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(humanize(Duration::from_secs(86_400)), "1d");
+        assert_eq!(humanize(Duration::from_secs(7_200)), "2h");
     }
 }

@@ -141,6 +141,14 @@ pub fn duration(v: &str) -> Result<String, String> {
     }
 }
 
+/// How far back `sei:log` reads SEI's log: `30m`, `6h`, `2d`; more than 0, at most 90 days.
+pub fn since(v: &str) -> Result<String, String> {
+    match crate::duration::parse_window(v) {
+        Some(d) if !d.is_zero() => Ok(v.to_string()),
+        _ => Err(format!("invalid duration {} (use e.g. 30m, 6h, 2d; more than 0, at most 90d)", quote(v))),
+    }
+}
+
 /// `mysql://user@host:port/db` (the engines SEI runs on; only MySQL/MariaDB is queried, the
 /// others are reported as unsupported by the check).
 pub fn db(v: &str) -> Result<String, String> {
@@ -416,6 +424,7 @@ pub mod de {
         pi_password_env: "pi-password-env" => super::env_var,
         timeout: "timeout" => super::duration,
         deadline: "deadline" => super::duration,
+        since: "since" => super::since,
     );
     list!(
         only: "only" => super::selector,
@@ -493,6 +502,9 @@ mod tests {
         assert!(duration("2s").is_ok());
         for bad in ["-5s", "0s", "2 fortnights", "", "NaN"] {
             assert!(duration(bad).is_err(), "{bad}");
+            assert!(since(bad).is_err(), "{bad}");
         }
+        assert!(since("2d").is_ok() && since("90d").is_ok() && since("30m").is_ok());
+        assert!(since("91d").unwrap_err().contains("at most 90d"));
     }
 }

@@ -144,6 +144,7 @@ pub const CODE_FILES: &[(&str, &str)] = &[
     ("pucomex", include_str!("../checks/codes/pucomex.toml")),
     ("engine", include_str!("../checks/codes/engine.toml")),
     ("fleet", include_str!("../checks/codes/fleet.toml")),
+    ("sei_log", include_str!("../checks/codes/sei_log.toml")),
 ];
 
 const ARTICLES: &str = include_str!("../checks/articles.toml");

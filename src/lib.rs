@@ -15,6 +15,8 @@ pub mod fleet;
 pub mod host;
 pub mod hostfs;
 pub mod kb;
+pub mod log_correlation;
+pub mod logclass;
 #[cfg(test)]
 mod mutation;
 pub mod output;

@@ -81,6 +81,8 @@ pub struct Settings {
     pub ntp_servers: Vec<String>,
     pub ntp_warn: Duration,
     pub ntp_crit: Duration,
+    /// How far back `sei:log` reads SEI's log (`--since`, default 24 h).
+    pub log_since: Duration,
     pub db: Option<String>,
     pub db_password: Option<Secret>,
     pub pi_user: Option<String>,
@@ -230,6 +232,7 @@ fn merge(mut flags: CheckArgs, file: CheckArgs) -> CheckArgs {
         webhook,
         timeout,
         deadline,
+        since,
         format,
         output,
         color,
@@ -303,6 +306,15 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let deadline = duration_flag("deadline", args.deadline.as_ref(), Duration::from_secs(60))?;
     let ntp_warn = duration_flag("ntp-warn", args.ntp_warn.as_ref(), Duration::from_secs(1))?;
     let ntp_crit = duration_flag("ntp-crit", args.ntp_crit.as_ref(), Duration::from_secs(10))?;
+    let log_since = match args.since.as_deref() {
+        None => Duration::from_secs(86_400),
+        Some(v) => crate::duration::parse_window(v).filter(|d| !d.is_zero()).ok_or_else(|| {
+            usage(format!(
+                "--since: invalid duration {} (use e.g. 30m, 6h, 2d; at most 90d)",
+                crate::flagvalue::quote(v)
+            ))
+        })?,
+    };
 
     let resolve = args.resolve.iter().flatten().map(|r| parse_resolve(r)).collect::<Result<Vec<_>, _>>()?;
     let dns_server = args.dns_server.as_deref().map(parse_dns_server).transpose()?;
@@ -444,6 +456,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
             .unwrap_or_else(|| vec!["a.ntp.br".into(), "b.ntp.br".into(), "c.ntp.br".into()]),
         ntp_warn,
         ntp_crit,
+        log_since,
         db: args.db.clone(),
         db_password,
         pi_user: args.pi_user.clone().or_else(|| pi.as_ref().and_then(|p| p.user.clone())),

@@ -20,6 +20,7 @@ pub mod http;
 pub mod ntp;
 pub mod process;
 pub mod proxy;
+pub mod sei_log;
 pub mod store;
 pub mod supervisor;
 pub mod tcp;
@@ -192,6 +193,7 @@ pub const CATALOG: &[&str] = &[
     "ntp",
     "pi",
     "pen",
+    "sei",
     "webhook",
 ];
 
@@ -219,6 +221,7 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     checks.extend(cron::checks(settings));
     checks.extend(ntp::checks(settings));
     checks.extend(database::checks(settings));
+    checks.extend(sei_log::checks(settings));
     checks.extend(webhook::checks(settings));
     let target_rank = |t: Option<String>| {
         t.map(|t| crate::targets::TARGET_NAMES.iter().position(|n| *n == t).unwrap_or(usize::MAX)).unwrap_or(0)
