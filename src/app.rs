@@ -85,6 +85,12 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             return crate::cli::usage_error(&format!("--output {e}"), nagios);
         }
     }
+    if let Some(path) = &settings.bundle {
+        if let Err(e) = output::check_destination(path) {
+            return crate::cli::usage_error(&format!("--bundle {e}"), nagios);
+        }
+        crate::bundle::prepare(&settings);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -113,6 +119,11 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     if let Some(p) = progress {
         p.finish();
     }
+    // Read before the report is built: secret-named values found in the files are masked there too.
+    let gathered = settings.bundle.as_ref().map(|_| {
+        let until = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
+        crate::bundle::gather(&settings, &executed, until)
+    });
     let report = report::build(
         executed,
         RunMeta {
@@ -132,7 +143,45 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     };
     // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
     let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
-    deliver(&bytes, settings.output.as_deref(), write_by, code, nagios)
+    let code = deliver(&bytes, settings.output.as_deref(), write_by, code, nagios);
+    match (gathered, &settings.bundle) {
+        (Some(g), Some(path)) => write_bundle(g, &report, &settings, path, code, nagios),
+        _ => code,
+    }
+}
+
+/// Writes the ticket bundle after the report; a bundle that cannot be written is said once and
+/// makes the exit code 2 (Nagios: 3). On a terminal, one line says where it went.
+fn write_bundle(
+    g: crate::bundle::Gathered,
+    report: &report::model::Report,
+    settings: &settings::Settings,
+    path: &std::path::Path,
+    code: i32,
+    nagios: bool,
+) -> i32 {
+    let write_by = Instant::now() + Duration::from_secs(5);
+    match crate::bundle::write(g, report, settings.strict, path, write_by) {
+        Ok(w) => {
+            if std::io::stderr().is_terminal() {
+                let line = crate::ui::text("bundle.written", settings.lang)
+                    .replace("{path}", &path.display().to_string())
+                    .replace("{files}", &w.files.to_string())
+                    .replace("{tokens}", &w.tokens.to_string())
+                    .replace("{left}", &w.left_out.to_string());
+                output::error_line(&line);
+            }
+            code
+        }
+        Err(e) if nagios => {
+            output::error_line(&e);
+            3
+        }
+        Err(e) => {
+            output::error_line(&e);
+            2
+        }
+    }
 }
 
 /// Writes a report to stdout or `--output` and returns the exit code: `code` when written (or

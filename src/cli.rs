@@ -270,6 +270,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
     #[serde(default, deserialize_with = "flagvalue::de::output")]
     pub output: Option<PathBuf>,
+    /// Also write a ticket bundle (tar.gz): both reports, configuration files, supervisor logs,
+    /// php.ini and cron lines, gearman and trust-store status, secrets replaced by stable tokens
+    #[arg(long, value_name = "FILE.tar.gz", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::bundle")]
+    pub bundle: Option<PathBuf>,
     /// Colors: auto (TTY and no NO_COLOR), always, never
     #[arg(long, value_enum)]
     pub color: Option<ColorArg>,

@@ -3,6 +3,7 @@
 //! base article, its cause and the fix for this host's OS.
 
 pub mod app;
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod correlate;
@@ -29,3 +30,4 @@ pub mod sei;
 pub mod selectors;
 pub mod settings;
 pub mod targets;
+pub mod ui;
