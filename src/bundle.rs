@@ -217,7 +217,13 @@ fn read_whole(real: &Path) -> Result<String, LeftOut> {
 /// and how much that is of the file.
 fn read_log_tail(real: &Path) -> Result<(String, u64), LeftOut> {
     let len = judge(real)?;
-    let text = text_only(hostfs::read_tail(real, TAIL_BYTES).map_err(|e| LeftOut::Unreadable(e.to_string()))?)?;
+    let raw = hostfs::read_tail(real, TAIL_BYTES).map_err(|e| LeftOut::Unreadable(e.to_string()))?;
+    // A log truncated in place (logrotate's copytruncate) starts with NUL bytes: they go; a
+    // tail of nothing else is not text.
+    let text = raw.replace('\0', "");
+    if text.trim().is_empty() && !raw.is_empty() {
+        return Err(LeftOut::Binary);
+    }
     let mut lines: Vec<&str> = text.lines().collect();
     // A tail that starts inside a line drops that line's end.
     if len > TAIL_BYTES && lines.len() > 1 {
