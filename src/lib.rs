@@ -25,6 +25,7 @@ pub mod proto;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod rerender;
 pub mod secret;
 pub mod sei;
 pub mod selectors;
