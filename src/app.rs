@@ -22,8 +22,22 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
     }
 }
 
+/// The OS family of `--os`, else this host's.
+fn family_of(os: Option<crate::cli::OsArg>) -> crate::host::OsFamily {
+    os.map(|o| o.family()).unwrap_or_else(|| crate::host::host_info().1)
+}
+
+/// The language of the command line's own words (help, man, completions): `--lang`, else the
+/// locale.
+fn ui_lang(arg: Option<LangArg>) -> Lang {
+    match arg {
+        Some(l) => lang_of(Some(l)),
+        None => crate::ui::lang_of_locale(|k| std::env::var(k).ok()),
+    }
+}
+
 /// Runs the command line; the value is the process exit code.
-pub fn run(cli: Cli) -> i32 {
+pub fn run(mut cli: Cli) -> i32 {
     // Before OpenSSL starts: a FIFO in OPENSSL_CONF would hang it with no deadline of ours.
     if let Err(e) = crate::hostfs::check_library_files() {
         if matches!(&cli.command, Command::Check(a) if a.format == Some(FormatArg::Nagios)) {
@@ -33,16 +47,22 @@ pub fn run(cli: Cli) -> i32 {
         eprintln!("pen-doctor: {e}");
         return 2;
     }
+    if let Some(lang) = cli.lang {
+        cli.command.default_lang(lang);
+    }
     match cli.command {
         Command::Check(args) => check(*args),
-        Command::Explain { code, lang } => explain(&code, lang_of(lang)),
-        Command::Kb { command: KbCommand::List, lang } => kb_list(lang_of(lang)),
-        Command::Kb { command: KbCommand::Show { id }, lang } => kb_show(&id, lang_of(lang)),
+        Command::Explain { code, lang, os } => explain(&code, lang_of(lang), family_of(os)),
+        Command::Kb { command: KbCommand::List { codes }, lang } => kb_list(lang_of(lang), codes),
+        Command::Kb { command: KbCommand::Show { id, os }, lang } => kb_show(&id, lang_of(lang), family_of(os)),
         Command::Cert(args) => cert(args),
         Command::Merge { reports, format, lang, color } => merge(&reports, format, lang_of(lang), color),
         Command::Diff { before, after, format, lang, color } => diff(&before, &after, format, lang_of(lang), color),
-        Command::Completions { shell } => completions(shell),
-        Command::Man { subcommand } => man(subcommand.as_deref()),
+        Command::Render { report, format, lang, color, strict } => {
+            crate::rerender::run(&report, format, lang, color, strict)
+        }
+        Command::Completions { shell, lang } => completions(shell, ui_lang(lang)),
+        Command::Man { subcommand, lang } => man(subcommand.as_deref(), ui_lang(lang)),
     }
 }
 
@@ -94,6 +114,12 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             return crate::cli::usage_error(&format!("--output {e}"), nagios);
         }
     }
+    if let Some(path) = &settings.bundle {
+        if let Err(e) = output::check_destination(path) {
+            return crate::cli::usage_error(&format!("--bundle {e}"), nagios);
+        }
+        crate::bundle::prepare(&settings);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -122,6 +148,11 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     if let Some(p) = progress {
         p.finish();
     }
+    // Read before the report is built: secret-named values found in the files are masked there too.
+    let gathered = settings.bundle.as_ref().map(|_| {
+        let until = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
+        crate::bundle::gather(&settings, &executed, until)
+    });
     let mut report = report::build(
         executed,
         RunMeta {
@@ -143,7 +174,45 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     };
     // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
     let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
-    deliver(&bytes, settings.output.as_deref(), write_by, code, nagios)
+    let code = deliver(&bytes, settings.output.as_deref(), write_by, code, nagios);
+    match (gathered, &settings.bundle) {
+        (Some(g), Some(path)) => write_bundle(g, &report, &settings, path, code, nagios),
+        _ => code,
+    }
+}
+
+/// Writes the ticket bundle after the report; a bundle that cannot be written is said once and
+/// makes the exit code 2 (Nagios: 3). On a terminal, one line says where it went.
+fn write_bundle(
+    g: crate::bundle::Gathered,
+    report: &report::model::Report,
+    settings: &settings::Settings,
+    path: &std::path::Path,
+    code: i32,
+    nagios: bool,
+) -> i32 {
+    let write_by = Instant::now() + Duration::from_secs(5);
+    match crate::bundle::write(g, report, settings.strict, path, write_by) {
+        Ok(w) => {
+            if std::io::stderr().is_terminal() {
+                let line = crate::ui::text("bundle.written", settings.lang)
+                    .replace("{path}", &path.display().to_string())
+                    .replace("{files}", &w.files.to_string())
+                    .replace("{tokens}", &w.tokens.to_string())
+                    .replace("{left}", &w.left_out.to_string());
+                output::error_line(&line);
+            }
+            code
+        }
+        Err(e) if nagios => {
+            output::error_line(&e);
+            3
+        }
+        Err(e) => {
+            output::error_line(&e);
+            2
+        }
+    }
 }
 
 /// Writes a report to stdout or `--output` and returns the exit code: `code` when written (or
@@ -200,43 +269,18 @@ fn diff(
     output::print(text.as_bytes(), i32::from(worse), 2)
 }
 
-fn completions(shell: clap_complete::Shell) -> i32 {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut cmd, "pen-doctor", &mut script);
-    output::print(&script, 0, 2)
+fn completions(shell: clap_complete::Shell, lang: Lang) -> i32 {
+    output::print(&crate::ui::completion_script(shell, lang), 0, 2)
 }
 
-fn man(subcommand: Option<&str>) -> i32 {
-    use clap::CommandFactory;
-    let root = Cli::command();
-    let page = match subcommand {
-        None => clap_mangen::Man::new(root),
-        Some(name) => match root.find_subcommand(name) {
-            // The page is pen-doctor-NAME(1), as man(1) finds it; its synopsis says `pen-doctor NAME`.
-            Some(sub) => {
-                let name = sub.get_name().to_string();
-                let page = sub
-                    .clone()
-                    .name(format!("pen-doctor-{name}"))
-                    .bin_name(format!("pen-doctor {name}"))
-                    .version(env!("CARGO_PKG_VERSION"));
-                clap_mangen::Man::new(page)
-            }
-            None => {
-                let name = crate::flagvalue::quote(name);
-                output::error_line(&format!("no subcommand {name} (see `pen-doctor --help`)"));
-                return 2;
-            }
-        },
-    };
-    let mut out = Vec::new();
-    if let Err(e) = page.render(&mut out) {
-        output::error_line(&format!("cannot render the manual page: {e}"));
-        return 2;
+fn man(subcommand: Option<&str>, lang: Lang) -> i32 {
+    match crate::ui::man_page(subcommand, lang) {
+        Ok(page) => output::print(&page, 0, 2),
+        Err(e) => {
+            output::error_line(&e);
+            2
+        }
     }
-    output::print(&out, 0, 2)
 }
 
 /// `pen-doctor cert FILE`: one `cert` check on the file, its facts, then the report as a run's.
@@ -294,10 +338,19 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     deliver(&bytes, None, Instant::now(), code, nagios)
 }
 
-fn explain(code: &str, lang: Lang) -> i32 {
+fn explain(code: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
     let kb = kb::kb();
-    let Some(c) = kb.code(&code.to_ascii_uppercase()) else {
-        output::error_line(&format!("unknown code {} (see `pen-doctor kb list`)", crate::flagvalue::quote(code)));
+    let wanted = code.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+    let Some(c) = kb.code(&wanted) else {
+        let mut message = format!("unknown code {} (see `pen-doctor kb list --codes`)", crate::flagvalue::quote(code));
+        if kb.article(code.trim()).is_some() {
+            message.push_str(&format!("; {} is an article: `pen-doctor kb show {}`", code.trim(), code.trim()));
+        }
+        let near = crate::ui::nearest(&wanted, kb.codes.iter().map(|c| c.code.as_str()));
+        if !near.is_empty() {
+            message.push_str(&format!("; did you mean {}?", near.join(", ")));
+        }
+        output::error_line(&message);
         return 2;
     };
     let article = kb.article(&c.article);
@@ -320,17 +373,9 @@ fn explain(code: &str, lang: Lang) -> i32 {
     if let Some(a) = article {
         let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
     }
-    let (_, family) = crate::host::host_info();
-    // Without a run there are no values: show each parameter as <name>.
-    let names: std::collections::BTreeMap<&str, String> =
-        c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
-    let fix: Vec<String> = kb.fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect();
+    let fix = fix_steps(c, lang, family);
     if !fix.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}:",
-            if lang == Lang::Pt { "Como corrigir neste sistema" } else { "How to fix on this system" }
-        );
+        let _ = writeln!(out, "\n{}:", crate::ui::text("explain.fix", lang).replace("{os}", &os_name(family, lang)));
         for (i, s) in fix.iter().enumerate() {
             let _ = writeln!(out, "  {}. {s}", i + 1);
         }
@@ -338,9 +383,33 @@ fn explain(code: &str, lang: Lang) -> i32 {
     output::print(out.as_bytes(), 0, 2)
 }
 
-fn kb_list(lang: Lang) -> i32 {
+/// A code's fix steps for an OS family; without a run there are no values, so each parameter
+/// shows as `<name>`.
+fn fix_steps(c: &kb::Code, lang: Lang, family: crate::host::OsFamily) -> Vec<String> {
+    let names: std::collections::BTreeMap<&str, String> =
+        c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
+    kb::kb().fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect()
+}
+
+/// The name of an OS family for people.
+fn os_name(family: crate::host::OsFamily, lang: Lang) -> String {
+    let key = family.fix_key().unwrap_or("other");
+    crate::ui::text(&format!("os.{key}"), lang)
+}
+
+fn kb_list(lang: Lang, codes: bool) -> i32 {
     let kb = kb::kb();
     let mut out = String::new();
+    if codes {
+        for c in &kb.codes {
+            let article = match c.cause {
+                Some(n) => format!("{} ({n})", c.article),
+                None => c.article.clone(),
+            };
+            let _ = writeln!(out, "{:<36} {:<5} {:<34} {}", c.code, c.severity.as_str(), article, c.title.get(lang));
+        }
+        return output::print(out.as_bytes(), 0, 2);
+    }
     for a in &kb.articles {
         let n = kb.codes_of(&a.id).len();
         let _ = writeln!(out, "{:<30} {} ({n} {})", a.id, a.title, if lang == Lang::Pt { "códigos" } else { "codes" });
@@ -348,10 +417,20 @@ fn kb_list(lang: Lang) -> i32 {
     output::print(out.as_bytes(), 0, 2)
 }
 
-fn kb_show(id: &str, lang: Lang) -> i32 {
+fn kb_show(id: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
     let kb = kb::kb();
     let Some(a) = kb.article(id) else {
-        output::error_line(&format!("unknown article {} (see `pen-doctor kb list`)", crate::flagvalue::quote(id)));
+        let mut message = format!("unknown article {} (see `pen-doctor kb list`)", crate::flagvalue::quote(id));
+        let wanted = id.trim().to_ascii_uppercase();
+        if kb.code(&wanted.replace(['-', ' '], "_")).is_some() {
+            message.push_str(&format!("; {wanted} is a finding code: `pen-doctor explain {wanted}`"));
+        } else {
+            let near = crate::ui::nearest(&wanted, kb.articles.iter().map(|a| a.id.as_str()));
+            if !near.is_empty() {
+                message.push_str(&format!("; did you mean {}?", near.join(", ")));
+            }
+        }
+        output::error_line(&message);
         return 2;
     };
     let pt = lang == Lang::Pt;
@@ -369,10 +448,13 @@ fn kb_show(id: &str, lang: Lang) -> i32 {
     }
     let codes = kb.codes_of(&a.id);
     if !codes.is_empty() {
-        let _ = writeln!(out, "\n{}:", if pt { "Códigos" } else { "Codes" });
+        let _ = writeln!(out, "\n{}:", crate::ui::text("kb.codes-fix", lang).replace("{os}", &os_name(family, lang)));
         for c in codes {
             let cause = c.cause.map(|n| format!(" [{n}]")).unwrap_or_default();
             let _ = writeln!(out, "  {:<34} {:<5}{cause} {}", c.code, c.severity.as_str(), c.title.get(lang));
+            for (i, s) in fix_steps(c, lang, family).iter().enumerate() {
+                let _ = writeln!(out, "      {}. {s}", i + 1);
+            }
         }
     }
     let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });

@@ -16,6 +16,30 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Language of the help and of the subcommand's output when it has no --lang of its own
+    #[arg(long, value_enum, hide = true)]
+    pub lang: Option<LangArg>,
+}
+
+/// Operating system families whose fix steps `explain` and `kb show` print.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OsArg {
+    Debian,
+    Rhel6,
+    Rhel7,
+    Rhel8,
+}
+
+impl OsArg {
+    pub fn family(self) -> crate::host::OsFamily {
+        use crate::host::OsFamily;
+        match self {
+            OsArg::Debian => OsFamily::Debian,
+            OsArg::Rhel6 => OsFamily::Rhel6,
+            OsArg::Rhel7 => OsFamily::Rhel7,
+            OsArg::Rhel8 => OsFamily::Rhel8,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -27,6 +51,9 @@ pub enum Command {
         code: String,
         #[arg(long, value_enum)]
         lang: Option<LangArg>,
+        /// The OS family to print the fix for (default: this host's)
+        #[arg(long, value_enum)]
+        os: Option<OsArg>,
     },
     /// Browse the knowledge base
     Kb {
@@ -68,17 +95,54 @@ pub enum Command {
         #[arg(long, value_enum)]
         color: Option<ColorArg>,
     },
+    /// Render a saved JSON report again, in any format and language
+    Render {
+        /// A JSON report (`pen-doctor check --format json --output FILE`)
+        #[arg(value_name = "REPORT.json")]
+        report: PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        #[arg(long, value_enum)]
+        color: Option<ColorArg>,
+        /// Count warnings as failures in the exit code
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
     },
     /// Print the manual page (roff) generated from these definitions: pen-doctor(1), or
     /// pen-doctor-SUBCOMMAND(1) for one subcommand (`pen-doctor man check`)
     Man {
-        /// A subcommand (check, explain, kb, cert, merge, diff, completions)
+        /// A subcommand (check, explain, kb, cert, merge, diff, render, completions)
         subcommand: Option<String>,
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
     },
+}
+
+impl Command {
+    /// The subcommand's `--lang`, set from the top-level one when it has none of its own.
+    pub fn default_lang(&mut self, lang: LangArg) {
+        let slot = match self {
+            Command::Check(a) => &mut a.lang,
+            Command::Explain { lang, .. }
+            | Command::Kb { lang, .. }
+            | Command::Merge { lang, .. }
+            | Command::Diff { lang, .. }
+            | Command::Render { lang, .. }
+            | Command::Completions { lang, .. }
+            | Command::Man { lang, .. } => lang,
+            Command::Cert(a) => &mut a.lang,
+        };
+        slot.get_or_insert(lang);
+    }
 }
 
 /// Output formats of `merge` and `diff`.
@@ -92,10 +156,19 @@ pub enum FleetFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum KbCommand {
-    /// List the articles
-    List,
-    /// Show one article, its causes, its codes and its reply template
-    Show { id: String },
+    /// List the articles (or, with --codes, every finding code)
+    List {
+        /// List the finding codes instead of the articles
+        #[arg(long)]
+        codes: bool,
+    },
+    /// Show one article, its causes, its codes with their fix, and its reply template
+    Show {
+        id: String,
+        /// The OS family to print the fixes for (default: this host's)
+        #[arg(long, value_enum)]
+        os: Option<OsArg>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -278,6 +351,11 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE", value_parser = flagvalue::Parser(flagvalue::path))]
     #[serde(default, deserialize_with = "flagvalue::de::output")]
     pub output: Option<PathBuf>,
+    /// Also write a ticket bundle (tar.gz): both reports, configuration files, supervisor logs,
+    /// php.ini and cron lines, gearman and trust-store status, secrets replaced by stable tokens
+    #[arg(long, value_name = "FILE.tar.gz", value_parser = flagvalue::Parser(flagvalue::path))]
+    #[serde(default, deserialize_with = "flagvalue::de::bundle")]
+    pub bundle: Option<PathBuf>,
     /// Colors: auto (TTY and no NO_COLOR), always, never
     #[arg(long, value_enum)]
     pub color: Option<ColorArg>,

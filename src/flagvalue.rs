@@ -443,6 +443,7 @@ pub mod de {
         cert_password_file: "cert-password-file",
         pucomex_cert: "pucomex-cert",
         output: "output",
+        bundle: "bundle",
     );
 }
 

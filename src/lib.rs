@@ -3,6 +3,7 @@
 //! base article, its cause and the fix for this host's OS.
 
 pub mod app;
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod correlate;
@@ -26,8 +27,10 @@ pub mod proto;
 pub mod redact;
 pub mod render;
 pub mod report;
+pub mod rerender;
 pub mod secret;
 pub mod sei;
 pub mod selectors;
 pub mod settings;
 pub mod targets;
+pub mod ui;

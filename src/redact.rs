@@ -18,6 +18,12 @@
 //! headers, URL credentials), or as the whole text. A base64 run shorter than 6 characters is
 //! never matched on its own (it would match by chance).
 //!
+//! **Stable tokens.** A run that writes a ticket bundle (`check --bundle`) calls
+//! [`use_stable_tokens`]: every mask is then a token `«SENHA-n»` (`«SECRET-n»` in English)
+//! numbered by the value it hides, so the same secret is the same token in every text and every
+//! encoding (the password of file A equals the one in file B), and [`tokens`] lists each token
+//! with the kind of secret it stands for ([`label_secret`]), never its value.
+//!
 //! Without any registration, two rules always hold: the password of a URL's `user:password@`
 //! is replaced (`https://u:***@host/`), and the value of an `Authorization:` or
 //! `Proxy-Authorization:` header (or a base64 token after `Basic `) is replaced.
@@ -48,12 +54,99 @@ const MIN_BASE64: usize = 6;
 pub struct Redactor {
     /// Each secret's characters, matched in plain and escaped forms.
     secrets: Vec<Vec<char>>,
+    /// What each secret is (`certificate-password`, `config-value:SenhaScript`…), when known:
+    /// named in the manifest of a ticket bundle, never with the value.
+    kinds: Vec<Option<String>>,
     /// Base64 runs that give a secret away (whole `user:password` encodings, password cores),
-    /// each with how many characters before it still carry bits of the secret (0 or 1).
-    base64: Vec<(String, usize)>,
+    /// each with how many characters before it still carry bits of the secret (0 or 1) and the
+    /// index of the secret it encodes.
+    base64: Vec<(String, usize, usize)>,
+}
+
+/// Whom a masked span belongs to: a registered secret, or a value found by a rule that needs
+/// no registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Owner {
+    Secret(usize),
+    UrlPassword,
+    Authorization,
+}
+
+/// One masked place of a text: the value it hides (to number it, never shown) and its kind.
+struct Masked<'a> {
+    value: std::borrow::Cow<'a, str>,
+    kind: Option<&'a str>,
 }
 
 static GLOBAL: RwLock<Redactor> = RwLock::new(Redactor::new());
+
+/// The stable tokens of a run that asked for them (`check --bundle`): the same secret is the
+/// same `«SENHA-n»` in every text, whatever encoding it was found in.
+struct Tokens {
+    word: String,
+    by_value: std::collections::HashMap<String, usize>,
+    kinds: Vec<Option<String>>,
+}
+
+static TOKENS: std::sync::Mutex<Option<Tokens>> = std::sync::Mutex::new(None);
+
+impl Tokens {
+    /// The number of `value`'s token (from 1), given on first sight; its kind filled in when a
+    /// later sighting knows it.
+    fn number(&mut self, value: &str, kind: Option<&str>) -> usize {
+        let next = self.kinds.len();
+        let i = *self.by_value.entry(value.to_string()).or_insert(next);
+        if i == next {
+            self.kinds.push(kind.map(str::to_string));
+        } else if self.kinds[i].is_none() {
+            self.kinds[i] = kind.map(str::to_string);
+        }
+        i + 1
+    }
+
+    fn text(&self, n: usize) -> String {
+        format!("«{}-{n}»", self.word)
+    }
+}
+
+/// From now on every secret is replaced with a stable token `«WORD-n»` instead of `***`: the
+/// same secret gets the same number in every text of the run (report, files of a bundle).
+pub fn use_stable_tokens(word: &str) {
+    let mut t = TOKENS.lock().unwrap_or_else(|e| e.into_inner());
+    if t.is_none() {
+        *t = Some(Tokens { word: word.to_string(), by_value: Default::default(), kinds: Vec::new() });
+    }
+}
+
+/// The tokens handed out so far, in order (`«SENHA-1»` first), each with its kind when known.
+pub fn tokens() -> Vec<(String, Option<String>)> {
+    let t = TOKENS.lock().unwrap_or_else(|e| e.into_inner());
+    t.as_ref()
+        .map(|t| t.kinds.iter().enumerate().map(|(i, k)| (t.text(i + 1), k.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a text is a mask already (`***` or a stable token): never masked again.
+pub fn is_mask(text: &str) -> bool {
+    if text == MASK {
+        return true;
+    }
+    let Some(inner) = text.strip_prefix('«').and_then(|t| t.strip_suffix('»')) else { return false };
+    inner.rsplit_once('-').is_some_and(|(w, n)| {
+        !w.is_empty()
+            && w.chars().all(|c| c.is_ascii_uppercase())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// Registers a secret (if it is not yet) and says what it is, for the manifest of a bundle:
+/// `certificate-password`, `database-password`, `config-value:KEY`… The first kind given stays.
+pub fn label_secret(secret: &str, kind: &str) {
+    let mut r = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
+    r.add_secret(secret);
+    r.label(secret, kind);
+}
 
 /// Registers a secret for the whole process (called by `Secret::new`).
 pub fn register_secret(secret: &str) {
@@ -102,9 +195,26 @@ pub fn register_settings(s: &crate::settings::Settings) {
     }
 }
 
-/// `text` with every registered secret, URL password and Authorization value replaced by `***`.
+/// `text` with every registered secret, URL password and Authorization value replaced by `***`
+/// (or by its stable token, once [`use_stable_tokens`] was called).
 pub fn redact(text: &str) -> String {
-    GLOBAL.read().unwrap_or_else(|e| e.into_inner()).redact(text)
+    redact_noting(text, None)
+}
+
+/// [`redact`], adding to `used` the number of every stable token put in the text.
+pub fn redact_noting(text: &str, mut used: Option<&mut std::collections::BTreeSet<usize>>) -> String {
+    let r = GLOBAL.read().unwrap_or_else(|e| e.into_inner());
+    let mut tokens = TOKENS.lock().unwrap_or_else(|e| e.into_inner());
+    match tokens.as_mut() {
+        None => r.redact(text),
+        Some(t) => r.redact_with(text, &mut |m: Masked<'_>| {
+            let n = t.number(&m.value, m.kind);
+            if let Some(used) = used.as_deref_mut() {
+                used.insert(n);
+            }
+            t.text(n)
+        }),
+    }
 }
 
 /// Text from outside made safe to print: secrets redacted, control characters escaped.
@@ -182,21 +292,31 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 
 impl Redactor {
     pub const fn new() -> Self {
-        Redactor { secrets: Vec::new(), base64: Vec::new() }
+        Redactor { secrets: Vec::new(), kinds: Vec::new(), base64: Vec::new() }
+    }
+
+    fn index_of(&self, secret: &str) -> Option<usize> {
+        let chars: Vec<char> = secret.chars().collect();
+        self.secrets.iter().position(|s| *s == chars)
     }
 
     /// Adds a secret: its plain and escaped forms, and its base64 at any offset.
     pub fn add_secret(&mut self, secret: &str) {
-        if secret.is_empty() {
+        if secret.is_empty() || is_mask(secret) || self.index_of(secret).is_some() {
             return;
         }
-        let chars: Vec<char> = secret.chars().collect();
-        if self.secrets.contains(&chars) {
-            return;
-        }
-        self.secrets.push(chars);
+        self.secrets.push(secret.chars().collect());
+        self.kinds.push(None);
+        let owner = self.secrets.len() - 1;
         for (core, before) in base64_cores(secret.as_bytes()) {
-            self.add_base64(core, before);
+            self.add_base64(core, before, owner);
+        }
+    }
+
+    /// Says what a registered secret is (the first kind given stays).
+    pub fn label(&mut self, secret: &str, kind: &str) {
+        if let Some(i) = self.index_of(secret) {
+            self.kinds[i].get_or_insert_with(|| kind.to_string());
         }
     }
 
@@ -206,10 +326,11 @@ impl Redactor {
             return;
         }
         self.add_secret(password);
+        let Some(owner) = self.index_of(password) else { return };
         let encoded = openssl::base64::encode_block(format!("{user}:{password}").as_bytes());
         let encoded = encoded.trim_end_matches('=').to_string();
-        self.add_base64(url_safe(&encoded), 0);
-        self.add_base64(encoded, 0);
+        self.add_base64(url_safe(&encoded), 0, owner);
+        self.add_base64(encoded, 0, owner);
     }
 
     /// Adds the credentials of a URL's `user:password@`, as written and percent-decoded.
@@ -221,21 +342,30 @@ impl Redactor {
         }
     }
 
-    fn add_base64(&mut self, run: String, before: usize) {
-        if run.len() >= MIN_BASE64 && !self.base64.iter().any(|(r, _)| *r == run) {
-            self.base64.push((run, before));
+    fn add_base64(&mut self, run: String, before: usize, owner: usize) {
+        if run.len() >= MIN_BASE64 && !self.base64.iter().any(|(r, _, _)| *r == run) {
+            self.base64.push((run, before, owner));
         }
     }
 
     /// `text` with every secret (any form), URL password and Authorization value replaced.
     pub fn redact(&self, text: &str) -> String {
-        let mut spans = Vec::new();
-        for secret in &self.secrets {
-            secret_spans(text, secret, &mut spans);
+        self.redact_with(text, &mut |_| MASK.to_string())
+    }
+
+    /// `text` with every masked place replaced by what `mask` makes of it.
+    fn redact_with(&self, text: &str, mask: &mut dyn FnMut(Masked<'_>) -> String) -> String {
+        let mut spans: Vec<(usize, usize, Owner)> = Vec::new();
+        let mut found = Vec::new();
+        for (i, secret) in self.secrets.iter().enumerate() {
+            secret_spans(text, secret, &mut found);
+            spans.extend(found.drain(..).map(|(s, e)| (s, e, Owner::Secret(i))));
         }
         base64_spans(text, &self.base64, &mut spans);
-        url_password_spans(text, &mut spans);
-        authorization_spans(text, &mut spans);
+        url_password_spans(text, &mut found);
+        spans.extend(found.drain(..).map(|(s, e)| (s, e, Owner::UrlPassword)));
+        authorization_spans(text, &mut found);
+        spans.extend(found.drain(..).map(|(s, e)| (s, e, Owner::Authorization)));
         if spans.is_empty() {
             return text.to_string();
         }
@@ -244,11 +374,22 @@ impl Redactor {
         let mut at = 0;
         let mut i = 0;
         while i < spans.len() {
-            let (start, mut end) = spans[i];
+            let (start, mut end, first) = spans[i];
+            // The merged place belongs to the registered secret with the widest span in it.
+            let mut owner = (first, end - start);
             i += 1;
             // Overlapping or touching spans become one mask.
             while i < spans.len() && spans[i].0 <= end {
-                end = end.max(spans[i].1);
+                let (s, e, o) = spans[i];
+                let better = match (o, owner.0) {
+                    (Owner::Secret(_), Owner::Secret(_)) => e - s > owner.1,
+                    (Owner::Secret(_), _) => true,
+                    _ => false,
+                };
+                if better {
+                    owner = (o, e - s);
+                }
+                end = end.max(e);
                 i += 1;
             }
             if start < at {
@@ -257,11 +398,26 @@ impl Redactor {
                 continue;
             }
             out.push_str(&text[at..start]);
-            out.push_str(MASK);
+            out.push_str(&mask(self.masked(owner.0, &text[start..end])));
             at = end;
         }
         out.push_str(&text[at..]);
         out
+    }
+
+    /// What a masked place hides: the registered secret, or the value a rule found.
+    fn masked<'a>(&'a self, owner: Owner, place: &'a str) -> Masked<'a> {
+        match owner {
+            Owner::Secret(i) => Masked {
+                value: std::borrow::Cow::Owned(self.secrets[i].iter().collect()),
+                kind: self.kinds[i].as_deref(),
+            },
+            Owner::UrlPassword => Masked {
+                value: percent_encoding::percent_decode_str(place).decode_utf8_lossy(),
+                kind: Some("url-password"),
+            },
+            Owner::Authorization => Masked { value: std::borrow::Cow::Borrowed(place), kind: Some("authorization") },
+        }
     }
 }
 
@@ -297,7 +453,7 @@ fn url_safe(b64: &str) -> String {
 
 /// Spans of the base64 runs in `text`, looked for with whitespace and `\n`-style escapes
 /// removed (base64 wrapped across lines), and cut short at the text's ends.
-fn base64_spans(text: &str, runs: &[(String, usize)], spans: &mut Vec<(usize, usize)>) {
+fn base64_spans(text: &str, runs: &[(String, usize, usize)], spans: &mut Vec<(usize, usize, Owner)>) {
     if runs.is_empty() {
         return;
     }
@@ -336,22 +492,23 @@ fn base64_spans(text: &str, runs: &[(String, usize)], spans: &mut Vec<(usize, us
         }
         (start, end)
     };
-    for (run, before) in runs {
-        let before = *before;
+    for (run, before, owner) in runs {
+        let (before, owner) = (*before, Owner::Secret(*owner));
+        let with = |(s, e): (usize, usize)| (s, e, owner);
         for (at, _) in compact.match_indices(run.as_str()) {
-            spans.push(span(at, run.len(), before));
+            spans.push(with(span(at, run.len(), before)));
         }
         // Cut at the end: the text ends with the run's beginning; cut at the start likewise.
         let longest = run.len().saturating_sub(1).min(compact.len());
         for len in (MIN_BASE64..=longest).rev() {
             if compact.ends_with(&run[..len]) {
-                spans.push(span(compact.len() - len, len, before));
+                spans.push(with(span(compact.len() - len, len, before)));
                 break;
             }
         }
         for len in (MIN_BASE64..=longest).rev() {
             if compact.starts_with(&run[run.len() - len..]) {
-                spans.push(span(0, len, 0));
+                spans.push(with(span(0, len, 0)));
                 break;
             }
         }
@@ -588,7 +745,7 @@ fn url_password_ranges(text: &str) -> Vec<(usize, usize)> {
 
 fn url_password_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
     for range in url_password_ranges(text) {
-        if &text[range.0..range.1] != MASK {
+        if !is_mask(&text[range.0..range.1]) {
             spans.push(range);
         }
     }
@@ -636,7 +793,7 @@ fn authorization_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
             }
         }
         let end = token_end(i);
-        if end > i && &text[i..end] != MASK {
+        if end > i && !is_mask(&text[i..end]) {
             spans.push((i, end));
         }
     }
@@ -833,6 +990,38 @@ mod tests {
             let out = r.redact(&format!("{} tail {i}", &huge[huge.len() - 30..]));
             assert_eq!(out, format!("*** tail {i}"));
         }
+    }
+
+    fn tokenize(r: &Redactor, t: &mut Tokens, text: &str) -> String {
+        r.redact_with(text, &mut |m: Masked<'_>| {
+            let n = t.number(&m.value, m.kind);
+            t.text(n)
+        })
+    }
+
+    #[test]
+    fn stable_tokens_name_the_same_secret_alike_in_every_encoding() {
+        let mut r = with(&["Outra-Senha-42"]);
+        r.add_credentials("usuario-pi", PW);
+        r.label(PW, "pi-password");
+        let mut t = Tokens { word: "SENHA".into(), by_value: Default::default(), kinds: Vec::new() };
+        let url: String = PW.bytes().map(|b| format!("%{b:02X}")).collect();
+        let json = serde_json::to_string(PW).unwrap();
+        let basic = b64(&format!("usuario-pi:{PW}"));
+        let a = tokenize(&r, &mut t, &format!("senha={PW}; outra=Outra-Senha-42"));
+        assert_eq!(a, "senha=«SENHA-1»; outra=«SENHA-2»");
+        for form in [url, json[1..json.len() - 1].to_string(), basic, b64(PW)] {
+            assert_eq!(tokenize(&r, &mut t, &format!("[{form}]")), "[«SENHA-1»]", "{form}");
+        }
+        // Found by a rule, unregistered: numbered by value, decoded; a token is never masked again.
+        let u = tokenize(&r, &mut t, "https://u:p%40ss@h/ http://v:p@ss@h/ Authorization: Bearer abc.def");
+        assert_eq!(u, "https://u:«SENHA-3»@h/ http://v:«SENHA-3»@h/ Authorization: Bearer «SENHA-4»");
+        assert_eq!(tokenize(&r, &mut t, &u), u);
+        assert_eq!(
+            t.kinds,
+            vec![Some("pi-password".into()), None, Some("url-password".into()), Some("authorization".into())]
+        );
+        assert!(is_mask("«SENHA-12»") && is_mask("***") && !is_mask("«SENHA-»") && !is_mask("«x-1»"));
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct Settings {
     pub format: FormatArg,
     pub color: bool,
     pub output: Option<PathBuf>,
+    /// `--bundle FILE.tar.gz`: the ticket bundle to write besides the report.
+    pub bundle: Option<PathBuf>,
     pub strict: bool,
     /// Most bytes of Nagios output (`--nagios-max-output`; 0: no limit).
     pub nagios_max_output: usize,
@@ -235,6 +237,7 @@ fn merge(mut flags: CheckArgs, file: CheckArgs) -> CheckArgs {
         since,
         format,
         output,
+        bundle,
         color,
         lang
     );
@@ -301,6 +304,15 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     // `--output -` is stdout.
     if args.output.as_deref().is_some_and(|p| p.as_os_str() == "-") {
         args.output = None;
+    }
+    // The bundle goes to a file of its own: not stdout (the report is there), not the report's file.
+    if let Some(b) = &args.bundle {
+        if b.as_os_str() == "-" {
+            return Err(usage("--bundle: give a file name (FILE.tar.gz); stdout carries the report"));
+        }
+        if args.output.as_deref() == Some(b.as_path()) {
+            return Err(usage("--bundle and --output name the same file"));
+        }
     }
     let timeout = duration_flag("timeout", args.timeout.as_ref(), Duration::from_secs(5))?;
     let deadline = duration_flag("deadline", args.deadline.as_ref(), Duration::from_secs(60))?;
@@ -432,6 +444,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         format: args.format.unwrap_or(FormatArg::Human),
         color: resolve_color(args.color, stdout_is_tty && args.output.is_none()),
         output: args.output.clone(),
+        bundle: args.bundle.clone(),
         strict: args.strict,
         nagios_max_output: args.nagios_max_output.map_or(crate::render::nagios::NRPE_MAX_OUTPUT, |n| n as usize),
         timeout,

@@ -147,11 +147,40 @@ fn no_secret_in_any_format_with_a_full_configuration() {
         .map(|s| s.to_string()),
     );
     let base: Vec<&str> = base.iter().map(String::as_str).collect();
-    run_every_format(
-        &secrets,
-        &base,
-        &[("PDT_CERT_PW", CERT_PW), ("PDT_PI_PW", PI_PW), ("PEN_DOCTOR_DB_PASSWORD", DB_ENV_PW)],
-    );
+    let envs = [("PDT_CERT_PW", CERT_PW), ("PDT_PI_PW", PI_PW), ("PEN_DOCTOR_DB_PASSWORD", DB_ENV_PW)];
+    run_every_format(&secrets, &base, &envs);
+    assert_bundle_clean(&secrets, &base, &envs);
+}
+
+/// The ticket bundle of the same run, unpacked with the real `tar`: no member shows a secret.
+fn assert_bundle_clean(secrets: &Secrets, base: &[&str], envs: &[(&str, &str)]) {
+    let dir = temp_dir("secrets-bundle");
+    let bundle = dir.path().join("chamado.tar.gz");
+    let mut cmd = pen_doctor(Host);
+    cmd.args(base).arg("--bundle").arg(&bundle);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let run = cmd.run();
+    secrets.assert_absent("stdout with --bundle", &run.stdout);
+    secrets.assert_absent("stderr with --bundle", &run.stderr);
+    let out = std::process::Command::new("tar").arg("-xzf").arg(&bundle).arg("-C").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{run}\ntar: {}", String::from_utf8_lossy(&out.stderr));
+    let mut members = 0;
+    let mut pending = vec![dir.path().join("pen-doctor-bundle")];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                members += 1;
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                secrets.assert_absent(&format!("bundle member {}", p.display()), &text);
+            }
+        }
+    }
+    assert!(members >= 8, "the bundle holds the reports, the configuration files and the manifest");
 }
 
 #[test]
