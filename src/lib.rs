@@ -25,3 +25,4 @@ pub mod secret;
 pub mod sei;
 pub mod settings;
 pub mod targets;
+pub mod watchdog;
