@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long after the deadline the watchdog fires: the run ends by `--deadline` + 1 s.
-pub const GRACE: Duration = Duration::from_millis(800);
+pub const GRACE: Duration = Duration::from_millis(700);
 
 /// How long the watchdog waits for its message to be written before it ends the process.
 const WRITE_GRACE: Duration = Duration::from_millis(100);
@@ -43,13 +43,14 @@ pub fn arm(started: Instant, deadline: Duration, nagios: bool) -> Watchdog {
         );
         let (stdout, code) = if nagios { (Some(format!("UNKNOWN - pen-doctor: {text}\n")), 3) } else { (None, 1) };
         let stderr = format!("pen-doctor: {text}\n");
-        // The writes may block (a full pipe): they get their own thread and a short grace.
-        let _ = std::thread::Builder::new().name("watchdog-write".into()).spawn(move || {
-            if let Some(line) = stdout {
-                raw_write(1, line.as_bytes());
+        // Either write may block (a full pipe): each gets its own thread, and a short grace.
+        for (fd, text) in [(2, Some(stderr)), (1, stdout)] {
+            if let Some(text) = text {
+                let _ = std::thread::Builder::new().name("watchdog-write".into()).spawn(move || {
+                    raw_write(fd, text.as_bytes());
+                });
             }
-            raw_write(2, stderr.as_bytes());
-        });
+        }
         std::thread::sleep(WRITE_GRACE);
         if !flag.load(Ordering::SeqCst) {
             // SAFETY: `_exit` ends the process at once; nothing of this process is used after.
