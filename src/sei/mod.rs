@@ -202,7 +202,9 @@ enum Field {
     /// Absent, `null`, `false` or empty.
     Missing,
     Value(String),
-    /// Known only when PHP runs (an unknown constant, `getenv()` of a variable not set here…).
+    /// Known only when PHP runs (an unknown constant, `getenv()` of a variable not set here…):
+    /// the expression as the file writes it, never with values from the environment, which
+    /// may be secrets.
     Unresolved(PhpValue),
 }
 
@@ -270,7 +272,7 @@ impl FileReader<'_> {
             PhpValue::Str(s) => Field::Value(s.trim().to_string()),
             other => match other.scalar_text() {
                 Some(t) => Field::Value(t),
-                None => Field::Unresolved(other),
+                None => Field::Unresolved(v.clone()),
             },
         }
     }
@@ -912,6 +914,21 @@ mod tests {
                 ("Servidor", "getenv('PEN_GEARMAN_HOST')"),
             ]
         );
+    }
+
+    #[test]
+    fn an_unresolved_value_shows_the_file_s_expression_not_the_environment_s_values() {
+        let pen =
+            "<?php return ['PEN' => ['WebService' => 'https://pen:' . getenv('PEN_PASS') . '@h.example/' . PEN_PATH]];";
+        let d = tree(&[
+            ("config/ConfiguracaoSEI.php", &sei_config("'PENIntegracao' => 'pen'", "true")),
+            ("config/mod-pen/ConfiguracaoModPEN.php", pen),
+        ]);
+        let s = discover_with(d.path(), &Container(&[("PEN_PASS", "S3nh4-Env-Url")]));
+        let f = s.problems.iter().find(|f| param(f, "key") == "WebService").expect("WebService unresolved");
+        assert_eq!(f.code, "SEI_CONFIG_UNRESOLVED");
+        assert_eq!(param(f, "expr"), "'https://pen:' . getenv('PEN_PASS') . '@h.example/' . PEN_PATH");
+        assert!(!format!("{:?}", s.problems).contains("S3nh4"));
     }
 
     #[test]
