@@ -40,6 +40,7 @@ pub const MAX_SOURCE_BYTES: usize = 4 * 1024 * 1024;
 /// Bounds the memory the value tree takes.
 pub const MAX_VALUES: usize = 100_000;
 
+/// Why a file could not be read; `line` is 1-based. The message never quotes the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PhpError {
     pub line: usize,
