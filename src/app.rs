@@ -120,6 +120,8 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         }
         crate::bundle::prepare(&settings);
     }
+    // The process ends by --deadline + 1 s whatever holds it.
+    let _watchdog = crate::watchdog::arm(settings.started, settings.deadline, nagios);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -183,7 +183,9 @@ pub async fn run_observed(
     });
     let all: Vec<DoneFuture> = order.iter().map(|(id, _, _)| runner.future_of(id, &mut Vec::new())).collect();
     let handles: Vec<_> = all.into_iter().map(tokio::spawn).collect();
-    let _ = tokio::time::timeout(deadline, futures::future::join_all(handles)).await;
+    // The deadline counts from the start of the run: discovery has already taken its share.
+    let budget = deadline.saturating_sub(runner.settings.started.elapsed());
+    let _ = tokio::time::timeout(budget, futures::future::join_all(handles)).await;
 
     let mut results = std::mem::take(&mut *runner.results.lock().unwrap_or_else(|e| e.into_inner()));
     order

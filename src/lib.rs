@@ -34,3 +34,4 @@ pub mod selectors;
 pub mod settings;
 pub mod targets;
 pub mod ui;
+pub mod watchdog;

@@ -11,7 +11,7 @@ use crate::sei::{self, SeiInstall};
 use crate::targets::{self, Environment, Target, UrlSource, TARGET_NAMES};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// A usage error: bad flag value or unreadable `--config` file. Exit code 2.
@@ -65,6 +65,8 @@ pub struct Settings {
     pub nagios_max_output: usize,
     pub timeout: Duration,
     pub deadline: Duration,
+    /// When the run began (before discovery): `deadline` counts from here.
+    pub started: Instant,
     pub targets: Vec<Target>,
     pub only: Option<Vec<String>>,
     pub skip: Vec<String>,
@@ -296,6 +298,7 @@ pub fn resolve_color(arg: Option<ColorArg>, to_tty: bool) -> bool {
 
 /// Builds the run's settings. `stdout_is_tty` decides `--color auto`.
 pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageError> {
+    let started = Instant::now();
     flags.check_counts().map_err(usage)?;
     let mut args = match flags.config.clone() {
         Some(path) => merge(flags, load_config_file(&path)?),
@@ -346,7 +349,8 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
 
     let sei_dir_explicit = args.sei_dir.is_some();
     let sei_dir = args.sei_dir.clone().unwrap_or_else(|| PathBuf::from("/opt/sei"));
-    let sei = (sei_dir_explicit || sei::looks_like_sei(&sei_dir)).then(|| sei::discover(&sei_dir));
+    // Discovery may take half the deadline: a hung filesystem must leave time for the rest.
+    let sei = sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2);
     let pen = sei.as_ref().and_then(|s| s.pen.clone());
     let pi = sei.as_ref().and_then(|s| s.pi.clone());
 
@@ -449,6 +453,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         nagios_max_output: args.nagios_max_output.map_or(crate::render::nagios::NRPE_MAX_OUTPUT, |n| n as usize),
         timeout,
         deadline,
+        started,
         targets: target_list,
         only: args.only.clone(),
         skip: args.skip.clone().unwrap_or_default(),

@@ -214,3 +214,82 @@ fn no_password_in_the_report_file() {
         assert!(!text.contains("S3nh4") && !stdout.contains("S3nh4"), "{name} {format}");
     }
 }
+
+/// The variables the agency's docker images give the processes that run SEI.
+const DOCKER_ENV: &[(&str, &str)] = &[
+    ("APP_PROTOCOLO", "https"),
+    ("APP_HOST", "sei.orgao-exemplo.gov.br"),
+    ("DB_HOST", "127.0.0.1"),
+    ("DB_PORTA", "3306"),
+    ("DB_SEI_BASE", "sei"),
+    ("DB_SEI_USERNAME", "sei_app"),
+    ("DB_SEI_PASSWORD", "S3nh4-Docker-Banco!"),
+    ("DB_TIPO", "MySql"),
+    ("PEN_WEBSERVICE", "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/"),
+    ("PEN_WEBSERVICE_PENDENCIAS", "https://homolog.pendencias.processoeletronico.gov.br/"),
+    ("PEN_CERTIFICADO", "/opt/sei/config/mod-pen/certificado-docker.pem"),
+    ("PEN_SENHA_CERTIFICADO", "S3nh4-Docker-Cert!"),
+    ("PEN_GEARMAN_HOST", "127.0.0.1"),
+];
+
+/// The `config:sei` entry of `check --only config --format json` on the docker fixture, run
+/// with `env` as its environment (as `docker exec CONTAINER pen-doctor check` would).
+fn docker_check(env: &[(&str, &str)]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+        .arg("check")
+        .arg("--sei-dir")
+        .arg(fixture("docker"))
+        .args(["--only", "config", "--color", "never", "--format", "json"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run pen-doctor");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    let check = report["checks"][0].clone();
+    assert_eq!(check["id"], "config:sei");
+    (out.status.code().unwrap_or(-1), check, stdout + &String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn docker_installation_reads_its_values_from_the_environment() {
+    let (code, check, output) = docker_check(DOCKER_ENV);
+    assert_eq!(code, 0, "{check}");
+    assert_eq!(codes(&check), Vec::<String>::new(), "{check}");
+    let e = &check["evidence"];
+    // `(getenv('APP_PROTOCOLO') == 'https' ? true : false)`
+    assert_eq!(e["producao"], true);
+    assert_eq!(e["pen"]["web_service"], "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/");
+    assert_eq!(e["pen"]["certificate"], "/opt/sei/config/mod-pen/certificado-docker.pem");
+    assert_eq!(e["pen"]["certificate_password_set"], true);
+    assert_eq!(e["pen"]["gearman"], "127.0.0.1:4730");
+    assert_eq!((&e["database"]["host"], &e["database"]["port"]), (&Value::from("127.0.0.1"), &Value::from(3306)));
+    // Each value computed from the environment says where it came from, never what it is.
+    let sources = e["value_sources"].as_array().cloned().unwrap_or_default();
+    let from = |key: &str| sources.iter().find(|s| s["key"] == key).map(|s| s["from"].clone()).unwrap_or(Value::Null);
+    assert_eq!(
+        from("SenhaCertificado"),
+        serde_json::json!(["getenv('PEN_SENHA_CERTIFICADO'): environment of pen-doctor"])
+    );
+    assert_eq!(from("Producao"), serde_json::json!(["getenv('APP_PROTOCOLO'): environment of pen-doctor"]));
+    assert!(!output.contains("S3nh4"), "{output}");
+}
+
+#[test]
+fn docker_installation_without_its_environment_is_unresolved_not_wrong() {
+    let (code, check, output) = docker_check(&[]);
+    assert_eq!(code, 0, "{check}");
+    assert_eq!(check["status"], "warn");
+    assert!(codes(&check).iter().all(|c| c == "SEI_CONFIG_UNRESOLVED"), "{check}");
+    let e = &check["evidence"];
+    assert_eq!(e["producao"], Value::Null);
+    assert_eq!(e["pen"]["web_service"], Value::Null);
+    assert!(e.get("value_sources").is_none(), "{e}");
+    let senha = check["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["params"]["key"] == "SenhaCertificado"))
+        .unwrap_or_else(|| panic!("{check}"));
+    assert_eq!(senha["params"]["expr"], "***");
+    assert!(!output.contains("S3nh4"), "{output}");
+}

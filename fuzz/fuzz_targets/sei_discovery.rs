@@ -1,7 +1,12 @@
-//! Fuzzes discovery end to end: arbitrary bytes as ConfiguracaoSEI.php and ConfiguracaoModPEN.php.
+//! Fuzzes discovery end to end: arbitrary bytes as ConfiguracaoSEI.php and ConfiguracaoModPEN.php
+//! (an input starting with 0xFF is amplified first, see `amplify.rs`, so that deep and long
+//! files — at the reader's bounds — are written too).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
+
+#[path = "../amplify.rs"]
+mod amplify;
 
 fuzz_target!(|data: &[u8]| {
     static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
@@ -10,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
         std::fs::create_dir_all(d.join("config/mod-pen")).unwrap();
         d
     });
-    let (a, b) = data.split_at(data.len() / 2);
+    let bytes = amplify::amplify(data);
+    let (a, b) = bytes.split_at(bytes.len() / 2);
     std::fs::write(dir.join("config/ConfiguracaoSEI.php"), a).unwrap();
     std::fs::write(dir.join("config/mod-pen/ConfiguracaoModPEN.php"), b).unwrap();
     let _ = pen_doctor::sei::discover(dir);

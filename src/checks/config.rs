@@ -94,6 +94,21 @@ pub fn evidence(install: &SeiInstall) -> Map<String, Value> {
             }),
         );
     }
+    if !install.value_sources.is_empty() {
+        // Where values computed from outside the file came from: names and places, never values.
+        let sources: Vec<Value> = install
+            .value_sources
+            .iter()
+            .map(|s| {
+                json!({
+                    "file": path_text(&s.path),
+                    "key": s.key,
+                    "from": s.from.iter().map(|f| format!("{}: {}", f.what, f.from)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        e.insert("value_sources".into(), Value::Array(sources));
+    }
     if let Some(db) = &install.database {
         e.insert(
             "database".into(),

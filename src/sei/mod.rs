@@ -1,13 +1,15 @@
 //! Discovery of an SEI installation: reads `ConfiguracaoSEI.php` and the module configuration
-//! files statically (never by running PHP) and returns what the other checks need.
+//! files statically (never by running PHP) and returns what the other checks need, within a
+//! time budget ([`discover_within`]) so that a hung filesystem cannot hold the run.
 
 pub mod php;
 
 use crate::hostfs::{self, Kind, Reason};
 use crate::report::model::Finding;
 use crate::secret::Secret;
-use php::PhpValue;
+use php::{EnvValue, PhpValue, Scope};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `BancoSEI` of `ConfiguracaoSEI.php`.
 #[derive(Clone, Debug, Default)]
@@ -67,8 +69,32 @@ pub struct SeiInstall {
     pub pi_version: Option<String>,
     /// Problems found while reading (SEI_CONFIG_NOT_FOUND, PEN_CONFIG_MISSING_KEY…).
     pub problems: Vec<Finding>,
+    /// Values that came from outside their file (`getenv()`…), with where they came from.
+    pub value_sources: Vec<ValueSource>,
     /// False when the main configuration could not be read at all.
     pub usable: bool,
+}
+
+/// Where a configuration value came from when the file computes it from outside values, such as
+/// `getenv('APP_HOST')` from "environment of pen-doctor". Never the value: it may be a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueSource {
+    pub path: PathBuf,
+    pub key: String,
+    pub from: Vec<php::Source>,
+}
+
+/// The environment pen-doctor itself runs in: `getenv()` of a variable set here resolves to its
+/// value; one not set here stays unresolved (the web server's environment may still have it).
+pub struct OwnEnvironment;
+
+impl Scope for OwnEnvironment {
+    fn getenv(&self, name: &str) -> EnvValue {
+        match std::env::var(name) {
+            Ok(value) => EnvValue::Set { value, source: "environment of pen-doctor".into() },
+            Err(_) => EnvValue::Unknown,
+        }
+    }
 }
 
 impl SeiInstall {
@@ -152,67 +178,86 @@ fn unreadable_finding(path: &Path, error: &str, line: Option<usize>) -> Finding 
     }
 }
 
+/// The source [`FileReader`] gives the values it knows from the file's own location; they are
+/// not worth reporting as outside values.
+const FILE_LOCATION: &str = "the file's location";
+
 /// What the value of a key turned out to be.
 enum Field {
     /// Absent, `null`, `false` or empty.
     Missing,
     Value(String),
-    /// Known only when PHP runs (an unknown constant, `getenv()` of a variable not set here…).
+    /// Known only when PHP runs (an unknown constant, `getenv()` of a variable not set here…):
+    /// the expression as the file writes it, never with values from the environment, which
+    /// may be secrets.
     Unresolved(PhpValue),
 }
 
 /// Reads the keys of one configuration file, resolving what can be resolved statically and
-/// recording problems.
+/// recording problems and where outside values came from.
 struct FileReader<'a> {
     path: PathBuf,
     root: &'a Path,
+    /// What `getenv()` and constants not defined by SEI itself resolve to.
+    env: &'a dyn Scope,
     problems: &'a mut Vec<Finding>,
+    sources: &'a mut Vec<ValueSource>,
+}
+
+/// Values PHP would know: `__DIR__`, `__FILE__`, `dirname()`, SEI's `DIR_SEI_*` constants; the
+/// rest (`getenv()`, other constants) is asked of the environment.
+impl Scope for FileReader<'_> {
+    fn getenv(&self, name: &str) -> EnvValue {
+        self.env.getenv(name)
+    }
+
+    fn constant(&self, name: &str) -> Option<(PhpValue, String)> {
+        let text = |p: &Path| PhpValue::Str(p.display().to_string());
+        let local = match name {
+            "__DIR__" => self.path.parent().map(text),
+            "__FILE__" => Some(text(&self.path)),
+            "DIR_SEI_CONFIG" => Some(text(&self.root.join("config"))),
+            "DIR_SEI_WEB" => Some(text(&self.root.join("web"))),
+            "DIRECTORY_SEPARATOR" => Some(PhpValue::Str("/".into())),
+            "PHP_EOL" => Some(PhpValue::Str("\n".into())),
+            _ => return self.env.constant(name),
+        };
+        local.map(|v| (v, FILE_LOCATION.to_string()))
+    }
+
+    fn call(&self, name: &str, args: &[PhpValue]) -> Option<PhpValue> {
+        let arg = args.first().and_then(PhpValue::as_str)?;
+        match name.to_ascii_lowercase().as_str() {
+            "dirname" if args.len() == 1 => {
+                let parent = Path::new(arg).parent().map(|p| p.display().to_string());
+                Some(PhpValue::Str(match parent.as_deref() {
+                    Some("") => ".".into(),
+                    Some(p) => p.into(),
+                    None => arg.into(),
+                }))
+            }
+            "realpath" if args.len() == 1 => Some(PhpValue::Str(arg.into())),
+            _ => self.env.call(name, args),
+        }
+    }
 }
 
 impl FileReader<'_> {
-    /// Values PHP would know: `__DIR__`, `__FILE__`, `dirname()`, SEI's `DIR_SEI_*` constants and
-    /// the environment variables set for this process (`getenv()`).
-    fn lookup(&self, v: &PhpValue) -> Option<PhpValue> {
-        let text = |p: &Path| PhpValue::Str(p.display().to_string());
-        match v {
-            PhpValue::Const(name) => match name.trim_start_matches('\\') {
-                "__DIR__" => self.path.parent().map(text),
-                "__FILE__" => Some(text(&self.path)),
-                "DIR_SEI_CONFIG" => Some(text(&self.root.join("config"))),
-                "DIR_SEI_WEB" => Some(text(&self.root.join("web"))),
-                "DIRECTORY_SEPARATOR" => Some(PhpValue::Str("/".into())),
-                "PHP_EOL" => Some(PhpValue::Str("\n".into())),
-                _ => None,
-            },
-            PhpValue::Call(name, args) => {
-                let arg = args.first().and_then(PhpValue::as_str)?;
-                match name.trim_start_matches('\\').to_ascii_lowercase().as_str() {
-                    "getenv" if args.len() == 1 => std::env::var(arg).ok().map(PhpValue::Str),
-                    "dirname" if args.len() == 1 => {
-                        let parent = Path::new(arg).parent().map(|p| p.display().to_string());
-                        Some(PhpValue::Str(match parent.as_deref() {
-                            Some("") => ".".into(),
-                            Some(p) => p.into(),
-                            None => arg.into(),
-                        }))
-                    }
-                    "realpath" if args.len() == 1 => Some(PhpValue::Str(arg.into())),
-                    _ => None,
-                }
-            }
-            _ => None,
-        }
-    }
-
-    fn field(&self, v: Option<&PhpValue>) -> Field {
+    /// The value of `key` (`v`), evaluated; outside values it used are recorded.
+    fn field(&mut self, key: &str, v: Option<&PhpValue>) -> Field {
         let Some(v) = v else { return Field::Missing };
-        match v.resolve(&|x| self.lookup(x)) {
+        let evaluation = v.evaluate(&*self);
+        let from: Vec<php::Source> = evaluation.sources.into_iter().filter(|s| s.from != FILE_LOCATION).collect();
+        if !from.is_empty() {
+            self.sources.push(ValueSource { path: self.path.clone(), key: key.to_string(), from });
+        }
+        match evaluation.value {
             PhpValue::Null | PhpValue::Bool(false) => Field::Missing,
             PhpValue::Str(s) if s.trim().is_empty() => Field::Missing,
             PhpValue::Str(s) => Field::Value(s.trim().to_string()),
             other => match other.scalar_text() {
                 Some(t) => Field::Value(t),
-                None => Field::Unresolved(other),
+                None => Field::Unresolved(v.clone()),
             },
         }
     }
@@ -225,7 +270,7 @@ impl FileReader<'_> {
         missing: Option<&'static str>,
         secret: bool,
     ) -> Option<String> {
-        match self.field(group.and_then(|g| g.get(key))) {
+        match self.field(key, group.and_then(|g| g.get(key))) {
             Field::Value(v) => Some(v),
             Field::Missing => {
                 if let Some(code) = missing {
@@ -283,9 +328,44 @@ impl FileReader<'_> {
     }
 }
 
-/// Reads the installation under `dir` (the SEI root, or a directory whose `sei/` is the root).
+/// [`discover`] in a thread of its own, given `budget` to finish: a file on a hung network
+/// filesystem (or any read that never ends) then costs the run `budget`, not its deadline. When
+/// the time runs out, the installation has only an `SEI_CONFIG_TIMEOUT` problem and the run goes
+/// on with the flags and the defaults; the thread is left to end with the process.
+/// `None` when `dir` holds no SEI installation and was not named explicitly (`--sei-dir`).
+pub fn discover_within(dir: &Path, explicit: bool, budget: Duration) -> Option<SeiInstall> {
+    let run = {
+        let dir = dir.to_path_buf();
+        move || (explicit || looks_like_sei(&dir)).then(|| discover(&dir))
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("sei-discovery".into()).spawn(move || {
+        let _ = tx.send(run());
+    });
+    if spawned.is_err() {
+        // No thread to be had: read in this one rather than not at all.
+        return (explicit || looks_like_sei(dir)).then(|| discover(dir));
+    }
+    match rx.recv_timeout(budget) {
+        Ok(install) => install,
+        Err(_) => {
+            let problem = Finding::new("SEI_CONFIG_TIMEOUT")
+                .with("path", dir.display())
+                .with("budget", crate::duration::humanize(budget));
+            Some(SeiInstall { dir: dir.to_path_buf(), problems: vec![problem], ..Default::default() })
+        }
+    }
+}
+
+/// Reads the installation under `dir` (the SEI root, or a directory whose `sei/` is the root),
+/// with `getenv()` resolved from pen-doctor's own environment.
 /// Never fails: what cannot be read becomes a finding in `problems`.
 pub fn discover(dir: &Path) -> SeiInstall {
+    discover_with(dir, &OwnEnvironment)
+}
+
+/// [`discover`], with `getenv()` and outside constants resolved by `env`.
+pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
     let root = sei_root(dir);
     let mut install = SeiInstall { dir: root.clone(), ..Default::default() };
     let sei_path = root.join(SEI_CONFIG);
@@ -306,17 +386,19 @@ pub fn discover(dir: &Path) -> SeiInstall {
     };
 
     let mut problems = std::mem::take(&mut install.problems);
+    let mut sources = Vec::new();
     if let Some(sei) = &sei {
-        let mut r = FileReader { path: sei_path.clone(), root: &root, problems: &mut problems };
+        let mut r =
+            FileReader { path: sei_path.clone(), root: &root, env, problems: &mut problems, sources: &mut sources };
         let group = sei.get("SEI");
-        install.producao = match r.field(group.and_then(|g| g.get("Producao"))) {
+        install.producao = match r.field("Producao", group.and_then(|g| g.get("Producao"))) {
             Field::Missing => Some(false),
             Field::Value(v) => PhpValue::Str(v).as_bool(),
             Field::Unresolved(_) => None,
         };
         if let Some(modulos) = group.and_then(|g| g.get("Modulos")) {
             for (k, v) in modulos.entries() {
-                let dir = match r.field(Some(v)) {
+                let dir = match r.field(&k.to_string(), Some(v)) {
                     Field::Value(d) => d,
                     Field::Missing => String::new(),
                     Field::Unresolved(e) => e.to_string(),
@@ -333,6 +415,7 @@ pub fn discover(dir: &Path) -> SeiInstall {
         }
     }
     install.problems = problems;
+    install.value_sources = sources;
 
     // The modules: what SEI enables, or — when its configuration could not be read — whatever
     // is installed, so the other checks still get endpoints and the certificate.
@@ -341,7 +424,13 @@ pub fn discover(dir: &Path) -> SeiInstall {
         let path = root.join(PEN_CONFIG);
         let required = install.pen_enabled();
         if let Some(cfg) = read_module_config(&mut install, &path, required) {
-            let mut r = FileReader { path: path.clone(), root: &root, problems: &mut install.problems };
+            let mut r = FileReader {
+                path: path.clone(),
+                root: &root,
+                env,
+                problems: &mut install.problems,
+                sources: &mut install.value_sources,
+            };
             install.pen = Some(read_pen(&mut r, &cfg));
         }
         let (found, missing) = module_dir(&install, dir, PEN_CLASS, PEN_DIRS, "PENIntegracao.php");
@@ -358,7 +447,13 @@ pub fn discover(dir: &Path) -> SeiInstall {
         let path = root.join(PI_CONFIG);
         let required = install.pi_enabled();
         if let Some(cfg) = read_module_config(&mut install, &path, required) {
-            let mut r = FileReader { path: path.clone(), root: &root, problems: &mut install.problems };
+            let mut r = FileReader {
+                path: path.clone(),
+                root: &root,
+                env,
+                problems: &mut install.problems,
+                sources: &mut install.value_sources,
+            };
             install.pi = Some(read_pi(&mut r, &cfg));
         }
         let (found, _) = module_dir(&install, dir, PI_CLASS, PI_DIRS, "ProtocoloIntegradoIntegracao.php");
@@ -719,5 +814,148 @@ mod tests {
         assert!(!s.usable);
         assert_eq!(codes(&s), ["SEI_CONFIG_UNREADABLE"]);
         assert_eq!(s.pen.as_ref().and_then(|p| p.web_service.as_deref()), Some("https://h.example/"));
+    }
+
+    /// The environment of the processes that run SEI in a container, as the test sets it.
+    struct Container(&'static [(&'static str, &'static str)]);
+
+    const PHP_FPM: &str = "environment of php-fpm (PID 7)";
+
+    impl Scope for Container {
+        fn getenv(&self, name: &str) -> EnvValue {
+            match self.0.iter().find(|(n, _)| *n == name) {
+                Some((_, v)) => EnvValue::Set { value: v.to_string(), source: PHP_FPM.into() },
+                None => EnvValue::Unset { source: PHP_FPM.into() },
+            }
+        }
+    }
+
+    const DOCKER_ENV: &[(&str, &str)] = &[
+        ("APP_PROTOCOLO", "https"),
+        ("APP_HOST", "sei.orgao.gov.br"),
+        ("DB_HOST", "db"),
+        ("DB_SEI_BASE", "sei"),
+        ("DB_SEI_USERNAME", "sei_user"),
+        ("DB_SEI_PASSWORD", "S3nh4-Docker-Db"),
+        ("DB_TIPO", "MySql"),
+        ("PEN_WEBSERVICE", "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/"),
+        ("PEN_WEBSERVICE_PENDENCIAS", "https://homolog.pendencias.processoeletronico.gov.br/"),
+        ("PEN_SENHA_CERTIFICADO", "S3nh4-Docker-Cert"),
+        ("PEN_GEARMAN_HOST", "gearmand"),
+    ];
+
+    #[test]
+    fn docker_installation_resolves_through_the_environment_and_names_the_sources() {
+        let s = discover_with(&fixture("docker"), &Container(DOCKER_ENV));
+        assert!(s.usable);
+        assert_eq!(codes(&s), Vec::<&str>::new(), "{:?}", s.problems);
+        // `(getenv('APP_PROTOCOLO') == 'https' ? true : false)`
+        assert_eq!(s.producao, Some(true));
+        let pen = s.pen.as_ref().unwrap();
+        assert!(pen.web_service.as_deref().is_some_and(|u| u.ends_with("/interoperabilidade/rest/v3/")));
+        assert!(pen.web_service_pendencias.as_deref().is_some_and(|u| u.starts_with("https://homolog.pendencias")));
+        // `getenv('PEN_CERTIFICADO') ?: '/opt/…'` with the variable not set: the default.
+        assert_eq!(pen.cert_path.as_deref(), Some(Path::new("/opt/sei/config/mod-pen/certificado.pem")));
+        assert_eq!(pen.cert_password.as_ref().map(Secret::expose), Some("S3nh4-Docker-Cert"));
+        assert_eq!(pen.gearman, Some(("gearmand".to_string(), 4730)));
+        let db = s.database.as_ref().unwrap();
+        assert_eq!(
+            (db.kind.as_str(), db.host.as_str(), db.port, db.user.as_str()),
+            ("MySql", "db", Some(3306), "sei_user")
+        );
+        assert_eq!(db.password.expose(), "S3nh4-Docker-Db");
+        assert_eq!(s.pen_version.as_deref(), Some("4.0.3"));
+        let source = |key: &str| {
+            s.value_sources
+                .iter()
+                .find(|v| v.key == key)
+                .map(|v| v.from.iter().map(|f| format!("{}: {}", f.what, f.from)).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(source("Producao"), [format!("getenv('APP_PROTOCOLO'): {PHP_FPM}")]);
+        assert_eq!(source("SenhaCertificado"), [format!("getenv('PEN_SENHA_CERTIFICADO'): {PHP_FPM}")]);
+        assert_eq!(source("LocalizacaoCertificado"), [format!("getenv('PEN_CERTIFICADO'): {PHP_FPM}")]);
+        // The passwords are Secrets: nowhere in the debug view of the installation.
+        assert!(!format!("{s:?}").contains("S3nh4"));
+        // Served over http: Producao is false.
+        let http: &[(&str, &str)] = &[("APP_PROTOCOLO", "http")];
+        assert_eq!(discover_with(&fixture("docker"), &Container(http)).producao, Some(false));
+    }
+
+    #[test]
+    fn docker_installation_without_its_environment_stays_unresolved() {
+        let s = discover_with(&fixture("docker"), &php::NoScope);
+        assert!(s.usable);
+        assert_eq!(s.producao, None);
+        assert!(s.value_sources.is_empty());
+        let unresolved: Vec<(&str, &str)> = s
+            .problems
+            .iter()
+            .filter(|f| f.code == "SEI_CONFIG_UNRESOLVED")
+            .map(|f| (param(f, "key"), param(f, "expr")))
+            .collect();
+        assert_eq!(
+            unresolved,
+            [
+                ("Tipo", "getenv('DB_TIPO')"),
+                ("Servidor", "getenv('DB_HOST')"),
+                ("Porta", "getenv('DB_PORTA') ?: '3306'"),
+                ("Banco", "getenv('DB_SEI_BASE')"),
+                ("Usuario", "getenv('DB_SEI_USERNAME')"),
+                ("Senha", "***"),
+                ("WebService", "getenv('PEN_WEBSERVICE')"),
+                ("WebServicePendencias", "getenv('PEN_WEBSERVICE_PENDENCIAS')"),
+                ("LocalizacaoCertificado", "getenv('PEN_CERTIFICADO') ?: '/opt/sei/config/mod-pen/certificado.pem'"),
+                ("SenhaCertificado", "***"),
+                ("Servidor", "getenv('PEN_GEARMAN_HOST')"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unresolved_value_shows_the_file_s_expression_not_the_environment_s_values() {
+        let pen =
+            "<?php return ['PEN' => ['WebService' => 'https://pen:' . getenv('PEN_PASS') . '@h.example/' . PEN_PATH]];";
+        let d = tree(&[
+            ("config/ConfiguracaoSEI.php", &sei_config("'PENIntegracao' => 'pen'", "true")),
+            ("config/mod-pen/ConfiguracaoModPEN.php", pen),
+        ]);
+        let s = discover_with(d.path(), &Container(&[("PEN_PASS", "S3nh4-Env-Url")]));
+        let f = s.problems.iter().find(|f| param(f, "key") == "WebService").expect("WebService unresolved");
+        assert_eq!(f.code, "SEI_CONFIG_UNRESOLVED");
+        assert_eq!(param(f, "expr"), "'https://pen:' . getenv('PEN_PASS') . '@h.example/' . PEN_PATH");
+        assert!(!format!("{:?}", s.problems).contains("S3nh4"));
+    }
+
+    #[test]
+    fn deep_chains_in_module_keys_name_file_and_line_never_the_text() {
+        for key in ["WebService", "SenhaCertificado"] {
+            let pen = format!(
+                "<?php\nreturn ['PEN' => [\n  'LocalizacaoCertificado' => '/c.pem',\n  '{key}' => 'S3nh4-Chain' . {}true,\n]];\n",
+                "X ?: ".repeat(30_000)
+            );
+            let d = tree(&[
+                ("config/ConfiguracaoSEI.php", &sei_config("'PENIntegracao' => 'pen'", "true")),
+                ("config/mod-pen/ConfiguracaoModPEN.php", &pen),
+            ]);
+            let s = discover(d.path());
+            let f = s.problems.iter().find(|f| f.code == "SEI_CONFIG_UNREADABLE").expect("unreadable");
+            assert_eq!(param(f, "line"), "4", "{key}: {f:?}");
+            assert!(param(f, "location").ends_with("ConfiguracaoModPEN.php:4"), "{key}: {f:?}");
+            assert!(param(f, "error").contains("nesting"), "{key}: {f:?}");
+            assert!(!format!("{:?}", s.problems).contains("S3nh4"));
+            assert!(s.pen.is_none());
+        }
+    }
+
+    #[test]
+    fn discovery_within_a_budget_is_discovery() {
+        let quick = discover_within(&fixture("modpen4"), true, Duration::from_secs(30)).expect("explicit");
+        let direct = discover(&fixture("modpen4"));
+        assert_eq!((quick.usable, codes(&quick), quick.files_read), (direct.usable, codes(&direct), direct.files_read));
+        let empty = tempfile::tempdir().unwrap();
+        assert!(discover_within(empty.path(), false, Duration::from_secs(30)).is_none());
+        let named = discover_within(empty.path(), true, Duration::from_secs(30)).expect("explicit");
+        assert_eq!(codes(&named), ["SEI_CONFIG_NOT_FOUND"]);
     }
 }

@@ -45,6 +45,7 @@ mod netns;
 mod nginx;
 mod pki;
 mod proxy;
+mod slowfs;
 mod tcp;
 
 pub use dns::{
@@ -55,6 +56,7 @@ pub use netns::Netns;
 pub use nginx::Nginx;
 pub use pki::{asn1_time, CaSpec, Cert, KeyFormat, KeyType, LeafSpec, PemBundle, Pki};
 pub use proxy::Tinyproxy;
+pub use slowfs::SlowFs;
 pub use tcp::{TcpBehaviour, TcpServer};
 
 use std::ffi::OsStr;
