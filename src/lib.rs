@@ -15,6 +15,7 @@ pub mod hostfs;
 pub mod kb;
 #[cfg(test)]
 mod mutation;
+pub mod net;
 pub mod output;
 pub mod pki;
 pub mod progress;
