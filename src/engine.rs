@@ -85,6 +85,7 @@ impl Runner {
         }
         let check = self.checks.get(id).cloned();
         let mut deps: Vec<(String, Option<DoneFuture>)> = Vec::new();
+        let mut used: Vec<(String, DoneFuture)> = Vec::new();
         if let Some(check) = &check {
             path.push(id.to_string());
             for dep in check.depends_on() {
@@ -94,6 +95,12 @@ impl Runner {
                     Some(self.future_of(&dep, path))
                 };
                 deps.push((dep, fut));
+            }
+            for dep in check.uses() {
+                if !path.contains(&dep) && self.checks.contains_key(&dep) {
+                    let fut = self.future_of(&dep, path);
+                    used.push((dep, fut));
+                }
             }
             path.pop();
         }
@@ -119,6 +126,10 @@ impl Runner {
                         dep_results.insert(dep, done);
                     }
                 }
+            }
+            for (dep, fut) in used {
+                let done = fut.await;
+                dep_results.insert(dep, done);
             }
             let start = Instant::now();
             let outcome = match skip_reason {

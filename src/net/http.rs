@@ -145,9 +145,10 @@ impl Response {
 /// Why an exchange gave no usable response.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
-    /// The deadline passed; `status` is the answer's status when its head had arrived.
+    /// The deadline passed; `status` is the answer's status when its head had arrived, and
+    /// `body_bytes` how much of its body had come.
     #[error("timeout")]
-    Timeout { status: Option<u16> },
+    Timeout { status: Option<u16>, body_bytes: usize },
     /// The peer closed the connection before sending anything.
     #[error("connection closed without an HTTP answer")]
     Closed,
@@ -548,7 +549,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.io.flush().await
         };
         match tokio::time::timeout_at(deadline, write).await {
-            Err(_) => return Err(HttpError::Timeout { status: None }),
+            Err(_) => return Err(HttpError::Timeout { status: None, body_bytes: 0 }),
             Ok(Err(e)) => return Err(HttpError::Io(e)),
             Ok(Ok(())) => {}
         }
@@ -559,7 +560,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 break;
             }
             let n = match tokio::time::timeout_at(deadline, self.io.read(&mut chunk)).await {
-                Err(_) => return Err(HttpError::Timeout { status: parser.status() }),
+                Err(_) => {
+                    return Err(HttpError::Timeout { status: parser.status(), body_bytes: parser.response.body.len() })
+                }
                 Ok(Ok(n)) => n,
                 // A TLS peer that closes without close_notify once its answer is under way.
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof && parser.received > 0 => 0,
@@ -802,7 +805,7 @@ mod tests {
         let started = std::time::Instant::now();
         let err =
             c.send(&Request::get(&url("http://h/")), Limits::default(), Duration::from_millis(300)).await.unwrap_err();
-        assert!(matches!(err, HttpError::Timeout { status: None }), "{err:?}");
+        assert!(matches!(err, HttpError::Timeout { status: None, body_bytes: 0 }), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(2));
 
         let trickle = Answer::Pieces(
@@ -816,7 +819,7 @@ mod tests {
         let mut c = connect(addr).await;
         let err =
             c.send(&Request::get(&url("http://h/")), Limits::default(), Duration::from_millis(400)).await.unwrap_err();
-        assert!(matches!(err, HttpError::Timeout { status: Some(200) }), "{err:?}");
+        assert!(matches!(err, HttpError::Timeout { status: Some(200), body_bytes: 1..=100 }), "{err:?}");
         assert!(!c.reusable());
     }
 
