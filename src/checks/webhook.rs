@@ -218,7 +218,9 @@ impl Check for WebhookCheck {
         o.set_evidence("status", status);
         o.set_evidence("body", &shown_body);
         if response.truncated {
-            o.set_evidence("body_bytes", format!("more than {}", response.body.len()));
+            // Only this much was read; the answer went on.
+            o.set_evidence("body_bytes", response.body.len());
+            o.set_evidence("body_truncated", true);
         }
         if status != 200 {
             return o.finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
