@@ -175,10 +175,17 @@ fn a_healthy_run_opens_one_connection_per_target() {
     for r in http["evidence"]["requests"].as_array().unwrap() {
         assert_eq!(r["connection"], 1, "{r:#}");
         assert!(r.get("new_connection").is_none(), "{r:#}");
+        // The server's clock, as its Date header gave it.
+        assert!(r["date"].as_str().is_some_and(|d| d.ends_with(" GMT")), "{r:#}");
     }
-    // The verified handshake carried the client certificate the server asked for.
+    // The verified handshake carried the client certificate the server asked for, and kept
+    // the CA names the server said it accepts.
     let tls = check(&report, "tls:tramita");
     assert_eq!(tls["evidence"]["alpn"], "http/1.1", "{tls:#}");
+    let request = &tls["evidence"]["client_certificate_request"];
+    assert_eq!(request["answered"], true, "{tls:#}");
+    let cas: Vec<&str> = request["acceptable_cas"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(cas.len() == 1 && cas[0].contains("CN=Conexoes Client CA"), "{cas:?}");
 }
 
 #[test]

@@ -264,7 +264,8 @@ impl Step {
     fn evidence(&self) -> serde_json::Value {
         let mut v = match &self.result {
             Ok(r) => json!({"url": self.url.as_str(), "status": r.status, "ms": self.ms,
-                            "content_type": r.header("content-type"), "bytes": r.body.len()}),
+                            "content_type": r.header("content-type"), "bytes": r.body.len(),
+                            "date": r.date()}),
             Err(e) => json!({"url": self.url.as_str(), "ms": self.ms, "error": describe(e)}),
         };
         v["connection"] = json!(self.via.connection);

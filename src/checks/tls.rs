@@ -154,6 +154,15 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         .collect()
 }
 
+/// An X.500 name (DER) as text, like the subjects of the chain.
+fn name_text(der: &[u8]) -> String {
+    use x509_parser::prelude::FromDer;
+    match x509_parser::x509::X509Name::from_der(der) {
+        Ok((_, name)) => name.to_string(),
+        Err(_) => format!("(unreadable name, {} bytes)", der.len()),
+    }
+}
+
 fn session_evidence(o: &mut Outcome, seen: &Seen) -> String {
     let version = seen.version.clone().unwrap_or_else(|| "?".into());
     o.set_evidence("version", &version);
@@ -255,6 +264,14 @@ impl Check for TlsCheck {
             }
             Some(_) => false,
         };
+        if let Some(request) = &seen.certificate_request {
+            // The server asked for a client certificate, naming the CAs it accepts.
+            let names: Vec<String> = request.acceptable_cas.iter().map(|der| name_text(der)).collect();
+            o.set_evidence(
+                "client_certificate_request",
+                json!({"acceptable_cas": names, "answered": request.answered}),
+            );
+        }
         let mut chain: Vec<CertificateDer<'static>> = seen.chain.clone();
         let mut rustls_error = None;
         if !verified {

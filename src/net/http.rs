@@ -107,6 +107,8 @@ pub struct Response {
     pub truncated: bool,
     /// The peer closed the connection before the end its framing announced.
     pub cut_short: bool,
+    /// Our clock when the head arrived: with `Date`, the server's clock against ours.
+    pub received_at: Option<std::time::SystemTime>,
 }
 
 impl Response {
@@ -555,8 +557,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let mut parser = Parser::new(limits, request.method == "HEAD");
         let mut chunk = vec![0u8; 16 * 1024];
+        let mut received_at = None;
         loop {
-            if parser.advance()? {
+            let done = parser.advance()?;
+            if received_at.is_none() && parser.status().is_some() {
+                received_at = Some(std::time::SystemTime::now());
+            }
+            if done {
                 break;
             }
             let n = match tokio::time::timeout_at(deadline, self.io.read(&mut chunk)).await {
@@ -575,7 +582,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             parser.push(&chunk[..n]);
         }
-        let (response, reusable) = parser.finish();
+        let (mut response, reusable) = parser.finish();
+        response.received_at = received_at;
         self.reusable = reusable;
         Ok(response)
     }
@@ -720,6 +728,7 @@ mod tests {
         let r = c.send(&Request::get(&u), Limits::default(), T).await.unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, b"hello".as_slice()));
         assert_eq!(r.date(), Some("Tue, 03 Jun 2025 10:00:00 GMT"));
+        assert!(r.received_at.is_some_and(|t| t <= std::time::SystemTime::now()));
         assert!(c.reusable());
         let r = c
             .send(&Request::post(&u, b"{}").header("Content-Type", "application/json"), Limits::default(), T)
