@@ -85,36 +85,46 @@ impl<'a> Link<'a> {
         Link { fact, identity, identity_error, conn: None, reconnect_because: None, used: 0, timeout }
     }
 
-    /// A new connection along the verified path, within `timeout`.
-    async fn open(&mut self, because: &'static str, timeout: Duration) -> Result<Via, ReqError> {
-        let name = tls::server_name(&self.fact.host).map_err(|e| ReqError::Malformed(e.to_string()))?;
+    /// A new connection along the verified path, within `timeout`; either way, where the
+    /// request went.
+    async fn open(&mut self, because: &'static str, timeout: Duration) -> (Result<(), ReqError>, Via) {
+        self.used += 1;
+        let via = Via { connection: self.used, opened_because: Some(because) };
+        let name = match tls::server_name(&self.fact.host) {
+            Ok(n) => n,
+            Err(e) => return (Err(ReqError::Malformed(e.to_string())), via),
+        };
         let client = Client::new(Verify::Roots(Arc::clone(&self.fact.roots)))
             .identity(self.identity.clone())
             .alpn(&[b"http/1.1"]);
-        self.used += 1;
-        let session = client.open(&self.fact.path, &name, timeout).await.map_err(|f| ReqError::Handshake(f.error))?;
-        self.conn = Some(http::Connection::new(session.stream));
-        Ok(Via { connection: self.used, opened_because: Some(because) })
+        match client.open(&self.fact.path, &name, timeout).await {
+            Ok(session) => {
+                self.conn = Some(http::Connection::new(session.stream));
+                (Ok(()), via)
+            }
+            Err(f) => (Err(ReqError::Handshake(f.error)), via),
+        }
     }
 
     /// The connection for the next request: the current one, the one `tls:<target>` handed over,
     /// or a new one.
-    async fn ready(&mut self, timeout: Duration) -> Result<Via, ReqError> {
+    async fn ready(&mut self, timeout: Duration) -> (Result<(), ReqError>, Via) {
         if self.conn.is_some() {
-            return Ok(Via { connection: self.used, opened_because: None });
+            return (Ok(()), Via { connection: self.used, opened_because: None });
         }
         if self.used == 0 {
             // The tls check's handshake is ours only if it offered the same identity.
             if self.fact.identity_offered == self.identity.is_some() {
                 if let Some(refusal) = &self.fact.refused {
+                    // What this request would meet: the refusal the tls check already met.
                     self.used = 1;
                     self.reconnect_because = Some("the server refused the previous handshake");
-                    return Err(ReqError::Handshake(refusal.clone()));
+                    return (Err(ReqError::Handshake(refusal.clone())), Via { connection: 1, opened_because: None });
                 }
                 if let Some(session) = self.fact.session.take() {
                     self.used = 1;
                     self.conn = Some(http::Connection::new(session.stream));
-                    return Ok(Via { connection: 1, opened_because: None });
+                    return (Ok(()), Via { connection: 1, opened_because: None });
                 }
             }
             return self.open("the verified connection was not available", timeout).await;
@@ -130,21 +140,20 @@ impl<'a> Link<'a> {
         if let Some(e) = &self.identity_error {
             return (Err(ReqError::Malformed(e.clone())), Via { connection: 0, opened_because: None });
         }
-        let mut via = match self.ready(left()).await {
-            Ok(v) => v,
-            Err(e) => return (Err(e), Via { connection: self.used, opened_because: self.reconnect_because }),
-        };
+        let (ready, mut via) = self.ready(left()).await;
+        if let Err(e) = ready {
+            return (Err(e), via);
+        }
         let mut result = self.exchange(request, left()).await;
         // A connection that was already open may have been closed by the server while idle:
         // nothing came back. Once, on a new connection (the requests are idempotent GETs).
         if matches!(&result, Err(e) if e.nothing_received()) && via.opened_because.is_none() {
-            match self.open("the server had closed the idle connection", left()).await {
-                Ok(v) => {
-                    via = v;
-                    result = self.exchange(request, left()).await;
-                }
-                Err(e) => return (Err(e), via),
+            let (opened, again) = self.open("the server had closed the idle connection", left()).await;
+            via = again;
+            if let Err(e) = opened {
+                return (Err(e), via);
             }
+            result = self.exchange(request, left()).await;
         }
         (result.map_err(ReqError::from), via)
     }
