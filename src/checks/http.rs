@@ -23,9 +23,6 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use url::Url;
 
-/// Most bytes read of a response body.
-pub const MAX_BODY: usize = http::MAX_BODY;
-
 /// Why a request got no HTTP answer.
 #[derive(Debug)]
 pub enum ReqError {

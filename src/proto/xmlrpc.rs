@@ -85,28 +85,22 @@ pub enum Param<'a> {
     Int(i64),
 }
 
-#[derive(Debug, PartialEq)]
+/// Why a call gave no value.
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum Error {
+    #[error("{0}")]
     Connect(String),
+    #[error("no answer (timeout)")]
     Timeout,
     /// HTTP 401: credentials missing or refused.
+    #[error("HTTP 401 (credentials refused)")]
     Unauthorized,
+    #[error("HTTP {0}")]
     Http(u16),
+    #[error("fault {0}: {1}")]
     Fault(i64, String),
+    #[error("{0}")]
     Protocol(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Connect(e) => write!(f, "{e}"),
-            Error::Timeout => f.write_str("no answer (timeout)"),
-            Error::Unauthorized => f.write_str("HTTP 401 (credentials refused)"),
-            Error::Http(c) => write!(f, "HTTP {c}"),
-            Error::Fault(c, s) => write!(f, "fault {c}: {s}"),
-            Error::Protocol(p) => write!(f, "{p}"),
-        }
-    }
 }
 
 fn escape(text: &str) -> String {
