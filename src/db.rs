@@ -2,6 +2,7 @@
 //! session set read-only that runs SELECT statements only, and connection failures classified
 //! (unreachable, access denied, query failed) with the password scrubbed from every message.
 
+use crate::net::auth::percent_decode;
 use crate::report::model::Finding;
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -142,11 +143,6 @@ pub fn parse_url(raw: &str, password: Option<Secret>) -> Result<DbTarget, Findin
         socket,
         source: "--db",
     })
-}
-
-/// A URL component (user, password, path) with its %XX escapes decoded.
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 /// Why talking to the database failed, already scrubbed of the password.

@@ -1,6 +1,8 @@
 //! Runs the plan: selects the checks (`--only`, `--skip`), starts every check as soon as its
 //! prerequisites are done (independent checks run concurrently), skips a check whose
-//! prerequisite failed without delivering its fact, and stops the run at `--deadline`.
+//! prerequisite failed without delivering its fact, and stops the run at `--deadline`. A check
+//! also waits for the checks it merely *uses* when they are part of the run (their facts, if
+//! any, are passed on; their absence or failure never skips it).
 
 use crate::checks::{Check, Completed, Ctx, Outcome};
 use crate::report::model::{Finding, Status};
@@ -85,6 +87,7 @@ impl Runner {
         }
         let check = self.checks.get(id).cloned();
         let mut deps: Vec<(String, Option<DoneFuture>)> = Vec::new();
+        let mut used: Vec<(String, DoneFuture)> = Vec::new();
         if let Some(check) = &check {
             path.push(id.to_string());
             for dep in check.depends_on() {
@@ -94,6 +97,12 @@ impl Runner {
                     Some(self.future_of(&dep, path))
                 };
                 deps.push((dep, fut));
+            }
+            for dep in check.uses() {
+                if !path.contains(&dep) && self.checks.contains_key(&dep) {
+                    let fut = self.future_of(&dep, path);
+                    used.push((dep, fut));
+                }
             }
             path.pop();
         }
@@ -119,6 +128,10 @@ impl Runner {
                         dep_results.insert(dep, done);
                     }
                 }
+            }
+            for (dep, fut) in used {
+                let done = fut.await;
+                dep_results.insert(dep, done);
             }
             let start = Instant::now();
             let outcome = match skip_reason {
@@ -213,6 +226,7 @@ mod tests {
     struct Probe {
         id: &'static str,
         deps: Vec<String>,
+        uses: Vec<String>,
         sleep_ms: u64,
         fail: bool,
         fact: bool,
@@ -232,9 +246,17 @@ mod tests {
         fn depends_on(&self) -> Vec<String> {
             self.deps.clone()
         }
-        async fn run(&self, _ctx: &Ctx) -> Outcome {
+        fn uses(&self) -> Vec<String> {
+            self.uses.clone()
+        }
+        async fn run(&self, ctx: &Ctx) -> Outcome {
             tokio::time::sleep(Duration::from_millis(self.sleep_ms)).await;
             let mut o = Outcome::new();
+            // What the checks it uses delivered, for the tests to see.
+            let seen: Vec<String> = self.uses.iter().filter_map(|u| ctx.fact::<String>(u).cloned()).collect();
+            if !seen.is_empty() {
+                o.set_evidence("used", seen);
+            }
             if self.fail {
                 o.push(Finding::new("TCP_REFUSED"));
             }
@@ -246,7 +268,25 @@ mod tests {
     }
 
     fn probe(id: &'static str, deps: &[&str], sleep_ms: u64, fail: bool, fact: bool) -> Box<dyn Check> {
-        Box::new(Probe { id, deps: deps.iter().map(|s| s.to_string()).collect(), sleep_ms, fail, fact })
+        Box::new(Probe {
+            id,
+            deps: deps.iter().map(|s| s.to_string()).collect(),
+            uses: Vec::new(),
+            sleep_ms,
+            fail,
+            fact,
+        })
+    }
+
+    fn user(id: &'static str, deps: &[&str], uses: &[&str]) -> Box<dyn Check> {
+        Box::new(Probe {
+            id,
+            deps: deps.iter().map(|s| s.to_string()).collect(),
+            uses: uses.iter().map(|s| s.to_string()).collect(),
+            sleep_ms: 0,
+            fail: false,
+            fact: true,
+        })
     }
 
     fn settings(deadline: Duration) -> Arc<Settings> {
@@ -328,6 +368,26 @@ mod tests {
 
         let (kept, _) = select(all(), Some(&["a".to_string()]), &["ntp".to_string()]);
         assert_eq!(kept.len(), 3, "a target name selects its checks");
+    }
+
+    #[tokio::test]
+    async fn a_used_check_is_awaited_when_in_the_run_and_never_required() {
+        // In the run, slow: waited for, its fact seen.
+        let checks = vec![probe("cert:a", &[], 200, false, true), user("tls:a", &[], &["cert:a"])];
+        let (out, _) = run_all(checks, Duration::from_secs(10)).await;
+        assert_eq!(out[1].status, Status::Ok);
+        assert_eq!(out[1].outcome.evidence["used"], serde_json::json!(["cert:a"]));
+        // Failed without a fact: not a reason to skip.
+        let checks = vec![probe("cert:a", &[], 0, true, false), user("tls:a", &[], &["cert:a"])];
+        let (out, _) = run_all(checks, Duration::from_secs(10)).await;
+        assert_eq!((out[0].status, out[1].status), (Status::Fail, Status::Ok));
+        // Not in the run (`--skip`, or `--only` that does not bring it in): runs without it.
+        let all = || vec![probe("cert:a", &[], 0, false, true), user("tls:a", &[], &["cert:a"])];
+        let (kept, dropped) = select(all(), Some(&["tls".to_string()]), &[]);
+        assert_eq!(kept.iter().map(|c| c.id()).collect::<Vec<_>>(), ["tls:a"]);
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        assert_eq!(out[0].status, Status::Ok);
+        assert!(out[0].outcome.evidence.get("used").is_none());
     }
 
     #[tokio::test]

@@ -20,6 +20,7 @@ pub mod log_correlation;
 pub mod logclass;
 #[cfg(test)]
 mod mutation;
+pub mod net;
 pub mod output;
 pub mod pki;
 pub mod progress;

@@ -16,6 +16,13 @@ impl Secret {
         Secret(value)
     }
 
+    /// A secret built from parts already registered (e.g. the `Basic base64(user:password)` of
+    /// a header, whose user and password were registered as credentials): masked where it
+    /// shows, its parts masked in every encoding, the scheme word left readable.
+    pub fn from_registered_parts(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
     /// The secret itself, for the one call that needs it (openssl, a database login).
     pub fn expose(&self) -> &str {
         &self.0

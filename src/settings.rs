@@ -490,6 +490,34 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     Ok(settings)
 }
 
+/// What the transport needs of the settings: how names resolve, which proxy applies.
+impl Settings {
+    /// `--resolve` pins and `--dns-server`, each DNS exchange within `--timeout`.
+    pub fn resolve_config(&self) -> crate::net::resolve::ResolveConfig {
+        crate::net::resolve::ResolveConfig {
+            dns_server: self.dns_server,
+            pins: self
+                .resolve
+                .iter()
+                .map(|r| crate::net::resolve::Pin { host: r.host.clone(), port: r.port, addr: r.addr })
+                .collect(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+impl ProxySettings {
+    /// These proxy variables as a policy that routes a host.
+    pub fn policy(&self) -> crate::net::proxy::ProxyPolicy<'_> {
+        crate::net::proxy::ProxyPolicy {
+            url: self.url.as_ref(),
+            source: self.source.as_deref(),
+            no_proxy: &self.no_proxy,
+            no_proxy_source: self.no_proxy_source.as_deref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

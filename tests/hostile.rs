@@ -237,4 +237,9 @@ fn a_close_right_after_the_handshake_is_an_unexpected_response() {
     let http = &checks["http:tramita"];
     assert_eq!(http["status"], "fail", "{http:#}");
     assert!(!codes(http).is_empty(), "{http:#}");
+    // Nothing came back on the verified connection: the request was tried once more on a new
+    // one (as for an idle connection the server dropped), and the evidence says so.
+    let first = &http["evidence"]["requests"][0];
+    assert_eq!(first["connection"], 2, "{http:#}");
+    assert_eq!(first["new_connection"], "the server had closed the idle connection", "{http:#}");
 }

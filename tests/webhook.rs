@@ -1,6 +1,7 @@
 //! `webhook:<name>` against real receivers: nginx over HTTPS with a certificate from a test CA
 //! (trusted through `--ca-bundle`), nginx with a certificate from another CA, nginx over plain
-//! HTTP, and a late responder behind nginx for the slow cases.
+//! HTTP, a late responder behind nginx for the slow cases, a receiver found through dnsmasq
+//! (`--dns-server`), and an endless receiver written here that answers 200 and never ends.
 
 mod support;
 
@@ -243,9 +244,14 @@ fn explanations_carry_the_pucomex_delivery_rules() {
         ("en", ["3 attempts", "5 minutes", "200", "store", "source IPs"]),
     ];
     for (lang, words) in rules {
-        for code in
-            ["WEBHOOK_NOT_HTTPS", "WEBHOOK_TLS_UNTRUSTED", "WEBHOOK_BAD_STATUS", "WEBHOOK_SLOW", "WEBHOOK_UNREACHABLE"]
-        {
+        for code in [
+            "WEBHOOK_NOT_HTTPS",
+            "WEBHOOK_TLS_UNTRUSTED",
+            "WEBHOOK_BAD_STATUS",
+            "WEBHOOK_SLOW",
+            "WEBHOOK_UNREACHABLE",
+            "WEBHOOK_BAD_RESPONSE",
+        ] {
             let run = pen_doctor(Host).args(["explain", code, "--lang", lang]).run();
             for w in words {
                 assert!(run.stdout.contains(w), "{code} ({lang}) lacks '{w}':\n{run}");
@@ -318,4 +324,132 @@ fn hostile_receivers_give_a_finding_within_the_timeout() {
         let said = c["findings"][0]["params"]["error"].as_str().unwrap_or("");
         assert!(errors.iter().any(|e| said.contains(e)), "{what}: {said}");
     }
+}
+
+/// How an endless receiver streams the body of its 200.
+#[derive(Clone, Copy, Debug)]
+enum Stream {
+    /// 16 KiB chunks as fast as the client takes them.
+    Flood,
+    /// One byte every 100 ms.
+    Drip,
+}
+
+/// A TLS receiver written here (rustls, the lab's trusted certificate) that reads the
+/// notification, answers `200` with a chunked body, and never ends it. Lives as long as the
+/// test process.
+fn endless_receiver(cert: &Cert, how: Stream) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(&cert.fullchain).unwrap().map(|c| c.unwrap()).collect();
+    let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&request).contains("\"from_host\"") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if tls.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let flood = format!("4000\r\n{}\r\n", "{".repeat(0x4000));
+                loop {
+                    let sent = match how {
+                        Stream::Flood => tls.write_all(flood.as_bytes()),
+                        Stream::Drip => {
+                            std::thread::sleep(Duration::from_millis(100));
+                            tls.write_all(b"1\r\n{\r\n")
+                        }
+                    };
+                    if sent.and_then(|_| tls.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The largest peak resident set of any waited-for child so far, in KiB.
+fn children_peak_rss_kib() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid selector.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss as u64
+}
+
+#[test]
+fn a_receiver_that_answers_200_and_streams_forever_is_cut_within_the_timeout() {
+    let pki = Pki::new();
+    let ca = pki.root("Webhook Test CA");
+    let leaf = pki.leaf(&ca, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    for how in [Stream::Flood, Stream::Drip] {
+        let port = endless_receiver(&leaf, how);
+        let run = pen_doctor(Host)
+            .args(["check", "--only", "webhook", "--webhook", &format!("sefaz=https://{HOST}:{port}/ok")])
+            .args(["--resolve", &format!("{HOST}:{port}:127.0.0.1"), "--ca-bundle", ca.cert.to_str().unwrap()])
+            .args(["--format", "json", "--timeout", "2s", "--deadline", "20s"])
+            .run_for(Duration::from_secs(30));
+        assert!(run.elapsed < Duration::from_secs(5), "{how:?}: the answer held the run for {:?}", run.elapsed);
+        run.assert_code(1);
+        let report = run.json();
+        let c = check(&report, "webhook:sefaz");
+        assert_eq!(codes(c), vec!["WEBHOOK_BAD_RESPONSE"], "{how:?}: {c:#}");
+        assert_eq!(c["evidence"]["status"], 200, "{c:#}");
+        let read = c["evidence"]["body_bytes"].as_u64().expect("body_bytes");
+        match how {
+            // Cut at the body limit, long before the timeout.
+            Stream::Flood => assert!(read == 1024 * 1024 && c["evidence"]["body_truncated"] == true, "{c:#}"),
+            // Still coming when the timeout ended the exchange.
+            Stream::Drip => assert!((1..1024).contains(&read) && run.elapsed >= Duration::from_secs(2), "{c:#}"),
+        }
+        let f = &c["findings"][0];
+        assert_eq!((f["params"]["timeout"].as_str(), f["params"]["limit"].as_str()), (Some("2s"), Some("1 MiB")));
+        assert!(f["message"].as_str().unwrap_or("").contains("200"), "{f:#}");
+        let peak_mib = children_peak_rss_kib() / 1024;
+        assert!(peak_mib < 64, "{how:?}: pen-doctor grew to {peak_mib} MiB reading an endless answer");
+    }
+}
+
+#[test]
+fn the_receiver_name_is_resolved_like_every_target_with_dns_server() {
+    let lab = lab();
+    let dns_port = free_port(Host);
+    let dns = Dnsmasq::start(Host, format!("127.0.0.1:{dns_port}"), &Zone::new().host(HOST, &["127.0.0.1"]));
+    let report = run_json(&[
+        "--webhook",
+        &format!("sefaz=https://{HOST}:{}/ok", lab.trusted),
+        "--dns-server",
+        &format!("127.0.0.1:{dns_port}"),
+        "--ca-bundle",
+        lab.ca.to_str().unwrap(),
+    ]);
+    let c = check(&report, "webhook:sefaz");
+    assert_eq!(c["status"], "ok", "{c:#}");
+    assert!(dns.queries_for(HOST) >= 1, "{}", dns.log());
+    assert!(lab.nginx.access_log().contains("\"POST /ok HTTP/1.1\" 200"));
 }

@@ -19,7 +19,6 @@ pub mod gearman;
 pub mod http;
 pub mod ntp;
 pub mod process;
-pub mod proxy;
 pub mod sei_log;
 pub mod store;
 pub mod supervisor;
@@ -151,6 +150,11 @@ pub trait Check: Send + Sync {
     }
     /// Ids of the checks whose facts this one needs.
     fn depends_on(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Ids of checks whose facts this one uses when they are part of the run: it waits for them,
+    /// but is neither skipped by their failure nor brings them in with `--only`.
+    fn uses(&self) -> Vec<String> {
         Vec::new()
     }
     async fn run(&self, ctx: &Ctx) -> Outcome;

@@ -1,47 +1,27 @@
 //! `tcp:<target>`: opens a TCP connection to every address the target resolved to (IPv4 and
 //! IPv6), or a tunnel through the HTTPS proxy, and tells a timeout (packets dropped: a firewall),
-//! a refusal (reset) and an unreachable network apart.
+//! a refusal (reset) and an unreachable network apart. The first connection that succeeded stays
+//! open in the fact: `tls:<target>` does its handshake over it instead of opening another.
 
 use super::dns::Resolved;
-use super::proxy::{self, ProxyError, Route};
 use super::{Check, Ctx, Outcome};
 use crate::duration::humanize;
+use crate::net::connect::{self, Attempt};
+use crate::net::proxy::{self, Route};
+use crate::net::{Handoff, Path};
 use crate::report::model::Finding;
 use crate::targets::Target;
 use async_trait::async_trait;
-use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::time::Instant;
 use tokio::net::TcpStream;
-use url::Url;
 
-/// How the target can be reached: the fact `tls:<target>` connects through.
-#[derive(Clone, Debug)]
-pub struct Path {
-    pub host: String,
-    pub port: u16,
-    /// Addresses that accepted a connection (empty when going through the proxy).
-    pub reachable: Vec<SocketAddr>,
-    /// The proxy to tunnel through, if any.
-    pub proxy: Option<Url>,
-}
-
-impl Path {
-    /// Opens a fresh connection along this path (direct to the first reachable address, or a
-    /// CONNECT tunnel), bounded by `timeout`.
-    pub async fn connect(&self, timeout: Duration) -> Result<TcpStream, String> {
-        if let Some(p) = &self.proxy {
-            return proxy::connect(p, &self.host, self.port, timeout).await.map_err(|e| e.to_string());
-        }
-        let mut last = "no reachable address".to_string();
-        for addr in &self.reachable {
-            match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => return Ok(s),
-                Ok(Err(e)) => last = format!("{addr}: {e}"),
-                Err(_) => last = format!("{addr}: timeout"),
-            }
-        }
-        Err(last)
-    }
+/// The fact of `tcp:<target>`: how the target is reached, and the connection already open
+/// along that path (for the first taker: `tls:<target>`).
+#[derive(Debug)]
+pub struct Reached {
+    pub path: Path,
+    pub conn: Handoff<TcpStream>,
 }
 
 pub struct TcpCheck {
@@ -55,26 +35,6 @@ impl TcpCheck {
 
     fn dns_id(&self) -> String {
         format!("dns:{}", self.target.name)
-    }
-}
-
-/// The result of one connection attempt.
-#[derive(Debug, PartialEq)]
-pub enum Attempt {
-    Connected,
-    Timeout,
-    Refused,
-    Unreachable(String),
-}
-
-/// Connects once to `addr`, classifying the failure.
-pub async fn attempt(addr: SocketAddr, timeout: Duration) -> Attempt {
-    match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-        Err(_) => Attempt::Timeout,
-        Ok(Ok(_)) => Attempt::Connected,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Attempt::Refused,
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => Attempt::Timeout,
-        Ok(Err(e)) => Attempt::Unreachable(e.to_string()),
     }
 }
 
@@ -97,7 +57,7 @@ impl Check for TcpCheck {
         let host = self.target.host();
         let port = self.target.port();
         let timeout = ctx.timeout();
-        let route = proxy::route(&ctx.settings.proxy, &host, port);
+        let route = ctx.settings.proxy.policy().route(&host, port);
 
         if let Route::Proxy { url, source } = &route {
             let shown = proxy::display_url(url);
@@ -108,19 +68,21 @@ impl Check for TcpCheck {
                 .evidence("proxy_source", source);
             let start = Instant::now();
             match proxy::connect(url, &host, port, timeout).await {
-                Ok(_) => {
+                Ok(stream) => {
                     o.set_evidence("connect_ms", start.elapsed().as_millis() as u64);
+                    let path = Path { host: host.clone(), port, reachable: Vec::new(), proxy: Some(url.clone()) };
                     return o
                         .summary("host", &host)
                         .summary("port", port)
                         .summary("via", format!("proxy {shown}"))
-                        .fact(Path { host, port, reachable: Vec::new(), proxy: Some(url.clone()) });
+                        .fact(Reached { path, conn: Handoff::new(Some(stream)) });
                 }
                 Err(e) => {
-                    let answer = match &e {
-                        ProxyError::Unreachable(s) | ProxyError::Refused(s) => s.clone(),
-                    };
+                    let answer = e.to_string();
                     o.set_evidence("proxy_answer", &answer);
+                    if let Some(status) = e.answer().and_then(|a| a.status) {
+                        o.set_evidence("proxy_status", status);
+                    }
                     o.push(
                         Finding::new("PROXY_FAILED")
                             .with("proxy", &shown)
@@ -141,19 +103,24 @@ impl Check for TcpCheck {
         let Some(resolved) = ctx.fact::<Resolved>(&self.dns_id()) else {
             return Outcome::skipped(self.dns_id());
         };
-        let addrs: Vec<SocketAddr> = resolved.addrs.iter().map(|ip: &IpAddr| SocketAddr::new(*ip, port)).collect();
+        let addrs: Vec<SocketAddr> = resolved.addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
         let results = futures::future::join_all(addrs.iter().map(|a| async move {
             let start = Instant::now();
-            (*a, attempt(*a, timeout).await, start.elapsed())
+            (*a, connect::attempt(*a, timeout).await, start.elapsed())
         }))
         .await;
 
         let mut reachable = Vec::new();
+        let mut kept: Option<TcpStream> = None;
         let mut failed = Vec::new();
         let mut per_addr = Vec::new();
-        for (addr, result, elapsed) in &results {
+        for (addr, result, elapsed) in results {
             let (state, finding) = match result {
-                Attempt::Connected => ("connected".to_string(), None),
+                Attempt::Connected(stream) => {
+                    // The first address that accepted carries on; the others are closed now.
+                    kept.get_or_insert(stream);
+                    ("connected".to_string(), None)
+                }
                 Attempt::Timeout => (
                     "timeout".to_string(),
                     Some(
@@ -174,7 +141,7 @@ impl Check for TcpCheck {
             per_addr
                 .push(serde_json::json!({"addr": addr.to_string(), "result": state, "ms": elapsed.as_millis() as u64}));
             match finding {
-                None => reachable.push(*addr),
+                None => reachable.push(addr),
                 Some(f) => failed.push((addr, state, f)),
             }
         }
@@ -198,6 +165,6 @@ impl Check for TcpCheck {
         o.summary("host", &host)
             .summary("port", port)
             .summary("via", reachable.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))
-            .fact(Path { host, port, reachable, proxy: None })
+            .fact(Reached { path: Path { host, port, reachable, proxy: None }, conn: Handoff::new(kept) })
     }
 }

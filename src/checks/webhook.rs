@@ -1,21 +1,30 @@
 //! `webhook:<name>`: a Pucomex webhook receiver must be HTTPS, trusted by publicly trusted roots
 //! (or the `--ca-bundle` given), and answer a test notification POST with HTTP 200 in time.
 //!
+//! One connection, as Pucomex's would be: the name resolved as every target's is (`--resolve`,
+//! `/etc/hosts`, DNS or `--dns-server`), a TCP connection (direct or through the proxy), one
+//! handshake (its version recorded, an untrusted certificate told apart), then the POST over
+//! it, the whole exchange within `--timeout` and at most 1 MiB of the answer read.
+//!
 //! A connection that cannot be opened (DNS, refusal, connect timeout) and a receiver that
 //! accepted the connection but gave no HTTP answer within `--timeout` are both
 //! `WEBHOOK_UNREACHABLE` (the notification was not delivered: Pucomex would count the attempt as
-//! failed); an answer of 200 slower than half the timeout is `WEBHOOK_SLOW` (warn).
+//! failed); an answer of 200 slower than half the timeout is `WEBHOOK_SLOW` (warn); a 200 whose
+//! body does not end within the timeout or runs past 1 MiB is `WEBHOOK_BAD_RESPONSE` (a client
+//! waiting for the end of the answer would wait in vain).
 
-use super::proxy::{self, Route};
+use super::store::{self, TrustStore};
 use super::{Check, Ctx, Outcome};
 use crate::duration::humanize;
+use crate::net::connect::{self, ConnectError};
+use crate::net::http::{self, HttpError, Limits, Request};
+use crate::net::proxy::{self, Route};
+use crate::net::resolve;
+use crate::net::tls::{self, Client, HsError, Verify};
 use crate::report::model::Finding;
 use crate::settings::Settings;
 use async_trait::async_trait;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
-use std::net::SocketAddr;
+use rustls::RootCertStore;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,35 +69,18 @@ impl WebhookCheck {
     }
 }
 
-/// The roots a receiver must chain to: the `--ca-bundle` file when given, else the publicly
-/// trusted roots (the Mozilla set that browsers and Pucomex's clients trust).
+/// The roots a receiver must chain to: the `--ca-bundle` file when given (read as the trust
+/// store is, expired roots left out), else the publicly trusted roots (the Mozilla set that
+/// browsers and Pucomex's clients trust).
 pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    match ca_bundle {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(path) => {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!("{}: no certificate", path.display()));
-            }
-        }
+    let Some(path) = ca_bundle else { return Ok(tls::public_roots()) };
+    let parsed = store::load(path).map_err(|e| format!("{}: {}", path.display(), e))?;
+    let bundle = TrustStore { path: path.display().to_string(), source: "--ca-bundle".into(), certs: parsed.certs };
+    let roots = super::tls::roots_of(&bundle);
+    if roots.is_empty() {
+        return Err(format!("{}: no certificate", path.display()));
     }
     Ok(roots)
-}
-
-/// A rustls client configuration with the ring provider, verifying against `roots`.
-pub fn client_config(roots: RootCertStore) -> Result<ClientConfig, String> {
-    let mut config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// The test notification's body: it says plainly that it is a test and where it came from.
@@ -106,52 +98,18 @@ fn test_body(host: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// Why the TLS handshake failed: the certificate is not trusted, or something else.
-enum TlsFailure {
-    Untrusted(String),
-    Other(String),
-}
-
-fn classify_tls(e: &std::io::Error) -> TlsFailure {
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-    match inner {
-        Some(err @ rustls::Error::InvalidCertificate(_)) => TlsFailure::Untrusted(err.to_string()),
-        Some(other) => TlsFailure::Other(other.to_string()),
-        None => TlsFailure::Other(e.to_string()),
+/// Opens the TCP connection: through the proxy, or direct to the addresses the name resolves
+/// to (`--resolve`, `/etc/hosts`, DNS or `--dns-server`).
+async fn open(settings: &Settings, route: &Route, host: &str, port: u16) -> Result<TcpStream, String> {
+    let timeout = settings.timeout;
+    if let Route::Proxy { url, .. } = route {
+        return proxy::connect(url, host, port, timeout).await.map_err(|e| e.to_string());
     }
-}
-
-impl WebhookCheck {
-    /// Opens the TCP connection the handshake probe uses: through the proxy, or direct to the
-    /// `--resolve` address or the host's resolver's.
-    async fn connect(&self, ctx: &Ctx, route: &Route, host: &str, port: u16) -> Result<TcpStream, String> {
-        let timeout = ctx.timeout();
-        if let Route::Proxy { url, .. } = route {
-            return proxy::connect(url, host, port, timeout).await.map_err(|e| e.to_string());
-        }
-        let addrs: Vec<SocketAddr> = match override_addr(&ctx.settings, host, port) {
-            Some(a) => vec![a],
-            None => match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
-                Ok(Ok(a)) => a.collect(),
-                Ok(Err(e)) => return Err(format!("{host}: {e}")),
-                Err(_) => return Err(format!("{host}: DNS timeout")),
-            },
-        };
-        let mut last = format!("{host}: no address");
-        for addr in addrs {
-            match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => return Ok(s),
-                Ok(Err(e)) => last = format!("{addr}: {e}"),
-                Err(_) => last = format!("{addr}: connect timeout ({})", humanize(timeout)),
-            }
-        }
-        Err(last)
-    }
-}
-
-fn override_addr(settings: &Settings, host: &str, port: u16) -> Option<SocketAddr> {
-    let host = host.to_ascii_lowercase();
-    settings.resolve.iter().find(|r| r.host == host && r.port == port).map(|r| SocketAddr::new(r.addr, port))
+    let resolved = resolve::resolve(&settings.resolve_config(), host, port).await.map_err(|e| e.to_string())?;
+    connect::first_of(&resolved.socket_addrs(), timeout).await.map_err(|e| match e {
+        ConnectError::Timeout { addr } => format!("{addr}: connect timeout ({})", humanize(timeout)),
+        other => other.to_string(),
+    })
 }
 
 #[async_trait]
@@ -167,130 +125,108 @@ impl Check for WebhookCheck {
         let settings = &ctx.settings;
         let timeout = ctx.timeout();
         let mut o = Outcome::new().evidence("url", &self.shown);
+        let unreachable =
+            |error: String| Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", error);
         let url = match Url::parse(&self.url) {
             Ok(u) if u.host_str().is_some() => u,
-            _ => {
-                return o
-                    .finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", "invalid URL"))
-            }
+            _ => return o.finding(unreachable("invalid URL".into())),
         };
         if url.scheme() != "https" {
             return o.finding(Finding::new("WEBHOOK_NOT_HTTPS").with("url", &self.shown).with("scheme", url.scheme()));
         }
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         let port = url.port_or_known_default().unwrap_or(443);
-        let route = proxy::route(&settings.proxy, &host, port);
+        let route = settings.proxy.policy().route(&host, port);
         match &route {
             Route::Proxy { url: p, .. } => o.set_evidence("via", format!("proxy {}", proxy::display_url(p))),
             _ => o.set_evidence("via", "direct"),
         }
-        let config = match root_store(settings.ca_bundle.as_deref()).and_then(client_config) {
-            Ok(c) => Arc::new(c),
-            Err(e) => {
-                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e));
-            }
+        let roots = match root_store(settings.ca_bundle.as_deref()) {
+            Ok(r) => Arc::new(r),
+            Err(e) => return Outcome::error(unreachable(e)),
         };
         o.set_evidence(
             "trust",
             settings.ca_bundle.as_ref().map(|p| p.display().to_string()).unwrap_or("public roots".into()),
         );
 
-        // 1. The handshake on its own: the TLS version, and an untrusted certificate told apart.
-        let stream = match self.connect(ctx, &route, &host, port).await {
+        // 1. The connection and its handshake: the TLS version, and an untrusted certificate
+        //    told apart.
+        let tcp = match open(settings, &route, &host, port).await {
             Ok(s) => s,
-            Err(e) => return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e)),
+            Err(e) => return o.finding(unreachable(self.scrub(e))),
         };
-        let Ok(server_name) = ServerName::try_from(host.clone()) else {
-            return o.finding(
-                Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", "invalid host name"),
-            );
+        let Ok(name) = tls::server_name(&host) else {
+            return o.finding(unreachable("invalid host name".into()));
         };
-        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&config));
-        match tokio::time::timeout(timeout, connector.connect(server_name, stream)).await {
-            Err(_) => {
-                return o.finding(
-                    Finding::new("WEBHOOK_UNREACHABLE")
-                        .with("url", &self.shown)
-                        .with("error", format!("TLS handshake timeout ({})", humanize(timeout))),
-                )
-            }
-            Ok(Err(e)) => {
-                return match classify_tls(&e) {
-                    TlsFailure::Untrusted(why) => {
-                        o.finding(Finding::new("WEBHOOK_TLS_UNTRUSTED").with("url", &self.shown).with("error", why))
+        let client = Client::new(Verify::Roots(roots)).alpn(&[b"http/1.1"]);
+        let session = match client.handshake(tcp, &name, timeout).await {
+            Ok(s) => s,
+            Err(f) => {
+                return o.finding(match f.error {
+                    HsError::Timeout => unreachable(format!("TLS handshake timeout ({})", humanize(timeout))),
+                    HsError::Tls(e @ rustls::Error::InvalidCertificate(_)) => {
+                        Finding::new("WEBHOOK_TLS_UNTRUSTED").with("url", &self.shown).with("error", e.to_string())
                     }
-                    TlsFailure::Other(why) => o.finding(
-                        Finding::new("WEBHOOK_UNREACHABLE")
-                            .with("url", &self.shown)
-                            .with("error", format!("TLS: {why}")),
-                    ),
-                }
+                    other => unreachable(format!("TLS: {other}")),
+                })
             }
-            Ok(Ok(tls)) => {
-                let version = tls.get_ref().1.protocol_version().map(|v| format!("{v:?}").replace('_', "."));
-                o.set_evidence("tls_version", version);
-            }
-        }
+        };
+        o.set_evidence("tls_version", &session.seen.version);
 
-        // 2. The test notification, as Pucomex would send it.
-        let mut builder = reqwest::Client::builder()
-            .use_preconfigured_tls((*config).clone())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("pen-doctor/", env!("CARGO_PKG_VERSION")));
-        builder = match &route {
-            Route::Proxy { url: p, .. } => match reqwest::Proxy::all(p.as_str()) {
-                Ok(px) => builder.proxy(px),
-                Err(_) => builder.no_proxy(),
-            },
-            _ => builder.no_proxy(),
-        };
-        if let Some(addr) = override_addr(settings, &host, port) {
-            builder = builder.resolve(&host, addr);
-        }
-        let client = match builder.build() {
-            Ok(c) => c,
-            Err(e) => {
-                return Outcome::error(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", e))
-            }
-        };
-        let start = Instant::now();
-        let sent = client
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+        // 2. The test notification over that connection, as Pucomex would send it.
+        let body = test_body(&settings.host.hostname);
+        let mut request = Request::post(&url, &body)
+            .header("Accept", "*/*")
+            .header("Content-Type", "application/json")
             .header("X-Pen-Doctor-Test", "1")
-            .body(test_body(&settings.host.hostname))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() && !e.is_connect() => {
-                o.set_evidence("elapsed_ms", start.elapsed().as_millis() as u64);
-                return o.finding(
-                    Finding::new("WEBHOOK_UNREACHABLE")
-                        .with("url", &self.shown)
-                        .with("error", format!("no HTTP answer within {}", humanize(timeout))),
-                );
-            }
-            Err(e) => {
-                let why = self
-                    .scrub(std::error::Error::source(&e).map(|s| format!("{e}: {s}")).unwrap_or_else(|| e.to_string()));
-                return o.finding(Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", why));
-            }
-        };
-        let status = response.status().as_u16();
-        let body = tokio::time::timeout(timeout.saturating_sub(start.elapsed()), response.text()).await;
+            .header("Connection", "close");
+        if let Some(credentials) = crate::net::auth::basic_from_url(&url) {
+            request = request.header("Authorization", credentials.expose());
+        }
+        let mut conn = http::Connection::new(session.stream);
+        let start = Instant::now();
+        let result = conn.send(&request, Limits::default(), timeout).await;
         let elapsed = start.elapsed();
-        let body: String = match body {
-            Ok(Ok(t)) => t.chars().take(200).collect(),
-            _ => String::new(),
-        };
-        o.set_evidence("status", status);
         o.set_evidence("elapsed_ms", elapsed.as_millis() as u64);
-        o.set_evidence("body", &body);
+        let bad_response = |status: u16| {
+            Finding::new("WEBHOOK_BAD_RESPONSE")
+                .with("url", &self.shown)
+                .with("status", status)
+                .with("timeout", humanize(timeout))
+                .with("limit", "1 MiB")
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(HttpError::Timeout { status: None, .. }) => {
+                return o.finding(unreachable(format!("no HTTP answer within {}", humanize(timeout))));
+            }
+            Err(HttpError::Timeout { status: Some(status), body_bytes }) => {
+                // The head came, the body never ended.
+                o.set_evidence("status", status);
+                o.set_evidence("body_bytes", body_bytes);
+                if status != 200 {
+                    return o
+                        .finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
+                }
+                return o.finding(bad_response(status));
+            }
+            Err(e) => return o.finding(unreachable(self.scrub(e))),
+        };
+        let status = response.status;
+        let shown_body: String = response.text().chars().take(200).collect();
+        o.set_evidence("status", status);
+        o.set_evidence("body", &shown_body);
+        if response.truncated {
+            // Only this much was read; the answer went on.
+            o.set_evidence("body_bytes", response.body.len());
+            o.set_evidence("body_truncated", true);
+        }
         if status != 200 {
             return o.finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
+        }
+        if response.truncated {
+            return o.finding(bad_response(status));
         }
         let elapsed_text = humanize(Duration::from_millis(elapsed.as_millis() as u64));
         if elapsed > timeout / 2 {

@@ -1,11 +1,14 @@
-//! supervisord's XML-RPC over HTTP/1.1, on its unix socket or inet port: a client bounded in
-//! time and size, and a small, strict parser for XML-RPC responses.
+//! supervisord's XML-RPC over HTTP/1.1, on its unix socket or inet port (through the one HTTP
+//! client of `net::http`, bounded in time and size), and a small, strict parser for XML-RPC
+//! responses.
 
+use crate::net::auth;
+use crate::net::http::{self, HttpError, Limits, Request, Response};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use url::Url;
 
 /// Largest HTTP response read.
 pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
@@ -82,28 +85,22 @@ pub enum Param<'a> {
     Int(i64),
 }
 
-#[derive(Debug, PartialEq)]
+/// Why a call gave no value.
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum Error {
+    #[error("{0}")]
     Connect(String),
+    #[error("no answer (timeout)")]
     Timeout,
     /// HTTP 401: credentials missing or refused.
+    #[error("HTTP 401 (credentials refused)")]
     Unauthorized,
+    #[error("HTTP {0}")]
     Http(u16),
+    #[error("fault {0}: {1}")]
     Fault(i64, String),
+    #[error("{0}")]
     Protocol(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Connect(e) => write!(f, "{e}"),
-            Error::Timeout => f.write_str("no answer (timeout)"),
-            Error::Unauthorized => f.write_str("HTTP 401 (credentials refused)"),
-            Error::Http(c) => write!(f, "HTTP {c}"),
-            Error::Fault(c, s) => write!(f, "fault {c}: {s}"),
-            Error::Protocol(p) => write!(f, "{p}"),
-        }
-    }
 }
 
 fn escape(text: &str) -> String {
@@ -123,10 +120,6 @@ pub fn request_body(method: &str, params: &[Param]) -> String {
     b
 }
 
-fn base64(input: &[u8]) -> String {
-    openssl::base64::encode_block(input)
-}
-
 /// Calls `method` on supervisord; the whole exchange is bounded by `timeout`.
 pub async fn call(
     endpoint: &Endpoint,
@@ -136,132 +129,62 @@ pub async fn call(
     timeout: Duration,
 ) -> Result<Value, Error> {
     let body = request_body(method, params);
-    let mut req = format!(
-        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: pen-doctor\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+    let url = Url::parse("http://localhost/RPC2").map_err(|e| Error::Protocol(e.to_string()))?;
+    let mut request =
+        Request::post(&url, body.as_bytes()).header("Content-Type", "text/xml").header("Connection", "close");
     if let Some((user, pass)) = auth {
-        req.push_str(&format!("Authorization: Basic {}\r\n", base64(format!("{user}:{}", pass.expose()).as_bytes())));
+        request = request.header("Authorization", auth::basic(user, pass.expose()).expose());
     }
-    req.push_str("\r\n");
-    req.push_str(&body);
+    let limits = Limits { head: http::MAX_HEAD, body: MAX_RESPONSE };
     let exchange = async {
-        let raw = match endpoint {
+        let response = match endpoint {
             Endpoint::Unix(path) => {
                 let s = tokio::net::UnixStream::connect(path).await.map_err(|e| Error::Connect(e.to_string()))?;
-                send_and_read(s, req.as_bytes()).await?
+                http::Connection::new(s).send(&request, limits, timeout).await
             }
             Endpoint::Tcp(addr) => {
                 let s =
                     tokio::net::TcpStream::connect(addr.as_str()).await.map_err(|e| Error::Connect(e.to_string()))?;
-                send_and_read(s, req.as_bytes()).await?
+                http::Connection::new(s).send(&request, limits, timeout).await
             }
         };
-        parse_http(&raw)
+        response.map_err(Error::from).and_then(body_of)
     };
     let body = tokio::time::timeout(timeout, exchange).await.map_err(|_| Error::Timeout)??;
     parse_response(&body)
 }
 
-async fn send_and_read<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, req: &[u8]) -> Result<Vec<u8>, Error> {
-    s.write_all(req).await.map_err(|e| Error::Connect(e.to_string()))?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16384];
-    loop {
-        let n = s.read(&mut buf).await.map_err(|e| Error::Protocol(format!("read: {e}")))?;
-        if n == 0 {
-            return Ok(out);
-        }
-        if out.len() + n > MAX_RESPONSE {
-            return Err(Error::Protocol(format!("response longer than {MAX_RESPONSE} bytes")));
-        }
-        out.extend_from_slice(&buf[..n]);
-        // Stop once a complete response with Content-Length has arrived.
-        if let Some(total) = complete_length(&out) {
-            if out.len() >= total {
-                return Ok(out);
-            }
+impl From<HttpError> for Error {
+    fn from(e: HttpError) -> Self {
+        match e {
+            HttpError::Timeout { .. } => Error::Timeout,
+            HttpError::Closed => Error::Protocol("connection closed without an answer".into()),
+            HttpError::Malformed(m) => Error::Protocol(m),
+            HttpError::Io(e) => Error::Protocol(format!("read: {e}")),
         }
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// The body of an HTTP answer to a call: status 200, whole, UTF-8.
+fn body_of(r: Response) -> Result<String, Error> {
+    match r.status {
+        200 => {}
+        401 => return Err(Error::Unauthorized),
+        code => return Err(Error::Http(code)),
+    }
+    if r.truncated {
+        return Err(Error::Protocol(format!("response longer than {MAX_RESPONSE} bytes")));
+    }
+    if r.cut_short {
+        return Err(Error::Protocol("response shorter than its Content-Length".into()));
+    }
+    String::from_utf8(r.body).map_err(|_| Error::Protocol("response body is not UTF-8".into()))
 }
 
-fn content_length(head: &str) -> Option<usize> {
-    head.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
-    })
-}
-
-fn complete_length(raw: &[u8]) -> Option<usize> {
-    let end = find(raw, b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..end]);
-    content_length(&head).map(|n| end + 4 + n)
-}
-
-fn printable(b: &[u8]) -> String {
-    let s: String = String::from_utf8_lossy(b).chars().take(60).map(|c| if c.is_control() { '?' } else { c }).collect();
-    format!("{s:?}")
-}
-
-/// The body of an HTTP response (status 200), de-chunked.
+/// The body of a whole HTTP answer given as bytes (for tests and fuzzing): the same reader as
+/// the calls use.
 pub fn parse_http(raw: &[u8]) -> Result<String, Error> {
-    if raw.is_empty() {
-        return Err(Error::Protocol("connection closed without an answer".into()));
-    }
-    let Some(end) = find(raw, b"\r\n\r\n") else {
-        return Err(Error::Protocol(format!("not an HTTP response: {}", printable(raw))));
-    };
-    let head = String::from_utf8_lossy(&raw[..end]);
-    let status_line = head.lines().next().unwrap_or("");
-    let mut parts = status_line.split_whitespace();
-    let code = match (parts.next(), parts.next().and_then(|c| c.parse::<u16>().ok())) {
-        (Some(v), Some(c)) if v.starts_with("HTTP/") => c,
-        _ => return Err(Error::Protocol(format!("not an HTTP response: {}", printable(raw)))),
-    };
-    if code == 401 {
-        return Err(Error::Unauthorized);
-    }
-    if code != 200 {
-        return Err(Error::Http(code));
-    }
-    let mut body = raw[end + 4..].to_vec();
-    let chunked = head.lines().any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
-        })
-    });
-    if chunked {
-        body = dechunk(&body)?;
-    } else if let Some(n) = content_length(&head) {
-        if body.len() < n {
-            return Err(Error::Protocol("response shorter than its Content-Length".into()));
-        }
-        body.truncate(n);
-    }
-    String::from_utf8(body).map_err(|_| Error::Protocol("response body is not UTF-8".into()))
-}
-
-fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, Error> {
-    let bad = || Error::Protocol("bad chunked encoding".into());
-    let mut out = Vec::new();
-    loop {
-        let eol = find(b, b"\r\n").ok_or_else(bad)?;
-        let size_text = String::from_utf8_lossy(&b[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).map_err(|_| bad())?;
-        b = &b[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if b.len() < size.checked_add(2).ok_or_else(bad)? {
-            return Err(bad());
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
+    body_of(http::parse(raw, Limits { head: http::MAX_HEAD, body: MAX_RESPONSE })?)
 }
 
 /// An XML element: name, children and text.
@@ -468,7 +391,10 @@ mod tests {
         let huge = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx";
         assert!(parse_http(huge).is_err());
         assert!(parse_http(b"\xff\xfe garbage").is_err());
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(
+            parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"),
+            Err(Error::Protocol("response shorter than its Content-Length".into()))
+        );
         assert_eq!(Endpoint::parse("unix:///run/supervisor.sock"), Some(Endpoint::Unix("/run/supervisor.sock".into())));
         assert_eq!(Endpoint::parse("http://127.0.0.1:9001"), Some(Endpoint::Tcp("127.0.0.1:9001".into())));
     }

@@ -1,0 +1,208 @@
+//! One connection per target, measured by the server: a healthy run against a real nginx (mutual
+//! TLS, a Tramita-like REST service and a pendências long-poll) opens exactly one TCP connection
+//! to each, and Tramita's two requests share it. nginx counts the connections it accepted
+//! (`stub_status`) and logs `$connection`/`$connection_requests` for every request. When the
+//! server will not keep a connection open, the next request opens another and says why.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
+use support::*;
+
+const PASSWORD: &str = "Senha-Cliente-3";
+
+/// One nginx per target, so each counts only its own connections: the TLS service on `port`,
+/// and `stub_status` on `status_port`.
+struct Service {
+    nginx: Nginx,
+    port: u16,
+    status_port: u16,
+}
+
+impl Service {
+    fn start(host: &str, server: &Cert, client_ca: &Cert, extra: &str, locations: &str) -> Service {
+        let (port, status_port) = (free_port(Host), free_port(Host));
+        let body = format!(
+            r#"
+            log_format conn '$connection $connection_requests "$request" $status';
+            server {{
+              listen 127.0.0.1:{port} ssl;
+              server_name {host};
+              access_log {log} conn;
+              ssl_certificate {chain};
+              ssl_certificate_key {key};
+              ssl_client_certificate {client_ca};
+              ssl_verify_client on;
+              {extra}
+              {locations}
+            }}
+            server {{
+              listen 127.0.0.1:{status_port};
+              access_log off;
+              location = /status {{ stub_status; }}
+            }}"#,
+            log = "requests.log",
+            chain = server.fullchain.display(),
+            key = server.key.display(),
+            client_ca = client_ca.cert.display(),
+        );
+        let nginx = Nginx::start(Host, &body);
+        Service { nginx, port, status_port }
+    }
+
+    /// The connections nginx accepted so far (`stub_status`'s "accepts"), the one this question
+    /// is asked on included.
+    fn accepted(&self) -> u64 {
+        let mut s = TcpStream::connect(("127.0.0.1", self.status_port)).expect("stub_status answers");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /status HTTP/1.0\r\nHost: status\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let numbers = text
+            .lines()
+            .skip_while(|l| !l.starts_with("server accepts"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no counters in {text:?}"));
+        numbers.split_whitespace().next().and_then(|n| n.parse().ok()).expect("accepts")
+    }
+
+    /// The connections others opened since `before` was read: the question that read `before`
+    /// is counted in it, the one asked now is left out.
+    fn opened_since(&self, before: u64) -> u64 {
+        self.accepted() - before - 1
+    }
+
+    /// `$connection $connection_requests "$request" $status` for each request nginx logged.
+    fn requests(&self) -> Vec<(u64, u64, String)> {
+        let log = std::fs::read_to_string(self.nginx.dir().join("requests.log")).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ' ');
+                let conn = parts.next()?.parse().ok()?;
+                let nth = parts.next()?.parse().ok()?;
+                Some((conn, nth, parts.next()?.to_string()))
+            })
+            .collect()
+    }
+}
+
+struct Lab {
+    _pki: Pki,
+    tramita: Service,
+    pendencias: Service,
+    store: PathBuf,
+    client: PathBuf,
+    _upstream: TcpServer,
+}
+
+const TRAMITA: &str = r#"
+  location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{"status":"ok"}'; }
+  location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }
+  location / { return 404; }"#;
+
+fn lab(tramita_extra: &str) -> Lab {
+    let pki = Pki::new();
+    let root = pki.root("Conexoes Test Root");
+    let server = pki.leaf(&root, LeafSpec::server("tramita.test").sans(&["tramita.test", "pendencias.test"]));
+    let client_ca = pki.root("Conexoes Client CA");
+    let client = pki.leaf(&client_ca, LeafSpec::client("ORGAO CONEXOES"));
+    let client = pki.combined_pem(&client, PASSWORD);
+    let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates installed");
+    let store = pki.path("store.pem");
+    std::fs::write(&store, isrg + &std::fs::read_to_string(&root.cert).unwrap()).unwrap();
+    // The long-poll: nginx hands the request to an upstream that never answers.
+    let upstream = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
+    let pendencias_locations =
+        format!("location / {{ proxy_pass http://{}; proxy_read_timeout 60s; }}", upstream.addr());
+    let tramita = Service::start("tramita.test", &server, &client_ca, tramita_extra, TRAMITA);
+    let pendencias = Service::start("pendencias.test", &server, &client_ca, "", &pendencias_locations);
+    Lab { _pki: pki, tramita, pendencias, store, client, _upstream: upstream }
+}
+
+fn healthy_run(lab: &Lab) -> (Run, Value) {
+    let (t, p) = (lab.tramita.port, lab.pendencias.port);
+    let run = pen_doctor(Host)
+        .env("CP", PASSWORD)
+        .args(["check", "--only", "tcp,tls,http", "--target", "tramita,pendencias", "--format", "json"])
+        .args(["--endpoint", &format!("tramita=https://tramita.test:{t}/interoperabilidade/rest/v3/")])
+        .args(["--endpoint", &format!("pendencias=https://pendencias.test:{p}/")])
+        .args(["--resolve", &format!("tramita.test:{t}:127.0.0.1")])
+        .args(["--resolve", &format!("pendencias.test:{p}:127.0.0.1")])
+        .args(["--ca-bundle", lab.store.to_str().unwrap()])
+        .args(["--cert", lab.client.to_str().unwrap(), "--cert-password-env", "CP", "--timeout", "2s"])
+        .run();
+    let report = run.json();
+    (run, report)
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+#[test]
+fn a_healthy_run_opens_one_connection_per_target() {
+    let lab = lab("");
+    let before = (lab.tramita.accepted(), lab.pendencias.accepted());
+    let (run, report) = healthy_run(&lab);
+    run.assert_code(0);
+    for id in ["tcp:tramita", "tls:tramita", "http:tramita", "tcp:pendencias", "tls:pendencias", "http:pendencias"] {
+        assert_eq!(check(&report, id)["status"], "ok", "{:#}", check(&report, id));
+    }
+    assert_eq!(check(&report, "http:pendencias")["evidence"]["long_poll"], "held");
+
+    // nginx's own count: one connection to each service for the whole run.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(lab.tramita.opened_since(before.0), 1, "connections to tramita");
+    assert_eq!(lab.pendencias.opened_since(before.1), 1, "connections to pendências");
+
+    // Tramita's healthcheck and pendentes went over that connection, one after the other.
+    let logged = lab.tramita.requests();
+    assert_eq!(logged.len(), 2, "{logged:?}");
+    assert_eq!(logged[0].0, logged[1].0, "same $connection: {logged:?}");
+    assert_eq!((logged[0].1, logged[1].1), (1, 2), "$connection_requests: {logged:?}");
+    assert!(logged[0].2.contains("/healthcheck") && logged[1].2.contains("/tramites/pendentes"), "{logged:?}");
+
+    // The report says the same.
+    let http = check(&report, "http:tramita");
+    assert_eq!(http["evidence"]["connections"], 1, "{http:#}");
+    for r in http["evidence"]["requests"].as_array().unwrap() {
+        assert_eq!(r["connection"], 1, "{r:#}");
+        assert!(r.get("new_connection").is_none(), "{r:#}");
+        // The server's clock, as its Date header gave it.
+        assert!(r["date"].as_str().is_some_and(|d| d.ends_with(" GMT")), "{r:#}");
+    }
+    // The verified handshake carried the client certificate the server asked for, and kept
+    // the CA names the server said it accepts.
+    let tls = check(&report, "tls:tramita");
+    assert_eq!(tls["evidence"]["alpn"], "http/1.1", "{tls:#}");
+    let request = &tls["evidence"]["client_certificate_request"];
+    assert_eq!(request["answered"], true, "{tls:#}");
+    let cas: Vec<&str> = request["acceptable_cas"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
+    assert!(cas.len() == 1 && cas[0].contains("CN=Conexoes Client CA"), "{cas:?}");
+}
+
+#[test]
+fn a_server_that_closes_after_each_answer_gets_a_new_connection_said_in_the_evidence() {
+    let lab = lab("keepalive_timeout 0;");
+    let before = lab.tramita.accepted();
+    let (run, report) = healthy_run(&lab);
+    run.assert_code(0);
+    let http = check(&report, "http:tramita");
+    assert_eq!(http["status"], "ok", "{http:#}");
+    let requests = http["evidence"]["requests"].as_array().unwrap();
+    assert_eq!(requests[0]["connection"], 1, "{http:#}");
+    assert_eq!(requests[1]["connection"], 2, "{http:#}");
+    assert_eq!(requests[1]["new_connection"], "the server closed the connection after the previous answer");
+    assert_eq!(http["evidence"]["connections"], 2);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(lab.tramita.opened_since(before), 2);
+    let logged = lab.tramita.requests();
+    assert_ne!(logged[0].0, logged[1].0, "{logged:?}");
+}
