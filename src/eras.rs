@@ -146,6 +146,8 @@ struct RawEra {
     scheduled_tasks: Vec<String>,
     gearman_functions: Vec<String>,
     gearman_configurable: bool,
+    #[serde(default)]
+    gearman_fixed_address: Option<String>,
     verifier_files: Vec<String>,
     api_calls_verify_tls: TlsVerification,
     verifier_verifies_tls: TlsVerification,
@@ -169,12 +171,77 @@ struct RawRemoved {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawDiscontinued {
+    api: Api,
+    version: String,
+    since: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetiredHost {
+    suffix: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPhpRequirement {
+    module: String,
+    sapi: String,
+    functions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTable {
     era: Vec<RawEra>,
     #[serde(default)]
     compatibility: Vec<RawCompatibility>,
     #[serde(default)]
     removed_script: Vec<RawRemoved>,
+    #[serde(default)]
+    numeric_default: std::collections::BTreeMap<String, i64>,
+    #[serde(default)]
+    discontinued_api: Vec<RawDiscontinued>,
+    #[serde(default)]
+    retired_host: Vec<RawRetiredHost>,
+    #[serde(default)]
+    php_requirement: Vec<RawPhpRequirement>,
+}
+
+/// An API version the agency switched off.
+#[derive(Clone, Debug)]
+pub struct Discontinued {
+    pub api: Api,
+    pub version: String,
+    /// The day it stopped answering (`2024-01-02`).
+    pub since: String,
+}
+
+/// Functions of PHP a range of module versions needs in the PHP its `sapi` runs.
+#[derive(Clone, Debug)]
+pub struct PhpRequirement {
+    pub module: VersionRange,
+    /// `cli`: the workers; `web`: the pages.
+    pub sapi: String,
+    /// Function names; a final `*` makes a prefix (`pcntl_*`).
+    pub functions: Vec<String>,
+}
+
+impl PhpRequirement {
+    /// The entries of `disabled` this requirement needs.
+    pub fn needed_among<'a>(&self, disabled: &'a [String]) -> Vec<&'a str> {
+        disabled
+            .iter()
+            .map(String::as_str)
+            .filter(|d| {
+                self.functions.iter().any(|f| match f.strip_suffix('*') {
+                    Some(prefix) => d.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()),
+                    None => d.eq_ignore_ascii_case(f),
+                })
+            })
+            .collect()
+    }
 }
 
 /// One era of the module: the facts every version in `[from, until)` shares.
@@ -198,6 +265,8 @@ pub struct Era {
     pub scheduled_tasks: Vec<String>,
     pub gearman_functions: Vec<String>,
     pub gearman_configurable: bool,
+    /// The address a module that reads no gearman configuration always uses.
+    pub gearman_fixed_address: Option<String>,
     pub verifier_files: Vec<String>,
     pub api_calls_verify_tls: TlsVerification,
     pub verifier_verifies_tls: TlsVerification,
@@ -234,6 +303,11 @@ pub struct Eras {
     pub eras: Vec<Era>,
     compatibility: Vec<(VersionRange, Vec<VersionRange>)>,
     pub removed_scripts: Vec<RemovedScript>,
+    numeric_default: std::collections::BTreeMap<String, i64>,
+    pub discontinued_apis: Vec<Discontinued>,
+    /// Host name suffixes the agency retired (`.trafficmanager.net`).
+    pub retired_hosts: Vec<String>,
+    pub php_requirements: Vec<PhpRequirement>,
 }
 
 fn version(text: &str, what: &str) -> Result<Version, String> {
@@ -272,6 +346,7 @@ impl Eras {
                 scheduled_tasks: r.scheduled_tasks,
                 gearman_functions: r.gearman_functions,
                 gearman_configurable: r.gearman_configurable,
+                gearman_fixed_address: r.gearman_fixed_address,
                 verifier_files: r.verifier_files,
                 api_calls_verify_tls: r.api_calls_verify_tls,
                 verifier_verifies_tls: r.verifier_verifies_tls,
@@ -298,6 +373,12 @@ impl Eras {
                 if !e.knows_key(k) {
                     return Err(format!("era {}: numeric key {k} is not a key of the era", e.id));
                 }
+                if !raw.numeric_default.contains_key(k) {
+                    return Err(format!("era {}: numeric key {k} has no numeric_default", e.id));
+                }
+            }
+            if !e.gearman_configurable && e.gearman_fixed_address.is_none() {
+                return Err(format!("era {}: gearman not configurable but no gearman_fixed_address", e.id));
             }
         }
         let mut compatibility = Vec::new();
@@ -311,7 +392,56 @@ impl Eras {
             .into_iter()
             .map(|r| Ok(RemovedScript { removed_in: version(&r.removed_in, &r.script)?, script: r.script }))
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(Eras { eras, compatibility, removed_scripts })
+        let php_requirements = raw
+            .php_requirement
+            .into_iter()
+            .map(|r| {
+                if !matches!(r.sapi.as_str(), "cli" | "web") {
+                    return Err(format!("php_requirement {}: sapi must be cli or web", r.module));
+                }
+                Ok(PhpRequirement {
+                    module: range(&r.module, "php_requirement")?,
+                    sapi: r.sapi,
+                    functions: r.functions,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let discontinued_apis = raw
+            .discontinued_api
+            .into_iter()
+            .map(|d| Discontinued { api: d.api, version: d.version, since: d.since })
+            .collect();
+        let retired_hosts = raw.retired_host.into_iter().map(|h| h.suffix.to_ascii_lowercase()).collect();
+        Ok(Eras {
+            eras,
+            compatibility,
+            removed_scripts,
+            numeric_default: raw.numeric_default,
+            discontinued_apis,
+            retired_hosts,
+            php_requirements,
+        })
+    }
+
+    /// The value the module uses when the numeric `key` is absent or not a number.
+    pub fn numeric_default(&self, key: &str) -> Option<i64> {
+        self.numeric_default.get(key).copied()
+    }
+
+    /// Whether the agency switched off this API version, and since when.
+    pub fn discontinued(&self, api: Api, version: &str) -> Option<&Discontinued> {
+        self.discontinued_apis.iter().find(|d| d.api == api && d.version.eq_ignore_ascii_case(version))
+    }
+
+    /// The retired suffix `host` ends with, if any.
+    pub fn retired_host(&self, host: &str) -> Option<&str> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.retired_hosts.iter().map(String::as_str).find(|s| host.ends_with(*s) || host == s.trim_start_matches('.'))
+    }
+
+    /// What PHP must offer a module version's workers or pages.
+    pub fn php_requirements_of<'a>(&'a self, module: &'a Version) -> impl Iterator<Item = &'a PhpRequirement> + 'a {
+        self.php_requirements.iter().filter(move |r| r.module.contains(module))
     }
 
     /// The era of an installed module version; `None` outside the table (a future major).

@@ -96,41 +96,7 @@ pub struct Choice {
 
 /// The value of `key` in php.ini text (last assignment wins, `;` comments ignored).
 pub fn php_ini_value(text: &str, key: &str) -> Option<String> {
-    let mut found = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with(';') || line.starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else { continue };
-        if k.trim() != key {
-            continue;
-        }
-        let v = v.split(" ;").next().unwrap_or("").trim().trim_matches('"').trim_matches('\'').trim();
-        found = if v.is_empty() { None } else { Some(v.to_string()) };
-    }
-    found
-}
-
-/// The php.ini files SEI may run with: `--php-ini`, else the usual places on Debian and RHEL.
-fn php_ini_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
-    if let Some(p) = explicit {
-        return vec![p.to_path_buf()];
-    }
-    let mut out = Vec::new();
-    let mut versions = hostfs::list_real_dir(Path::new("/etc/php"));
-    versions.reverse();
-    for sapi in ["apache2", "fpm", "cli"] {
-        for v in &versions {
-            out.push(v.join(sapi).join("php.ini"));
-        }
-    }
-    out.push(PathBuf::from("/etc/php.ini"));
-    let mut remi: Vec<PathBuf> =
-        hostfs::list_real_dir(Path::new("/etc/opt/remi")).into_iter().map(|d| d.join("php.ini")).collect();
-    remi.reverse();
-    out.extend(remi);
-    out
+    crate::phpini::value_in(text, key)
 }
 
 /// Picks the bundle as SEI's PHP/OpenSSL would.
@@ -145,20 +111,15 @@ pub fn choose(
     if let Some(p) = ca_bundle {
         return choice(p.to_path_buf(), "--ca-bundle".into(), Vec::new());
     }
-    let mut unreadable = Vec::new();
-    for ini in php_ini_candidates(php_ini) {
-        let text = match hostfs::read_lossy(&ini, Kind::HostConfig) {
-            Ok(t) => t,
-            // A php.ini named by --php-ini must exist; the usual places may well not.
-            Err(e) if e.is_not_found() && php_ini.is_none() => continue,
-            Err(e) => {
-                unreadable.push(e);
-                continue;
-            }
-        };
+    // The php.ini files SEI's PHP loads: the web server's first, then the command line's.
+    let inis = crate::phpini::discover_host(php_ini);
+    let unreadable = inis.unreadable.clone();
+    let ordered = inis.web().chain(inis.configs.iter().filter(|c| !c.role.web()));
+    for cfg in ordered {
         for key in ["openssl.cafile", "curl.cainfo", "openssl.capath"] {
-            if let Some(v) = php_ini_value(&text, key) {
-                return choice(PathBuf::from(v), format!("{key} in {}", ini.display()), unreadable);
+            if let Some(s) = cfg.get(key).filter(|s| !s.value.is_empty()) {
+                let from = s.file.clone().unwrap_or_else(|| s.from.clone());
+                return choice(PathBuf::from(&s.value), format!("{key} in {from}"), unreadable);
             }
         }
     }
