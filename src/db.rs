@@ -81,11 +81,22 @@ pub fn engine_of(kind: &str) -> Engine {
 /// The database of this run: `--db` wins over `BancoSEI`. `Err` is the finding to report
 /// (`DB_NOT_CONFIGURED`, `DB_UNSUPPORTED`).
 pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
-    if let Some(raw) = &settings.db {
-        return parse_url(raw, settings.db_password.clone());
+    target_from(settings.db.as_deref(), settings.db_password.clone(), settings.sei.as_ref(), &settings.sei_dir)
+}
+
+/// The database given by `--db` (`db_flag`), else by `BancoSEI` of the installation; `password`
+/// (`PEN_DOCTOR_DB_PASSWORD`) wins over the one written there.
+pub fn target_from(
+    db_flag: Option<&str>,
+    password: Option<Secret>,
+    sei: Option<&crate::sei::SeiInstall>,
+    sei_dir: &Path,
+) -> Result<DbTarget, Finding> {
+    if let Some(raw) = db_flag {
+        return parse_url(raw, password);
     }
-    let Some(cfg) = settings.sei.as_ref().and_then(|s| s.database.as_ref()) else {
-        let path = settings.sei_dir.join("config/ConfiguracaoSEI.php");
+    let Some(cfg) = sei.and_then(|s| s.database.as_ref()) else {
+        let path = sei_dir.join("config/ConfiguracaoSEI.php");
         return Err(Finding::new("DB_NOT_CONFIGURED").with("path", path.display()));
     };
     let engine = engine_of(&cfg.kind);
@@ -107,7 +118,7 @@ pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
         port,
         database: cfg.database.clone(),
         user: cfg.user.clone(),
-        password: settings.db_password.clone().or_else(|| Some(cfg.password.clone())),
+        password: password.or_else(|| Some(cfg.password.clone())),
         socket,
         source: "BancoSEI",
     })

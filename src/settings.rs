@@ -350,7 +350,17 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let sei_dir_explicit = args.sei_dir.is_some();
     let sei_dir = args.sei_dir.clone().unwrap_or_else(|| PathBuf::from("/opt/sei"));
     // Discovery may take half the deadline: a hung filesystem must leave time for the rest.
-    let sei = sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2);
+    let options = sei::Options { php_ini: args.php_ini.clone(), ..Default::default() };
+    let mut sei = sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2, &options);
+    // What only SEI's database says (1.x keeps its whole configuration there): within what is
+    // left of discovery's half of the deadline, each step within --timeout.
+    if let Some(install) = sei.as_mut().filter(|s| crate::discovery_db::needed(s)) {
+        let password = std::env::var("PEN_DOCTOR_DB_PASSWORD").ok().map(Secret::new);
+        if let Ok(target) = crate::db::target_from(args.db.as_deref(), password, Some(install), &sei_dir) {
+            let budget = (deadline / 2).saturating_sub(started.elapsed()).min(timeout * 4);
+            crate::discovery_db::complete(install, target, timeout, budget);
+        }
+    }
     let pen = sei.as_ref().and_then(|s| s.pen.clone());
     let pi = sei.as_ref().and_then(|s| s.pi.clone());
 
@@ -375,7 +385,12 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
             match &sei {
                 Some(s) if s.usable && (s.pen_enabled() || s.pi_enabled()) => {
                     if s.pen_enabled() {
-                        n.extend(["tramita".to_string(), "pendencias".to_string()]);
+                        n.push("tramita".to_string());
+                        // A module told not to use the long-poll never calls it: the built-in
+                        // address is not probed then.
+                        if s.pendencias_used() != Some(false) {
+                            n.push("pendencias".to_string());
+                        }
                     }
                     if s.pi_enabled() {
                         n.push("protocolo-integrado".to_string());
@@ -412,7 +427,13 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         } else if let Some(u) = from_sei {
             (u, UrlSource::SeiConfig)
         } else {
-            let u = Url::parse(spec.url(env)).map_err(|e| usage(format!("checks/targets.toml: {name}: {e}")))?;
+            let mut text = spec.url(env).to_string();
+            // The table names the SOAP address; a module of the REST era talks to the REST one.
+            let rest = sei.as_ref().and_then(|s| s.pen_era()).is_some_and(|e| e.api == crate::eras::Api::Rest);
+            if name == "tramita" && rest {
+                text = targets::rest_variant(&text);
+            }
+            let u = Url::parse(&text).map_err(|e| usage(format!("checks/targets.toml: {name}: {e}")))?;
             (u, UrlSource::Table)
         };
         target_list.push(Target { name: name.clone(), url, source, mutual_tls: spec.mutual_tls });
@@ -433,8 +454,10 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         .ok()
         .map(Secret::new)
         .or_else(|| sei.as_ref().and_then(|s| s.database.as_ref()).map(|d| d.password.clone()));
-    let gearman =
-        args.gearman.clone().or_else(|| pen.as_ref().and_then(|p| p.gearman.as_ref()).map(|(h, p)| format!("{h}:{p}")));
+    let gearman = args.gearman.clone().or_else(|| match sei.as_ref().map(|s| s.gearman_plan()) {
+        Some(sei::GearmanPlan::Address(a)) => Some(a),
+        _ => None,
+    });
     let cert = args.cert.clone().or_else(|| pen.as_ref().and_then(|p| p.cert_path.clone()));
 
     let (host, os_family) = crate::host::host_info();

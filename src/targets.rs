@@ -68,6 +68,11 @@ pub fn environment_of(url: &str) -> Option<Environment> {
     None
 }
 
+/// The REST address of a Tramita SOAP address of the table (`…/soap/v3/` → `…/rest/v3/`).
+pub fn rest_variant(url: &str) -> String {
+    url.replacen("/soap/", "/rest/", 1)
+}
+
 /// Where a target's URL came from, for the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]

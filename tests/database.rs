@@ -46,6 +46,8 @@ impl Fixture {
               NOW() - INTERVAL 1 MINUTE, NOW() - INTERVAL 1 MINUTE, 'S', NULL, NULL, 'S'),
              (5, 'Recebimento PEN', 'PENAgendamentoRN::processarTarefasRecebimentoPEN', 'N', '2',
               NOW() - INTERVAL 1 MINUTE, NOW() - INTERVAL 1 MINUTE, 'S', NULL, NULL, 'S'),
+             (7, 'Atualização PEN', 'PENAgendamentoRN::atualizarInformacoesPEN', 'D', '1',
+              NOW() - INTERVAL 3 HOUR, NOW() - INTERVAL 3 HOUR, 'S', NULL, NULL, 'S'),
              (6, 'Teste', 'AgendamentoRN::testarAgendamento', 'D', '0', NULL, NULL, 'N', NULL, NULL, 'N');
              INSERT INTO md_pi_pacote_envio (id_md_pi_pacote_envio, id_protocolo, dth_metadados, dth_situacao, sta_integracao) VALUES
              (1, 100, NOW() - INTERVAL 2 DAY, NOW() - INTERVAL 2 DAY, 'IN'),

@@ -74,6 +74,8 @@ impl Fixture {
               NOW() - INTERVAL 1 MINUTE, NOW() - INTERVAL 1 MINUTE, 'S', NULL, NULL, 'S'),
              (5, 'Recebimento PEN', 'PENAgendamentoRN::processarTarefasRecebimentoPEN', 'N', '2',
               NOW() - INTERVAL 1 MINUTE, NOW() - INTERVAL 1 MINUTE, 'S', NULL, NULL, 'S'),
+             (7, 'Atualização PEN', 'PENAgendamentoRN::atualizarInformacoesPEN', 'D', '1',
+              NOW() - INTERVAL 3 HOUR, NOW() - INTERVAL 3 HOUR, 'S', NULL, NULL, 'S'),
              (6, 'Estatísticas', 'MdEstatisticasAgendamentoRN::coletarIndicadores', 'D', '3',
               NOW() - INTERVAL 5 HOUR, NULL, 'N', NULL, NULL, 'S');
              INSERT INTO infra_parametro VALUES ('VERSAO_MODULO_PEN', '4.0.3');",

@@ -1,10 +1,12 @@
 //! `config:sei`: reports what the discovery of the SEI installation found (files, modules,
-//! versions, endpoints, certificate path, environment) and its problems, and hands the
+//! versions and era, endpoints and what the module requests from them, certificate path,
+//! gearman or in-process, php.ini settings, the environments `getenv()` read) with its reading
+//! problems and what [`crate::sei::judge`] finds wrong for the module's era, and hands the
 //! `SeiInstall` to the checks that depend on it. Passwords appear only as "set" or "not set".
 
 use super::{Check, Ctx, Outcome};
 use crate::report::model::Finding;
-use crate::sei::SeiInstall;
+use crate::sei::{webservice, GearmanPlan, PenSource, SeiInstall};
 use crate::settings::Settings;
 use crate::targets::{self, Environment};
 use async_trait::async_trait;
@@ -31,15 +33,49 @@ fn path_text(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// `rest` or `soap`, from the `WebService` address (the module talks REST since 3.8).
+/// `rest` or `soap`, from the `WebService` address.
 fn api_of(url: &str) -> Option<&'static str> {
-    if url.contains("/rest/") {
-        Some("rest")
-    } else if url.contains("/soap/") {
-        Some("soap")
-    } else {
-        None
+    url::Url::parse(url).ok().and_then(|u| webservice::shape(&u).api).map(|a| a.as_str())
+}
+
+/// What the installed module requests from its `WebService`, for the report.
+fn requests(install: &SeiInstall, ws: Option<&str>) -> Value {
+    let Some(ws) = ws else { return Value::Null };
+    let api = webservice::api_of(ws, install.pen_era());
+    match api.and_then(|a| webservice::module_requests(ws, a)) {
+        Some(webservice::Requests::Soap { wsdl }) => json!({"wsdl": wsdl}),
+        Some(webservice::Requests::Rest { healthcheck, pendentes }) => {
+            json!({"healthcheck": healthcheck, "pendentes": pendentes})
+        }
+        None => Value::Null,
     }
+}
+
+/// The php.ini configurations of SEI's PHP, for the report: which files, and the settings that
+/// matter to the module (never anything else).
+fn php_evidence(php: &crate::phpini::PhpInis) -> Value {
+    let configs: Vec<Value> = php
+        .configs
+        .iter()
+        .map(|c| {
+            let (short, short_from) = c.short_open_tag();
+            let (disabled, disabled_from) = c.disabled_functions();
+            let setting = |k: &str| c.get(k).map(|s| json!({"value": s.value, "from": s.from}));
+            json!({
+                "php": c.label,
+                "role": c.role,
+                "php_ini": c.main,
+                "php_ini_missing": c.missing_main,
+                "scanned": c.scanned,
+                "short_open_tag": {"on": short, "from": short_from},
+                "disable_functions": {"functions": disabled, "from": disabled_from},
+                "openssl.cafile": setting("openssl.cafile"),
+                "curl.cainfo": setting("curl.cainfo"),
+                "extension_dir": setting("extension_dir"),
+            })
+        })
+        .collect();
+    Value::Array(configs)
 }
 
 fn environment(url: Option<&str>) -> Value {
@@ -59,13 +95,33 @@ pub fn evidence(install: &SeiInstall) -> Map<String, Value> {
         let pen = install.pen.as_ref();
         let ws = pen.and_then(|p| p.web_service.as_deref());
         let pend = pen.and_then(|p| p.web_service_pendencias.as_deref());
+        let era = install.pen_era();
+        let processing = match install.gearman_plan() {
+            GearmanPlan::Address(_) => "gearman",
+            GearmanPlan::InProcess => "in-process",
+            GearmanPlan::Unknown => "unknown",
+        };
+        let source = pen.map(|p| match &p.source {
+            PenSource::File => "file".to_string(),
+            PenSource::Database { table } => format!("database ({table})"),
+        });
         e.insert(
             "pen".into(),
             json!({
                 "enabled": install.pen_enabled(),
                 "version": install.pen_version,
+                "version_form": install.pen_version_form,
+                "db_version": install.pen_db_version.as_ref().map(|(_, v)| v),
+                "era": era.map(|e| e.id.as_str()),
+                "api_expected": era.map(|e| format!("{}/{}", e.api.as_str(), e.api_versions.join("|"))),
                 "module_dir": install.pen_module_dir.as_deref().map(path_text),
                 "config": pen.map(|p| path_text(&p.path)),
+                "config_source": source,
+                "config_ignored": install.pen_config_ignored.as_deref().map(path_text),
+                "keys": pen.map(|p| &p.keys),
+                "requests": requests(install, ws),
+                "pendencias_used": install.pendencias_used(),
+                "processing": processing,
                 "web_service": ws,
                 "api": ws.and_then(api_of),
                 "environment": environment(ws),
@@ -73,9 +129,19 @@ pub fn evidence(install: &SeiInstall) -> Map<String, Value> {
                 "pendencias_environment": environment(pend),
                 "certificate": pen.and_then(|p| p.cert_path.as_deref()).map(path_text),
                 "certificate_password_set": pen.is_some_and(|p| p.cert_password.as_ref().is_some_and(|s| !s.is_empty())),
-                "gearman": pen.and_then(|p| p.gearman.as_ref()).map(|(h, p)| format!("{h}:{p}")),
+                "gearman": match install.gearman_plan() {
+                    GearmanPlan::Address(a) => Some(a),
+                    _ => None,
+                },
             }),
         );
+    }
+    e.insert("sei_version".into(), json!(install.sei_version));
+    if let Some(php) = &install.php {
+        e.insert("php".into(), php_evidence(php));
+    }
+    if let Some(envs) = &install.environments {
+        e.insert("environments".into(), json!(envs));
     }
     if install.pi_enabled() || install.pi.is_some() {
         let pi = install.pi.as_ref();
@@ -167,7 +233,7 @@ impl Check for ConfigCheck {
                 "requested": settings.env_requested.map(Environment::as_str),
             }),
         );
-        outcome.findings = install.problems.clone();
+        outcome.findings = install.findings();
         if let Some(f) = env_mismatch(install, settings.env_requested) {
             outcome.push(f);
         }

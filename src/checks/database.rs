@@ -29,7 +29,7 @@ pub const PEN_TASKS: &[&str] =
     &["PENAgendamentoRN::processarTarefasEnvioPEN", "PENAgendamentoRN::processarTarefasRecebimentoPEN"];
 
 /// `infra_parametro` names of the module version, current first.
-const PEN_VERSION_PARAMS: &[&str] = &["VERSAO_MODULO_PEN", "PEN_VERSAO_MODULO_SEI"];
+const PEN_VERSION_PARAMS: &[&str] = crate::discovery_db::VERSION_PARAMS;
 
 /// Which module a check looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,13 +212,21 @@ impl AgendamentosCheck {
         o.summary.insert("packages", total.to_string());
     }
 
-    async fn probe_pen(&self, session: &mut Session, target: &DbTarget, installed: Option<&str>, o: &mut Outcome) {
+    async fn probe_pen(
+        &self,
+        session: &mut Session,
+        target: &DbTarget,
+        installed: Option<&str>,
+        wanted: &[&str],
+        o: &mut Outcome,
+    ) {
         let tasks = match read_tasks(session, "PENAgendamentoRN").await {
             Ok(t) => t,
             Err(e) => return o.push(e.finding(target, "infra_agendamento_tarefa")),
         };
         o.set_evidence("tasks", &tasks);
-        for f in judge_tasks(&tasks, PEN_TASKS, Module::Pen) {
+        o.set_evidence("tasks_expected", wanted);
+        for f in judge_tasks(&tasks, wanted, Module::Pen) {
             o.push(f);
         }
         let sql = format!(
@@ -305,7 +313,14 @@ impl Check for AgendamentosCheck {
             Module::Pi => self.probe_pi(&mut session, &target, &mut o).await,
             Module::Pen => {
                 let installed = settings.sei.as_ref().and_then(|s| s.pen_version.clone());
-                self.probe_pen(&mut session, &target, installed.as_deref(), &mut o).await
+                // The era's scheduled tasks (≤ 3.6 one task, 3.7+ Envio and Recebimento); 1.x
+                // has none of SEI's scheduler, today's two when the version is unknown.
+                let era = settings.sei.as_ref().and_then(|s| s.pen_era());
+                let wanted: Vec<&str> = match era {
+                    Some(e) => e.scheduled_tasks.iter().map(String::as_str).collect(),
+                    None => PEN_TASKS.to_vec(),
+                };
+                self.probe_pen(&mut session, &target, installed.as_deref(), &wanted, &mut o).await
             }
         }
         session.close().await;

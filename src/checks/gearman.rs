@@ -151,12 +151,26 @@ fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
     o.push(f);
 }
 
+/// The gearman functions the installed module's workers register: its era's (3.1–3.6 register
+/// `expedirLote` where later versions register `expedirBloco`), else today's.
+pub fn functions_of(era: Option<&crate::eras::Era>) -> Vec<&str> {
+    match era {
+        Some(e) if !e.gearman_functions.is_empty() => e.gearman_functions.iter().map(String::as_str).collect(),
+        _ => PEN_FUNCTIONS.to_vec(),
+    }
+}
+
 /// The findings about the PEN functions' queues.
 pub fn judge(status: &[FunctionStatus]) -> Vec<Finding> {
-    let pen: Vec<&FunctionStatus> = status.iter().filter(|s| PEN_FUNCTIONS.contains(&s.function.as_str())).collect();
+    judge_functions(status, PEN_FUNCTIONS)
+}
+
+/// The findings about the queues of `functions`.
+pub fn judge_functions(status: &[FunctionStatus], functions: &[&str]) -> Vec<Finding> {
+    let pen: Vec<&FunctionStatus> = status.iter().filter(|s| functions.contains(&s.function.as_str())).collect();
     let mut out = Vec::new();
     let without: Vec<&str> = if pen.iter().all(|s| s.workers == 0) {
-        PEN_FUNCTIONS.to_vec()
+        functions.to_vec()
     } else {
         pen.iter().filter(|s| s.workers == 0).map(|s| s.function.as_str()).collect()
     };
@@ -189,10 +203,10 @@ impl Check for GearmanCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
-        let pen_without_gearman = s.sei.as_ref().and_then(|i| i.pen.as_ref()).is_some_and(|p| p.gearman.is_none());
-        if s.gearman.is_none() && pen_without_gearman {
+        let in_process = s.sei.as_ref().is_some_and(|i| i.gearman_plan() == crate::sei::GearmanPlan::InProcess);
+        if s.gearman.is_none() && in_process {
             let mut o = Outcome::skipped(
-                "GEARMAN_NOT_CONFIGURED: no Gearman block in ConfiguracaoModPEN.php; processing runs through SEI's scheduled tasks",
+                "GEARMAN_NOT_CONFIGURED: Gearman absent or its Servidor empty in ConfiguracaoModPEN.php; the module runs its work in-process",
             );
             o.push(Finding::new("GEARMAN_NOT_CONFIGURED").with("path", "config/mod-pen/ConfiguracaoModPEN.php"));
             return o;
@@ -235,10 +249,13 @@ impl Check for GearmanCheck {
             }
         };
         o.set_evidence("functions", &status);
+        let era = s.sei.as_ref().and_then(|i| i.pen_era());
+        let functions = functions_of(era);
+        o.set_evidence("expected_functions", &functions);
         match client.workers().await {
             Ok(w) => {
                 let pen_workers: Vec<_> =
-                    w.into_iter().filter(|w| w.functions.iter().any(|f| PEN_FUNCTIONS.contains(&f.as_str()))).collect();
+                    w.into_iter().filter(|w| w.functions.iter().any(|f| functions.contains(&f.as_str()))).collect();
                 o.set_evidence("pen_workers", pen_workers);
             }
             Err(e) => {
@@ -246,7 +263,7 @@ impl Check for GearmanCheck {
                 return o;
             }
         }
-        for f in judge(&status) {
+        for f in judge_functions(&status, &functions) {
             o.push(f);
         }
         o

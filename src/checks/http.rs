@@ -1,6 +1,7 @@
 //! `http:<target>`: asks the service itself, over the connection `tls:<target>` verified (with
-//! the client certificate for mutual-TLS targets): Tramita REST `healthcheck` and
-//! `tramites/pendentes` or the SOAP WSDL, the pendências long-poll, the Protocolo Integrado WSDL
+//! the client certificate for mutual-TLS targets): Tramita's `healthcheck` and
+//! `tramites/pendentes?todas=0` (REST era) or its WSDL (SOAP era), built as the installed module
+//! builds them (see [`crate::sei::webservice`]), the pendências long-poll, the Protocolo Integrado WSDL
 //! (HTTP Basic), the Pucomex base URL. Every request of the run goes over that one connection;
 //! when the server closes it, the next request opens another and says why in its evidence.
 //! Tells a refused client certificate from server errors and from foreign answers.
@@ -13,6 +14,7 @@ use crate::net::http::{self, HttpError, Limits, Request, Response};
 use crate::net::tls::{self, Client, ClientIdentity, HsError, Verify};
 use crate::report::model::Finding;
 use crate::secret::Secret;
+use crate::sei::webservice;
 use crate::settings::Settings;
 use crate::targets::Target;
 use async_trait::async_trait;
@@ -418,67 +420,80 @@ impl Check for HttpCheck {
         let mut last_ok: Option<(String, u16)> = None;
         match self.target.name.as_str() {
             "tramita" => {
-                let path = base.path().to_string();
-                let soap = path.contains("/soap/");
-                let version = ctx.settings.sei.as_ref().and_then(|s| s.pen_version.clone());
-                let rest_too = !soap || version.as_deref().is_none_or(|v| version_at_least(v, 3, 8));
-                if soap {
-                    let mut url = base.clone();
-                    url.set_query(Some("wsdl"));
-                    let s = link.get(url, None).await;
-                    steps.push(s.evidence());
-                    if let Some(f) = common(&s) {
-                        o.push(f);
-                    } else if let Ok(r) = &s.result {
-                        if r.status == 200 && is_wsdl(&r.text()) {
-                            last_ok = Some((s.url.to_string(), r.status));
-                        } else {
-                            o.push(unexpected(&s, "WSDL"));
+                // What the installed module requests, as it builds it (REALITY §2): the era says
+                // SOAP or REST; an unknown version goes by the address.
+                let sei = ctx.settings.sei.as_ref();
+                let era = sei.and_then(|s| s.pen_era());
+                let configured = match self.target.source {
+                    crate::targets::UrlSource::SeiConfig => {
+                        sei.and_then(|s| s.pen.as_ref()).and_then(|p| p.web_service.clone())
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| base.to_string());
+                let api = webservice::api_of(&configured, era).unwrap_or(crate::eras::Api::Rest);
+                o.set_evidence("api", api.as_str());
+                o.set_evidence("era", era.map(|e| e.id.as_str()));
+                match webservice::module_requests(&configured, api) {
+                    Some(webservice::Requests::Soap { wsdl }) => {
+                        let url = Url::parse(&wsdl).unwrap_or_else(|_| base.clone());
+                        let s = link.get(url, None).await;
+                        steps.push(s.evidence());
+                        if let Some(f) = common(&s) {
+                            o.push(f);
+                        } else if let Ok(r) = &s.result {
+                            if r.status == 200 && is_wsdl(&r.text()) {
+                                last_ok = Some((s.url.to_string(), r.status));
+                            } else {
+                                o.push(unexpected(&s, "WSDL"));
+                            }
                         }
                     }
-                }
-                if rest_too && o.findings.is_empty() {
-                    let rest_base = match base.join(&path.replace("/soap/", "/rest/")) {
-                        Ok(u) => u,
-                        Err(_) => base.clone(),
-                    };
-                    let health = rest_base.join("healthcheck").unwrap_or_else(|_| rest_base.clone());
-                    let s = link.get(health, None).await;
-                    steps.push(s.evidence());
-                    let health_ok = match common(&s) {
-                        Some(f) => {
-                            o.push(f);
-                            false
-                        }
-                        None => match &s.result {
-                            Ok(r) if (200..300).contains(&r.status) && !looks_html(r) => true,
-                            _ => {
-                                o.push(unexpected(&s, "healthcheck 200"));
+                    Some(webservice::Requests::Rest { healthcheck, pendentes }) => {
+                        let health = Url::parse(&healthcheck).unwrap_or_else(|_| base.clone());
+                        let s = link.get(health, None).await;
+                        steps.push(s.evidence());
+                        let health_ok = match common(&s) {
+                            Some(f) => {
+                                o.push(f);
                                 false
                             }
-                        },
-                    };
-                    if health_ok {
-                        last_ok = Some((s.url.to_string(), 200));
-                        let pend =
-                            rest_base.join("tramites/pendentes?todas=false").unwrap_or_else(|_| rest_base.clone());
-                        let s = link.get(pend, None).await;
-                        steps.push(s.evidence());
-                        match &s.result {
-                            Ok(r) if (r.status == 401 || r.status == 403) && !nginx_cert_page(r) => o.push(
-                                Finding::new("TRAMITA_NOT_AUTHORIZED")
-                                    .with("url", s.url.as_str())
-                                    .with("status", r.status),
-                            ),
-                            _ => match common(&s) {
-                                Some(f) => o.push(f),
-                                None => match &s.result {
-                                    Ok(r) if (200..300).contains(&r.status) && !looks_html(r) => {
-                                        last_ok = Some((s.url.to_string(), r.status))
-                                    }
-                                    _ => o.push(unexpected(&s, "tramites/pendentes 200")),
-                                },
+                            None => match &s.result {
+                                Ok(r) if (200..300).contains(&r.status) && !looks_html(r) => true,
+                                _ => {
+                                    o.push(unexpected(&s, "healthcheck 200"));
+                                    false
+                                }
                             },
+                        };
+                        if health_ok {
+                            last_ok = Some((s.url.to_string(), 200));
+                            let pend = Url::parse(&pendentes).unwrap_or_else(|_| base.clone());
+                            let s = link.get(pend, None).await;
+                            steps.push(s.evidence());
+                            match &s.result {
+                                Ok(r) if (r.status == 401 || r.status == 403) && !nginx_cert_page(r) => o.push(
+                                    Finding::new("TRAMITA_NOT_AUTHORIZED")
+                                        .with("url", s.url.as_str())
+                                        .with("status", r.status),
+                                ),
+                                _ => match common(&s) {
+                                    Some(f) => o.push(f),
+                                    None => match &s.result {
+                                        Ok(r) if (200..300).contains(&r.status) && !looks_html(r) => {
+                                            last_ok = Some((s.url.to_string(), r.status))
+                                        }
+                                        _ => o.push(unexpected(&s, "tramites/pendentes 200")),
+                                    },
+                                },
+                            }
+                        }
+                    }
+                    None => {
+                        let s = link.get(base.clone(), None).await;
+                        steps.push(s.evidence());
+                        if let Some(f) = common(&s) {
+                            o.push(f);
                         }
                     }
                 }
@@ -553,13 +568,6 @@ impl Check for HttpCheck {
     }
 }
 
-/// `3.8.1` ≥ 3.8?
-pub fn version_at_least(v: &str, major: u32, minor: u32) -> bool {
-    let mut it = v.trim().split('.').map(|p| p.trim().parse::<u32>().unwrap_or(0));
-    let (a, b) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
-    (a, b) >= (major, minor)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,11 +581,6 @@ mod tests {
         assert!(!is_wsdl("<html><body>login</body></html>"));
         assert!(!is_wsdl(""));
         assert!(!is_wsdl("<definitions xmlns='urn:other'>"));
-    }
-
-    #[test]
-    fn versions() {
-        assert!(version_at_least("3.8.0", 3, 8) && !version_at_least("3.7.9", 3, 8) && version_at_least("4.0", 3, 8));
     }
 
     #[test]

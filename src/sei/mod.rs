@@ -1,13 +1,26 @@
-//! Discovery of an SEI installation: reads `ConfiguracaoSEI.php` and the module configuration
-//! files statically (never by running PHP) and returns what the other checks need, within a
+//! Discovery of an SEI installation: reads `ConfiguracaoSEI.php`, SEI's version (`web/SEI.php`),
+//! the installed mod-sei-pen (its version in the three forms it was ever written in) and the
+//! module configuration files statically (never by running PHP), resolving `getenv()` through the
+//! environments of the processes that run SEI, and the php.ini files SEI's PHP loads. Within a
 //! time budget ([`discover_within`]) so that a hung filesystem cannot hold the run.
+//!
+//! Discovery records what the files hold (and what could not be read); [`judge`] says what is
+//! wrong with it for the installed module's era.
 
+pub mod env;
+pub mod judge;
 pub mod php;
+pub mod webservice;
 
+pub use env::{EnvironmentsRead, HostEnvironment, OwnEnvironment};
+pub use judge::judge;
+
+use crate::eras::{self, Era};
 use crate::hostfs::{self, Kind, Reason};
 use crate::report::model::Finding;
 use crate::secret::Secret;
 use php::{EnvValue, PhpValue, Scope};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,7 +36,43 @@ pub struct DbConfig {
     pub password: Secret,
 }
 
-/// `PEN` of `mod-pen/ConfiguracaoModPEN.php`.
+/// What a key held, without its value (which may be a password).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// Absent, or `null` (PHP's `isset()` is false: the module sees no key).
+    Missing,
+    /// An empty (or blank) string.
+    Empty,
+    False,
+    True,
+    /// A number, or a string PHP's `is_numeric()` accepts.
+    Number,
+    /// Any other text.
+    Text,
+    Array,
+    /// Known only when PHP runs.
+    Unresolved,
+}
+
+impl KeyState {
+    /// Absent, null, empty or false: nothing the module can use as a value.
+    pub fn is_blank(self) -> bool {
+        matches!(self, KeyState::Missing | KeyState::Empty | KeyState::False)
+    }
+}
+
+/// Where the module's parameters were read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PenSource {
+    /// `config/mod-pen/ConfiguracaoModPEN.php` (2.0 on).
+    #[default]
+    File,
+    /// A table of SEI's database (1.x): `md_pen_parametro`, or `infra_parametro` in the earliest.
+    Database { table: String },
+}
+
+/// `PEN` of `mod-pen/ConfiguracaoModPEN.php`, or 1.x's parameters in SEI's database.
 #[derive(Clone, Debug, Default)]
 pub struct PenConfig {
     pub web_service: Option<String>,
@@ -32,8 +81,30 @@ pub struct PenConfig {
     pub cert_password: Option<Secret>,
     /// `Gearman > Servidor` and `Porta`; `None` when gearman is not configured.
     pub gearman: Option<(String, u16)>,
-    /// The configuration file it was read from.
+    /// What each key held: `WebService`, …, `Gearman`, `Gearman.Servidor`, `Gearman.Porta`.
+    pub keys: BTreeMap<String, KeyState>,
+    pub source: PenSource,
+    /// The configuration file it was read from, or the database table.
     pub path: PathBuf,
+}
+
+impl PenConfig {
+    /// What `key` held (`Missing` when it was not read at all).
+    pub fn key(&self, key: &str) -> KeyState {
+        self.keys.get(key).copied().unwrap_or(KeyState::Missing)
+    }
+
+    /// `WebServicePendencias` is left empty (or out): the module then lists pendências by
+    /// polling and never calls the long-poll service.
+    pub fn pendencias_off(&self) -> bool {
+        self.key("WebServicePendencias").is_blank()
+    }
+
+    /// `Gearman` absent or its `Servidor` empty: the module runs its work in-process, without
+    /// gearman (and its verifier skips the gearman check).
+    pub fn gearman_off(&self) -> bool {
+        self.gearman.is_none() && self.key("Gearman.Servidor").is_blank()
+    }
 }
 
 /// `ProtocoloIntegrado` of `mod-protocolo-integrado/ConfiguracaoModProtocoloIntegrado.php`.
@@ -46,6 +117,17 @@ pub struct PiConfig {
     pub path: PathBuf,
 }
 
+/// Where the gearman the module uses is, as the installation says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GearmanPlan {
+    /// `HOST:PORT`.
+    Address(String),
+    /// The module runs its work in-process: no gearman to check.
+    InProcess,
+    /// The configuration could not say (not read, or unresolved).
+    Unknown,
+}
+
 /// What was found under `--sei-dir`.
 #[derive(Clone, Debug, Default)]
 pub struct SeiInstall {
@@ -53,6 +135,8 @@ pub struct SeiInstall {
     pub dir: PathBuf,
     /// The configuration files read, for the report's evidence.
     pub files_read: Vec<PathBuf>,
+    /// The configuration files read that open with the short tag `<?`.
+    pub short_tag_files: Vec<PathBuf>,
     /// `SEI > Producao`; `None` when the file could not be read or the value is not static.
     pub producao: Option<bool>,
     /// The keys of `SEI > Modulos`.
@@ -65,12 +149,28 @@ pub struct SeiInstall {
     /// The directory of the installed mod-sei-pen (where `PENIntegracao.php` was found).
     pub pen_module_dir: Option<PathBuf>,
     pub pi_module_dir: Option<PathBuf>,
+    /// The installed module version, from `PENIntegracao.php`.
     pub pen_version: Option<String>,
+    /// How `PENIntegracao.php` states it: `define VERSAO_MODULO_PEN` (3.2 on),
+    /// `const VERSAO_MODULO` (2.0 – 3.1), `getVersao()` (1.x).
+    pub pen_version_form: Option<&'static str>,
+    /// The module version in SEI's database (`infra_parametro`), when discovery read it, and the
+    /// parameter that holds it.
+    pub pen_db_version: Option<(String, String)>,
+    /// A `ConfiguracaoModPEN.php` the installed module (1.x) never reads.
+    pub pen_config_ignored: Option<PathBuf>,
     pub pi_version: Option<String>,
-    /// Problems found while reading (SEI_CONFIG_NOT_FOUND, PEN_CONFIG_MISSING_KEY…).
+    /// SEI's own version (`SEI_VERSAO` of `web/SEI.php`).
+    pub sei_version: Option<String>,
+    /// The php.ini files SEI's PHP loads.
+    pub php: Option<crate::phpini::PhpInis>,
+    /// Problems found while reading (SEI_CONFIG_NOT_FOUND, SEI_CONFIG_UNREADABLE…); what is
+    /// wrong for the module's era is [`judge`]'s.
     pub problems: Vec<Finding>,
     /// Values that came from outside their file (`getenv()`…), with where they came from.
     pub value_sources: Vec<ValueSource>,
+    /// The process environments read for `getenv()`, when a file asked for a variable.
+    pub environments: Option<EnvironmentsRead>,
     /// False when the main configuration could not be read at all.
     pub usable: bool,
 }
@@ -82,19 +182,6 @@ pub struct ValueSource {
     pub path: PathBuf,
     pub key: String,
     pub from: Vec<php::Source>,
-}
-
-/// The environment pen-doctor itself runs in: `getenv()` of a variable set here resolves to its
-/// value; one not set here stays unresolved (the web server's environment may still have it).
-pub struct OwnEnvironment;
-
-impl Scope for OwnEnvironment {
-    fn getenv(&self, name: &str) -> EnvValue {
-        match std::env::var(name) {
-            Ok(value) => EnvValue::Set { value, source: "environment of pen-doctor".into() },
-            Err(_) => EnvValue::Unknown,
-        }
-    }
 }
 
 impl SeiInstall {
@@ -110,12 +197,62 @@ impl SeiInstall {
     pub fn sei_config_path(&self) -> PathBuf {
         self.dir.join(SEI_CONFIG)
     }
+
+    /// `config/mod-pen/ConfiguracaoModPEN.php` of this installation.
+    pub fn pen_config_path(&self) -> PathBuf {
+        self.dir.join(PEN_CONFIG)
+    }
+
+    /// The module version that decides the era: the installed files', else the database's copy.
+    pub fn pen_effective_version(&self) -> Option<&str> {
+        self.pen_version.as_deref().or(self.pen_db_version.as_ref().map(|(_, v)| v.as_str()))
+    }
+
+    /// The era of the installed module; `None` when its version is unknown or outside the table.
+    pub fn pen_era(&self) -> Option<&'static Era> {
+        self.pen_effective_version().and_then(eras::era_of)
+    }
+
+    /// Every finding of discovery: what could not be read, then what is wrong for the era.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = self.problems.clone();
+        out.extend(judge(self));
+        out
+    }
+
+    /// Where the module's gearman is: the era's fixed address (1.x), the configured one, in-process
+    /// when the configuration leaves it out, or unknown.
+    pub fn gearman_plan(&self) -> GearmanPlan {
+        if let Some(fixed) = self.pen_era().and_then(|e| e.gearman_fixed_address.as_ref()) {
+            return GearmanPlan::Address(fixed.clone());
+        }
+        match &self.pen {
+            Some(p) => match &p.gearman {
+                Some((h, port)) => GearmanPlan::Address(format!("{h}:{port}")),
+                None if p.gearman_off() && p.source == PenSource::File => GearmanPlan::InProcess,
+                None => GearmanPlan::Unknown,
+            },
+            None => GearmanPlan::Unknown,
+        }
+    }
+
+    /// Whether the module calls the pendências long-poll service: `Some(false)` when its
+    /// configuration leaves `WebServicePendencias` empty or out.
+    pub fn pendencias_used(&self) -> Option<bool> {
+        let p = self.pen.as_ref()?;
+        match p.key("WebServicePendencias") {
+            KeyState::Unresolved => None,
+            k if k.is_blank() => Some(false),
+            _ => Some(true),
+        }
+    }
 }
 
 /// Files larger than this are refused: no configuration file comes near it.
 pub const MAX_CONFIG_BYTES: u64 = Kind::PhpSource.limit();
 
 const SEI_CONFIG: &str = "config/ConfiguracaoSEI.php";
+const SEI_MAIN: &str = "web/SEI.php";
 const PEN_CONFIG: &str = "config/mod-pen/ConfiguracaoModPEN.php";
 const PI_CONFIG: &str = "config/mod-protocolo-integrado/ConfiguracaoModProtocoloIntegrado.php";
 const PEN_CLASS: &str = "PENIntegracao";
@@ -161,8 +298,16 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
 
 /// Reads and parses a PHP configuration file.
 pub fn read_config(path: &Path) -> Result<PhpValue, ReadError> {
+    read_config_file(path).map(|(v, _)| v)
+}
+
+/// Reads and parses a PHP configuration file; also whether it opens with the short tag `<?`.
+fn read_config_file(path: &Path) -> Result<(PhpValue, bool), ReadError> {
     let text = php::decode(&read_limited(path)?);
-    php::parse_config(&text).map_err(|e| ReadError::Unreadable { error: e.message, line: Some(e.line) })
+    let short = php::opens_with_short_tag(&text);
+    php::parse_config(&text)
+        .map(|v| (v, short))
+        .map_err(|e| ReadError::Unreadable { error: e.message, line: Some(e.line) })
 }
 
 fn unreadable_finding(path: &Path, error: &str, line: Option<usize>) -> Finding {
@@ -184,13 +329,41 @@ const FILE_LOCATION: &str = "the file's location";
 
 /// What the value of a key turned out to be.
 enum Field {
-    /// Absent, `null`, `false` or empty.
-    Missing,
-    Value(String),
+    /// Absent, `null`, `false` or empty, and which.
+    Missing(KeyState),
+    Value(String, KeyState),
     /// Known only when PHP runs (an unknown constant, `getenv()` of a variable not set here…):
     /// the expression as the file writes it, never with values from the environment, which
     /// may be secrets.
     Unresolved(PhpValue),
+}
+
+impl Field {
+    fn state(&self) -> KeyState {
+        match self {
+            Field::Missing(k) | Field::Value(_, k) => *k,
+            Field::Unresolved(_) => KeyState::Unresolved,
+        }
+    }
+}
+
+/// PHP's `is_numeric()` on a string: optional blanks, a sign, digits with an optional fraction and
+/// exponent.
+pub fn php_numeric(text: &str) -> bool {
+    let t = text.trim_start_matches([' ', '\t', '\n', '\r', '\u{b}', '\u{c}']).trim_end();
+    let t = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let mantissa_ok = (!int.is_empty() || !frac.is_empty()) && digits(int) && digits(frac);
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
 }
 
 /// Reads the keys of one configuration file, resolving what can be resolved statically and
@@ -198,14 +371,16 @@ enum Field {
 struct FileReader<'a> {
     path: PathBuf,
     root: &'a Path,
+    /// SEI's own version, the value of the `SEI_VERSAO` constant.
+    sei_version: Option<&'a str>,
     /// What `getenv()` and constants not defined by SEI itself resolve to.
     env: &'a dyn Scope,
     problems: &'a mut Vec<Finding>,
     sources: &'a mut Vec<ValueSource>,
 }
 
-/// Values PHP would know: `__DIR__`, `__FILE__`, `dirname()`, SEI's `DIR_SEI_*` constants; the
-/// rest (`getenv()`, other constants) is asked of the environment.
+/// Values PHP would know: `__DIR__`, `__FILE__`, `dirname()`, SEI's `DIR_SEI_*` constants and
+/// `SEI_VERSAO`; the rest (`getenv()`, other constants) is asked of the environment.
 impl Scope for FileReader<'_> {
     fn getenv(&self, name: &str) -> EnvValue {
         self.env.getenv(name)
@@ -220,6 +395,7 @@ impl Scope for FileReader<'_> {
             "DIR_SEI_WEB" => Some(text(&self.root.join("web"))),
             "DIRECTORY_SEPARATOR" => Some(PhpValue::Str("/".into())),
             "PHP_EOL" => Some(PhpValue::Str("\n".into())),
+            "SEI_VERSAO" => self.sei_version.map(|v| PhpValue::Str(v.into())),
             _ => return self.env.constant(name),
         };
         local.map(|v| (v, FILE_LOCATION.to_string()))
@@ -245,24 +421,74 @@ impl Scope for FileReader<'_> {
 impl FileReader<'_> {
     /// The value of `key` (`v`), evaluated; outside values it used are recorded.
     fn field(&mut self, key: &str, v: Option<&PhpValue>) -> Field {
-        let Some(v) = v else { return Field::Missing };
+        let Some(v) = v else { return Field::Missing(KeyState::Missing) };
         let evaluation = v.evaluate(&*self);
         let from: Vec<php::Source> = evaluation.sources.into_iter().filter(|s| s.from != FILE_LOCATION).collect();
         if !from.is_empty() {
             self.sources.push(ValueSource { path: self.path.clone(), key: key.to_string(), from });
         }
         match evaluation.value {
-            PhpValue::Null | PhpValue::Bool(false) => Field::Missing,
-            PhpValue::Str(s) if s.trim().is_empty() => Field::Missing,
-            PhpValue::Str(s) => Field::Value(s.trim().to_string()),
+            PhpValue::Null => Field::Missing(KeyState::Missing),
+            PhpValue::Bool(false) => Field::Missing(KeyState::False),
+            PhpValue::Str(s) if s.trim().is_empty() => Field::Missing(KeyState::Empty),
+            PhpValue::Str(s) => {
+                let state = if php_numeric(&s) { KeyState::Number } else { KeyState::Text };
+                Field::Value(s.trim().to_string(), state)
+            }
+            PhpValue::Bool(true) => Field::Value("1".into(), KeyState::True),
+            PhpValue::Int(_) | PhpValue::Float(_) => {
+                Field::Value(evaluation.value.scalar_text().unwrap_or_default(), KeyState::Number)
+            }
+            PhpValue::Array(_) => Field::Value(String::new(), KeyState::Array),
             other => match other.scalar_text() {
-                Some(t) => Field::Value(t),
+                Some(t) => Field::Value(t, KeyState::Text),
                 None => Field::Unresolved(v.clone()),
             },
         }
     }
 
-    /// A key of `group`; `missing` is the code to report when it is absent or empty.
+    /// Records `SEI_CONFIG_UNRESOLVED` for a value known only when PHP runs.
+    fn unresolved(&mut self, key: &str, expr: &PhpValue, secret: bool) {
+        let mut shown = if secret { "***".to_string() } else { expr.to_string() };
+        if shown.chars().count() > 200 {
+            shown = shown.chars().take(200).collect::<String>() + "…";
+        }
+        self.problems.push(
+            Finding::new("SEI_CONFIG_UNRESOLVED")
+                .with("path", self.path.display())
+                .with("key", key)
+                .with("expr", shown),
+        );
+    }
+
+    /// A key of `group`, and what it held; `missing` is the code to report when it is absent or
+    /// empty (`None`: the era decides, later).
+    fn text_state(
+        &mut self,
+        group: Option<&PhpValue>,
+        key: &str,
+        missing: Option<&'static str>,
+        secret: bool,
+    ) -> (Option<String>, KeyState) {
+        let field = self.field(key, group.and_then(|g| g.get(key)));
+        let state = field.state();
+        let value = match field {
+            Field::Value(_, KeyState::Array) => None,
+            Field::Value(v, _) => Some(v),
+            Field::Missing(_) => {
+                if let Some(code) = missing {
+                    self.problems.push(Finding::new(code).with("path", self.path.display()).with("key", key));
+                }
+                None
+            }
+            Field::Unresolved(expr) => {
+                self.unresolved(key, &expr, secret);
+                None
+            }
+        };
+        (value, state)
+    }
+
     fn text(
         &mut self,
         group: Option<&PhpValue>,
@@ -270,33 +496,18 @@ impl FileReader<'_> {
         missing: Option<&'static str>,
         secret: bool,
     ) -> Option<String> {
-        match self.field(key, group.and_then(|g| g.get(key))) {
-            Field::Value(v) => Some(v),
-            Field::Missing => {
-                if let Some(code) = missing {
-                    self.problems.push(Finding::new(code).with("path", self.path.display()).with("key", key));
-                }
-                None
-            }
-            Field::Unresolved(expr) => {
-                let mut shown = if secret { "***".to_string() } else { expr.to_string() };
-                if shown.chars().count() > 200 {
-                    shown = shown.chars().take(200).collect::<String>() + "…";
-                }
-                self.problems.push(
-                    Finding::new("SEI_CONFIG_UNRESOLVED")
-                        .with("path", self.path.display())
-                        .with("key", key)
-                        .with("expr", shown),
-                );
-                None
-            }
-        }
+        self.text_state(group, key, missing, secret).0
     }
 
     /// A URL key: present values must be `http(s)://host/…`.
-    fn url(&mut self, group: Option<&PhpValue>, key: &str, missing: &'static str) -> Option<String> {
-        let v = self.text(group, key, Some(missing), false)?;
+    fn url(
+        &mut self,
+        group: Option<&PhpValue>,
+        key: &str,
+        missing: Option<&'static str>,
+    ) -> (Option<String>, KeyState) {
+        let (v, state) = self.text_state(group, key, missing, false);
+        let Some(v) = v else { return (None, state) };
         let ok = url::Url::parse(&v).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
         if ok.is_none() {
             self.problems.push(
@@ -305,16 +516,16 @@ impl FileReader<'_> {
                     .with("key", key)
                     .with("expected", "https://…"),
             );
-            return None;
+            return (None, state);
         }
-        Some(v)
+        (Some(v), state)
     }
 
-    fn port(&mut self, group: Option<&PhpValue>, key: &str, default: Option<u16>) -> Option<u16> {
-        let v = self.text(group, key, None, false);
-        let Some(v) = v else { return default };
+    fn port(&mut self, group: Option<&PhpValue>, key: &str, default: Option<u16>) -> (Option<u16>, KeyState) {
+        let (v, state) = self.text_state(group, key, None, false);
+        let Some(v) = v else { return (default, state) };
         match v.parse::<u16>() {
-            Ok(p) if p > 0 => Some(p),
+            Ok(p) if p > 0 => (Some(p), state),
             _ => {
                 self.problems.push(
                     Finding::new("PEN_CONFIG_INVALID_VALUE")
@@ -322,10 +533,19 @@ impl FileReader<'_> {
                         .with("key", key)
                         .with("expected", "1–65535"),
                 );
-                default
+                (default, state)
             }
         }
     }
+}
+
+/// How discovery reaches outside the SEI tree.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--php-ini`: the php.ini SEI runs with.
+    pub php_ini: Option<PathBuf>,
+    /// Leave the host's php.ini files alone (a tree judged apart from the host it sits on).
+    pub skip_php: bool,
 }
 
 /// [`discover`] in a thread of its own, given `budget` to finish: a file on a hung network
@@ -333,10 +553,11 @@ impl FileReader<'_> {
 /// the time runs out, the installation has only an `SEI_CONFIG_TIMEOUT` problem and the run goes
 /// on with the flags and the defaults; the thread is left to end with the process.
 /// `None` when `dir` holds no SEI installation and was not named explicitly (`--sei-dir`).
-pub fn discover_within(dir: &Path, explicit: bool, budget: Duration) -> Option<SeiInstall> {
+pub fn discover_within(dir: &Path, explicit: bool, budget: Duration, options: &Options) -> Option<SeiInstall> {
     let run = {
         let dir = dir.to_path_buf();
-        move || (explicit || looks_like_sei(&dir)).then(|| discover(&dir))
+        let options = options.clone();
+        move || (explicit || looks_like_sei(&dir)).then(|| discover_host(&dir, &options))
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new().name("sei-discovery".into()).spawn(move || {
@@ -344,7 +565,7 @@ pub fn discover_within(dir: &Path, explicit: bool, budget: Duration) -> Option<S
     });
     if spawned.is_err() {
         // No thread to be had: read in this one rather than not at all.
-        return (explicit || looks_like_sei(dir)).then(|| discover(dir));
+        return (explicit || looks_like_sei(dir)).then(|| discover_host(dir, options));
     }
     match rx.recv_timeout(budget) {
         Ok(install) => install,
@@ -358,20 +579,49 @@ pub fn discover_within(dir: &Path, explicit: bool, budget: Duration) -> Option<S
 }
 
 /// Reads the installation under `dir` (the SEI root, or a directory whose `sei/` is the root),
-/// with `getenv()` resolved from pen-doctor's own environment.
-/// Never fails: what cannot be read becomes a finding in `problems`.
+/// with `getenv()` resolved from the processes that run SEI, then pen-doctor's own environment,
+/// and the host's php.ini files. Never fails: what cannot be read becomes a finding in `problems`.
 pub fn discover(dir: &Path) -> SeiInstall {
-    discover_with(dir, &OwnEnvironment)
+    discover_host(dir, &Options::default())
+}
+
+fn discover_host(dir: &Path, options: &Options) -> SeiInstall {
+    let env = HostEnvironment::new();
+    let mut install = discover_in(dir, &env, options);
+    install.environments = env.report();
+    install
 }
 
 /// [`discover`], with `getenv()` and outside constants resolved by `env`.
 pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
+    discover_in(dir, env, &Options::default())
+}
+
+/// The SEI version of `web/SEI.php`: `define('SEI_VERSAO', '4.0.x')` up to SEI 4.0,
+/// `const SEI_VERSAO = '4.1.0'` from 4.1. A file that exists but cannot be read is a problem.
+fn sei_version(root: &Path, problems: &mut Vec<Finding>) -> Option<String> {
+    let path = root.join(SEI_MAIN);
+    match read_limited(&path) {
+        Ok(bytes) => php::find_define(&php::decode(&bytes), "SEI_VERSAO"),
+        Err(ReadError::NotFound) => None,
+        Err(ReadError::Unreadable { error, line }) => {
+            problems.push(unreadable_finding(&path, &error, line));
+            None
+        }
+    }
+}
+
+/// [`discover`] with `getenv()` resolved by `env` and the options given.
+pub fn discover_in(dir: &Path, env: &dyn Scope, options: &Options) -> SeiInstall {
     let root = sei_root(dir);
     let mut install = SeiInstall { dir: root.clone(), ..Default::default() };
     let sei_path = root.join(SEI_CONFIG);
-    let sei = match read_config(&sei_path) {
-        Ok(v) => {
+    let sei = match read_config_file(&sei_path) {
+        Ok((v, short)) => {
             install.files_read.push(sei_path.clone());
+            if short {
+                install.short_tag_files.push(sei_path.clone());
+            }
             install.usable = true;
             Some(v)
         }
@@ -384,23 +634,30 @@ pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
             None
         }
     };
+    install.sei_version = sei_version(&root, &mut install.problems);
 
     let mut problems = std::mem::take(&mut install.problems);
     let mut sources = Vec::new();
     if let Some(sei) = &sei {
-        let mut r =
-            FileReader { path: sei_path.clone(), root: &root, env, problems: &mut problems, sources: &mut sources };
+        let mut r = FileReader {
+            path: sei_path.clone(),
+            root: &root,
+            sei_version: install.sei_version.as_deref(),
+            env,
+            problems: &mut problems,
+            sources: &mut sources,
+        };
         let group = sei.get("SEI");
         install.producao = match r.field("Producao", group.and_then(|g| g.get("Producao"))) {
-            Field::Missing => Some(false),
-            Field::Value(v) => PhpValue::Str(v).as_bool(),
+            Field::Missing(_) => Some(false),
+            Field::Value(v, _) => PhpValue::Str(v).as_bool(),
             Field::Unresolved(_) => None,
         };
         if let Some(modulos) = group.and_then(|g| g.get("Modulos")) {
             for (k, v) in modulos.entries() {
                 let dir = match r.field(&k.to_string(), Some(v)) {
-                    Field::Value(d) => d,
-                    Field::Missing => String::new(),
+                    Field::Value(d, _) => d,
+                    Field::Missing(_) => String::new(),
                     Field::Unresolved(e) => e.to_string(),
                 };
                 install.modules.push(k.to_string());
@@ -410,8 +667,6 @@ pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
         install.database = read_database(&mut r, sei.get("BancoSEI"));
         if !install.pen_enabled() {
             problems.push(Finding::new("PEN_MODULE_NOT_ENABLED").with("path", sei_path.display()));
-        } else if install.producao == Some(false) {
-            problems.push(Finding::new("PEN_TLS_VERIFICATION_OFF").with("path", sei_path.display()));
         }
     }
     install.problems = problems;
@@ -421,35 +676,49 @@ pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
     // is installed, so the other checks still get endpoints and the certificate.
     let unknown = !install.usable;
     if install.pen_enabled() || unknown {
-        let path = root.join(PEN_CONFIG);
-        let required = install.pen_enabled();
-        if let Some(cfg) = read_module_config(&mut install, &path, required) {
-            let mut r = FileReader {
-                path: path.clone(),
-                root: &root,
-                env,
-                problems: &mut install.problems,
-                sources: &mut install.value_sources,
-            };
-            install.pen = Some(read_pen(&mut r, &cfg));
-        }
         let (found, missing) = module_dir(&install, dir, PEN_CLASS, PEN_DIRS, "PENIntegracao.php");
         if let Some(m) = missing.filter(|_| install.pen_enabled()) {
             install.problems.push(Finding::new("PEN_MODULE_DIR_MISSING").with("path", m.display()));
         }
-        install.pen_version = found.as_deref().and_then(|d| {
-            let names = ["VERSAO_MODULO_PEN", "VERSAO_MODULO"];
-            module_version(&d.join("PENIntegracao.php"), &names, &mut install.problems)
-        });
+        if let Some(d) = found.as_deref() {
+            if let Some((v, form)) = pen_version(&d.join("PENIntegracao.php"), &mut install.problems) {
+                install.pen_version = Some(v);
+                install.pen_version_form = Some(form);
+            }
+        }
         install.pen_module_dir = found;
+        let path = root.join(PEN_CONFIG);
+        let from_database = install.pen_era().is_some_and(|e| e.config_source == eras::ConfigSource::Database);
+        if from_database {
+            // 1.x keeps its parameters in the database; a file there is not read by it.
+            if path.exists() {
+                install.pen_config_ignored = Some(path);
+            }
+        } else {
+            let required = install.pen_enabled();
+            if let Some(cfg) = read_module_config(&mut install, &path, required) {
+                let sei_version = install.sei_version.clone();
+                let mut r = FileReader {
+                    path: path.clone(),
+                    root: &root,
+                    sei_version: sei_version.as_deref(),
+                    env,
+                    problems: &mut install.problems,
+                    sources: &mut install.value_sources,
+                };
+                install.pen = Some(read_pen(&mut r, &cfg));
+            }
+        }
     }
     if install.pi_enabled() || unknown {
         let path = root.join(PI_CONFIG);
         let required = install.pi_enabled();
         if let Some(cfg) = read_module_config(&mut install, &path, required) {
+            let sei_version = install.sei_version.clone();
             let mut r = FileReader {
                 path: path.clone(),
                 root: &root,
+                sei_version: sei_version.as_deref(),
                 env,
                 problems: &mut install.problems,
                 sources: &mut install.value_sources,
@@ -463,15 +732,21 @@ pub fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
         });
         install.pi_module_dir = found;
     }
+    if !options.skip_php {
+        install.php = Some(crate::phpini::discover_host(options.php_ini.as_deref()));
+    }
     install
 }
 
 /// Reads a module's configuration file; a missing file is a finding only when the module is
 /// enabled (`required`).
 fn read_module_config(install: &mut SeiInstall, path: &Path, required: bool) -> Option<PhpValue> {
-    match read_config(path) {
-        Ok(v) => {
+    match read_config_file(path) {
+        Ok((v, short)) => {
             install.files_read.push(path.to_path_buf());
+            if short {
+                install.short_tag_files.push(path.to_path_buf());
+            }
             Some(v)
         }
         Err(ReadError::NotFound) => {
@@ -492,30 +767,127 @@ fn read_database(r: &mut FileReader<'_>, group: Option<&PhpValue>) -> Option<DbC
     Some(DbConfig {
         kind: r.text(group, "Tipo", None, false).unwrap_or_default(),
         host: r.text(group, "Servidor", None, false).unwrap_or_default(),
-        port: r.port(group, "Porta", None),
+        port: r.port(group, "Porta", None).0,
         database: r.text(group, "Banco", None, false).unwrap_or_default(),
         user: r.text(group, "Usuario", None, false).unwrap_or_default(),
         password: Secret::new(r.text(group, "Senha", None, true).unwrap_or_default()),
     })
 }
 
+/// The keys of `PEN` the module reads in some era, besides the four that carry values here.
+const OTHER_PEN_KEYS: &[&str] = &[
+    "NumeroTentativasErro",
+    "TamanhoBlocoArquivoTransferencia",
+    "EnviarApenasComponentesDigitaisPendentes",
+    "ControleURL",
+    "SiglaOrgaoLegado",
+];
+
 fn read_pen(r: &mut FileReader<'_>, cfg: &PhpValue) -> PenConfig {
-    const MISSING: &str = "PEN_CONFIG_MISSING_KEY";
     let group = cfg.get("PEN");
     if group.is_none() {
-        r.problems.push(Finding::new(MISSING).with("path", r.path.display()).with("key", "PEN"));
+        r.problems.push(Finding::new("PEN_CONFIG_MISSING_KEY").with("path", r.path.display()).with("key", "PEN"));
         return PenConfig { path: r.path.clone(), ..Default::default() };
     }
-    let web_service = r.url(group, "WebService", MISSING);
-    let web_service_pendencias = r.url(group, "WebServicePendencias", MISSING);
-    let cert_path = r.text(group, "LocalizacaoCertificado", Some(MISSING), false).map(PathBuf::from);
-    let cert_password = r.text(group, "SenhaCertificado", Some(MISSING), true).map(Secret::new);
+    let mut keys = BTreeMap::new();
+    let (web_service, s) = r.url(group, "WebService", None);
+    keys.insert("WebService".to_string(), s);
+    let (web_service_pendencias, s) = r.url(group, "WebServicePendencias", None);
+    keys.insert("WebServicePendencias".to_string(), s);
+    let (cert_path, s) = r.text_state(group, "LocalizacaoCertificado", None, false);
+    keys.insert("LocalizacaoCertificado".to_string(), s);
+    let (cert_password, s) = r.text_state(group, "SenhaCertificado", None, true);
+    keys.insert("SenhaCertificado".to_string(), s);
+    for key in OTHER_PEN_KEYS {
+        let state = r.field(key, group.and_then(|g| g.get(key))).state();
+        keys.insert(key.to_string(), state);
+    }
     let gearman_group = group.and_then(|g| g.get("Gearman"));
-    let gearman = match r.text(gearman_group, "Servidor", None, false) {
-        Some(host) => r.port(gearman_group, "Porta", Some(4730)).map(|p| (host, p)),
+    keys.insert("Gearman".to_string(), r.field("Gearman", gearman_group).state());
+    let (host, s) = r.text_state(gearman_group, "Servidor", None, false);
+    keys.insert("Gearman.Servidor".to_string(), s);
+    // An empty `Porta` is 4730 (`//Padrão: 4730`).
+    let gearman = match host {
+        Some(host) => {
+            let (port, s) = r.port(gearman_group, "Porta", Some(4730));
+            keys.insert("Gearman.Porta".to_string(), s);
+            port.map(|p| (host, p))
+        }
         None => None,
     };
-    PenConfig { web_service, web_service_pendencias, cert_path, cert_password, gearman, path: r.path.clone() }
+    PenConfig {
+        web_service,
+        web_service_pendencias,
+        cert_path: cert_path.map(PathBuf::from),
+        cert_password: cert_password.map(Secret::new),
+        gearman,
+        keys,
+        source: PenSource::File,
+        path: r.path.clone(),
+    }
+}
+
+/// 1.x's parameters, as read from SEI's database: (name, value) rows of `table`.
+/// `PEN_ENDERECO_WEBSERVICE` is `WebService`, `PEN_ENDERECO_WEBSERVICE_PENDENCIAS`
+/// `WebServicePendencias`, `PEN_LOCALIZACAO_CERTIFICADO_DIGITAL` `LocalizacaoCertificado`,
+/// `PEN_SENHA_CERTIFICADO_DIGITAL` `SenhaCertificado`.
+pub fn pen_from_database(rows: &[(String, Option<String>)], table: &str) -> (PenConfig, Vec<Finding>) {
+    let mut problems = Vec::new();
+    let mut keys = BTreeMap::new();
+    let mut get = |param: &str, key: &str| -> Option<String> {
+        let value = rows.iter().find(|(n, _)| n.trim().eq_ignore_ascii_case(param)).map(|(_, v)| v.clone());
+        let (state, value) = match value {
+            None | Some(None) => (KeyState::Missing, None),
+            Some(Some(v)) if v.trim().is_empty() => (KeyState::Empty, None),
+            Some(Some(v)) => {
+                (if php_numeric(&v) { KeyState::Number } else { KeyState::Text }, Some(v.trim().to_string()))
+            }
+        };
+        keys.insert(key.to_string(), state);
+        value
+    };
+    let ws = get("PEN_ENDERECO_WEBSERVICE", "WebService");
+    let pend = get("PEN_ENDERECO_WEBSERVICE_PENDENCIAS", "WebServicePendencias");
+    let cert = get("PEN_LOCALIZACAO_CERTIFICADO_DIGITAL", "LocalizacaoCertificado");
+    let password = get("PEN_SENHA_CERTIFICADO_DIGITAL", "SenhaCertificado");
+    let mut url = |v: Option<String>, param: &str| {
+        let v = v?;
+        let ok = url::Url::parse(&v).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+        if ok.is_none() {
+            problems.push(
+                Finding::new("PEN_CONFIG_INVALID_VALUE")
+                    .with("path", table)
+                    .with("key", param)
+                    .with("expected", "https://…"),
+            );
+            return None;
+        }
+        Some(v)
+    };
+    let web_service = url(ws, "PEN_ENDERECO_WEBSERVICE");
+    let web_service_pendencias = url(pend, "PEN_ENDERECO_WEBSERVICE_PENDENCIAS");
+    let pen = PenConfig {
+        web_service,
+        web_service_pendencias,
+        cert_path: cert.map(PathBuf::from),
+        cert_password: password.map(Secret::new),
+        gearman: None,
+        keys,
+        source: PenSource::Database { table: table.to_string() },
+        path: PathBuf::from(table),
+    };
+    (pen, problems)
+}
+
+/// The name of a key as the installation writes it: 1.x's database parameter for its logical key.
+pub fn database_parameter(key: &str) -> &str {
+    match key {
+        "WebService" => "PEN_ENDERECO_WEBSERVICE",
+        "WebServicePendencias" => "PEN_ENDERECO_WEBSERVICE_PENDENCIAS",
+        "LocalizacaoCertificado" => "PEN_LOCALIZACAO_CERTIFICADO_DIGITAL",
+        "SenhaCertificado" => "PEN_SENHA_CERTIFICADO_DIGITAL",
+        other => other,
+    }
 }
 
 fn read_pi(r: &mut FileReader<'_>, cfg: &PhpValue) -> PiConfig {
@@ -526,7 +898,7 @@ fn read_pi(r: &mut FileReader<'_>, cfg: &PhpValue) -> PiConfig {
         return PiConfig { path: r.path.clone(), ..Default::default() };
     }
     PiConfig {
-        web_service: r.url(group, "WebService", MISSING),
+        web_service: r.url(group, "WebService", Some(MISSING)).0,
         user: r.text(group, "UsuarioWebService", Some(MISSING), false),
         password: r.text(group, "SenhaWebService", Some(MISSING), true).map(Secret::new),
         path: r.path.clone(),
@@ -558,19 +930,35 @@ fn module_dir(
     (found, missing)
 }
 
-/// The module version defined in its main file (first of `names` found); a main file that
-/// exists but cannot be read is a problem.
-fn module_version(file: &Path, names: &[&str], problems: &mut Vec<Finding>) -> Option<String> {
-    let bytes = match read_limited(file) {
-        Ok(b) => b,
-        Err(ReadError::NotFound) => return None,
+/// Reads a module's main file; a file that exists but cannot be read is a problem.
+fn module_text(file: &Path, problems: &mut Vec<Finding>) -> Option<String> {
+    match read_limited(file) {
+        Ok(b) => Some(php::decode(&b)),
+        Err(ReadError::NotFound) => None,
         Err(ReadError::Unreadable { error, line }) => {
             problems.push(unreadable_finding(file, &error, line));
-            return None;
+            None
         }
-    };
-    let text = php::decode(&bytes);
+    }
+}
+
+/// The module version defined in its main file (first of `names` found).
+fn module_version(file: &Path, names: &[&str], problems: &mut Vec<Finding>) -> Option<String> {
+    let text = module_text(file, problems)?;
     names.iter().find_map(|n| php::find_define(&text, n))
+}
+
+/// mod-sei-pen's version in `PENIntegracao.php`, in the form each era wrote it, and that form:
+/// `define("VERSAO_MODULO_PEN", "x.y.z")` (3.2 on), `const VERSAO_MODULO = "x.y.z"` (2.0 – 3.1),
+/// `getVersao() { return '1.5.4'; }` (1.x).
+fn pen_version(file: &Path, problems: &mut Vec<Finding>) -> Option<(String, &'static str)> {
+    let text = module_text(file, problems)?;
+    let found = [
+        ("define VERSAO_MODULO_PEN", php::find_define(&text, "VERSAO_MODULO_PEN")),
+        ("const VERSAO_MODULO", php::find_define(&text, "VERSAO_MODULO")),
+        ("getVersao()", php::find_function_return(&text, "getVersao")),
+    ];
+    found.into_iter().find_map(|(form, v)| v.filter(|v| eras::Version::parse(v).is_some()).map(|v| (v, form)))
 }
 
 #[cfg(test)]
@@ -582,7 +970,17 @@ mod tests {
     }
 
     fn codes(install: &SeiInstall) -> Vec<&'static str> {
-        install.problems.iter().map(|f| f.code).collect()
+        install.findings().iter().map(|f| f.code).collect()
+    }
+
+    /// Discovery of a tree as it stands, apart from this host: `getenv()` from the test's own
+    /// environment, no php.ini of the host.
+    fn discover(dir: &Path) -> SeiInstall {
+        discover_in(dir, &OwnEnvironment, &Options { skip_php: true, ..Default::default() })
+    }
+
+    fn discover_with(dir: &Path, env: &dyn Scope) -> SeiInstall {
+        discover_in(dir, env, &Options { skip_php: true, ..Default::default() })
     }
 
     fn param<'a>(f: &'a Finding, name: &str) -> &'a str {
@@ -618,6 +1016,12 @@ mod tests {
         assert_eq!((db.database.as_str(), db.user.as_str()), ("sei", "sei_app"));
         assert_eq!(db.password.expose(), "S3nh4-Banco-Fixture!");
         assert_eq!(s.pen_version.as_deref(), Some("4.0.1"));
+        assert_eq!(s.pen_version_form, Some("define VERSAO_MODULO_PEN"));
+        assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("4.0-4.1"));
+        // `const SEI_VERSAO = '5.0.3';` (SEI 4.1 on).
+        assert_eq!(s.sei_version.as_deref(), Some("5.0.3"));
+        assert_eq!(s.gearman_plan(), GearmanPlan::Address("127.0.0.1:4730".into()));
+        assert_eq!(s.pendencias_used(), Some(true));
         assert_eq!(s.pi_version.as_deref(), Some("3.0.2"));
         assert!(s.pen_module_dir.as_deref().is_some_and(|d| d.ends_with("web/modulos/pen")));
         // No secret in the debug view of the whole installation.
@@ -625,28 +1029,75 @@ mod tests {
     }
 
     #[test]
-    fn modpen1_older_generation() {
+    fn modpen1_keeps_its_configuration_in_the_database() {
         let s = discover(&fixture("modpen1"));
         assert!(s.usable);
+        // 1.x: `getVersao() { return '1.5.4'; }`, no ConfiguracaoModPEN.php (and none wanted).
+        assert_eq!(s.pen_version.as_deref(), Some("1.5.4"));
+        assert_eq!(s.pen_version_form, Some("getVersao()"));
+        assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("1.x"));
+        assert!(s.pen.is_none() && s.pen_config_ignored.is_none());
+        assert!(crate::discovery_db::needed(&s), "the parameters are in md_pen_parametro");
+        // SOAP calls never verify the server certificate in 1.x.
         assert_eq!(codes(&s), ["PEN_TLS_VERIFICATION_OFF"]);
         assert_eq!(s.producao, Some(false));
-        assert_eq!(s.modules, ["PENIntegracao"]);
-        let pen = s.pen.as_ref().unwrap();
-        assert_eq!(pen.gearman, None);
-        assert!(pen.web_service.as_deref().is_some_and(|u| u.ends_with("/soap/v3/")));
-        // dirname(__FILE__) . '/certificado.pem', resolved against the file's directory.
-        assert_eq!(pen.cert_path, Some(fixture("modpen1").join("config/mod-pen/certificado.pem")));
-        assert_eq!(s.pen_version.as_deref(), Some("1.5.6"));
+        // `define('SEI_VERSAO','3.1.1');`, within 1.x's 3.0.5–3.1.5.
+        assert_eq!(s.sei_version.as_deref(), Some("3.1.1"));
+        // 1.x reads no gearman configuration: always localhost:4730.
+        assert_eq!(s.gearman_plan(), GearmanPlan::Address("localhost:4730".into()));
         let db = s.database.as_ref().unwrap();
-        assert_eq!((db.kind.as_str(), db.port), ("SqlServer", Some(1433)));
-        assert!(s.pi.is_none() && s.pi_version.is_none());
+        assert_eq!((db.kind.as_str(), db.port), ("MySql", Some(3306)));
+    }
+
+    #[test]
+    fn modpen2_const_version_soap_v2_and_no_gearman() {
+        let s = discover(&fixture("modpen2"));
+        assert_eq!((s.pen_version.as_deref(), s.pen_version_form), (Some("2.1.7"), Some("const VERSAO_MODULO")));
+        assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("2.0-3.0"));
+        // The module's own address, switched off since 2024-01-02; SOAP never verifies.
+        assert_eq!(codes(&s), ["PEN_WEBSERVICE_DISCONTINUED", "PEN_TLS_VERIFICATION_OFF"]);
+        let f = s.findings().remove(0);
+        assert_eq!((param(&f, "what"), param(&f, "since")), ("soap/v2", "2024-01-02"));
+        let pen = s.pen.as_ref().unwrap();
+        // dirname(__FILE__) . '/certificado.pem', resolved against the configuration file.
+        assert_eq!(pen.cert_path, Some(fixture("modpen2").join("config/mod-pen/certificado.pem")));
+        // The Gearman block is commented out: the work runs in-process.
+        assert_eq!(s.gearman_plan(), GearmanPlan::InProcess);
+        assert_eq!(s.database.as_ref().map(|d| d.kind.as_str()), Some("SqlServer"));
+        assert!(!format!("{s:?}").contains("S3nh4"));
+    }
+
+    #[test]
+    fn modpen3_soap_with_mixed_quotes_and_an_empty_port() {
+        let s = discover(&fixture("modpen3"));
+        assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("3.7"));
+        assert_eq!(s.sei_version.as_deref(), Some("4.0.9"));
+        assert_eq!(codes(&s), ["PEN_TLS_VERIFICATION_OFF"]);
+        let f = s.findings().remove(0);
+        assert_eq!((param(&f, "version"), param(&f, "producao")), ("3.7.1", "true"));
+        let pen = s.pen.as_ref().unwrap();
+        // `"Porta" => "", //Padrão: 4730`
+        assert_eq!(pen.gearman, Some(("127.0.0.1".to_string(), 4730)));
+        // `'EnviarApenasComponentesDigitaisPendentes' => false` exists: false is a value.
+        assert_eq!(pen.key("EnviarApenasComponentesDigitaisPendentes"), KeyState::False);
+        assert_eq!(pen.cert_password.as_ref().map(Secret::expose), Some("S3nh4-Cert-Fixture!"));
+    }
+
+    #[test]
+    fn modpen38_rest_with_production_mode_off() {
+        let s = discover(&fixture("modpen38"));
+        assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("3.8-3.x"));
+        assert!(s.pen_module_dir.as_deref().is_some_and(|d| d.ends_with("web/modulos/mod-sei-pen")));
+        // REST calls verify whatever Producao says; the verifier and the long-poll do not.
+        assert_eq!(codes(&s), ["PEN_VERIFIER_SKIPS_TLS"]);
+        assert_eq!(s.sei_version.as_deref(), Some("4.0.12"));
     }
 
     #[test]
     fn latin1_files_are_decoded() {
         let s = discover(&fixture("latin1"));
         assert!(s.usable, "{:?}", s.problems);
-        assert_eq!(codes(&s), Vec::<&str>::new());
+        assert_eq!(codes(&s), ["PEN_TLS_VERIFICATION_OFF"]);
         let pen = s.pen.as_ref().unwrap();
         assert_eq!(pen.cert_path.as_deref(), Some(Path::new("/opt/sei/config/mod-pen/certificado-fundação.pem")));
         assert_eq!(s.database.as_ref().map(|d| d.user.as_str()), Some("sei_usuário"));
@@ -708,9 +1159,9 @@ mod tests {
             &sei_config("'PENIntegracao' => 'pen', 'ProtocoloIntegradoIntegracao' => 'pi'", "true"),
         )]);
         let s = discover(d.path());
-        assert_eq!(codes(&s), ["SEI_CONFIG_NOT_FOUND", "PEN_MODULE_DIR_MISSING", "SEI_CONFIG_NOT_FOUND"]);
-        assert!(param(&s.problems[0], "path").ends_with("mod-pen/ConfiguracaoModPEN.php"));
-        assert!(param(&s.problems[1], "path").ends_with("web/modulos/pen"));
+        assert_eq!(codes(&s), ["PEN_MODULE_DIR_MISSING", "SEI_CONFIG_NOT_FOUND", "SEI_CONFIG_NOT_FOUND"]);
+        assert!(param(&s.problems[1], "path").ends_with("mod-pen/ConfiguracaoModPEN.php"));
+        assert!(param(&s.problems[0], "path").ends_with("web/modulos/pen"));
         assert!(param(&s.problems[2], "path").ends_with("ConfiguracaoModProtocoloIntegrado.php"));
     }
 
@@ -731,18 +1182,24 @@ mod tests {
             ("web/modulos/pen/PENIntegracao.php", "<?php define('VERSAO_MODULO_PEN', '3.8.0');"),
         ]);
         let s = discover(d.path());
-        let keys: Vec<(&str, &str)> = s.problems.iter().map(|f| (f.code, param(f, "key"))).collect();
+        let findings = s.findings();
+        let keys: Vec<(&str, &str)> = findings.iter().map(|f| (f.code, param(f, "key"))).collect();
         assert_eq!(
             keys,
             [
-                ("PEN_TLS_VERIFICATION_OFF", ""),
                 ("PEN_CONFIG_INVALID_VALUE", "WebService"),
-                ("PEN_CONFIG_MISSING_KEY", "WebServicePendencias"),
-                ("PEN_CONFIG_MISSING_KEY", "LocalizacaoCertificado"),
-                ("PEN_CONFIG_MISSING_KEY", "SenhaCertificado"),
                 ("PEN_CONFIG_INVALID_VALUE", "Porta"),
                 ("PI_CONFIG_MISSING_KEY", "UsuarioWebService"),
                 ("PI_CONFIG_MISSING_KEY", "SenhaWebService"),
+                // What the 3.8 module requires: LocalizacaoCertificado empty, SenhaCertificado
+                // null, EnviarApenasComponentesDigitaisPendentes absent.
+                ("PEN_CONFIG_MISSING_KEY", "LocalizacaoCertificado"),
+                ("PEN_CONFIG_MISSING_KEY", "SenhaCertificado"),
+                ("PEN_CONFIG_MISSING_KEY", "EnviarApenasComponentesDigitaisPendentes"),
+                // WebServicePendencias absent: optional, said, not a failure.
+                ("PEN_PENDENCIAS_NOT_CONFIGURED", ""),
+                // Producao false on a REST module: only the verifier and long-poll skip TLS.
+                ("PEN_VERIFIER_SKIPS_TLS", ""),
             ]
         );
         assert_eq!(s.pen_version.as_deref(), Some("3.8.0"));
@@ -814,6 +1271,7 @@ mod tests {
         assert!(!s.usable);
         assert_eq!(codes(&s), ["SEI_CONFIG_UNREADABLE"]);
         assert_eq!(s.pen.as_ref().and_then(|p| p.web_service.as_deref()), Some("https://h.example/"));
+        assert_eq!(s.pendencias_used(), Some(true));
     }
 
     /// The environment of the processes that run SEI in a container, as the test sets it.
@@ -950,12 +1408,186 @@ mod tests {
 
     #[test]
     fn discovery_within_a_budget_is_discovery() {
-        let quick = discover_within(&fixture("modpen4"), true, Duration::from_secs(30)).expect("explicit");
+        let options = Options { skip_php: true, ..Default::default() };
+        let quick = discover_within(&fixture("modpen4"), true, Duration::from_secs(30), &options).expect("explicit");
         let direct = discover(&fixture("modpen4"));
         assert_eq!((quick.usable, codes(&quick), quick.files_read), (direct.usable, codes(&direct), direct.files_read));
         let empty = tempfile::tempdir().unwrap();
-        assert!(discover_within(empty.path(), false, Duration::from_secs(30)).is_none());
-        let named = discover_within(empty.path(), true, Duration::from_secs(30)).expect("explicit");
+        assert!(discover_within(empty.path(), false, Duration::from_secs(30), &Options::default()).is_none());
+        let named =
+            discover_within(empty.path(), true, Duration::from_secs(30), &Options::default()).expect("explicit");
         assert_eq!(codes(&named), ["SEI_CONFIG_NOT_FOUND"]);
+    }
+
+    /// A copy of the modpen4 tree with `edit` applied to its files (relative path, old, new).
+    fn modpen4_with(edits: &[(&str, &str, &str)], remove: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let src = fixture("modpen4");
+        let mut stack = vec![src.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(&src).unwrap();
+                if p.is_dir() {
+                    std::fs::create_dir_all(dir.path().join(rel)).unwrap();
+                    stack.push(p);
+                } else if !remove.iter().any(|r| Path::new(r) == rel) {
+                    let mut text = std::fs::read(&p).unwrap();
+                    for (file, old, new) in edits {
+                        if Path::new(file) == rel {
+                            let t = String::from_utf8(text).unwrap();
+                            assert!(t.contains(old), "{old} not in {file}");
+                            text = t.replace(old, new).into_bytes();
+                        }
+                    }
+                    std::fs::write(dir.path().join(rel), text).unwrap();
+                }
+            }
+        }
+        dir
+    }
+
+    const PEN_FILE: &str = "config/mod-pen/ConfiguracaoModPEN.php";
+    const REST: &str = "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/";
+
+    #[test]
+    fn a_4x_module_judged_as_it_reads_its_configuration() {
+        let judged = |edits: &[(&str, &str, &str)], remove: &[&str]| {
+            let d = modpen4_with(edits, remove);
+            let s = discover(d.path());
+            s.findings().iter().map(|f| (f.code, f.params.clone())).collect::<Vec<_>>()
+        };
+        // The manual's SOAP address on a 4.x module.
+        let soap = "https://homolog.api.processoeletronico.gov.br/interoperabilidade/soap/v3/";
+        let f = judged(
+            &[(PEN_FILE, &format!("\"WebService\" => \"{REST}\""), &format!("\"WebService\" => \"{soap}\""))],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].0, f[0].1["found"].as_str(), f[0].1["expected"].as_str()),
+            ("PEN_WEBSERVICE_API_MISMATCH", "soap/v3", "rest/v3")
+        );
+        // No trailing slash: what the module then requests.
+        let no_slash = REST.trim_end_matches('/');
+        let f = judged(
+            &[(PEN_FILE, &format!("\"WebService\" => \"{REST}\""), &format!("\"WebService\" => \"{no_slash}\""))],
+            &[],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].0, "PEN_WEBSERVICE_NO_TRAILING_SLASH");
+        assert!(f[0].1["healthcheck"].ends_with("/rest/v3healthcheck"));
+        assert!(f[0].1["pendentes"].ends_with("/rest/tramites/pendentes?todas=0"));
+        // WebServicePendencias left empty, as the agency's own development configuration does.
+        let pend = "\"WebServicePendencias\" => \"https://homolog.pendencias.processoeletronico.gov.br/\"";
+        let d = modpen4_with(&[(PEN_FILE, pend, "\"WebServicePendencias\" => \"\"")], &[]);
+        let s = discover(d.path());
+        assert_eq!(codes(&s), ["PEN_PENDENCIAS_NOT_CONFIGURED"]);
+        assert_eq!(s.pendencias_used(), Some(false));
+        // An empty password stops the module, even for an unencrypted key.
+        let f = judged(&[(PEN_FILE, "'S3nh4-Cert-Fixture!'", "''")], &[]);
+        assert_eq!(f.iter().map(|f| f.0).collect::<Vec<_>>(), ["PEN_CERT_PASSWORD_EMPTY"]);
+        // A number that is not one; the module falls back to 3.
+        let f = judged(&[(PEN_FILE, "\"NumeroTentativasErro\" => 3", "\"NumeroTentativasErro\" => 'tres'")], &[]);
+        assert_eq!((f[0].0, f[0].1["default"].as_str()), ("PEN_CONFIG_NOT_NUMERIC", "3"));
+        assert!(
+            judged(&[(PEN_FILE, "\"NumeroTentativasErro\" => 3", "\"NumeroTentativasErro\" => ' 5'")], &[]).is_empty()
+        );
+        // No Gearman: in-process, not a failure.
+        let gearman = "\"Servidor\" => \"127.0.0.1\"";
+        let d = modpen4_with(&[(PEN_FILE, gearman, "\"Servidor\" => \"\"")], &[]);
+        let s = discover(d.path());
+        assert_eq!((codes(&s), s.gearman_plan()), (Vec::<&str>::new(), GearmanPlan::InProcess));
+        // SEI 5.1.0 is not among 4.0.x's versions.
+        let f = judged(&[("web/SEI.php", "'5.0.3'", "'5.1.0'")], &[]);
+        assert_eq!((f[0].0, f[0].1["supported"].as_str()), ("SEI_VERSION_INCOMPATIBLE", "5.0.0–5.0.4"));
+        // A file the module's verifier requires is missing.
+        let f =
+            judged(&[], &["scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php", "bin/mod-pen/verificar-reboot-fila.sh"]);
+        assert_eq!(f[0].0, "PEN_MODULE_FILES_MISSING");
+        assert!(
+            f[0].1["files"].contains("MonitoramentoEnvioTarefasPEN.php")
+                && f[0].1["files"].contains("verificar-reboot-fila.sh")
+        );
+    }
+
+    #[test]
+    fn an_unknown_version_is_judged_only_by_what_holds_for_every_era() {
+        // No PENIntegracao.php: no era. SOAP with Producao false says nothing; REST without its
+        // slash and an empty password are wrong for every module that reads the file.
+        let d = modpen4_with(
+            &[
+                (
+                    PEN_FILE,
+                    &format!("\"WebService\" => \"{REST}\""),
+                    &format!("\"WebService\" => \"{}\"", REST.trim_end_matches('/')),
+                ),
+                (PEN_FILE, "'S3nh4-Cert-Fixture!'", "''"),
+                ("config/ConfiguracaoSEI.php", "'Producao' => true", "'Producao' => false"),
+            ],
+            &["web/modulos/pen/PENIntegracao.php"],
+        );
+        let s = discover(d.path());
+        assert_eq!(s.pen_era().map(|e| e.id.clone()), None);
+        assert_eq!(codes(&s), ["PEN_CERT_PASSWORD_EMPTY", "PEN_WEBSERVICE_NO_TRAILING_SLASH"]);
+    }
+
+    #[test]
+    fn the_three_forms_of_the_module_version() {
+        let forms = [
+            ("<?php\ndefine(\"VERSAO_MODULO_PEN\", \"3.8.0\");\nclass PENIntegracao extends SeiIntegracao { public function getVersao() { return VERSAO_MODULO_PEN; } }", "3.8.0", "define VERSAO_MODULO_PEN"),
+            ("<?php\nclass PENIntegracao extends SeiIntegracao {\n  const VERSAO_MODULO = \"3.0.1\";\n  public function getVersao() { return self::VERSAO_MODULO; }\n}", "3.0.1", "const VERSAO_MODULO"),
+            ("<?\nclass PENIntegracao extends SeiIntegracao {\n  public function getNome() { return 'PEN'; }\n  public function getVersao() {\n    return '1.5.4';\n  }\n}", "1.5.4", "getVersao()"),
+        ];
+        for (text, version, form) in forms {
+            let mut problems = Vec::new();
+            let d = tree(&[("PENIntegracao.php", text)]);
+            assert_eq!(
+                pen_version(&d.path().join("PENIntegracao.php"), &mut problems),
+                Some((version.to_string(), form))
+            );
+        }
+        let mut problems = Vec::new();
+        for (text, v) in
+            [("<?\ndefine('SEI_VERSAO','4.0.12');\n", "4.0.12"), ("<?php\nconst SEI_VERSAO = '4.1.0';\n", "4.1.0")]
+        {
+            let d = tree(&[("web/SEI.php", text)]);
+            assert_eq!(sei_version(d.path(), &mut problems).as_deref(), Some(v));
+        }
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn php_ini_turning_short_open_tag_off_or_pcntl_off() {
+        let ini = tempfile::tempdir().unwrap();
+        let off = ini.path().join("php.ini");
+        std::fs::write(
+            &off,
+            "[PHP]\nshort_open_tag = Off\ndisable_functions = pcntl_alarm,pcntl_fork,pcntl_signal,exec\n",
+        )
+        .unwrap();
+        let options = Options { php_ini: Some(off.clone()), skip_php: false };
+        let s = discover_in(&fixture("modpen4"), &OwnEnvironment, &options);
+        let findings = s.findings();
+        let f: Vec<&Finding> = findings.iter().filter(|f| f.code == "PHP_SHORT_OPEN_TAG_OFF").collect();
+        assert_eq!(f.len(), 1, "{findings:?}");
+        assert!(param(f[0], "ini").starts_with(&off.display().to_string()));
+        assert!(
+            param(f[0], "files").contains("ConfiguracaoSEI.php")
+                && param(f[0], "files").contains("ConfiguracaoModPEN.php")
+        );
+        assert!(!findings.iter().any(|f| f.code == "PHP_FUNCTIONS_DISABLED"), "4.x needs no pcntl");
+        // A 2.0.x module needs pcntl in its workers' PHP.
+        let d = tree(&[
+            ("config/ConfiguracaoSEI.php", &sei_config("'PENIntegracao' => 'pen'", "true")),
+            ("config/mod-pen/ConfiguracaoModPEN.php", "<?php return ['PEN' => ['WebService' => 'https://h.example/interoperabilidade/soap/v2/', 'LocalizacaoCertificado' => '/c.pem', 'SenhaCertificado' => 'x']];"),
+            ("web/modulos/pen/PENIntegracao.php", "<?php class PENIntegracao { const VERSAO_MODULO = '2.0.1'; }"),
+        ]);
+        let s = discover_in(d.path(), &OwnEnvironment, &options);
+        let findings = s.findings();
+        let f = findings.iter().find(|f| f.code == "PHP_FUNCTIONS_DISABLED").expect("pcntl for 2.0.x");
+        assert_eq!(param(f, "functions"), "pcntl_alarm, pcntl_fork, pcntl_signal");
+        // `<?php` files are read whatever short_open_tag says.
+        assert!(!findings.iter().any(|f| f.code == "PHP_SHORT_OPEN_TAG_OFF"), "{findings:?}");
     }
 }

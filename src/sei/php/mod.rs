@@ -177,6 +177,58 @@ fn find_define_depth(source: &str, name: &str, hops: usize) -> Option<String> {
     }
 }
 
+/// Finds `function NAME(…) { return VALUE; }` (a method returning a constant, such as 1.x's
+/// `getVersao() { return '1.5.4'; }`) and returns the value as text: a literal, or a constant
+/// defined in the same file (`self::VERSAO_MODULO`, `VERSAO_MODULO_PEN`). `None` when the
+/// function is absent or returns anything else first.
+pub fn find_function_return(source: &str, function: &str) -> Option<String> {
+    if source.len() > MAX_SOURCE_BYTES || source.contains('\0') {
+        return None;
+    }
+    let mut p = Parser::new(source);
+    loop {
+        let t = p.next().ok()?;
+        match &t.tok {
+            Tok::Eof => return None,
+            Tok::Ident(w) if w.eq_ignore_ascii_case("function") => {
+                let named = matches!(&p.peek(0).ok()?.tok, Tok::Ident(n) if n.eq_ignore_ascii_case(function));
+                if !named {
+                    continue;
+                }
+                // Up to the body's `{`, then the first statement must be `return VALUE;`.
+                loop {
+                    match p.next().ok()?.tok {
+                        Tok::Punct("{") => break,
+                        Tok::Punct(";") | Tok::Eof => return None,
+                        _ => {}
+                    }
+                }
+                let first = p.next().ok()?;
+                if !matches!(&first.tok, Tok::Ident(w) if w.eq_ignore_ascii_case("return")) {
+                    return None;
+                }
+                return match p.parse_expr().ok()? {
+                    PhpValue::Const(name) => {
+                        let member = name.rsplit("::").next().unwrap_or(&name).to_string();
+                        find_define(source, &member)
+                    }
+                    other => other.scalar_text(),
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a PHP source opens with the short tag `<?` (not `<?php` nor `<?=`): PHP then reads
+/// it as code only when `short_open_tag` is on, and prints it as text otherwise.
+pub fn opens_with_short_tag(source: &str) -> bool {
+    let rest = source.trim_start_matches('\u{feff}').trim_start();
+    let Some(after) = rest.strip_prefix("<?") else { return false };
+    let lower: String = after.chars().take(3).collect::<String>().to_ascii_lowercase();
+    !(lower.starts_with("php") || after.starts_with('='))
+}
+
 /// 1-based line of byte offset `pos`.
 fn line_at(source: &str, pos: usize) -> usize {
     source.as_bytes()[..pos.min(source.len())].iter().filter(|&&b| b == b'\n').count() + 1
