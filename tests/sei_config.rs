@@ -115,11 +115,11 @@ fn env_flag_differing_from_web_service_is_a_warning() {
 }
 
 #[test]
-fn modpen1_older_generation_with_production_mode_off() {
-    let dir = fixture("modpen1");
+fn modpen2_older_generation_soap_v2_sql_server_no_gearman() {
+    let dir = fixture("modpen2");
     let (code, check, _) = config_check(&dir, &[]);
-    assert_eq!(code, 0);
-    assert_eq!(codes(&check), ["PEN_TLS_VERIFICATION_OFF"]);
+    assert_eq!(code, 1, "soap/v2 is switched off: {check}");
+    assert_eq!(codes(&check), ["PEN_WEBSERVICE_DISCONTINUED", "PEN_TLS_VERIFICATION_OFF"]);
     let f = finding(&check, "PEN_TLS_VERIFICATION_OFF");
     assert_eq!(f["severity"], "info");
     assert_eq!(f["kb"]["article"], "TRAMITA-FALHA-COMUNICACAO");
@@ -127,19 +127,34 @@ fn modpen1_older_generation_with_production_mode_off() {
     let pen = &check["evidence"]["pen"];
     assert_eq!(pen["api"], "soap");
     assert_eq!(pen["gearman"], Value::Null);
-    assert_eq!(pen["version"], "1.5.6");
+    assert_eq!(pen["processing"], "in-process");
+    assert_eq!(pen["version"], "2.1.7");
     // dirname(__FILE__) . '/certificado.pem' resolved against the configuration file.
     let cert = dir.join("config/mod-pen/certificado.pem");
     assert_eq!(pen["certificate"], cert.display().to_string());
-    assert_eq!(check["evidence"]["producao"], false);
     assert_eq!(check["evidence"]["database"]["type"], "SqlServer");
+}
+
+#[test]
+fn modpen1_keeps_its_configuration_in_the_database() {
+    let (_, check, _) = config_check(&fixture("modpen1"), &["--timeout", "2s"]);
+    let pen = &check["evidence"]["pen"];
+    assert_eq!(
+        (&pen["version"], &pen["version_form"], &pen["era"]),
+        (&"1.5.4".into(), &"getVersao()".into(), &"1.x".into())
+    );
+    // No ConfiguracaoModPEN.php, and none missed: 1.x reads md_pen_parametro.
+    assert!(!codes(&check).contains(&"SEI_CONFIG_NOT_FOUND".to_string()), "{check}");
+    assert!(codes(&check).contains(&"PEN_TLS_VERIFICATION_OFF".to_string()));
+    assert_eq!(pen["gearman"], "localhost:4730");
+    assert_eq!(check["evidence"]["producao"], false);
 }
 
 #[test]
 fn latin1_installation_is_read() {
     let (code, check, report) = config_check(&fixture("latin1"), &[]);
     assert_eq!(code, 0, "{check}");
-    assert_eq!(codes(&check), Vec::<String>::new());
+    assert_eq!(codes(&check), ["PEN_TLS_VERIFICATION_OFF"], "3.6 talks SOAP");
     assert_eq!(report["run"]["environment"], "producao");
     let pen = &check["evidence"]["pen"];
     assert_eq!(pen["certificate"], "/opt/sei/config/mod-pen/certificado-fundação.pem");
@@ -184,12 +199,12 @@ fn module_enabled_without_its_files() {
     .unwrap();
     let (code, check, _) = config_check(dir.path(), &[]);
     assert_eq!(code, 1);
-    assert_eq!(codes(&check), ["SEI_CONFIG_NOT_FOUND", "PEN_MODULE_DIR_MISSING"]);
+    assert_eq!(codes(&check), ["PEN_MODULE_DIR_MISSING", "SEI_CONFIG_NOT_FOUND"]);
 }
 
 #[test]
 fn no_password_in_any_output_format() {
-    for name in ["modpen4", "modpen1", "latin1", "broken"] {
+    for name in ["modpen4", "modpen38", "modpen3", "modpen2", "modpen1", "latin1", "broken"] {
         for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
             for lang in ["pt", "en"] {
                 let (_, stdout, stderr) = run(&fixture(name), &["--format", format, "--lang", lang]);

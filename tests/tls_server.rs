@@ -196,13 +196,22 @@ fn good_chain_and_mutual_tls_soap_and_rest() {
     assert!(tls["evidence"]["cipher"].is_string());
     let http = check(&json, "http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
+    // A SOAP address (no module version off an SEI node): the WSDL, as a SOAP module asks.
     let urls: Vec<&str> =
         http["evidence"]["requests"].as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap()).collect();
-    assert_eq!(urls.len(), 3, "{urls:?}");
-    assert!(urls[0].ends_with("?wsdl") && urls[1].ends_with("/rest/v3/healthcheck"));
-    assert!(urls[2].ends_with("tramites/pendentes?todas=false"));
+    assert_eq!(urls.len(), 1, "{urls:?}");
+    assert!(urls[0].ends_with("/soap/v3/?wsdl"));
     assert_eq!(check(&json, "cert:client")["status"], "ok");
     assert_eq!(json["summary"]["fail"], 0, "{json:#}");
+    // A REST address: healthcheck, then tramites/pendentes with `todas` false sent as 0.
+    let json = lab.with_client("api.test", "/interoperabilidade/rest/v3/", lab.client.to_str().unwrap());
+    let http = check(&json, "http:tramita");
+    assert_eq!(http["status"], "ok", "{http:#}");
+    let urls: Vec<&str> =
+        http["evidence"]["requests"].as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(urls[0].ends_with("/rest/v3/healthcheck"), "{urls:?}");
+    assert!(urls[1].ends_with("/rest/v3/tramites/pendentes?todas=0"), "{urls:?}");
 }
 
 #[test]
