@@ -170,7 +170,7 @@ fn session_refuses_writes_even_for_a_user_who_may_write() {
             .expect("url");
         let mut s = pen_doctor::db::Session::open(&target, std::time::Duration::from_secs(5)).await.expect("session");
         let rows = s.select("SELECT COUNT(*) FROM infra_agendamento_tarefa").await.expect("select");
-        assert_eq!(rows[0][0].as_deref(), Some("6"));
+        assert_eq!(rows[0][0].as_deref(), Some("7"));
         assert!(s.select("UPDATE infra_agendamento_tarefa SET sin_ativo = 'N'").await.is_err());
         use mysql_async::prelude::Queryable;
         let conn = s.raw().expect("connection");
@@ -181,7 +181,7 @@ fn session_refuses_writes_even_for_a_user_who_may_write() {
     });
     assert_eq!(
         fx.server.sql(&fx.name, "SELECT COUNT(*) FROM infra_agendamento_tarefa WHERE sin_ativo = 'S'").trim(),
-        "5"
+        "6"
     );
 }
 

@@ -453,7 +453,8 @@ fn a_known_bug_is_named_against_the_installed_module() {
         assert!(!text.contains(PASSWORD));
         let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         let log = check(&report, "sei:log");
-        assert_eq!(check(&report, "config:sei")["status"], "ok");
+        // (The fixture's REST address suits 4.0.1 only: other versions get their era's findings.)
+        assert_eq!(check(&report, "config:sei")["evidence"]["pen"]["version"], installed);
         let f = finding(log, getbody, "rule", "getbody-on-null");
         assert_eq!((param(f, "installed"), param(f, "installed_source")), (installed, "sei"), "{f:#}");
         let f = finding(log, html, "rule", "html-version-https");
