@@ -19,5 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let (a, b) = bytes.split_at(bytes.len() / 2);
     std::fs::write(dir.join("config/ConfiguracaoSEI.php"), a).unwrap();
     std::fs::write(dir.join("config/mod-pen/ConfiguracaoModPEN.php"), b).unwrap();
-    let _ = pen_doctor::sei::discover(dir);
+    // Discovery and the era's judgement of what it found; getenv() from a scope that knows
+    // nothing and no php.ini of the host, so every run is the same.
+    let options = pen_doctor::sei::Options { skip_php: true, ..Default::default() };
+    let install = pen_doctor::sei::discover_in(dir, &pen_doctor::sei::php::NoScope, &options);
+    let _ = install.findings();
 });
