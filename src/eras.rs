@@ -564,10 +564,45 @@ mod tests {
     }
 
     #[test]
+    fn what_every_era_refuses_and_what_the_agency_switched_off() {
+        let t = table();
+        for e in &t.eras {
+            assert!(
+                e.nonempty_keys.contains(&"SenhaCertificado".to_string()),
+                "{}: an empty password stops every era",
+                e.id
+            );
+        }
+        let one = t.of(&v("1.5.4")).unwrap();
+        assert!(one.required_keys.contains(&"WebServicePendencias".to_string()));
+        assert_eq!(one.gearman_fixed_address.as_deref(), Some("localhost:4730"));
+        assert!(!t.of(&v("4.0.3")).unwrap().required_keys.contains(&"WebServicePendencias".to_string()));
+        assert_eq!(t.numeric_default("NumeroTentativasErro"), Some(3));
+        assert_eq!(t.discontinued(Api::Soap, "V2").map(|d| d.since.as_str()), Some("2024-01-02"));
+        assert!(t.discontinued(Api::Soap, "v3").is_none() && t.discontinued(Api::Rest, "v2").is_none());
+        assert_eq!(t.retired_host("pen-api.trafficmanager.net."), Some(".trafficmanager.net"));
+        assert_eq!(t.retired_host("api.conectagov.processoeletronico.gov.br"), None);
+        let disabled: Vec<String> = vec!["exec".into(), "PCNTL_FORK".into(), "pcntl_signal".into()];
+        let pcntl = |m: &str| {
+            let module = v(m);
+            t.php_requirements_of(&module)
+                .flat_map(|r| r.needed_among(&disabled))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pcntl("2.0.1"), ["PCNTL_FORK", "pcntl_signal"]);
+        assert!(pcntl("2.1.0").is_empty() && pcntl("4.0.3").is_empty());
+    }
+
+    #[test]
     fn a_broken_table_is_refused() {
         let base = include_str!("../checks/eras.toml");
         let gap = base.replacen("until = \"3.1.0\"", "until = \"3.0.9\"", 1);
         assert!(Eras::parse(&gap).unwrap_err().contains("gap or overlap"));
         assert!(Eras::parse(&base.replacen("api = \"soap\"", "api = \"grpc\"", 1)).is_err());
+        let no_address = base.replacen("gearman_fixed_address = \"localhost:4730\"\n", "", 1);
+        assert!(Eras::parse(&no_address).unwrap_err().contains("gearman_fixed_address"));
+        let no_default = base.replacen("NumeroTentativasErro = 3\n", "", 1);
+        assert!(Eras::parse(&no_default).unwrap_err().contains("numeric_default"));
     }
 }

@@ -356,9 +356,16 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     // left of discovery's half of the deadline, each step within --timeout.
     if let Some(install) = sei.as_mut().filter(|s| crate::discovery_db::needed(s)) {
         let password = std::env::var("PEN_DOCTOR_DB_PASSWORD").ok().map(Secret::new);
-        if let Ok(target) = crate::db::target_from(args.db.as_deref(), password, Some(install), &sei_dir) {
-            let budget = (deadline / 2).saturating_sub(started.elapsed()).min(timeout * 4);
-            crate::discovery_db::complete(install, target, timeout, budget);
+        match crate::db::target_from(args.db.as_deref(), password, Some(install), &sei_dir) {
+            Ok(target) => {
+                let budget = (deadline / 2).saturating_sub(started.elapsed()).min(timeout * 4);
+                crate::discovery_db::complete(install, target, timeout, budget);
+            }
+            // 1.x has no other configuration: say why it could not be read.
+            Err(f) if install.pen_era().is_some_and(|e| e.config_source == crate::eras::ConfigSource::Database) => {
+                install.problems.push(f)
+            }
+            Err(_) => {}
         }
     }
     let pen = sei.as_ref().and_then(|s| s.pen.clone());

@@ -46,12 +46,10 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         return Vec::new();
     }
     // The address comes from the SEI configuration unless --gearman named another one.
-    let sei_addr = settings
-        .sei
-        .as_ref()
-        .and_then(|i| i.pen.as_ref())
-        .and_then(|p| p.gearman.as_ref())
-        .map(|(h, p)| format!("{h}:{p}"));
+    let sei_addr = match settings.sei.as_ref().map(|i| i.gearman_plan()) {
+        Some(crate::sei::GearmanPlan::Address(a)) => Some(a),
+        _ => None,
+    };
     let from_sei = settings.sei.is_some() && (settings.gearman.is_none() || settings.gearman == sei_addr);
     vec![Box::new(GearmanCheck { from_sei })]
 }
