@@ -155,6 +155,9 @@ pub fn parse_environ(bytes: &[u8]) -> BTreeMap<String, String> {
 
 fn reason_text(r: &Reason) -> String {
     match r {
+        Reason::PermissionDenied { user } if user == "root" || user == "uid 0" => {
+            "permission denied even for root (the kernel protects that process from this one)".to_string()
+        }
         Reason::PermissionDenied { user } => {
             format!("permission denied for {user} (only root reads other users' environments)")
         }

@@ -250,6 +250,9 @@ const DOCKER_ENV: &[(&str, &str)] = &[
 /// The `config:sei` entry of `check --only config --format json` on the docker fixture, run
 /// with `env` as its environment (as `docker exec CONTAINER pen-doctor check` would).
 fn docker_check(env: &[(&str, &str)]) -> (i32, Value, String) {
+    // A host root whose /proc holds no process: no environment but pen-doctor's own is read.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("proc")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
         .arg("check")
         .arg("--sei-dir")
@@ -257,6 +260,7 @@ fn docker_check(env: &[(&str, &str)]) -> (i32, Value, String) {
         .args(["--only", "config", "--color", "never", "--format", "json"])
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("PEN_DOCTOR_ROOT", root.path())
         .envs(env.iter().copied())
         .output()
         .expect("run pen-doctor");
