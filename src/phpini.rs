@@ -180,6 +180,50 @@ fn version_key(v: &str) -> Vec<u32> {
     v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
 }
 
+/// The Debian PHP versions a SAPI runs with here: the `php` alternative (CLI), the PHP module
+/// Apache loads (`mods-enabled/php8.2.load`), the running php-fpm masters (`/etc/php/8.2/fpm/…`
+/// in their command line). Empty when it cannot be told.
+fn versions_in_use(sapi: &str) -> Vec<String> {
+    let version_in = |text: &str| -> Option<String> {
+        let v: String =
+            text.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let v = v.trim_end_matches('.').to_string();
+        (v.contains('.')).then_some(v)
+    };
+    let mut out = Vec::new();
+    match sapi {
+        "cli" => {
+            if let Ok(target) = std::fs::read_link(hostfs::path("/etc/alternatives/php")) {
+                let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+                out.extend(name.strip_prefix("php").and_then(version_in));
+            }
+        }
+        "apache2" => {
+            for f in hostfs::list_dir("/etc/apache2/mods-enabled") {
+                let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+                if let Some(rest) = name.strip_prefix("php").and_then(|r| r.strip_suffix(".load")) {
+                    out.extend(version_in(rest));
+                }
+            }
+        }
+        _ => {
+            for dir in hostfs::list_dir("/proc") {
+                if !dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())) {
+                    continue;
+                }
+                let Ok(raw) = hostfs::read_file(&dir.join("cmdline"), Kind::Kernel) else { continue };
+                let text = String::from_utf8_lossy(&raw);
+                if let Some(i) = text.find("/etc/php/").filter(|_| text.starts_with("php-fpm")) {
+                    out.extend(version_in(&text[i + "/etc/php/".len()..]));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The packaged PHPs of this host.
 fn packaged() -> Vec<Layout> {
     let mut out = Vec::new();
@@ -191,12 +235,15 @@ fn packaged() -> Vec<Layout> {
         defines: Vec::new(),
         host: true,
     };
-    for v in debian_versions() {
-        for (sapi, role) in [("fpm", Role::Web), ("apache2", Role::Web), ("cli", Role::Cli)] {
+    let versions = debian_versions();
+    for (sapi, role) in [("fpm", Role::Web), ("apache2", Role::Web), ("cli", Role::Cli)] {
+        let present: Vec<&String> =
+            versions.iter().filter(|v| hostfs::path(format!("/etc/php/{v}/{sapi}")).is_dir()).collect();
+        // Several versions side by side: only those this host runs, when that can be told.
+        let used = if present.len() > 1 { versions_in_use(sapi) } else { Vec::new() };
+        for v in present.into_iter().filter(|v| used.is_empty() || used.contains(v)) {
             let dir = format!("/etc/php/{v}/{sapi}");
-            if hostfs::path(&dir).is_dir() {
-                out.push(layout(format!("{sapi} {v}"), role, &format!("{dir}/php.ini"), &format!("{dir}/conf.d")));
-            }
+            out.push(layout(format!("{sapi} {v}"), role.clone(), &format!("{dir}/php.ini"), &format!("{dir}/conf.d")));
         }
     }
     if hostfs::exists("/etc/php.ini") || hostfs::path("/etc/php.d").is_dir() {

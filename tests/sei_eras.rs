@@ -616,6 +616,16 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
     let given = php.iter().find(|c| c["php"].as_str().unwrap().starts_with("-c /etc/php.ini")).unwrap();
     assert_eq!((&given["php_ini_missing"], &given["role"]), (&"/etc/php.ini".into(), &"cli".into()));
 
+    // An older PHP left beside the one Apache loads is not the one SEI runs with.
+    write(r, "etc/php/7.4/apache2/php.ini", "short_open_tag = Off\n");
+    write(r, "etc/php/8.2/apache2/php.ini", "short_open_tag = On\n");
+    write(r, "etc/apache2/mods-enabled/php8.2.load", "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n");
+    let c = config_of(&fixture("modpen4"), r, &[]);
+    let phps: Vec<&str> =
+        c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap()).collect();
+    assert_eq!(phps, ["fpm 8.2"], "{c:#}");
+    assert!(c["evidence"]["php"].as_array().unwrap().iter().all(|p| p["php"] != "apache2 7.4"));
+
     // `-d short_open_tag=Off` on the workers' command line turns theirs off too.
     write(
         r,
