@@ -239,9 +239,14 @@ fn packaged() -> Vec<Layout> {
     for (sapi, role) in [("fpm", Role::Web), ("apache2", Role::Web), ("cli", Role::Cli)] {
         let present: Vec<&String> =
             versions.iter().filter(|v| hostfs::path(format!("/etc/php/{v}/{sapi}")).is_dir()).collect();
-        // Several versions side by side: only those this host runs, when that can be told.
-        let used = if present.len() > 1 { versions_in_use(sapi) } else { Vec::new() };
-        for v in present.into_iter().filter(|v| used.is_empty() || used.contains(v)) {
+        // Only the PHPs this host runs, when that can be told: Apache's enabled PHP module (none
+        // enabled: Apache does not run PHP itself), else with several versions side by side.
+        let used = match sapi {
+            "apache2" if hostfs::path("/etc/apache2/mods-enabled").is_dir() => Some(versions_in_use(sapi)),
+            _ if present.len() > 1 => Some(versions_in_use(sapi)).filter(|u| !u.is_empty()),
+            _ => None,
+        };
+        for v in present.into_iter().filter(|v| used.as_ref().is_none_or(|u| u.contains(v))) {
             let dir = format!("/etc/php/{v}/{sapi}");
             out.push(layout(format!("{sapi} {v}"), role.clone(), &format!("{dir}/php.ini"), &format!("{dir}/conf.d")));
         }

@@ -625,6 +625,14 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
         c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap()).collect();
     assert_eq!(phps, ["fpm 8.2"], "{c:#}");
     assert!(c["evidence"]["php"].as_array().unwrap().iter().all(|p| p["php"] != "apache2 7.4"));
+    // Apache without its PHP module (it hands PHP to php-fpm): its php.ini is not SEI's.
+    write(r, "etc/php/8.2/apache2/php.ini", "short_open_tag = Off\n");
+    std::fs::remove_file(r.join("etc/apache2/mods-enabled/php8.2.load")).unwrap();
+    write(r, "etc/apache2/mods-enabled/proxy_fcgi.load", "LoadModule proxy_fcgi_module x.so\n");
+    let c = config_of(&fixture("modpen4"), r, &[]);
+    let phps: Vec<&str> =
+        c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap()).collect();
+    assert_eq!(phps, ["fpm 8.2"], "{c:#}");
 
     // `-d short_open_tag=Off` on the workers' command line turns theirs off too.
     write(
