@@ -267,6 +267,8 @@ fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
     let e = &c["evidence"];
     // `(getenv('APP_PROTOCOLO') == 'https' ? true : false)`
     assert_eq!(e["producao"], true);
+    // `getenv('APP_PROTOCOLO').'://'.getenv('APP_HOST').'/sei'`
+    assert_eq!(e["sei_url"], "https://sei.orgao-exemplo.gov.br/sei");
     assert_eq!(e["pen"]["web_service"], "https://homolog.api.processoeletronico.gov.br/interoperabilidade/rest/v3/");
     assert_eq!(e["pen"]["certificate_password_set"], true);
     assert_eq!(e["pen"]["gearman"], "gearmand-eras:4730");

@@ -89,6 +89,7 @@ pub fn evidence(install: &SeiInstall) -> Map<String, Value> {
     e.insert("files_read".into(), json!(install.files_read.iter().map(|p| path_text(p)).collect::<Vec<_>>()));
     e.insert("usable".into(), json!(install.usable));
     e.insert("producao".into(), json!(install.producao));
+    e.insert("sei_url".into(), json!(install.sei_url));
     let modules: Map<String, Value> = install.module_dirs.iter().map(|(k, d)| (k.clone(), json!(d))).collect();
     e.insert("modules".into(), Value::Object(modules));
     if install.pen_enabled() || install.pen.is_some() {

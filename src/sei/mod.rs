@@ -139,6 +139,8 @@ pub struct SeiInstall {
     pub short_tag_files: Vec<PathBuf>,
     /// `SEI > Producao`; `None` when the file could not be read or the value is not static.
     pub producao: Option<bool>,
+    /// `SEI > URL`, the address SEI is served at (computed from `getenv()` in docker images).
+    pub sei_url: Option<String>,
     /// The keys of `SEI > Modulos`.
     pub modules: Vec<String>,
     /// `SEI > Modulos` as configured: module class and its directory (relative to `web/modulos`).
@@ -652,6 +654,10 @@ pub fn discover_in(dir: &Path, env: &dyn Scope, options: &Options) -> SeiInstall
             Field::Missing(_) => Some(false),
             Field::Value(v, _) => PhpValue::Str(v).as_bool(),
             Field::Unresolved(_) => None,
+        };
+        install.sei_url = match r.field("URL", group.and_then(|g| g.get("URL"))) {
+            Field::Value(v, _) => Some(v),
+            _ => None,
         };
         if let Some(modulos) = group.and_then(|g| g.get("Modulos")) {
             for (k, v) in modulos.entries() {
