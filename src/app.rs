@@ -5,7 +5,8 @@
 use crate::checks;
 use crate::cli::{Cli, ColorArg, Command, FleetFormat, FormatArg, KbCommand, LangArg};
 use crate::engine;
-use crate::kb::{self, Lang};
+use crate::kb;
+use crate::model::Lang;
 use crate::output;
 use crate::render;
 use crate::report::{self, RunMeta};
@@ -23,7 +24,7 @@ fn lang_of(arg: Option<LangArg>) -> Lang {
 }
 
 /// The OS family of `--os`, else this host's.
-fn family_of(os: Option<crate::cli::OsArg>) -> crate::host::OsFamily {
+fn family_of(os: Option<crate::cli::OsArg>) -> crate::model::OsFamily {
     os.map(|o| o.family()).unwrap_or_else(|| crate::host::host_info().1)
 }
 
@@ -340,7 +341,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     deliver(&bytes, None, Instant::now(), code, nagios)
 }
 
-fn explain(code: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
+fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     let kb = kb::kb();
     let wanted = code.trim().to_ascii_uppercase().replace(['-', ' '], "_");
     let Some(c) = kb.code(&wanted) else {
@@ -387,14 +388,14 @@ fn explain(code: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
 
 /// A code's fix steps for an OS family; without a run there are no values, so each parameter
 /// shows as `<name>`.
-fn fix_steps(c: &kb::Code, lang: Lang, family: crate::host::OsFamily) -> Vec<String> {
+fn fix_steps(c: &kb::Code, lang: Lang, family: crate::model::OsFamily) -> Vec<String> {
     let names: std::collections::BTreeMap<&str, String> =
         c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
     kb::kb().fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect()
 }
 
 /// The name of an OS family for people.
-fn os_name(family: crate::host::OsFamily, lang: Lang) -> String {
+fn os_name(family: crate::model::OsFamily, lang: Lang) -> String {
     let key = family.fix_key().unwrap_or("other");
     crate::ui::text(&format!("os.{key}"), lang)
 }
@@ -419,7 +420,7 @@ fn kb_list(lang: Lang, codes: bool) -> i32 {
     output::print(out.as_bytes(), 0, 2)
 }
 
-fn kb_show(id: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
+fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     let kb = kb::kb();
     let Some(a) = kb.article(id) else {
         let mut message = format!("unknown article {} (see `pen-doctor kb list`)", crate::flagvalue::quote(id));

@@ -22,7 +22,7 @@
 
 use crate::engine::Executed;
 use crate::hostfs;
-use crate::kb::Lang;
+use crate::model::Lang;
 use crate::redact;
 use crate::report::model::Report;
 use crate::settings::Settings;
@@ -333,7 +333,7 @@ fn gather_sei(s: &Settings, g: &mut Gathered) {
         let shown = std::path::absolute(&p).unwrap_or(p.clone()).display().to_string();
         if !p.exists() && !install.files_read.contains(&p) {
             // A module's configuration is worth naming only when the module is configured.
-            let module = p.to_string_lossy().contains("mod-pen") && crate::checks::process::pen_node(s)
+            let module = p.to_string_lossy().contains("mod-pen") && crate::checks::facts::pen_node(s)
                 || p.to_string_lossy().contains("mod-protocolo") && install.pi_enabled()
                 || p.ends_with("ConfiguracaoSEI.php");
             if module {

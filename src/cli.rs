@@ -31,8 +31,8 @@ pub enum OsArg {
 }
 
 impl OsArg {
-    pub fn family(self) -> crate::host::OsFamily {
-        use crate::host::OsFamily;
+    pub fn family(self) -> crate::model::OsFamily {
+        use crate::model::OsFamily;
         match self {
             OsArg::Debian => OsFamily::Debian,
             OsArg::Rhel6 => OsFamily::Rhel6,

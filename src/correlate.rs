@@ -4,7 +4,7 @@
 //! errors against the live checks (`crate::log_correlation`).
 
 use crate::engine::Executed;
-use crate::report::model::Finding;
+use crate::model::Finding;
 
 /// The code added to both the certificate check and the clock check.
 pub const CLOCK_AND_CERTIFICATE: &str = "CERT_NOT_YET_VALID_CLOCK_OFF";
@@ -56,7 +56,7 @@ fn clock_and_certificate(executed: &mut [Executed]) {
 mod tests {
     use super::*;
     use crate::checks::Outcome;
-    use crate::report::model::Status;
+    use crate::model::Status;
     use std::time::Duration;
 
     fn executed(id: &str, kind: &'static str, findings: Vec<Finding>) -> Executed {

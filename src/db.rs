@@ -2,8 +2,8 @@
 //! session set read-only that runs SELECT statements only, and connection failures classified
 //! (unreachable, access denied, query failed) with the password scrubbed from every message.
 
+use crate::model::Finding;
 use crate::net::auth::percent_decode;
-use crate::report::model::Finding;
 use crate::secret::Secret;
 use crate::settings::Settings;
 use mysql_async::prelude::Queryable;

@@ -7,7 +7,7 @@
 
 use crate::db::{DbError, DbTarget, Session};
 use crate::eras::ConfigSource;
-use crate::report::model::Finding;
+use crate::model::Finding;
 use crate::sei::{self, php::Source, SeiInstall, ValueSource};
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! any, are passed on; their absence or failure never skips it).
 
 use crate::checks::{Check, Completed, Ctx, Outcome};
-use crate::report::model::{Finding, Status};
+use crate::model::{Finding, Status};
 use crate::settings::Settings;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use std::collections::{HashMap, HashSet};
@@ -72,7 +72,7 @@ struct Runner {
     dropped: HashSet<String>,
     futures: Mutex<HashMap<String, DoneFuture>>,
     results: Results,
-    severity: fn(&str) -> crate::report::model::Severity,
+    severity: fn(&str) -> crate::model::Severity,
     on_done: OnDone,
 }
 
@@ -169,7 +169,7 @@ pub async fn run(
     settings: Arc<Settings>,
     checks: Vec<Box<dyn Check>>,
     dropped: HashSet<String>,
-    severity: fn(&str) -> crate::report::model::Severity,
+    severity: fn(&str) -> crate::model::Severity,
 ) -> Vec<Executed> {
     run_observed(settings, checks, dropped, severity, Arc::new(|_: &str| {})).await
 }
@@ -179,7 +179,7 @@ pub async fn run_observed(
     settings: Arc<Settings>,
     checks: Vec<Box<dyn Check>>,
     dropped: HashSet<String>,
-    severity: fn(&str) -> crate::report::model::Severity,
+    severity: fn(&str) -> crate::model::Severity,
     on_done: OnDone,
 ) -> Vec<Executed> {
     let order: Vec<(String, &'static str, Option<String>)> =
@@ -219,7 +219,7 @@ pub async fn run_observed(
 mod tests {
     use super::*;
     use crate::checks::Outcome;
-    use crate::report::model::Severity;
+    use crate::model::Severity;
     use async_trait::async_trait;
 
     /// A check of the scheduler's own tests: sleeps, then fails or passes, optionally with a fact.

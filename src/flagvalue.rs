@@ -286,7 +286,7 @@ pub fn selector(v: &str) -> Result<String, String> {
         return Err("empty entry in the list (a stray comma?)".into());
     }
     let kind = entry.split_once(':').map_or(entry, |(k, _)| k);
-    let known = crate::checks::CATALOG.contains(&kind) && !entry.ends_with(':')
+    let known = crate::model::CATALOG.contains(&kind) && !entry.ends_with(':')
         || TARGET_NAMES.contains(&entry) && !entry.contains(':');
     if known {
         Ok(entry.to_string())

@@ -2,41 +2,10 @@
 //! fix steps shown), kernel.
 
 use crate::hostfs::{self, Kind};
-use crate::report::model::HostInfo;
+use crate::model::HostInfo;
 use std::path::Path;
 
-/// The OS families fix steps are written for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OsFamily {
-    Debian,
-    Rhel6,
-    Rhel7,
-    Rhel8,
-    #[default]
-    Other,
-}
-
-impl OsFamily {
-    /// The family name of the JSON report: `debian`, `rhel` or `other`.
-    pub fn report_name(self) -> &'static str {
-        match self {
-            OsFamily::Debian => "debian",
-            OsFamily::Rhel6 | OsFamily::Rhel7 | OsFamily::Rhel8 => "rhel",
-            OsFamily::Other => "other",
-        }
-    }
-
-    /// The key of the fix steps in `checks/codes/*.toml`.
-    pub fn fix_key(self) -> Option<&'static str> {
-        match self {
-            OsFamily::Debian => Some("debian"),
-            OsFamily::Rhel6 => Some("rhel6"),
-            OsFamily::Rhel7 => Some("rhel7"),
-            OsFamily::Rhel8 => Some("rhel8"),
-            OsFamily::Other => None,
-        }
-    }
-}
+pub use crate::model::OsFamily;
 
 /// Reads `/etc/os-release` (or `/etc/redhat-release` on CentOS 6): the pretty name and family.
 pub fn detect_os(os_release: Option<&str>, redhat_release: Option<&str>) -> (String, OsFamily) {

@@ -2,19 +2,12 @@
 //! cause, message template, explanation, fix steps per OS family) and check summaries. The one
 //! place where codes meet words; `explain`, `kb list` and `kb show` read from here.
 
-use crate::host::OsFamily;
-use crate::report::model::{KbRef, Severity};
+use crate::model::{KbRef, OsFamily, Severity};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-/// The language of everything a person reads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    #[default]
-    Pt,
-    En,
-}
+pub use crate::model::Lang;
 
 /// A text in both languages.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -344,7 +337,7 @@ mod tests {
     #[test]
     fn every_check_has_a_summary() {
         let kb = load().unwrap();
-        for kind in crate::checks::CATALOG {
+        for kind in crate::model::CATALOG {
             assert!(kb.summaries.contains_key(*kind), "no summary for {kind}");
             let about = &kb.summaries[*kind].about;
             assert!(!about.pt.is_empty() && !about.en.is_empty(), "no one-line description (about) for {kind}");

@@ -20,6 +20,7 @@ pub mod hostfs;
 pub mod kb;
 pub mod log_correlation;
 pub mod logclass;
+pub mod model;
 #[cfg(test)]
 mod mutation;
 pub mod net;

@@ -9,7 +9,7 @@
 use crate::checks::sei_log;
 use crate::engine::Executed;
 use crate::kb;
-use crate::report::model::{Finding, Severity, Status};
+use crate::model::{Finding, Severity, Status};
 use std::collections::HashMap;
 
 /// The code added when the live checks pass now.

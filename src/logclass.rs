@@ -5,7 +5,8 @@
 //! that the database counts without sending the entries.
 
 use crate::eras::Version;
-use crate::kb::{Kb, Lang, Text};
+use crate::kb::{Kb, Text};
+use crate::model::Lang;
 use serde::Deserialize;
 use std::sync::OnceLock;
 

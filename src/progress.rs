@@ -1,7 +1,7 @@
 //! A progress line on stderr while the checks run ("verificando… 7/15"), redrawn in place.
 //! Shown only when stderr is a terminal, so logs and pipes never see it.
 
-use crate::kb::Lang;
+use crate::model::Lang;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -5,8 +5,9 @@
 //! (the one-line summaries of passing checks keep the words they were saved with).
 
 use crate::cli::{ColorArg, FormatArg, LangArg};
-use crate::host::OsFamily;
-use crate::kb::{self, Lang};
+use crate::kb;
+use crate::model::Lang;
+use crate::model::OsFamily;
 use crate::output;
 use crate::render;
 use crate::report::model::Report;

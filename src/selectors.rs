@@ -2,8 +2,10 @@
 //! (`tls:tramita`) or a target (`tramita`) — the usage error for an entry that names nothing,
 //! and the list `pen-doctor check --list` prints.
 
-use crate::checks::{Check, CATALOG};
-use crate::kb::{self, Lang};
+use crate::checks::Check;
+use crate::kb;
+use crate::model::Lang;
+use crate::model::CATALOG;
 use crate::targets::TARGET_NAMES;
 use std::fmt::Write;
 

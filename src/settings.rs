@@ -2,10 +2,10 @@
 //! `Settings` for the run. Flag wins over file; errors here are usage errors (exit code 2).
 
 use crate::cli::{CheckArgs, ColorArg, EnvArg, FormatArg, LangArg};
-use crate::host::OsFamily;
 use crate::hostfs::{self, Kind};
-use crate::kb::Lang;
-use crate::report::model::HostInfo;
+use crate::model::HostInfo;
+use crate::model::Lang;
+use crate::model::OsFamily;
 use crate::secret::Secret;
 use crate::sei::{self, SeiInstall};
 use crate::targets::{self, Environment, Target, UrlSource, TARGET_NAMES};

@@ -1,7 +1,7 @@
 //! The parsers the fuzz targets drive (`fuzz/fuzz_targets/{cert_file,ca_bundle,http_response}.rs`),
 //! called through the library's public interface on hostile input.
 
-use pen_doctor::checks::{http, store};
+use pen_doctor::checks::{http, trust};
 use pen_doctor::net::http::{parse, Limits};
 use pen_doctor::pki;
 use pen_doctor::secret::Secret;
@@ -21,8 +21,8 @@ fn hostile_bytes_are_refused_not_fatal() {
     for data in &inputs {
         assert!(pki::load_identity_bytes(data, Some(&pw)).is_err() || data.is_empty());
         assert!(pki::cert_info(data).is_none());
-        let mut parsed = store::Parsed::default();
-        store::parse_bundle(data, &mut parsed);
+        let mut parsed = trust::Parsed::default();
+        trust::parse_bundle(data, &mut parsed);
         assert!(parsed.certs.is_empty());
         assert!(parse(data, Limits::default()).is_err());
         assert!(!http::is_wsdl(&String::from_utf8_lossy(data)));

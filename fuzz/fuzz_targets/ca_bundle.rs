@@ -3,6 +3,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let mut parsed = pen_doctor::checks::store::Parsed::default();
-    pen_doctor::checks::store::parse_bundle(data, &mut parsed);
+    let mut parsed = pen_doctor::checks::trust::Parsed::default();
+    pen_doctor::checks::trust::parse_bundle(data, &mut parsed);
 });

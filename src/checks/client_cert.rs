@@ -11,10 +11,12 @@
 //! with `O=ICP-Brasil` (every ICP-Brasil CA carries it); anything else is `info` for the PEN
 //! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{Identity, IdentityFact, NOT_CONFIGURED};
 use crate::hostfs::{self, Kind, Reason};
+use crate::model::Outcome;
+use crate::model::{Finding, Severity};
 use crate::pki::{self, KeyState};
-use crate::report::model::{Finding, Severity};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -24,20 +26,6 @@ use std::sync::Arc;
 
 /// Days before `notAfter` from which a certificate is reported as expiring.
 pub const EXPIRING_DAYS: i64 = 30;
-
-/// A client identity held in memory only: the certificate chain (leaf first) and its key.
-pub struct Identity {
-    pub certs: Vec<CertificateDer<'static>>,
-    pub key: PrivateKeyDer<'static>,
-    pub subject: String,
-}
-
-/// What `cert:*` hands to `http:<target>`: the identity when it could be loaded.
-pub struct IdentityFact {
-    pub identity: Option<Arc<Identity>>,
-    /// The certificate path, or `(not configured)`.
-    pub path: String,
-}
 
 /// The two certificate checks: the PEN certificate and the Pucomex (ICP-Brasil A1) one.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -53,9 +41,6 @@ pub struct CertCheck {
     /// The path came from the SEI configuration: `config:sei` is a prerequisite.
     from_sei: bool,
 }
-
-/// Shown as the path when no certificate is configured.
-pub const NOT_CONFIGURED: &str = "(not configured)";
 
 /// The `cert` checks of this run: `cert:client` whenever a PEN target (mutual TLS) is checked or
 /// a certificate is given; `cert:pucomex` whenever Pucomex is a target or its certificate is given.
@@ -83,15 +68,6 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     out
 }
 
-/// The `cert:*` check id that holds the identity for a target.
-pub fn check_id_for(target: &str) -> &'static str {
-    if target == "pucomex" {
-        "cert:pucomex"
-    } else {
-        "cert:client"
-    }
-}
-
 #[async_trait]
 impl Check for CertCheck {
     fn id(&self) -> String {
@@ -104,7 +80,7 @@ impl Check for CertCheck {
         "cert"
     }
     fn depends_on(&self) -> Vec<String> {
-        super::config_dependency(self.from_sei)
+        super::core::config_dependency(self.from_sei)
     }
     async fn run(&self, _ctx: &Ctx) -> Outcome {
         let (path, password, which) = (self.path.clone(), self.password.clone(), self.which);

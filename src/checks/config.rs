@@ -4,8 +4,9 @@
 //! problems and what [`crate::sei::judge`] finds wrong for the module's era, and hands the
 //! `SeiInstall` to the checks that depend on it. Passwords appear only as "set" or "not set".
 
-use super::{Check, Ctx, Outcome};
-use crate::report::model::Finding;
+use super::core::{Check, Ctx};
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::sei::{webservice, GearmanPlan, PenSource, SeiInstall};
 use crate::settings::Settings;
 use crate::targets::{self, Environment};
@@ -25,7 +26,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 }
 
 /// The check id other checks depend on to get the [`SeiInstall`].
-pub const ID: &str = "config:sei";
+pub const ID: &str = super::core::CONFIG_ID;
 
 pub struct ConfigCheck;
 

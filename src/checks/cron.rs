@@ -1,9 +1,10 @@
 //! `cron:pen`: the module's contingency job (`verificar-reboot-fila.sh`, or the older
 //! `verificar-servicos.sh`) is scheduled in the system or a user crontab.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
 use crate::hostfs;
-use crate::report::model::Finding;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ pub struct CronCheck;
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| matches!(e.trim(), "cron" | "cron:pen")));
-    if !super::process::pen_node(settings) && !named {
+    if !super::facts::pen_node(settings) && !named {
         return Vec::new();
     }
     vec![Box::new(CronCheck)]
@@ -102,7 +103,7 @@ impl Check for CronCheck {
             (None, None) => o.push(Finding::new("CRON_CONTINGENCY_MISSING").with("searched", SEARCHED)),
         }
         for e in &unreadable {
-            o.push(super::host_file_unreadable(e));
+            o.push(super::core::host_file_unreadable(e));
         }
         o
     }

@@ -2,9 +2,10 @@
 //! PEN modules in the SEI database (`infra_agendamento_tarefa`), the Protocolo Integrado
 //! packages (`md_pi_pacote_envio`) and the PEN module version (`infra_parametro`), read-only.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
 use crate::db::{self, DbTarget, Session, TextRow};
-use crate::report::model::Finding;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -283,7 +284,7 @@ impl Check for AgendamentosCheck {
         }
     }
     fn depends_on(&self) -> Vec<String> {
-        super::config_dependency(self.depends_on_config)
+        super::core::config_dependency(self.depends_on_config)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

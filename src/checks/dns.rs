@@ -3,14 +3,12 @@
 //! `--dns-server`) and tells NXDOMAIN, SERVFAIL, no address and timeout apart. Through a proxy
 //! the proxy resolves the name, so a local failure only informs.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use crate::model::Outcome;
+use crate::model::{Finding, Severity};
 use crate::net::resolve::{self, ResolveError};
-use crate::report::model::{Finding, Severity};
 use crate::targets::Target;
 use async_trait::async_trait;
-
-/// The addresses a target resolved to: the fact `tcp:<target>` connects to.
-pub type Resolved = resolve::Resolved;
 
 pub struct DnsCheck {
     target: Target,

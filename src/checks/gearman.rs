@@ -1,10 +1,11 @@
 //! `gearman`: gearmand reachable at the configured address, the PEN functions have workers, no
 //! queue is stuck, and the known start failure on hosts without IPv6 is predicted.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
 use crate::hostfs;
+use crate::model::Outcome;
+use crate::model::{Finding, Severity};
 use crate::proto::gearman::{Client, Error, FunctionStatus};
-use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub struct GearmanCheck {
 /// names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "gearman"));
-    if !super::process::pen_node(settings) && settings.gearman.is_none() && !named {
+    if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
         return Vec::new();
     }
     // The address comes from the SEI configuration unless --gearman named another one.
@@ -196,7 +197,7 @@ impl Check for GearmanCheck {
         "gearman"
     }
     fn depends_on(&self) -> Vec<String> {
-        super::config_dependency(self.from_sei)
+        super::core::config_dependency(self.from_sei)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
@@ -222,7 +223,7 @@ impl Check for GearmanCheck {
             o.push(f);
         }
         for e in &unreadable {
-            o.push(super::host_file_unreadable(e));
+            o.push(super::core::host_file_unreadable(e));
         }
 
         let mut client = match Client::connect(&addr, ctx.timeout()).await {
@@ -272,7 +273,7 @@ impl Check for GearmanCheck {
 mod tests {
     use super::*;
     use crate::cli::CheckArgs;
-    use crate::report::model::Status;
+    use crate::model::Status;
     use crate::sei::{PenConfig, SeiInstall};
     use std::collections::HashMap;
 

@@ -6,13 +6,13 @@
 //! when the server closes it, the next request opens another and says why in its evidence.
 //! Tells a refused client certificate from server errors and from foreign answers.
 
-use super::client_cert::{self, IdentityFact};
-use super::tls::TlsFact;
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{self, IdentityFact, TlsFact};
 use crate::duration::humanize;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::net::http::{self, HttpError, Limits, Request, Response};
 use crate::net::tls::{self, Client, ClientIdentity, HsError, Verify};
-use crate::report::model::Finding;
 use crate::secret::Secret;
 use crate::sei::webservice;
 use crate::settings::Settings;
@@ -74,7 +74,7 @@ struct Via {
 }
 
 impl<'a> Link<'a> {
-    fn new(fact: &'a TlsFact, identity: Option<&client_cert::Identity>, timeout: Duration) -> Self {
+    fn new(fact: &'a TlsFact, identity: Option<&facts::Identity>, timeout: Duration) -> Self {
         let (identity, identity_error) =
             match identity.map(|id| ClientIdentity::new(id.certs.clone(), id.key.clone_key())) {
                 None => (None, None),
@@ -254,7 +254,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         .targets
         .iter()
         .map(|t| {
-            let cert_check = t.mutual_tls.then(|| client_cert::check_id_for(&t.name));
+            let cert_check = t.mutual_tls.then(|| facts::check_id_for(&t.name));
             Box::new(HttpCheck { target: t.clone(), cert_check }) as Box<dyn Check>
         })
         .collect()
@@ -341,7 +341,7 @@ impl Check for HttpCheck {
         let sent = match (&identity, self.cert_check) {
             (Some(id), _) => id.subject.clone(),
             (None, Some(_)) => match cert_path.as_deref() {
-                None | Some(client_cert::NOT_CONFIGURED) => "none configured".to_string(),
+                None | Some(facts::NOT_CONFIGURED) => "none configured".to_string(),
                 Some(p) => format!("{p} could not be loaded"),
             },
             (None, None) => "none (not required)".into(),

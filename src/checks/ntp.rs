@@ -1,10 +1,11 @@
 //! `ntp`: the kernel's synchronisation state (adjtimex, read-only), the clock's offset to the
 //! NTP servers measured by SNTP, and which time daemon runs and whether it uses NTP.br.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
 use crate::hostfs;
+use crate::model::Outcome;
+use crate::model::{Finding, Severity};
 use crate::proto::sntp;
-use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -282,7 +283,7 @@ impl Check for NtpCheck {
             }
         }
         for e in &host.unreadable {
-            o.push(super::host_file_unreadable(e));
+            o.push(super::core::host_file_unreadable(e));
         }
 
         o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });

@@ -1,28 +1,18 @@
 //! `process:pen`: the PEN PHP workers run on this node, read from `/proc` (pid, user, uptime,
 //! command line), judged against the module generation when it is known.
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
 use crate::hostfs;
-use crate::report::model::Finding;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The workers of mod-sei-pen 4.x.
-pub const SCRIPTS_4X: &[&str] =
-    &["MonitoramentoEnvioTarefasPEN.php", "MonitoramentoRecebimentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"];
-/// The workers of mod-sei-pen 1.x–3.x.
-pub const SCRIPTS_LEGACY: &[&str] = &["PendenciasTramiteRN.php", "ProcessarPendenciasRN.php"];
-
 pub struct ProcessCheck {
     from_sei: bool,
-}
-
-/// Whether this host is an SEI node with the PEN module (enabled in `Modulos`, or configured):
-/// then the node checks (gearman, supervisor, workers, contingency cron) are planned.
-pub fn pen_node(settings: &Settings) -> bool {
-    settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some())
 }
 
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
@@ -140,7 +130,7 @@ impl Check for ProcessCheck {
         "process"
     }
     fn depends_on(&self) -> Vec<String> {
-        super::config_dependency(self.from_sei)
+        super::core::config_dependency(self.from_sei)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

@@ -8,11 +8,12 @@
 //! control characters escaped. The comparison with the live checks happens once every check
 //! has run (`crate::log_correlation`).
 
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
 use crate::db::{self, DbError, DbTarget, Session, TextRow};
 use crate::eras::Version;
 use crate::logclass::{self, like_literal, Classes, Rule};
-use crate::report::model::Finding;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -820,7 +821,7 @@ impl Check for SeiLogCheck {
         KIND
     }
     fn depends_on(&self) -> Vec<String> {
-        super::config_dependency(self.depends_on_config)
+        super::core::config_dependency(self.depends_on_config)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

@@ -3,38 +3,18 @@
 //! distribution's OpenSSL default), says why, and analyses it: count, well-known roots, expired
 //! roots, damaged blocks. Its fact is the loaded store that `tls:<target>` verifies against.
 
-use super::{Check, Ctx, Outcome};
-use crate::host::OsFamily;
-use crate::hostfs::{self, FileError, Kind, Reason};
+use super::core::{Check, Ctx};
+use super::trust::{load, StoreCert, TrustStore};
+use crate::hostfs::{FileError, Reason};
+use crate::model::OsFamily;
+use crate::model::Outcome;
+use crate::model::{Finding, Severity};
 use crate::pki::{self, CertInfo};
-use crate::report::model::{Finding, Severity};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// One certificate of the store.
-#[derive(Clone, Debug)]
-pub struct StoreCert {
-    pub der: Vec<u8>,
-    pub info: CertInfo,
-}
-
-/// The fact of `ca:store`: the bundle, where it came from, and its certificates.
-#[derive(Clone, Debug, Default)]
-pub struct TrustStore {
-    pub path: String,
-    pub source: String,
-    pub certs: Vec<StoreCert>,
-}
-
-impl TrustStore {
-    /// Certificates whose subject is `name_raw` (DER of the name).
-    pub fn by_subject<'a>(&'a self, name_raw: &'a [u8]) -> impl Iterator<Item = &'a StoreCert> + 'a {
-        self.certs.iter().filter(move |c| c.info.subject_raw == name_raw)
-    }
-}
 
 /// A well-known root, recognised by the SHA-256 of its DER or, where that could not be checked
 /// against the real certificate, by its subject.
@@ -146,58 +126,6 @@ pub fn choose(
     choice(PathBuf::from(order[0]), "OpenSSL default for this distribution".into(), unreadable)
 }
 
-/// The result of reading a bundle (file or directory).
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub certs: Vec<StoreCert>,
-    /// Blocks or files that are not certificates (damaged base64/DER, truncated, binary).
-    pub garbage: usize,
-}
-
-/// Reads the certificates of a PEM bundle's bytes.
-pub fn parse_bundle(bytes: &[u8], out: &mut Parsed) {
-    if bytes.contains(&0) {
-        out.garbage += 1;
-    }
-    let text = String::from_utf8_lossy(bytes);
-    let pem = pki::split_pem(&text);
-    if pem.truncated.is_some() {
-        out.garbage += 1;
-    }
-    for b in pem.blocks.iter().filter(|b| b.label == "CERTIFICATE" || b.label == "TRUSTED CERTIFICATE") {
-        match b.der.as_deref().and_then(|d| pki::cert_info(d).map(|i| (d, i))) {
-            Some((d, info)) => out.certs.push(StoreCert { der: d.to_vec(), info }),
-            None => out.garbage += 1,
-        }
-    }
-}
-
-/// Reads a bundle file or a certificate directory (at most [`Kind::CaBundle`]'s limit in all).
-pub fn load(path: &Path) -> Result<Parsed, Reason> {
-    let mut out = Parsed::default();
-    let limit = Kind::CaBundle.limit();
-    if path.is_dir() {
-        let mut total = 0u64;
-        for p in hostfs::list_real_dir(path).iter().filter(|p| !p.is_dir()).take(5000) {
-            // Entries that are not readable certificate files (a FIFO, a broken link) are skipped,
-            // as OpenSSL skips them.
-            let Ok(bytes) = hostfs::read_file(p, Kind::CaBundle) else { continue };
-            total += bytes.len() as u64;
-            if total > limit {
-                return Err(Reason::TooLarge { size: None, limit });
-            }
-            parse_bundle(&bytes, &mut out);
-        }
-        // The same certificate linked under several names counts once.
-        let mut seen = std::collections::HashSet::new();
-        out.certs.retain(|c| seen.insert(c.info.sha256.clone()));
-        return Ok(out);
-    }
-    let bytes = hostfs::read_file(path, Kind::CaBundle).map_err(|e| e.reason)?;
-    parse_bundle(&bytes, &mut out);
-    Ok(out)
-}
-
 pub struct StoreCheck;
 
 /// The `ca:store` check (always part of a run).
@@ -236,7 +164,7 @@ fn analyse(settings: &Settings) -> Outcome {
             // The operator named this php.ini: which bundle SEI's PHP uses is unknown.
             o.push(Finding::new("INPUT_UNREADABLE").with("path", path).with("error", &e.reason));
         } else {
-            o.push(super::host_file_unreadable(e));
+            o.push(super::core::host_file_unreadable(e));
         }
     }
     let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), certs: Vec::new() };
@@ -296,6 +224,8 @@ fn analyse(settings: &Settings) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::trust::{parse_bundle, Parsed};
+    use crate::hostfs::{self, Kind};
 
     #[test]
     fn php_ini_values() {

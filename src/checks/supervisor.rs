@@ -2,11 +2,12 @@
 //! requires every program that runs a PEN script to be RUNNING (with the tail of stderr for
 //! those that are not), and lints the PEN program sections.
 
-use super::process::{SCRIPTS_4X, SCRIPTS_LEGACY};
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
 use crate::hostfs;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::proto::xmlrpc::{self, Endpoint, Param, Value};
-use crate::report::model::Finding;
 use crate::secret::Secret;
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -61,7 +62,7 @@ pub struct SupervisorCheck;
 /// Planned on an SEI node with the PEN module, with `--supervisor`, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "supervisor"));
-    if !super::process::pen_node(settings) && settings.supervisor.is_none() && !named {
+    if !pen_node(settings) && settings.supervisor.is_none() && !named {
         return Vec::new();
     }
     vec![Box::new(SupervisorCheck)]
@@ -324,7 +325,7 @@ impl Check for SupervisorCheck {
             .collect();
         o.set_evidence("pen_program_sections", &pen_sections);
         for e in &cfg.unreadable {
-            o.push(super::host_file_unreadable(e));
+            o.push(super::core::host_file_unreadable(e));
         }
         for (file, line, problem) in problems {
             o.push(

@@ -3,26 +3,19 @@
 //! a refusal (reset) and an unreachable network apart. The first connection that succeeded stays
 //! open in the fact: `tls:<target>` does its handshake over it instead of opening another.
 
-use super::dns::Resolved;
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{Reached, Resolved};
 use crate::duration::humanize;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::net::connect::{self, Attempt};
 use crate::net::proxy::{self, Route};
 use crate::net::{Handoff, Path};
-use crate::report::model::Finding;
 use crate::targets::Target;
 use async_trait::async_trait;
 use std::net::SocketAddr;
 use std::time::Instant;
 use tokio::net::TcpStream;
-
-/// The fact of `tcp:<target>`: how the target is reached, and the connection already open
-/// along that path (for the first taker: `tls:<target>`).
-#[derive(Debug)]
-pub struct Reached {
-    pub path: Path,
-    pub conn: Handoff<TcpStream>,
-}
 
 pub struct TcpCheck {
     target: Target,

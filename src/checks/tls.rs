@@ -6,48 +6,21 @@
 //! finding names the cause (missing root, expired root, hostname, expired certificate, incomplete
 //! chain). OpenSSL's verdict on the same bundle is recorded too, and a disagreement reported.
 
-use super::client_cert::{self, IdentityFact};
-use super::store::TrustStore;
-use super::tcp::Reached;
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::facts::{self, IdentityFact, Reached, TlsFact};
+use super::trust::{roots_of, TrustStore};
 use crate::duration::humanize;
-use crate::net::tls::{self, Client, ClientIdentity, HsError, Seen, Session, Verify};
-use crate::net::{Handoff, Path};
+use crate::model::Finding;
+use crate::model::Outcome;
+use crate::net::tls::{self, Client, ClientIdentity, HsError, Seen, Verify};
+use crate::net::Handoff;
 use crate::pki::{self, CertInfo};
-use crate::report::model::Finding;
 use crate::settings::Settings;
 use crate::targets::Target;
 use async_trait::async_trait;
 use rustls::pki_types::CertificateDer;
-use rustls::RootCertStore;
 use serde_json::json;
 use std::sync::Arc;
-use tokio::net::TcpStream;
-
-/// The trust anchors of a store, as OpenSSL would use them: expired certificates are left out,
-/// because OpenSSL rejects a chain that ends in an expired root.
-pub fn roots_of(store: &TrustStore) -> RootCertStore {
-    let now = pki::now_ts();
-    tls::root_store(store.certs.iter().filter(|c| !c.info.expired_at(now)).map(|c| c.der.as_slice()))
-}
-
-/// What the fact of `tls:<target>` carries for `http:<target>`.
-pub struct TlsFact {
-    pub path: Path,
-    pub roots: Arc<RootCertStore>,
-    pub host: String,
-    /// The verified connection, for the first taker (`http:<target>`); empty when the server
-    /// refused to go on after verifying (see `refused`).
-    pub session: Handoff<Session<TcpStream>>,
-    /// Whether that handshake offered the client certificate.
-    pub identity_offered: bool,
-    /// The server verified fine, then refused our client certificate (or its absence) with
-    /// this alert: what a request would meet again.
-    pub refused: Option<HsError>,
-    /// What the handshake saw: the chain presented, the server's certificate request with its
-    /// acceptable CA names, the negotiated version.
-    pub seen: Seen,
-}
 
 /// The certificate in the store (valid, as OpenSSL would use it) that anchors the chain.
 pub fn anchor_of(chain: &[CertInfo], store: &TrustStore) -> Option<String> {
@@ -148,7 +121,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         .targets
         .iter()
         .map(|t| {
-            let cert_check = t.mutual_tls.then(|| client_cert::check_id_for(&t.name));
+            let cert_check = t.mutual_tls.then(|| facts::check_id_for(&t.name));
             Box::new(TlsCheck { target: t.clone(), cert_check }) as Box<dyn Check>
         })
         .collect()

@@ -13,15 +13,16 @@
 //! body does not end within the timeout or runs past 1 MiB is `WEBHOOK_BAD_RESPONSE` (a client
 //! waiting for the end of the answer would wait in vain).
 
-use super::store::{self, TrustStore};
-use super::{Check, Ctx, Outcome};
+use super::core::{Check, Ctx};
+use super::trust::{self, TrustStore};
 use crate::duration::humanize;
+use crate::model::Finding;
+use crate::model::Outcome;
 use crate::net::connect::{self, ConnectError};
 use crate::net::http::{self, HttpError, Limits, Request};
 use crate::net::proxy::{self, Route};
 use crate::net::resolve;
 use crate::net::tls::{self, Client, HsError, Verify};
-use crate::report::model::Finding;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use rustls::RootCertStore;
@@ -74,9 +75,9 @@ impl WebhookCheck {
 /// browsers and Pucomex's clients trust).
 pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
     let Some(path) = ca_bundle else { return Ok(tls::public_roots()) };
-    let parsed = store::load(path).map_err(|e| format!("{}: {}", path.display(), e))?;
+    let parsed = trust::load(path).map_err(|e| format!("{}: {}", path.display(), e))?;
     let bundle = TrustStore { path: path.display().to_string(), source: "--ca-bundle".into(), certs: parsed.certs };
-    let roots = super::tls::roots_of(&bundle);
+    let roots = trust::roots_of(&bundle);
     if roots.is_empty() {
         return Err(format!("{}: no certificate", path.display()));
     }

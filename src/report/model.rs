@@ -4,89 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The outcome of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-    Skip,
-    Error,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Skip => "skip",
-            Status::Error => "error",
-        }
-    }
-
-    /// Failed or errored: the run's exit code is 1.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Status::Fail | Status::Error)
-    }
-}
-
-/// How bad a finding is. Ordered from worst to mildest, so sorting puts `fail` first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Fail,
-    Warn,
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Fail => "fail",
-            Severity::Warn => "warn",
-            Severity::Info => "info",
-        }
-    }
-}
-
-/// What a check says: a stable code and the named facts that fill its message template.
-/// Words for people come from the knowledge base (`checks/codes/*.toml`), not from here.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Finding {
-    pub code: &'static str,
-    /// `None`: the code's default severity from the knowledge base.
-    pub severity: Option<Severity>,
-    pub params: BTreeMap<&'static str, String>,
-}
-
-impl Finding {
-    pub fn new(code: &'static str) -> Self {
-        Finding { code, severity: None, params: BTreeMap::new() }
-    }
-
-    /// Adds a named fact for the message template.
-    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
-        self.params.insert(name, value.to_string());
-        self
-    }
-
-    /// Overrides the code's default severity (e.g. an unknown issuer is `fail` for Pucomex).
-    pub fn severity(mut self, severity: Severity) -> Self {
-        self.severity = Some(severity);
-        self
-    }
-}
-
-/// The KB reference of a rendered finding (SPEC §6 `kb`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct KbRef {
-    pub article: String,
-    pub cause: Option<u32>,
-    pub title: String,
-    pub url: String,
-}
+pub use crate::model::{Finding, HostInfo, KbRef, Severity, Status};
 
 /// A finding enriched from the knowledge base for the host's OS family and the chosen language.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -122,14 +40,6 @@ pub struct CheckReport {
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct HostInfo {
-    pub hostname: String,
-    pub os: String,
-    pub os_family: String,
-    pub kernel: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -189,10 +99,10 @@ pub struct Report {
     pub node: Option<NodeFacts>,
     /// The language the messages were rendered in; renderers pick their own words with it.
     #[serde(skip, default)]
-    pub lang: crate::kb::Lang,
+    pub lang: crate::model::Lang,
     /// The OS family the fixes were chosen for.
     #[serde(skip, default)]
-    pub os_family: crate::host::OsFamily,
+    pub os_family: crate::model::OsFamily,
 }
 
 impl Summary {

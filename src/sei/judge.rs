@@ -8,7 +8,7 @@
 
 use super::{database_parameter, webservice, KeyState, PenConfig, PenSource, SeiInstall};
 use crate::eras::{self, ConfigSource, Era, TlsVerification};
-use crate::report::model::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// Every era-dependent finding of an installation.
 pub fn judge(install: &SeiInstall) -> Vec<Finding> {

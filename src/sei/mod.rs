@@ -17,7 +17,7 @@ pub use judge::judge;
 
 use crate::eras::{self, Era};
 use crate::hostfs::{self, Kind, Reason};
-use crate::report::model::Finding;
+use crate::model::Finding;
 use crate::secret::Secret;
 use php::{EnvValue, PhpValue, Scope};
 use std::collections::BTreeMap;

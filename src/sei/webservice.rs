@@ -10,7 +10,7 @@
 //! `…/rest/tramites/pendentes`); a `false` query parameter is sent as `0`.
 
 use crate::eras::{self, Api, Era};
-use crate::report::model::Finding;
+use crate::model::Finding;
 use url::Url;
 
 /// The API family and version a `WebService` path names.

@@ -1,0 +1,78 @@
+//! The facts checks hand each other, and the small shared knowledge behind them: what `tcp`
+//! gives `tls`, what `tls` and `cert:*` give `http`, which node runs the PEN workers. Families
+//! import these from here, never from each other.
+
+use crate::net::tls::{HsError, Seen, Session};
+use crate::net::{Handoff, Path};
+use crate::settings::Settings;
+use rustls::RootCertStore;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::Arc;
+use tokio::net::TcpStream;
+
+/// The addresses a target resolved to: the fact `dns:<target>` hands `tcp:<target>`.
+pub type Resolved = crate::net::resolve::Resolved;
+
+/// The fact of `tcp:<target>`: how the target is reached, and the connection already open
+/// along that path (for the first taker: `tls:<target>`).
+#[derive(Debug)]
+pub struct Reached {
+    pub path: Path,
+    pub conn: Handoff<TcpStream>,
+}
+
+/// What the fact of `tls:<target>` carries for `http:<target>`.
+pub struct TlsFact {
+    pub path: Path,
+    pub roots: Arc<RootCertStore>,
+    pub host: String,
+    /// The verified connection, for the first taker (`http:<target>`); empty when the server
+    /// refused to go on after verifying (see `refused`).
+    pub session: Handoff<Session<TcpStream>>,
+    /// Whether that handshake offered the client certificate.
+    pub identity_offered: bool,
+    /// The server verified fine, then refused our client certificate (or its absence) with
+    /// this alert: what a request would meet again.
+    pub refused: Option<HsError>,
+    /// What the handshake saw: the chain presented, the server's certificate request with its
+    /// acceptable CA names, the negotiated version.
+    pub seen: Seen,
+}
+
+/// A client identity held in memory only: the certificate chain (leaf first) and its key.
+pub struct Identity {
+    pub certs: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub subject: String,
+}
+
+/// What `cert:*` hands to `http:<target>`: the identity when it could be loaded.
+pub struct IdentityFact {
+    pub identity: Option<Arc<Identity>>,
+    /// The certificate path, or `(not configured)`.
+    pub path: String,
+}
+
+/// Shown as the path when no certificate is configured.
+pub const NOT_CONFIGURED: &str = "(not configured)";
+
+/// The `cert:*` check id that holds the identity for a target.
+pub fn check_id_for(target: &str) -> &'static str {
+    if target == "pucomex" {
+        "cert:pucomex"
+    } else {
+        "cert:client"
+    }
+}
+
+/// The workers of mod-sei-pen 4.x.
+pub const SCRIPTS_4X: &[&str] =
+    &["MonitoramentoEnvioTarefasPEN.php", "MonitoramentoRecebimentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"];
+/// The workers of mod-sei-pen 1.x–3.x.
+pub const SCRIPTS_LEGACY: &[&str] = &["PendenciasTramiteRN.php", "ProcessarPendenciasRN.php"];
+
+/// Whether this host is an SEI node with the PEN module (enabled in `Modulos`, or configured):
+/// then the node checks (gearman, supervisor, workers, contingency cron) are planned.
+pub fn pen_node(settings: &Settings) -> bool {
+    settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some())
+}

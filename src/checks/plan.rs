@@ -1,0 +1,37 @@
+//! The catalog: every check instance a run could include, built by each family from the
+//! settings and put in catalog order (kind, then target, then id).
+
+use super::core::Check;
+use super::{client_cert, config, cron, database, dns, gearman, http, ntp, process, sei_log, store, supervisor};
+use super::{tcp, tls, webhook};
+use crate::model::catalog_rank;
+use crate::settings::Settings;
+use std::sync::Arc;
+
+/// Builds every check instance this run could include, before `--only`/`--skip` filtering.
+/// Each family file adds its own instances; the list is then put in catalog order.
+pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    let mut checks: Vec<Box<dyn Check>> = Vec::new();
+    for target in &settings.targets {
+        checks.push(Box::new(dns::DnsCheck::new(target)));
+        checks.push(Box::new(tcp::TcpCheck::new(target)));
+    }
+    checks.extend(config::checks(settings));
+    checks.extend(client_cert::checks(settings));
+    checks.extend(store::checks(settings));
+    checks.extend(tls::checks(settings));
+    checks.extend(http::checks(settings));
+    checks.extend(gearman::checks(settings));
+    checks.extend(supervisor::checks(settings));
+    checks.extend(process::checks(settings));
+    checks.extend(cron::checks(settings));
+    checks.extend(ntp::checks(settings));
+    checks.extend(database::checks(settings));
+    checks.extend(sei_log::checks(settings));
+    checks.extend(webhook::checks(settings));
+    let target_rank = |t: Option<String>| {
+        t.map(|t| crate::targets::TARGET_NAMES.iter().position(|n| *n == t).unwrap_or(usize::MAX)).unwrap_or(0)
+    };
+    checks.sort_by_cached_key(|c| (catalog_rank(c.kind()), target_rank(c.target()), c.id()));
+    checks
+}
