@@ -463,7 +463,7 @@ pub fn nagios_in_args(args: &[std::ffi::OsString]) -> bool {
 /// Nagios convention one UNKNOWN line on stdout and exit code 3.
 pub fn usage_error(message: &str, nagios: bool) -> i32 {
     if nagios {
-        let line = format!("{}\n", crate::render::nagios::unknown_line(&crate::redact::clean(message)));
+        let line = format!("{}\n", crate::plugin::unknown_line(&crate::redact::clean(message)));
         return crate::output::print(line.as_bytes(), 3, 3);
     }
     crate::output::error_line(message);

@@ -5,7 +5,6 @@
 use crate::model::Finding;
 use crate::net::auth::percent_decode;
 use crate::secret::Secret;
-use crate::settings::Settings;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
 use std::path::{Path, PathBuf};
@@ -78,10 +77,16 @@ pub fn engine_of(kind: &str) -> Engine {
     }
 }
 
-/// The database of this run: `--db` wins over `BancoSEI`. `Err` is the finding to report
-/// (`DB_NOT_CONFIGURED`, `DB_UNSUPPORTED`).
-pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
-    target_from(settings.db.as_deref(), settings.db_password.clone(), settings.sei.as_ref(), &settings.sei_dir)
+/// `BancoSEI` of `ConfiguracaoSEI.php`.
+#[derive(Clone, Debug, Default)]
+pub struct DbConfig {
+    /// `Tipo`: MySql, SqlServer, Oracle…
+    pub kind: String,
+    pub host: String,
+    pub port: Option<u16>,
+    pub database: String,
+    pub user: String,
+    pub password: Secret,
 }
 
 /// The database given by `--db` (`db_flag`), else by `BancoSEI` of the installation; `password`
@@ -89,13 +94,13 @@ pub fn target(settings: &Settings) -> Result<DbTarget, Finding> {
 pub fn target_from(
     db_flag: Option<&str>,
     password: Option<Secret>,
-    sei: Option<&crate::sei::SeiInstall>,
+    sei_db: Option<&DbConfig>,
     sei_dir: &Path,
 ) -> Result<DbTarget, Finding> {
     if let Some(raw) = db_flag {
         return parse_url(raw, password);
     }
-    let Some(cfg) = sei.and_then(|s| s.database.as_ref()) else {
+    let Some(cfg) = sei_db else {
         let path = sei_dir.join("config/ConfiguracaoSEI.php");
         return Err(Finding::new("DB_NOT_CONFIGURED").with("path", path.display()));
     };

@@ -193,6 +193,14 @@ mod tests {
     }
 
     #[test]
+    fn a_discovered_1x_installation_needs_its_database() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen1");
+        let s = sei::discover(&dir);
+        assert!(s.pen.is_none());
+        assert!(needed(&s), "the parameters are in md_pen_parametro");
+    }
+
+    #[test]
     fn one_x_parameters_become_the_configuration() {
         let mut s = one_x();
         assert!(needed(&s));

@@ -6,9 +6,11 @@
 //! Messages show the offending value escaped (no control characters reach a terminal),
 //! shortened, and with any password inside a URL masked.
 
+use crate::model::CATALOG;
 use crate::targets::TARGET_NAMES;
 use serde::{Deserialize, Deserializer};
-use std::net::IpAddr;
+use std::fmt::Write;
+use std::net::{IpAddr, SocketAddr};
 use url::Url;
 
 /// At most this many values for one option (repeated flags or list entries).
@@ -251,10 +253,19 @@ pub fn resolve(v: &str) -> Result<String, String> {
     Ok(v.to_string())
 }
 
+/// The address of a DNS server written `IP[:PORT]` (port 53 when absent), if it is one.
+pub fn dns_server_addr(text: &str) -> Option<SocketAddr> {
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Some(sa);
+    }
+    let ip: IpAddr = text.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    Some(SocketAddr::new(ip, 53))
+}
+
 /// `IP[:PORT]` of a DNS server.
 pub fn dns_server(v: &str) -> Result<String, String> {
     plain_text(v)?;
-    let sa = crate::settings::parse_dns_server(v).map_err(|_| format!("{} (expected IP[:PORT])", quote(v)))?;
+    let sa = dns_server_addr(v).ok_or_else(|| format!("{} (expected IP[:PORT])", quote(v)))?;
     if sa.port() == 0 {
         return Err(format!("{}: port 0 is not a port to connect to", quote(v)));
     }
@@ -286,13 +297,69 @@ pub fn selector(v: &str) -> Result<String, String> {
         return Err("empty entry in the list (a stray comma?)".into());
     }
     let kind = entry.split_once(':').map_or(entry, |(k, _)| k);
-    let known = crate::model::CATALOG.contains(&kind) && !entry.ends_with(':')
-        || TARGET_NAMES.contains(&entry) && !entry.contains(':');
+    let known =
+        CATALOG.contains(&kind) && !entry.ends_with(':') || TARGET_NAMES.contains(&entry) && !entry.contains(':');
     if known {
         Ok(entry.to_string())
     } else {
-        Err(crate::selectors::unknown_message(&[entry.to_string()], None))
+        Err(unknown_selectors(&[entry.to_string()], &[]))
     }
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (`tsl` is one from `tls`),
+/// for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The one-line message for unknown `--only`/`--skip` entries: what was given, the closest valid name, and the
+/// valid names (the ids only when the run is planned).
+pub fn unknown_selectors(unknown: &[String], ids: &[String]) -> String {
+    let mut valid: Vec<&str> = CATALOG.to_vec();
+    valid.extend(TARGET_NAMES);
+    valid.extend(ids.iter().map(String::as_str));
+    let shown: Vec<String> = unknown.iter().take(5).map(|u| quote(u)).collect();
+    let mut msg = format!("unknown check {}", shown.join(", "));
+    if unknown.len() > 5 {
+        let _ = write!(msg, " and {} more", unknown.len() - 5);
+    }
+    if let [one] = unknown {
+        if one.chars().count() > 64 {
+            return msg + &valid_names(ids);
+        }
+        let lower = one.to_lowercase();
+        let best = valid.iter().map(|v| (distance(&lower, v), *v)).min();
+        if let Some((_, v)) = best.filter(|(d, _)| *d <= 1.max(one.chars().count() / 3)) {
+            let _ = write!(msg, " (did you mean '{v}'?)");
+        }
+    }
+    msg + &valid_names(ids)
+}
+
+fn valid_names(ids: &[String]) -> String {
+    let mut msg = format!("; valid: checks {}; targets {}", CATALOG.join(", "), TARGET_NAMES.join(", "));
+    if !ids.is_empty() {
+        let _ = write!(msg, "; ids of this run {}", ids.join(", "));
+    }
+    msg.push_str(" (see `pen-doctor check --list`)");
+    msg
 }
 
 /// The name of an environment variable.
@@ -450,6 +517,12 @@ pub mod de {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_counts_a_swap_as_one() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("tsl", "tls"), 1);
+    }
 
     #[test]
     fn host_and_port_forms() {

@@ -27,6 +27,7 @@ pub mod net;
 pub mod output;
 pub mod phpini;
 pub mod pki;
+pub mod plugin;
 pub mod progress;
 pub mod proto;
 pub mod redact;

@@ -1,7 +1,7 @@
 //! Keeps secrets and terminal control characters out of everything pen-doctor prints.
 //!
 //! **Secrets.** Every password is registered when it enters the program: [`Secret::new`]
-//! registers its value, and [`register_settings`] adds the credentials of every configured URL
+//! registers its value, and `settings::register_secrets` adds the credentials of every configured URL
 //! (webhooks, proxy, database, supervisord, SEI web services) and the `user:password` pairs sent
 //! as HTTP Basic. [`redact`] then replaces, in any text, each registered secret with `***` in
 //! every form it can travel in:
@@ -162,37 +162,6 @@ pub fn register_credentials(user: &str, password: &str) {
 /// percent-decoded.
 pub fn register_url(url: &str) {
     GLOBAL.write().unwrap_or_else(|e| e.into_inner()).add_url(url);
-}
-
-/// Registers every credential of the run's settings that is not a `Secret` already: the
-/// passwords inside URLs and the `user:password` pairs sent as HTTP Basic.
-pub fn register_settings(s: &crate::settings::Settings) {
-    let mut r = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
-    for t in &s.targets {
-        r.add_url(t.url.as_str());
-    }
-    for (_, url) in &s.webhooks {
-        r.add_url(url);
-    }
-    if let Some(u) = &s.proxy.url {
-        r.add_url(u.as_str());
-    }
-    for url in [&s.db, &s.supervisor].into_iter().flatten() {
-        r.add_url(url);
-    }
-    if let (Some(user), Some(pw)) = (&s.pi_user, &s.pi_password) {
-        r.add_credentials(user, pw.expose());
-    }
-    if let Some(db) = s.sei.as_ref().and_then(|i| i.database.as_ref()) {
-        r.add_credentials(&db.user, db.password.expose());
-    }
-    let sei_urls = s.sei.iter().flat_map(|i| {
-        let pen = i.pen.iter().flat_map(|p| [&p.web_service, &p.web_service_pendencias]);
-        pen.chain(i.pi.iter().map(|p| &p.web_service)).flatten()
-    });
-    for url in sei_urls {
-        r.add_url(url);
-    }
 }
 
 /// `text` with every registered secret, URL password and Authorization value replaced by `***`

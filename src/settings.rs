@@ -126,15 +126,8 @@ pub fn parse_resolve(text: &str) -> Result<ResolveOverride, UsageError> {
 
 /// Parses `IP[:PORT]` (default port 53; IPv6 as `[v6]:port` or bare).
 pub fn parse_dns_server(text: &str) -> Result<SocketAddr, UsageError> {
-    if let Ok(sa) = text.parse::<SocketAddr>() {
-        return Ok(sa);
-    }
-    let ip: IpAddr = text
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .map_err(|_| usage(format!("--dns-server: invalid value '{text}' (expected IP[:PORT])")))?;
-    Ok(SocketAddr::new(ip, 53))
+    crate::flagvalue::dns_server_addr(text)
+        .ok_or_else(|| usage(format!("--dns-server: invalid value '{text}' (expected IP[:PORT])")))
 }
 
 fn parse_endpoint(text: &str) -> Result<(String, Url), UsageError> {
@@ -356,7 +349,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     // left of discovery's half of the deadline, each step within --timeout.
     if let Some(install) = sei.as_mut().filter(|s| crate::discovery_db::needed(s)) {
         let password = std::env::var("PEN_DOCTOR_DB_PASSWORD").ok().map(Secret::new);
-        match crate::db::target_from(args.db.as_deref(), password, Some(install), &sei_dir) {
+        match crate::db::target_from(args.db.as_deref(), password, install.database.as_ref(), &sei_dir) {
             Ok(target) => {
                 let budget = (deadline / 2).saturating_sub(started.elapsed()).min(timeout * 4);
                 crate::discovery_db::complete(install, target, timeout, budget);
@@ -480,7 +473,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         output: args.output.clone(),
         bundle: args.bundle.clone(),
         strict: args.strict,
-        nagios_max_output: args.nagios_max_output.map_or(crate::render::nagios::NRPE_MAX_OUTPUT, |n| n as usize),
+        nagios_max_output: args.nagios_max_output.map_or(crate::plugin::NRPE_MAX_OUTPUT, |n| n as usize),
         timeout,
         deadline,
         started,
@@ -516,13 +509,20 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         host,
         os_family,
     };
-    crate::redact::register_settings(&settings);
+    register_secrets(&settings);
     Ok(settings)
 }
 
 /// What the transport needs of the settings: how names resolve, which proxy applies.
 impl Settings {
     /// `--resolve` pins and `--dns-server`, each DNS exchange within `--timeout`.
+    /// The database of this run: `--db` wins over `BancoSEI`. `Err` is the finding to report
+    /// (`DB_NOT_CONFIGURED`, `DB_UNSUPPORTED`).
+    pub fn db_target(&self) -> Result<crate::db::DbTarget, crate::model::Finding> {
+        let sei_db = self.sei.as_ref().and_then(|s| s.database.as_ref());
+        crate::db::target_from(self.db.as_deref(), self.db_password.clone(), sei_db, &self.sei_dir)
+    }
+
     pub fn resolve_config(&self) -> crate::net::resolve::ResolveConfig {
         crate::net::resolve::ResolveConfig {
             dns_server: self.dns_server,
@@ -545,6 +545,37 @@ impl ProxySettings {
             no_proxy: &self.no_proxy,
             no_proxy_source: self.no_proxy_source.as_deref(),
         }
+    }
+}
+
+/// Registers every credential of the run's settings that is not a `Secret` already: the
+/// passwords inside URLs and the `user:password` pairs sent as HTTP Basic.
+fn register_secrets(s: &Settings) {
+    use crate::redact::{register_credentials, register_url};
+    for t in &s.targets {
+        register_url(t.url.as_str());
+    }
+    for (_, url) in &s.webhooks {
+        register_url(url);
+    }
+    if let Some(u) = &s.proxy.url {
+        register_url(u.as_str());
+    }
+    for url in [&s.db, &s.supervisor].into_iter().flatten() {
+        register_url(url);
+    }
+    if let (Some(user), Some(pw)) = (&s.pi_user, &s.pi_password) {
+        register_credentials(user, pw.expose());
+    }
+    if let Some(db) = s.sei.as_ref().and_then(|i| i.database.as_ref()) {
+        register_credentials(&db.user, db.password.expose());
+    }
+    let sei_urls = s.sei.iter().flat_map(|i| {
+        let pen = i.pen.iter().flat_map(|p| [&p.web_service, &p.web_service_pendencias]);
+        pen.chain(i.pi.iter().map(|p| &p.web_service)).flatten()
+    });
+    for url in sei_urls {
+        register_url(url);
     }
 }
 

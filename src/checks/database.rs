@@ -289,7 +289,7 @@ impl Check for AgendamentosCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = &ctx.settings;
-        let target = match db::target(settings) {
+        let target = match settings.db_target() {
             Ok(t) => t,
             // Nothing to read: the check did not run, and says why.
             Err(f) if f.code == "DB_NOT_CONFIGURED" => {

@@ -308,24 +308,6 @@ mod tests {
     }
 
     #[test]
-    fn node_checks_not_planned_on_an_sei_node_without_the_pen_module() {
-        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
-        s.sei = Some(SeiInstall {
-            usable: true,
-            modules: vec!["ProtocoloIntegradoIntegracao".into()],
-            ..Default::default()
-        });
-        s.gearman = None;
-        s.supervisor = None;
-        s.only = None;
-        let s = Arc::new(s);
-        assert!(checks(&s).is_empty());
-        assert!(crate::checks::supervisor::checks(&s).is_empty());
-        assert!(crate::checks::process::checks(&s).is_empty());
-        assert!(crate::checks::cron::checks(&s).is_empty());
-    }
-
-    #[test]
     fn not_planned_off_an_sei_node_without_flags() {
         let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
         s.sei = None;

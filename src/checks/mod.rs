@@ -14,6 +14,8 @@ pub mod http;
 pub mod ntp;
 pub mod plan;
 pub mod process;
+#[cfg(test)]
+mod robustness;
 pub mod sei_log;
 pub mod store;
 pub mod supervisor;

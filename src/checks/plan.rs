@@ -35,3 +35,28 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     checks.sort_by_cached_key(|c| (catalog_rank(c.kind()), target_rank(c.target()), c.id()));
     checks
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CheckArgs;
+    use crate::sei::SeiInstall;
+
+    #[test]
+    fn node_checks_not_planned_on_an_sei_node_without_the_pen_module() {
+        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
+        s.sei = Some(SeiInstall {
+            usable: true,
+            modules: vec!["ProtocoloIntegradoIntegracao".into()],
+            ..Default::default()
+        });
+        s.gearman = None;
+        s.supervisor = None;
+        s.only = None;
+        let s = Arc::new(s);
+        assert!(gearman::checks(&s).is_empty());
+        assert!(supervisor::checks(&s).is_empty());
+        assert!(process::checks(&s).is_empty());
+        assert!(cron::checks(&s).is_empty());
+    }
+}

@@ -9,7 +9,7 @@
 //! has run (`crate::log_correlation`).
 
 use super::core::{Check, Ctx};
-use crate::db::{self, DbError, DbTarget, Session, TextRow};
+use crate::db::{DbError, DbTarget, Session, TextRow};
 use crate::eras::Version;
 use crate::logclass::{self, like_literal, Classes, Rule};
 use crate::model::Finding;
@@ -826,7 +826,7 @@ impl Check for SeiLogCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = &ctx.settings;
-        let target = match db::target(settings) {
+        let target = match settings.db_target() {
             Ok(t) => t,
             Err(f) if f.code == "DB_NOT_CONFIGURED" => {
                 let mut o = Outcome::skipped("DB_NOT_CONFIGURED");

@@ -1,6 +1,6 @@
 //! A finding: the stable code a check reports and the named facts behind it.
 
-use super::Severity;
+use super::status::Severity;
 use std::collections::BTreeMap;
 
 /// What a check says: a stable code and the named facts that fill its message template.

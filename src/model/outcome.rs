@@ -1,6 +1,7 @@
 //! What a check returns: its findings, evidence, summary values and the fact it hands on.
 
-use super::{Finding, Severity, Status};
+use super::finding::Finding;
+use super::status::{Severity, Status};
 use serde_json::{Map, Value};
 use std::any::Any;
 use std::collections::BTreeMap;

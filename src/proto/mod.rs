@@ -44,20 +44,4 @@ mod robustness {
             let _ = super::xmlrpc::parse_response(&String::from_utf8_lossy(b));
         });
     }
-
-    #[test]
-    fn supervisor_ini() {
-        let sample: &[u8] = b"[program:sei]\ncommand=/usr/bin/php /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php ; c\n  --x\nuser: apache\n[include]\nfiles = a/*.conf\n";
-        mutants(&[sample], 20_000, |b| {
-            let t = String::from_utf8_lossy(b);
-            let secs = crate::checks::supervisor::parse_ini(&t, "/etc/supervisord.conf");
-            for s in &secs {
-                if let Some(c) = s.get("command") {
-                    let _ = crate::checks::supervisor::pen_script_of(&c.value);
-                }
-            }
-            let _ = crate::checks::cron::scheduled(&t, "verificar-reboot-fila.sh");
-            let _ = crate::hostfs::wildcard(&t.chars().take(12).collect::<String>(), &t);
-        });
-    }
 }

@@ -6,8 +6,11 @@
 //! code follows the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 use super::{cert_days_left, ntp_offset_seconds, run_timestamp, word, Render};
+use crate::plugin::plain;
 use crate::report::model::{Report, Severity, Status};
 use std::fmt::Write;
+
+pub use crate::plugin::{unknown_line, NRPE_MAX_OUTPUT};
 
 pub struct Nagios {
     /// `--strict`: a warning counts as critical.
@@ -16,8 +19,6 @@ pub struct Nagios {
     pub max_output: usize,
 }
 
-/// What NRPE passes back of a plugin's output by default (and what check_nrpe shows).
-pub const NRPE_MAX_OUTPUT: usize = 1024;
 /// The smallest output limit honoured (a smaller `--nagios-max-output` counts as this).
 const MIN_OUTPUT: usize = 128;
 
@@ -63,17 +64,6 @@ pub fn state(report: &Report, strict: bool) -> State {
 /// The plugin's exit code for a report.
 pub fn exit_code(report: &Report, strict: bool) -> i32 {
     state(report, strict) as i32
-}
-
-/// The one line printed when the tool cannot run at all (bad usage): UNKNOWN, exit 3.
-pub fn unknown_line(error: &str) -> String {
-    format!("PEN-DOCTOR UNKNOWN - {}", plain(error))
-}
-
-/// Text that cannot break the plugin output: no `|` (it starts performance data), one line
-/// (every line break and other control character becomes a space).
-fn plain(text: &str) -> String {
-    text.replace('|', "/").replace(|c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'), " ")
 }
 
 /// A perfdata label, quoted as the guidelines ask (a `'` inside doubled; `=` is not allowed),

@@ -24,17 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// `BancoSEI` of `ConfiguracaoSEI.php`.
-#[derive(Clone, Debug, Default)]
-pub struct DbConfig {
-    /// `Tipo`: MySql, SqlServer, Oracle…
-    pub kind: String,
-    pub host: String,
-    pub port: Option<u16>,
-    pub database: String,
-    pub user: String,
-    pub password: Secret,
-}
+pub use crate::db::DbConfig;
 
 /// What a key held, without its value (which may be a password).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -1043,7 +1033,6 @@ mod tests {
         assert_eq!(s.pen_version_form, Some("getVersao()"));
         assert_eq!(s.pen_era().map(|e| e.id.as_str()), Some("1.x"));
         assert!(s.pen.is_none() && s.pen_config_ignored.is_none());
-        assert!(crate::discovery_db::needed(&s), "the parameters are in md_pen_parametro");
         // SOAP calls never verify the server certificate in 1.x.
         assert_eq!(codes(&s), ["PEN_TLS_VERIFICATION_OFF"]);
         assert_eq!(s.producao, Some(false));
