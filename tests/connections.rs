@@ -139,13 +139,6 @@ fn healthy_run(lab: &Lab) -> (Run, Value) {
     (run, report)
 }
 
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
-
 #[test]
 fn a_healthy_run_opens_one_connection_per_target() {
     let lab = lab("");

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use support::{pen_doctor, Host, RunExt, TcpBehaviour, TcpServer};
+use support::{check, codes, finding, pen_doctor, Host, RunExt, TcpBehaviour, TcpServer};
 
 const PASSWORD: &str = "Sei-Db-S3cret!x";
 
@@ -87,27 +87,6 @@ fn json_report(args: &[&str], password: Option<&str>) -> Value {
     let (code, out, err) = run(&all, password);
     assert!(code == 0 || code == 1, "exit {code}: {err}\n{out}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("JSON report: {e}\n{out}\n{err}"))
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
-
-fn codes(check: &Value) -> Vec<String> {
-    check["findings"]
-        .as_array()
-        .map(|f| f.iter().map(|f| f["code"].as_str().unwrap_or("").to_string()).collect())
-        .unwrap_or_default()
-}
-
-fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
-    check["findings"]
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no finding {code} in {check:#}"))
 }
 
 #[test]

@@ -172,10 +172,6 @@ fn children_peak_rss_kib() -> u64 {
     unsafe { usage.assume_init() }.ru_maxrss as u64
 }
 
-fn codes(check: &serde_json::Value) -> Vec<String> {
-    check["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
-}
-
 #[test]
 fn a_server_that_drips_its_answer_times_out_within_the_timeout() {
     let lab = lab();

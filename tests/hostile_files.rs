@@ -126,17 +126,6 @@ fn collect(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     rx
 }
 
-fn codes(check: &Value) -> Vec<String> {
-    check["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
-}
-
-/// The finding `code` of a check; panics showing the check when absent.
-#[track_caller]
-fn finding(check: &Value, code: &str) -> Value {
-    let found = check["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).cloned();
-    found.unwrap_or_else(|| panic!("no {code} in {check:#}"))
-}
-
 /// The hostile files.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Hostile {
@@ -293,12 +282,12 @@ fn cert_finding(h: Hostile, check: &Value) -> Value {
         Hostile::Huge => {
             let f = finding(check, "CLIENT_CERT_TOO_LARGE");
             assert!(f["message"].as_str().unwrap().contains("2147483648 bytes"), "{f:#}");
-            f
+            f.clone()
         }
         _ => {
             let f = finding(check, "CLIENT_CERT_INVALID_FORMAT");
             assert!(f["message"].as_str().unwrap().contains(h.reason()), "{f:#}");
-            f
+            f.clone()
         }
     }
 }
@@ -486,7 +475,8 @@ fn a_gigabyte_log_costs_nothing() {
     drop(f);
     let run = measure_rooted(root.path(), &["--only", "gearman", "--gearman", "127.0.0.1:9"]);
     run.bounded(1);
-    let found = finding(&run.check("gearman"), "GEARMAN_IPV6_LISTEN");
+    let gearman = run.check("gearman");
+    let found = finding(&gearman, "GEARMAN_IPV6_LISTEN");
     assert!(found["message"].as_str().unwrap().contains("/var/log/gearmand.log"), "{found:#}");
     assert!(run.elapsed < Duration::from_secs(2), "the log was read whole: {run}");
 }
@@ -690,7 +680,8 @@ fn a_pkcs12_asking_for_two_billion_iterations_is_refused_at_once() {
         let run = measure(&["cert", s(file), "--password-env", "CERT_PASS", "--format", "json", "--lang", "en"], &env);
         run.bounded(1);
         assert!(run.elapsed < Duration::from_secs(2), "OpenSSL was left to derive the key: {run}");
-        let found = finding(&run.check("cert:file"), "CLIENT_CERT_KDF_TOO_COSTLY");
+        let cert = run.check("cert:file");
+        let found = finding(&cert, "CLIENT_CERT_KDF_TOO_COSTLY");
         let msg = found["message"].as_str().unwrap();
         assert!(msg.contains(s(file)) && msg.contains(count) && msg.contains("10000000"), "{msg}");
     }

@@ -7,6 +7,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::Duration;
+use support::report::check as by_id;
 use support::*;
 
 /// `pen-doctor check --format json ARGS` inside `ns`, with `env` added to the clean environment.
@@ -24,29 +25,6 @@ fn check_env(ns: &Netns, args: &[&str], env: &[(&str, &str)]) -> (Run, Value) {
 
 fn check(ns: &Netns, args: &[&str]) -> (Run, Value) {
     check_env(ns, args, &[])
-}
-
-/// The check `id` of the report; panics showing the report when it is absent.
-fn by_id<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in\n{report:#}"))
-}
-
-fn codes(check: &Value) -> Vec<String> {
-    check["findings"]
-        .as_array()
-        .map(|f| f.iter().filter_map(|f| f["code"].as_str().map(String::from)).collect())
-        .unwrap_or_default()
-}
-
-/// The finding `code` of `check`; panics showing the check when it is absent.
-fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
-    check["findings"]
-        .as_array()
-        .and_then(|f| f.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no finding {code} in\n{check:#}"))
 }
 
 fn strings(v: &Value) -> Vec<String> {

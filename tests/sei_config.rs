@@ -1,9 +1,11 @@
 //! `config:sei` through the real binary on SEI trees written like real installations
 //! (`fixtures/sei/`): what it discovers, what it reports, and that no password ever shows.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::{codes, finding, pen_doctor, Host, Run, RunExt};
 
 /// Every password the fixtures hold.
 const SECRETS: &[&str] = &[
@@ -19,46 +21,29 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name)
 }
 
-/// Runs `pen-doctor check --sei-dir DIR --only config` with `extra` arguments:
-/// (exit code, stdout, stderr).
-fn run(dir: &Path, extra: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+/// Runs `pen-doctor check --sei-dir DIR --only config` with `extra` arguments.
+fn run(dir: &Path, extra: &[&str]) -> Run {
+    pen_doctor(Host)
         .arg("check")
         .arg("--sei-dir")
         .arg(dir)
         .args(["--only", "config", "--color", "never"])
         .args(extra)
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .output()
-        .expect("run pen-doctor");
-    let code = out.status.code().unwrap_or(-1);
-    (code, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        .run()
 }
 
 /// The JSON report's `config:sei` entry, and the whole report.
 fn config_check(dir: &Path, extra: &[&str]) -> (i32, Value, Value) {
     let mut args = vec!["--format", "json"];
     args.extend_from_slice(extra);
-    let (code, stdout, stderr) = run(dir, &args);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    let out = run(dir, &args);
+    let (code, report) = (out.code.unwrap_or(-1), out.json());
     let checks = report["checks"].as_array().cloned().unwrap_or_default();
     assert_eq!(checks.len(), 1, "only config:sei runs with --only config: {report}");
     let check = checks[0].clone();
     assert_eq!(check["id"], "config:sei");
     assert_eq!(check["check"], "config");
     (code, check, report)
-}
-
-fn codes(check: &Value) -> Vec<String> {
-    check["findings"].as_array().into_iter().flatten().map(|f| f["code"].as_str().unwrap_or("").to_string()).collect()
-}
-
-fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
-    check["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} in {check}"))
 }
 
 #[test]
@@ -207,7 +192,7 @@ fn no_password_in_any_output_format() {
     for name in ["modpen4", "modpen38", "modpen3", "modpen2", "modpen1", "latin1", "broken"] {
         for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
             for lang in ["pt", "en"] {
-                let (_, stdout, stderr) = run(&fixture(name), &["--format", format, "--lang", lang]);
+                let Run { stdout, stderr, .. } = run(&fixture(name), &["--format", format, "--lang", lang]);
                 assert!(!stdout.is_empty(), "{name} {format}: empty report");
                 for secret in SECRETS {
                     assert!(!stdout.contains(secret), "{name} {format} {lang}: {secret} in stdout:\n{stdout}");
@@ -223,7 +208,7 @@ fn no_password_in_the_report_file() {
     let out = tempfile::tempdir().unwrap();
     for (name, format) in [("modpen4", "markdown"), ("broken", "json")] {
         let file = out.path().join(format!("{name}.{format}"));
-        let (_, stdout, _) = run(&fixture(name), &["--format", format, "--output", file.to_str().unwrap_or("")]);
+        let stdout = run(&fixture(name), &["--format", format, "--output", file.to_str().unwrap_or("")]).stdout;
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(!text.is_empty(), "{name}: no report written");
         assert!(!text.contains("S3nh4") && !stdout.contains("S3nh4"), "{name} {format}");
@@ -253,22 +238,16 @@ fn docker_check(env: &[(&str, &str)]) -> (i32, Value, String) {
     // A host root whose /proc holds no process: no environment but pen-doctor's own is read.
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("proc")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+    let out = pen_doctor(Host)
         .arg("check")
         .arg("--sei-dir")
         .arg(fixture("docker"))
         .args(["--only", "config", "--color", "never", "--format", "json"])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("PEN_DOCTOR_ROOT", root.path())
         .envs(env.iter().copied())
-        .output()
-        .expect("run pen-doctor");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
-    let check = report["checks"][0].clone();
-    assert_eq!(check["id"], "config:sei");
-    (out.status.code().unwrap_or(-1), check, stdout + &String::from_utf8_lossy(&out.stderr))
+        .run();
+    let check = out.check("config:sei").clone();
+    (out.code.unwrap_or(-1), check, out.stdout.clone() + &out.stderr)
 }
 
 #[test]

@@ -44,14 +44,6 @@ fn config_sei(run: &Run) -> Value {
     checks.into_iter().find(|c| c["id"] == "config:sei").unwrap_or_else(|| panic!("no config:sei\n{run}"))
 }
 
-#[track_caller]
-fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
-    check["findings"]
-        .as_array()
-        .and_then(|fs| fs.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} in {check}"))
-}
-
 /// A ConfiguracaoSEI.php enabling PEN, with `producao` as the value of `SEI > Producao` on line 5.
 fn sei_config(producao: &str) -> String {
     format!(

@@ -129,17 +129,6 @@ fn run_json_env(args: &[&str], env: &[(&str, &str)]) -> Value {
     run.json()
 }
 
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
-
-fn codes(check: &Value) -> Vec<&str> {
-    check["findings"].as_array().map(|f| f.iter().filter_map(|f| f["code"].as_str()).collect()).unwrap_or_default()
-}
-
 #[test]
 fn receiver_answering_200_passes() {
     let lab = lab();

@@ -45,6 +45,7 @@ mod netns;
 mod nginx;
 mod pki;
 mod proxy;
+pub mod report;
 mod slowfs;
 mod tcp;
 
@@ -56,6 +57,7 @@ pub use netns::Netns;
 pub use nginx::Nginx;
 pub use pki::{asn1_time, CaSpec, Cert, KeyFormat, KeyType, LeafSpec, PemBundle, Pki};
 pub use proxy::Tinyproxy;
+pub use report::{check, codes, finding};
 pub use slowfs::SlowFs;
 pub use tcp::{TcpBehaviour, TcpServer};
 
@@ -147,6 +149,8 @@ pub struct Run {
     pub stderr: String,
     /// Wall time from spawn to exit.
     pub elapsed: Duration,
+    /// stdout read as JSON, once (for the lookups by check id).
+    parsed: std::sync::OnceLock<serde_json::Value>,
 }
 
 impl Run {
@@ -168,10 +172,53 @@ impl Run {
     /// stdout parsed as JSON; panics with the output when it is not JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        match serde_json::from_str(&self.stdout) {
+        self.parsed().clone()
+    }
+
+    fn parsed(&self) -> &serde_json::Value {
+        self.parsed.get_or_init(|| match serde_json::from_str(&self.stdout) {
             Ok(v) => v,
             Err(e) => panic!("stdout is not JSON ({e})\n{self}"),
+        })
+    }
+
+    /// stdout as the typed report; panics with the output when it is not a report.
+    #[track_caller]
+    pub fn report(&self) -> pen_doctor::report::model::Report {
+        match serde_json::from_str(&self.stdout) {
+            Ok(r) => r,
+            Err(e) => panic!("stdout is not a report ({e})\n{self}"),
         }
+    }
+
+    /// The check with id `id` of the JSON report on stdout.
+    #[track_caller]
+    pub fn check(&self, id: &str) -> &serde_json::Value {
+        report::check(self.parsed(), id)
+    }
+
+    /// The status of check `id`.
+    #[track_caller]
+    pub fn status(&self, id: &str) -> String {
+        self.check(id)["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The finding codes of check `id`.
+    #[track_caller]
+    pub fn codes(&self, id: &str) -> Vec<String> {
+        report::codes(self.check(id))
+    }
+
+    /// The first finding with `code` of check `id`.
+    #[track_caller]
+    pub fn finding(&self, id: &str, code: &str) -> &serde_json::Value {
+        report::finding(self.check(id), code)
+    }
+
+    /// The evidence of check `id`.
+    #[track_caller]
+    pub fn evidence(&self, id: &str) -> &serde_json::Value {
+        &self.check(id)["evidence"]
     }
 }
 
@@ -216,6 +263,7 @@ impl RunExt for Command {
             stdout: collect(stdout),
             stderr: collect(stderr),
             elapsed,
+            parsed: Default::default(),
         };
         if status.is_none() {
             panic!("command still running after {limit:?}: killed\n{run}");
