@@ -1,13 +1,9 @@
 //! A certificate that looks "not yet valid" on a host whose clock is off: both the certificate
 //! check and the clock check point at each other, so the operator fixes the clock first.
 
-// Both support modules load the same small port picker; a copy each is harmless.
-#![allow(clippy::duplicate_mod)]
-
-#[path = "support/node.rs"]
-mod node;
 mod support;
 
+use support::node;
 use support::*;
 
 const PASSWORD: &str = "Relogio-Cert-1";

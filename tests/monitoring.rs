@@ -6,11 +6,6 @@
 
 mod support;
 
-// The node checks' helpers (the SNTP responder, fixture roots); both include ports.rs.
-#[allow(clippy::duplicate_mod)]
-#[path = "support/node.rs"]
-mod node;
-
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs;
@@ -18,6 +13,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::node;
 use support::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");

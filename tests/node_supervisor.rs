@@ -2,15 +2,15 @@
 //! PEN-like programs, one forced into FATAL; the manual's sample configuration linted; hostile
 //! peers (garbage, silence) on the socket.
 
-#[path = "support/node.rs"]
-mod node;
+mod support;
 
-use node::*;
 use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::node::*;
+use support::Run;
 
 /// supervisord in the foreground, stopped with SIGTERM (so it stops its programs) on drop.
 struct Supervisord(std::process::Child);
@@ -144,7 +144,7 @@ fn inet_port_with_credentials_and_no_pen_programs() {
     let r = run_check(&["--only", "supervisor", "--timeout", "2s"], Some(root));
     assert_eq!(r.codes("supervisor"), vec!["SUPERVISOR_NO_PEN_PROGRAMS"], "{}", r.check("supervisor"));
     assert_eq!(r.evidence("supervisor")["authenticated"], true);
-    assert!(!r.report.to_string().contains(secret));
+    assert!(!r.stdout.contains(secret));
 
     // Without the credentials (no configuration found): refused, said so.
     let empty = plain_root();

@@ -43,6 +43,7 @@ mod ports;
 mod dns;
 mod netns;
 mod nginx;
+pub mod node;
 mod pki;
 mod proxy;
 pub mod report;
@@ -408,6 +409,12 @@ impl Proc {
         let line = cmdline(&cmd);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("{what} failed to start (`{line}`): {e}"));
         Proc { what: what.to_string(), child, log, extra_logs: Vec::new() }
+    }
+
+    /// Starts `cmd` as `what` with its output discarded (a worker, a stand-in process whose
+    /// output no test reads).
+    pub fn spawn_quiet(what: &str, cmd: Command) -> Proc {
+        Proc::spawn(what, cmd, PathBuf::from("/dev/null"))
     }
 
     /// Shows `path` too (a log file the server writes itself) in [`Proc::log`] and in the

@@ -1,14 +1,9 @@
-//! Helpers for the node checks' tests: free ports, waiting for servers, running the binary and
-//! reading its JSON report.
-#![allow(dead_code)]
+//! Helpers for the node checks' tests: free loopback ports, waiting for servers, running
+//! `check` on a host root (`PEN_DOCTOR_ROOT`), files under that root, an SNTP responder.
 
-#[path = "ports.rs"]
-mod ports;
-
-use serde_json::Value;
+use super::{pen_doctor, ports, Host, Run, RunExt};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A free TCP port on loopback (bound to port 0, then released).
@@ -39,79 +34,16 @@ pub fn wait_path(path: &Path) {
     }
 }
 
-/// A child process killed (by its own pid) and reaped on drop.
-pub struct Proc(pub Child);
-
-impl Proc {
-    pub fn spawn(cmd: &mut Command) -> Proc {
-        Proc(cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")))
-    }
-    pub fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The result of one `pen-doctor check` run.
-pub struct Run {
-    pub code: i32,
-    pub report: Value,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-impl Run {
-    /// The check with id `id`.
-    pub fn check(&self, id: &str) -> &Value {
-        self.report["checks"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["id"] == id))
-            .unwrap_or_else(|| panic!("no check {id} in {}", self.report))
-    }
-    pub fn status(&self, id: &str) -> String {
-        self.check(id)["status"].as_str().unwrap_or_default().to_string()
-    }
-    /// The codes of a check's findings.
-    pub fn codes(&self, id: &str) -> Vec<String> {
-        self.check(id)["findings"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|f| f["code"].as_str().map(str::to_string)).collect())
-            .unwrap_or_default()
-    }
-    /// The first finding with `code`.
-    pub fn finding(&self, id: &str, code: &str) -> &Value {
-        self.check(id)["findings"]
-            .as_array()
-            .and_then(|a| a.iter().find(|f| f["code"] == code))
-            .unwrap_or_else(|| panic!("no {code} in {id}: {}", self.check(id)))
-    }
-    pub fn evidence(&self, id: &str) -> &Value {
-        &self.check(id)["evidence"]
-    }
-}
-
-/// Runs `pen-doctor check --format json ARGS` with `PEN_DOCTOR_ROOT=root` (when given).
+/// Runs `pen-doctor check --format json --lang en ARGS` with `PEN_DOCTOR_ROOT=root` (when given).
 pub fn run_check(args: &[&str], root: Option<&Path>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
+    let mut cmd = pen_doctor(Host);
     cmd.arg("check").args(["--format", "json", "--lang", "en"]).args(args);
-    cmd.env_remove("PEN_DOCTOR_ROOT");
     if let Some(r) = root {
         cmd.env("PEN_DOCTOR_ROOT", r);
     }
-    let start = Instant::now();
-    let out = cmd.output().expect("run pen-doctor");
-    let elapsed = start.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report: Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
-    Run { code: out.status.code().unwrap_or(-1), report, stderr, elapsed }
+    let run = cmd.run();
+    run.json();
+    run
 }
 
 /// Writes `text` to `root/rel`, creating directories.
