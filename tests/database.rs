@@ -1,20 +1,15 @@
 //! `pi:agendamentos` and `pen:agendamentos` against a real MariaDB holding the SEI tables:
 //! every finding code, the read-only session, and the database password kept out of every
 //! output format, even when the login fails or the server cannot be reached.
-// Both support modules load the same small port picker; a copy each is harmless.
-#![allow(clippy::duplicate_mod)]
-
-#[path = "support/mariadb.rs"]
-mod mariadb;
 mod support;
 
-use mariadb::{MariaDb, SEI_SCHEMA};
 use pen_doctor::checks::{Check, Ctx};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use support::mariadb::{MariaDb, SEI_SCHEMA};
 use support::{check, codes, finding, pen_doctor, Host, RunExt, TcpBehaviour, TcpServer};
 
 const PASSWORD: &str = "Sei-Db-S3cret!x";

@@ -4,22 +4,17 @@
 //! MariaDB, a real nginx serving the WSDL and the REST API to prove `http:tramita` asks what the
 //! module asks (the trailing slash included), php.ini files as SEI's PHP loads them, and hostile
 //! inputs. Everything is asserted through the binary's JSON reports.
-// Both support modules load the same small port picker; a copy each is harmless.
-#![allow(clippy::duplicate_mod)]
+mod support;
 
-#[path = "support/mariadb.rs"]
-mod mariadb;
-#[path = "support/pki_tls.rs"]
-mod pki_tls;
-
-use mariadb::{MariaDb, SEI_SCHEMA};
-use pki_tls::{Issued, Nginx, Pki, Spec};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+use support::mariadb::{MariaDb, SEI_SCHEMA};
+use support::pki_tls::{self, Issued, Nginx, Pki, Spec};
+use support::{codes, finding, pen_doctor, Host, Proc, Run, RunExt};
 
 /// Every password the fixtures and the tests hold.
 const SECRETS: &[&str] = &["S3nh4", "Senha-Do-Certificado-9", "Banco-Eras-S3cret!", "Docker-S3cret"];
@@ -55,22 +50,14 @@ fn empty_root() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-struct Out {
-    code: i32,
-    report: Value,
-    all: String,
-}
-
 /// Runs `pen-doctor check ARGS --format json` with a clean environment plus `env`.
-fn run(args: &[&str], env: &[(&str, &str)], root: &Path) -> Out {
+fn run(args: &[&str], env: &[(&str, &str)], root: &Path) -> Run {
     run_as(args, env, root, None)
 }
 
-fn run_as(args: &[&str], env: &[(&str, &str)], root: &Path, uid: Option<u32>) -> Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("PEN_DOCTOR_ROOT", root)
+fn run_as(args: &[&str], env: &[(&str, &str)], root: &Path, uid: Option<u32>) -> Run {
+    let mut cmd = pen_doctor(Host);
+    cmd.env("PEN_DOCTOR_ROOT", root)
         .arg("check")
         .args(args)
         .args(["--format", "json", "--color", "never"])
@@ -78,37 +65,17 @@ fn run_as(args: &[&str], env: &[(&str, &str)], root: &Path, uid: Option<u32>) ->
     if let Some(uid) = uid {
         cmd.uid(uid).gid(uid);
     }
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let all = stdout.clone() + &String::from_utf8_lossy(&out.stderr);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {all}"));
+    let out = cmd.run();
+    out.json();
     for s in SECRETS {
-        assert!(!all.contains(s), "{s} leaked:\n{all}");
+        assert!(!out.stdout.contains(s) && !out.stderr.contains(s), "{s} leaked:\n{out}");
     }
-    Out { code: out.status.code().unwrap_or(-1), report, all }
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
-
-fn codes(check: &Value) -> Vec<String> {
-    check["findings"].as_array().into_iter().flatten().map(|f| f["code"].as_str().unwrap_or("").to_string()).collect()
-}
-
-fn finding<'a>(check: &'a Value, code: &str) -> &'a Value {
-    check["findings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} in {check:#}"))
+    out
 }
 
 fn config_of(tree: &Path, root: &Path, env: &[(&str, &str)]) -> Value {
     let out = run(&["--sei-dir", tree.to_str().unwrap(), "--only", "config"], env, root);
-    check(&out.report, "config:sei").clone()
+    out.check("config:sei").clone()
 }
 
 // ------------------------------------------------------------------------------- every era
@@ -187,53 +154,36 @@ fn a_healthy_4x_configuration_gives_no_fail_and_no_warn_from_discovery() {
     assert_eq!(c["evidence"]["pen"]["pendencias_used"], false);
     // The module never calls the pendências service: its built-in address is not probed.
     let out = run(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "dns", "--timeout", "1s"], &[], root.path());
-    let ids: Vec<&str> = out.report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&"dns:tramita") && !ids.iter().any(|i| i.contains("pendencias")), "{ids:?}");
+    let ids = support::report::ids(&out.json());
+    assert!(ids.iter().any(|i| i == "dns:tramita") && !ids.iter().any(|i| i.contains("pendencias")), "{ids:?}");
     // Unless asked for.
     let out = run(
         &["--sei-dir", tree.path().to_str().unwrap(), "--only", "dns", "--target", "pendencias", "--timeout", "1s"],
         &[],
         root.path(),
     );
-    assert!(out.report["checks"].as_array().unwrap().iter().any(|c| c["id"] == "dns:pendencias"));
+    assert!(out.json()["checks"].as_array().unwrap().iter().any(|c| c["id"] == "dns:pendencias"));
 }
 
 // ------------------------------------------------------------------------------- docker
 
-/// A process started as the test asks (argv[0] renamed with `exec -a`), killed on drop.
-struct Service(Child);
-
-impl Service {
-    fn start(name: &str, env: &[(&str, &str)]) -> Service {
-        let child = Command::new("bash")
-            .arg("-c")
-            .arg(format!("exec -a {name} sleep 600"))
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        // Until exec has happened: the command line shows the new name.
-        let start = Instant::now();
-        while !std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(name.as_bytes()) {
-            assert!(start.elapsed() < Duration::from_secs(5), "{name} did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Service(child)
+/// A process started as the test asks (argv[0] renamed with `exec -a`), with only `env` as
+/// its environment; returns once the new name shows in its command line.
+fn service(name: &str, env: &[(&str, &str)]) -> Proc {
+    let mut cmd = Command::new("bash");
+    cmd.arg("-c")
+        .arg(format!("exec -a {name} sleep 600"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied());
+    let proc = Proc::spawn_quiet(name, cmd);
+    let pid = proc.pid();
+    let start = Instant::now();
+    while !std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default().starts_with(name.as_bytes()) {
+        assert!(start.elapsed() < Duration::from_secs(5), "{name} did not start");
+        std::thread::sleep(Duration::from_millis(10));
     }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    proc
 }
 
 /// The variables the agency's docker images give the processes that run SEI.
@@ -255,12 +205,11 @@ const DOCKER_ENV: &[(&str, &str)] = &[
 #[test]
 fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
     let root = empty_root();
-    let php_fpm = Service::start("php-fpm", DOCKER_ENV);
+    let php_fpm = service("php-fpm", DOCKER_ENV);
     // A second one whose environment is too large to read: skipped, with the reason.
     // (Linux takes at most 128 KiB per variable: three make it.)
     let huge = "x".repeat(100 * 1024);
-    let big =
-        Service::start("php-fpm", &[("HUGE1", huge.as_str()), ("HUGE2", huge.as_str()), ("HUGE3", huge.as_str())]);
+    let big = service("php-fpm", &[("HUGE1", huge.as_str()), ("HUGE2", huge.as_str()), ("HUGE3", huge.as_str())]);
     // pen-doctor's own environment holds none of the variables.
     let c = config_of(&fixture("docker"), root.path(), &[]);
     assert_eq!((codes(&c), &c["status"]), (Vec::<String>::new(), &Value::from("ok")), "{c:#}");
@@ -297,7 +246,7 @@ fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
     // As a user who may not read root's processes: skipped with the reason, values unresolved.
     let out =
         run_as(&["--sei-dir", fixture("docker").to_str().unwrap(), "--only", "config"], &[], root.path(), Some(65534));
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert!(codes(c).iter().all(|c| c == "SEI_CONFIG_UNRESOLVED"), "{c:#}");
     let unread = c["evidence"]["environments"]["unread"].as_array().unwrap();
     let mine = unread.iter().find(|u| u["pid"] == php_fpm.pid()).unwrap_or_else(|| panic!("{unread:?}"));
@@ -338,7 +287,7 @@ impl Lab {
             key = key.display(),
             ca = client_ca.display(),
         );
-        let nginx = Nginx::start(pki.dir.path(), &conf);
+        let nginx = Nginx::on_free_port(&conf);
         let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
         let store = pki.write("store.pem", isrg + &pki.root.pem());
         let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
@@ -347,12 +296,12 @@ impl Lab {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("https://api.test:{}{path}", self.nginx.port)
+        format!("https://api.test:{}{path}", self.nginx.port())
     }
 
     /// `check --only config,http` (and what http needs) of a tree pointed at the lab.
-    fn run(&self, tree: &Path, root: &Path, store: &Path) -> Out {
-        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port);
+    fn run(&self, tree: &Path, root: &Path, store: &Path) -> Run {
+        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port());
         run(
             &[
                 "--sei-dir",
@@ -400,16 +349,16 @@ fn http_tramita_asks_what_the_installed_module_asks() {
     // 3.7 (SOAP): the WSDL only.
     let tree = lab.tree("modpen3", &lab.url("/interoperabilidade/soap/v3/"), MODPEN3_WS);
     let out = lab.run(tree.path(), root.path(), &lab.store);
-    let http = check(&out.report, "http:tramita");
+    let http = out.check("http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!((&http["evidence"]["api"], &http["evidence"]["era"]), (&"soap".into(), &"3.7".into()));
     assert_eq!(request_urls(http), [lab.url("/interoperabilidade/soap/v3/?wsdl")]);
-    assert_eq!(out.code, 0, "{}", out.all);
+    assert_eq!(out.code, Some(0), "{out}");
 
     // 4.x (REST): healthcheck, then tramites/pendentes?todas=0.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3/"), MODPEN4_WS);
     let out = lab.run(tree.path(), root.path(), &lab.store);
-    let http = check(&out.report, "http:tramita");
+    let http = out.check("http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!(
         request_urls(http),
@@ -418,17 +367,17 @@ fn http_tramita_asks_what_the_installed_module_asks() {
             lab.url("/interoperabilidade/rest/v3/tramites/pendentes?todas=0")
         ]
     );
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert_eq!(codes(c), Vec::<String>::new(), "{c:#}");
 
     // 4.x without the final slash: the module's own requests miss, and pen-doctor's with them.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3"), MODPEN4_WS);
     let out = lab.run(tree.path(), root.path(), &lab.store);
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     let f = finding(c, "PEN_WEBSERVICE_NO_TRAILING_SLASH");
     assert_eq!(f["params"]["healthcheck"], lab.url("/interoperabilidade/rest/v3healthcheck"));
     assert_eq!(f["params"]["pendentes"], lab.url("/interoperabilidade/rest/tramites/pendentes?todas=0"));
-    let http = check(&out.report, "http:tramita");
+    let http = out.check("http:tramita");
     assert_eq!(http["status"], "fail", "{http:#}");
     assert_eq!(request_urls(http), [lab.url("/interoperabilidade/rest/v3healthcheck")]);
     assert_eq!(codes(http), ["HTTP_UNEXPECTED_RESPONSE"]);
@@ -436,10 +385,10 @@ fn http_tramita_asks_what_the_installed_module_asks() {
     // 4.x given the manual's SOAP address: REST paths on a SOAP address.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/soap/v3/"), MODPEN4_WS);
     let out = lab.run(tree.path(), root.path(), &lab.store);
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     let f = finding(c, "PEN_WEBSERVICE_API_MISMATCH");
     assert_eq!((&f["params"]["found"], &f["params"]["expected"]), (&"soap/v3".into(), &"rest/v3".into()));
-    let http = check(&out.report, "http:tramita");
+    let http = out.check("http:tramita");
     assert_eq!(request_urls(http), [lab.url("/interoperabilidade/soap/v3/healthcheck")]);
     assert_eq!(http["status"], "fail");
 }
@@ -454,13 +403,13 @@ fn production_mode_off_never_softens_a_rest_module_s_tls_failure() {
     let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
     let store = lab.pki.write("isrg-only.pem", isrg);
     let out = lab.run(tree.path(), root.path(), &store);
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert_eq!(codes(c), ["PEN_VERIFIER_SKIPS_TLS"], "{c:#}");
-    let tls = check(&out.report, "tls:tramita");
+    let tls = out.check("tls:tramita");
     assert_eq!(tls["status"], "fail", "{tls:#}");
     let f = finding(tls, "SERVER_CERT_UNTRUSTED");
     assert_eq!(f["severity"], "fail");
-    assert_eq!(out.code, 1);
+    assert_eq!(out.code, Some(1));
 }
 
 // ------------------------------------------------------------------------------- 1.x in MariaDB
@@ -529,7 +478,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     db.sql("INSERT INTO infra_parametro VALUES ('PEN_VERSAO_MODULO_SEI', '1.5.4');");
     let tree = db.modpen1();
     let out = lab.run(tree.path(), root.path(), &lab.store);
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert_eq!(codes(c), ["PEN_TLS_VERIFICATION_OFF"], "{c:#}");
     let pen = &c["evidence"]["pen"];
     assert_eq!(
@@ -547,8 +496,8 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
         "{sources:?}"
     );
     // The certificate and its password from the database open the mutual TLS the WSDL needs.
-    assert_eq!(check(&out.report, "cert:client")["status"], "ok", "{}", out.all);
-    let http = check(&out.report, "http:tramita");
+    assert_eq!(out.check("cert:client")["status"], "ok", "{out}");
+    let http = out.check("http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!(request_urls(http), [lab.url("/interoperabilidade/soap/v3/?wsdl")]);
     // Read from the database, in the read-only session.
@@ -562,7 +511,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     db.sql("INSERT INTO infra_parametro VALUES ('PEN_VERSAO_MODULO_SEI', '1.0.1');");
     let tree = db.modpen1();
     let out = run(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "config"], &[], root.path());
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert_eq!(c["evidence"]["pen"]["config_source"], "database (infra_parametro)");
     let f = finding(c, "PEN_CERT_PASSWORD_EMPTY");
     assert_eq!(
@@ -576,7 +525,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     edit(tree.path(), "config/ConfiguracaoSEI.php", "'Porta' => '3306'", &format!("'Porta' => '{closed}'"));
     let out =
         run(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "config", "--timeout", "2s"], &[], root.path());
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     assert!(codes(c).contains(&"DB_UNREACHABLE".to_string()), "{c:#}");
 }
 
@@ -671,7 +620,7 @@ fn hostile_php_ini_and_sei_files_are_findings_naming_the_file() {
     let start = Instant::now();
     let out = run(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "config", "--deadline", "20s"], &[], r);
     assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
-    let c = check(&out.report, "config:sei");
+    let c = out.check("config:sei");
     let unreadable: Vec<String> = c["findings"]
         .as_array()
         .unwrap()
@@ -685,5 +634,5 @@ fn hostile_php_ini_and_sei_files_are_findings_naming_the_file() {
     let php = &c["evidence"]["php"][0];
     // At most 200 files of a scan directory: the unreadable one and 199 read.
     assert_eq!(php["scanned"].as_array().unwrap().len(), 199, "bounded");
-    assert_eq!(out.code, 1, "{}", out.all);
+    assert_eq!(out.code, Some(1), "{out}");
 }

@@ -5,20 +5,15 @@
 //! the comparison with the live checks, a table of another shape, and a hostile log (a million
 //! rows, 1 MiB messages, binary bytes, secrets and escape sequences) read within the deadline
 //! with bounded memory and nothing leaked. Everything is asserted through the binary's reports.
-// Both support modules load the same small port picker; a copy each is harmless.
-#![allow(clippy::duplicate_mod)]
+mod support;
 
-#[path = "support/mariadb.rs"]
-mod mariadb;
-#[path = "support/pki_tls.rs"]
-mod pki_tls;
-
-use mariadb::{MariaDb, SEI_SCHEMA};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::mariadb::{MariaDb, SEI_SCHEMA};
+use support::pki_tls;
 
 const PASSWORD: &str = "Sei-Log-Db-S3cret!";
 
@@ -490,20 +485,20 @@ impl Lab {
             key = key.display(),
             ca = client_ca.display(),
         );
-        let nginx = Nginx::start(pki.dir.path(), &conf);
+        let nginx = Nginx::on_free_port(&conf);
         let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
         let store = pki.write("store.pem", isrg + &pki.root.pem());
         Lab { pki, nginx, store }
     }
 
     fn tramita(&self) -> String {
-        format!("https://api.test:{}/interoperabilidade/rest/v3/", self.nginx.port)
+        format!("https://api.test:{}/interoperabilidade/rest/v3/", self.nginx.port())
     }
 
     /// Runs `--only sei,tls` against the lab with the given trust store.
     fn run(&self, fx: &Fixture, store: &std::path::Path) -> Value {
         let endpoint = format!("tramita={}", self.tramita());
-        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port);
+        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port());
         json_report(
             &[
                 "--only",

@@ -1,11 +1,10 @@
 //! `pen-doctor cert FILE` and `check --only cert`: the client certificate file in every shape a
 //! user may have (PEM with key encrypted both ways, PKCS#12, expired, broken, hostile input).
 
-#[path = "support/pki_tls.rs"]
-mod pki_tls;
+mod support;
 
-use pki_tls::*;
 use std::os::unix::fs::PermissionsExt;
+use support::pki_tls::*;
 
 const PASS: &str = "s3nh@-Secreta-42";
 
@@ -33,7 +32,7 @@ fn good_pem_with_pkcs8_encrypted_key_prints_facts_in_every_format() {
     let c = good_client(&pki);
     let file = pki.write("good.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
     let (run, chk) = cert_json(&file, Some(PASS));
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(chk["status"], "ok", "{chk:#}");
     let ev = &chk["evidence"]["certificate"];
     assert!(ev["subject"].as_str().unwrap().contains("ORGAO TESTE"));
@@ -46,7 +45,7 @@ fn good_pem_with_pkcs8_encrypted_key_prints_facts_in_every_format() {
             &["cert", file.to_str().unwrap(), "--password-env", "CERT_PASS", "--format", format, "--lang", "en"],
             &[("CERT_PASS", PASS)],
         );
-        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.code, Some(0), "{}", run.stdout);
         assert!(run.stdout.contains("ORGAO TESTE") && run.stdout.contains("SHA-256"), "{}", run.stdout);
         assert!(!run.stdout.contains(PASS));
     }
@@ -78,7 +77,7 @@ fn legacy_encrypted_key_and_pkcs12_load() {
     assert!(std::fs::read_to_string(&file).unwrap().contains("Proc-Type: 4,ENCRYPTED"));
     let (run, chk) = cert_json(&file, Some(PASS));
     assert_eq!(chk["status"], "ok", "{chk:#}");
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 
     let p12 = pki.write("a1.p12", c.p12(PASS, &[&pki.client_ca]));
     let (_, chk) = cert_json(&p12, Some(PASS));
@@ -87,7 +86,7 @@ fn legacy_encrypted_key_and_pkcs12_load() {
 
     let (run, chk) = cert_json(&p12, Some("wrong password"));
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
 
     // An old-style export (RC2/3DES, as older Windows tools write), made by the openssl CLI.
     let pem = pki.write("plain.pem", c.pem() + &c.key_pem());
@@ -112,7 +111,7 @@ fn wrong_or_missing_password() {
     let file = pki.write("enc.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
     let (run, chk) = cert_json(&file, Some("not the password"));
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
     let (_, chk) = cert_json(&file, None);
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_NO_PASSWORD"]);
 }
@@ -123,12 +122,12 @@ fn expired_certificate_maps_to_cause_1() {
     let c = pki.client(&Spec::client("ORGAO VENCIDO", "ICP-Brasil").valid(now() - 400 * DAY, now() - 5 * DAY));
     let file = pki.write("expired.pem", c.pem() + &c.key_pem());
     let (run, chk) = cert_json(&file, None);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
     let f = finding(&chk, "CLIENT_CERT_EXPIRED");
     assert_eq!(f["kb"]["article"], "TRAMITA-FALHA-COMUNICACAO");
     assert_eq!(f["kb"]["cause"], 1);
     let human = pen_doctor(&["cert", file.to_str().unwrap(), "--lang", "en"], &[]);
-    assert_eq!(human.code, 1);
+    assert_eq!(human.code, Some(1));
     assert!(human.stdout.contains("CLIENT_CERT_EXPIRED") && human.stdout.contains("TRAMITA-FALHA-COMUNICACAO"));
     assert!(human.stdout.contains("ORGAO VENCIDO"));
 }
@@ -145,7 +144,7 @@ fn validity_usage_and_issuer_findings() {
     let (run, chk) = cert_json(&f, None);
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_EXPIRING"]);
     assert_eq!(chk["status"], "warn");
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 
     let mut spec = Spec::client("ORGAO EMAIL", "ICP-Brasil");
     spec.eku = Some(vec!["emailProtection"]);
@@ -158,7 +157,7 @@ fn validity_usage_and_issuer_findings() {
     let (run, chk) = cert_json(&f, None);
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_ISSUER_UNKNOWN"]);
     assert_eq!(finding(&chk, "CLIENT_CERT_ISSUER_UNKNOWN")["severity"], "info");
-    assert_eq!(run.code, 0);
+    assert_eq!(run.code, Some(0));
 
     // For Pucomex an issuer outside ICP-Brasil is a failure.
     let run = pen_doctor(
@@ -208,7 +207,7 @@ fn bad_input_gives_a_finding_never_a_panic() {
         let f = pki.write(name, bytes);
         let (run, chk) = cert_json(&f, Some(PASS));
         assert_eq!(codes(&chk), vec![code], "{name}: {chk:#}");
-        assert_eq!(run.code, 1, "{name}");
+        assert_eq!(run.code, Some(1), "{name}");
         let msg = finding(&chk, code)["message"].as_str().unwrap().to_string();
         assert!(msg.contains(name), "{name}: message names the file: {msg}");
     }
@@ -255,7 +254,7 @@ fn web_server_user_must_read_the_file() {
     let f = finding(chk, "CLIENT_CERT_UNREADABLE");
     assert_eq!(f["params"]["mode"], "0600");
     assert!(f["params"]["web_user"].as_str().unwrap().contains("www-data"));
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, Some(1));
 }
 
 /// Copies a directory tree.

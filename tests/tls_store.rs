@@ -1,9 +1,8 @@
 //! `ca:store`: which bundle is chosen and why, and what is wrong with it.
 
-#[path = "support/pki_tls.rs"]
-mod pki_tls;
+mod support;
 
-use pki_tls::*;
+use support::pki_tls::*;
 
 fn store_check(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["check", "--only", "ca", "--format", "json"];

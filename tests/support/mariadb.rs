@@ -2,11 +2,8 @@
 //! once) in a temp directory, started as root on a free loopback port with the general query
 //! log on, shared by the tests of one process while any of them holds it, stopped and removed
 //! when the last one lets it go.
-#![allow(dead_code)]
 
-#[path = "ports.rs"]
-mod ports;
-
+use super::ports;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};

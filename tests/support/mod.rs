@@ -41,10 +41,12 @@
 mod ports;
 
 mod dns;
+pub mod mariadb;
 mod netns;
 mod nginx;
 pub mod node;
 mod pki;
+pub mod pki_tls;
 mod proxy;
 pub mod report;
 mod slowfs;

@@ -1,13 +1,14 @@
 //! A real nginx in the foreground with a configuration the test writes (TLS servers, client
 //! certificate verification, fixed answers), its files in a temporary directory.
 
-use super::{temp_dir, which, Place, Proc};
+use super::{free_port, temp_dir, which, Host, Place, Proc};
 use std::path::{Path, PathBuf};
 
 /// nginx (one process, as root) running the `http { … }` body the test gave. Stops on drop.
 pub struct Nginx {
     proc: Proc,
     dir: tempfile::TempDir,
+    port: Option<u16>,
 }
 
 impl Nginx {
@@ -63,7 +64,21 @@ impl Nginx {
         proc.also_log(conf_path.clone());
         let pid_file = d.join("nginx.pid");
         proc.wait_ready(|_| pid_file.exists());
-        Nginx { proc, dir }
+        Nginx { proc, dir, port: None }
+    }
+
+    /// Starts nginx on the host with `servers`, each `{PORT}` in it replaced by one free
+    /// loopback port: [`Nginx::port`].
+    pub fn on_free_port(servers: &str) -> Nginx {
+        let port = free_port(Host);
+        let mut nginx = Nginx::start(Host, &servers.replace("{PORT}", &port.to_string()));
+        nginx.port = Some(port);
+        nginx
+    }
+
+    /// The port `{PORT}` stood for ([`Nginx::on_free_port`]).
+    pub fn port(&self) -> u16 {
+        self.port.expect("nginx was started with Nginx::on_free_port")
     }
 
     /// nginx's directory (its config, logs, pid).

@@ -1,12 +1,12 @@
-//! Test PKI and servers for the certificate/TLS tests: certificates made on the fly with OpenSSL
-//! (roots, intermediates, a cross-signing expired root, client CAs, leaves with any dates and
-//! usages, encrypted keys in both PEM forms, PKCS#12), a real nginx on loopback, hostile TCP
-//! servers, and a runner for the pen-doctor binary.
-#![allow(dead_code)]
+//! The certificate/TLS tests' fixed hierarchy, made in memory with the OpenSSL library (roots,
+//! intermediates, a cross-signing expired root, client CAs, leaves with any dates to the second
+//! and usages, encrypted keys in both PEM forms, PKCS#12), hostile TCP servers, and the run of
+//! the binary these tests make. nginx, the run's result and the report lookups are the
+//! harness's own ([`super::Nginx`], [`super::Run`], [`super::report`]).
 
-#[path = "ports.rs"]
-mod ports;
-
+pub use super::report::{check, codes, finding};
+use super::{Host, RunExt};
+pub use super::{Nginx, Run};
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
 use openssl::ec::{EcGroup, EcKey};
@@ -259,60 +259,7 @@ impl Pki {
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    ports::tcp()
-}
-
-/// A real nginx serving a configuration, stopped on drop.
-pub struct Nginx {
-    child: Child,
-    pub port: u16,
-    pub dir: PathBuf,
-}
-
-impl Nginx {
-    /// Starts nginx with `servers` (the `server { … }` blocks, `{PORT}` replaced) under `dir`.
-    pub fn start(dir: &Path, servers: &str) -> Nginx {
-        let port = free_port();
-        let conf = format!(
-            "master_process off;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {d}/cb;\n proxy_temp_path {d}/px;\n fastcgi_temp_path {d}/fc;\n\
-             uwsgi_temp_path {d}/uw;\n scgi_temp_path {d}/sc;\n default_type text/plain;\n{servers}\n}}\n",
-            d = dir.display(),
-            servers = servers.replace("{PORT}", &port.to_string()),
-        );
-        let conf_path = dir.join("nginx.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("nginx")
-            .arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(dir.join("error.log"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx is installed");
-        let n = Nginx { child, port, dir: dir.to_path_buf() };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "nginx did not start: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        n
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    super::free_port(Host)
 }
 
 /// A hostile TLS "server": accepts connections and misbehaves in the given way.
@@ -364,65 +311,10 @@ pub fn black_hole() -> SocketAddr {
     addr
 }
 
-/// The result of one pen-doctor run.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
-}
-
-impl Run {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-}
-
-/// Runs pen-doctor with `args` and extra environment variables (no proxy from the environment).
+/// Runs pen-doctor with `args` and extra environment variables, in the harness's clean
+/// environment (no proxy, no CA bundle from the environment) and without colours.
 pub fn pen_doctor(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let start = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.args(args)
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .env_remove("SSL_CERT_FILE")
-        .env_remove("SSL_CERT_DIR")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-    }
-}
-
-/// The check with `id` in a JSON report.
-pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
-
-/// The finding codes of a check.
-pub fn codes(check: &serde_json::Value) -> Vec<String> {
-    check["findings"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|f| f["code"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
-/// The finding with `code` in a check.
-pub fn finding<'a>(check: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    check["findings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no finding {code} in {check:#}"))
+    let mut cmd = super::pen_doctor(Host);
+    cmd.args(args).env("NO_COLOR", "1").envs(env.iter().copied());
+    cmd.run()
 }
