@@ -8,6 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::pki_tls::*;
+use support::{Host, Tinyproxy};
 
 const PASS: &str = "Senha-Do-Certificado-9";
 const PI_PASS: &str = "Senha-Do-PI-7";
@@ -448,51 +449,12 @@ fn hostile_servers_give_findings_within_the_timeout() {
     }
 }
 
-/// tinyproxy on loopback, stopped on drop.
-struct Tinyproxy(std::process::Child, u16);
-
-impl Tinyproxy {
-    fn start(dir: &std::path::Path) -> Tinyproxy {
-        let port = free_port();
-        let conf = dir.join("tinyproxy.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 10\nAllow 127.0.0.1\nLogFile \"{d}/tp.log\"\nPidFile \"{d}/tp.pid\"\n",
-                d = dir.display()
-            ),
-        )
-        .unwrap();
-        let child = std::process::Command::new("tinyproxy")
-            .arg("-d")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("tinyproxy is installed");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "tinyproxy did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Tinyproxy(child, port)
-    }
-}
-
-impl Drop for Tinyproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn tls_and_http_go_through_the_proxy() {
     let lab = Lab::new();
-    let proxy = Tinyproxy::start(lab.pki.dir.path());
+    let proxy = Tinyproxy::start(Host, ("127.0.0.1", free_port()), &[]);
     let endpoint = format!("tramita=https://localhost:{}/interoperabilidade/soap/v3/", lab.nginx.port());
-    let proxy_url = format!("http://127.0.0.1:{}", proxy.1);
+    let proxy_url = proxy.url();
     let run = pen_doctor(
         &[
             "check",
@@ -521,8 +483,11 @@ fn tls_and_http_go_through_the_proxy() {
     assert_eq!(check(&json, "tcp:tramita")["evidence"]["via"], "proxy", "{json:#}");
     assert_eq!(check(&json, "tls:tramita")["status"], "ok", "{json:#}");
     assert_eq!(check(&json, "http:tramita")["status"], "ok", "{json:#}");
-    let log = std::fs::read_to_string(lab.pki.dir.path().join("tp.log")).unwrap_or_default();
-    assert!(log.contains("CONNECT"), "the proxy saw no tunnel: {log}");
+    assert!(
+        proxy.connects_to(&format!("localhost:{}", lab.nginx.port())) > 0,
+        "the proxy saw no tunnel: {}",
+        proxy.log()
+    );
 }
 
 /// `openssl s_server` demanding a client certificate at the TLS level (`-Verify`): the refusal is
