@@ -7,44 +7,9 @@ mod support;
 use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::node::*;
 use support::Run;
-
-/// supervisord in the foreground, stopped with SIGTERM (so it stops its programs) on drop.
-struct Supervisord(std::process::Child);
-
-impl Supervisord {
-    fn start(conf: &Path) -> Supervisord {
-        let child = Command::new("supervisord")
-            .args(["-n", "-c"])
-            .arg(conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start supervisord");
-        Supervisord(child)
-    }
-}
-
-impl Drop for Supervisord {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/node").join(name)
@@ -88,7 +53,7 @@ fn pen_programs_running_and_one_fatal_with_its_stderr() {
         ),
     );
     write(root, "etc/supervisor/conf.d/other.conf", "[program:unrelated]\ncommand=sleep 600\n");
-    let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisor/supervisord.conf"));
     wait_path(&sock);
 
     // Wait until the failing program has given up (FATAL).
@@ -138,7 +103,7 @@ fn inet_port_with_credentials_and_no_pen_programs() {
         base_conf(root, &format!("[inet_http_server]\nport=127.0.0.1:{port}\nusername=pen\npassword={secret}\n"))
             + "\n[program:cron_like]\ncommand=sleep 600\n";
     write(root, "etc/supervisord.conf", &conf);
-    let _sd = Supervisord::start(&root.join("etc/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisord.conf"));
     wait_tcp(port);
 
     let r = run_check(&["--only", "supervisor", "--timeout", "2s"], Some(root));

@@ -369,27 +369,6 @@ fn control_characters_from_peers_and_certificates_are_escaped() {
     }
 }
 
-/// supervisord in the foreground, stopped with SIGTERM (so it stops its programs) on drop.
-struct Supervisord(std::process::Child);
-
-impl Drop for Supervisord {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn write_file(root: &Path, rel: &str, text: &str) -> PathBuf {
     let p = root.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -446,14 +425,7 @@ fn supervisord_program_printing_passwords_leaks_nothing() {
             other = other.display(),
         ),
     );
-    let child = std::process::Command::new("supervisord")
-        .args(["-n", "-c"])
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start supervisord");
-    let _sd = Supervisord(child);
+    let _sd = support::node::supervisord(&conf);
     let envs =
         [("PEN_DOCTOR_ROOT", root.to_str().unwrap()), ("PDT_CERT_PW", CERT_PW), ("PEN_DOCTOR_DB_PASSWORD", DB_PW)];
     let args = strings(&[
@@ -739,16 +711,6 @@ fn reports_read_back_by_merge_and_diff_are_escaped() {
     }
 }
 
-/// A child process killed (by its own pid) and reaped on drop.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn command_lines_and_cron_lines_with_passwords_leak_nothing() {
     use std::os::unix::process::CommandExt;
@@ -766,14 +728,15 @@ fn command_lines_and_cron_lines_with_passwords_leak_nothing() {
     );
     // A worker whose command line carries the database password (the shell stays, so its
     // command line is the one written here).
-    let worker = std::process::Command::new("bash")
-        .arg0("/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php")
-        .args(["-c", "sleep 300; :", "worker", &format!("--senha={DB_PW}"), EVIL])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let worker = Child(worker);
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg0("/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php").args([
+        "-c",
+        "sleep 300; :",
+        "worker",
+        &format!("--senha={DB_PW}"),
+        EVIL,
+    ]);
+    let worker = Proc::spawn_quiet("worker", cmd);
     std::thread::sleep(Duration::from_millis(300));
     let args = strings(&["check", "--only", "process,cron", "--sei-dir", "/nonexistent-sei"]);
     let envs = [("PEN_DOCTOR_ROOT", root.to_str().unwrap()), ("PEN_DOCTOR_DB_PASSWORD", DB_PW)];
@@ -785,7 +748,7 @@ fn command_lines_and_cron_lines_with_passwords_leak_nothing() {
     }
     let report = report_of(&outs);
     let workers = check(&report, "process:pen")["evidence"]["workers"].as_array().cloned().unwrap_or_default();
-    let mine = workers.iter().find(|w| w["pid"] == worker.0.id()).unwrap_or_else(|| panic!("{report:#}"));
+    let mine = workers.iter().find(|w| w["pid"] == worker.pid()).unwrap_or_else(|| panic!("{report:#}"));
     let command = mine["command"].as_str().unwrap();
     assert!(command.contains("--senha=*** \\x1b[31m"), "{command}");
     let entry = check(&report, "cron:pen")["evidence"]["entry"]["entry"].as_str().unwrap().to_string();

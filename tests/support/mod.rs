@@ -393,6 +393,8 @@ pub struct Proc {
     child: Child,
     log: PathBuf,
     extra_logs: Vec<PathBuf>,
+    /// How long it may take to stop after SIGTERM before it gets SIGKILL.
+    grace: Duration,
 }
 
 impl Proc {
@@ -410,7 +412,14 @@ impl Proc {
         }
         let line = cmdline(&cmd);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("{what} failed to start (`{line}`): {e}"));
-        Proc { what: what.to_string(), child, log, extra_logs: Vec::new() }
+        Proc { what: what.to_string(), child, log, extra_logs: Vec::new(), grace: Duration::from_secs(3) }
+    }
+
+    /// Gives it `grace` to stop after SIGTERM (a supervisor stopping its programs) before
+    /// SIGKILL.
+    pub fn with_grace(mut self, grace: Duration) -> Proc {
+        self.grace = grace;
+        self
     }
 
     /// Starts `cmd` as `what` with its output discarded (a worker, a stand-in process whose
@@ -472,7 +481,7 @@ impl Drop for Proc {
             unsafe {
                 libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
             }
-            if wait_bounded(&mut self.child, Duration::from_secs(3)).is_some() {
+            if wait_bounded(&mut self.child, self.grace).is_some() {
                 return;
             }
         }

@@ -1,9 +1,10 @@
 //! Helpers for the node checks' tests: free loopback ports, waiting for servers, running
 //! `check` on a host root (`PEN_DOCTOR_ROOT`), files under that root, an SNTP responder.
 
-use super::{pen_doctor, ports, Host, Run, RunExt};
+use super::{pen_doctor, ports, Host, Proc, Run, RunExt};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A free TCP port on loopback (bound to port 0, then released).
@@ -44,6 +45,14 @@ pub fn run_check(args: &[&str], root: Option<&Path>) -> Run {
     let run = cmd.run();
     run.json();
     run
+}
+
+/// supervisord in the foreground with `conf`; on drop it gets SIGTERM and up to 10 s to stop
+/// its programs.
+pub fn supervisord(conf: &Path) -> Proc {
+    let mut cmd = Command::new("supervisord");
+    cmd.args(["-n", "-c"]).arg(conf);
+    Proc::spawn_quiet("supervisord", cmd).with_grace(Duration::from_secs(10))
 }
 
 /// Writes `text` to `root/rel`, creating directories.
