@@ -11,7 +11,7 @@ mod support;
 use support::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const CERT_PW: &str = "Cert \"Pw\"/9f\\3a!é";
@@ -81,37 +81,6 @@ fn sei_copy() -> tempfile::TempDir {
     let ok = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).status().unwrap();
     assert!(ok.success());
     dir
-}
-
-/// gearmand on a free loopback port, killed on drop.
-struct Gearmand(std::process::Child, u16);
-
-impl Gearmand {
-    fn start(dir: &Path) -> Gearmand {
-        let port = free_port(Host);
-        let child = Command::new("gearmand")
-            .arg("--listen=127.0.0.1")
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-file={}", dir.join("gearmand.log").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gearmand");
-        let g = Gearmand(child, port);
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "gearmand did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        g
-    }
-}
-
-impl Drop for Gearmand {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The host tree the run reads (`PEN_DOCTOR_ROOT`): supervisord's configuration with includes,
@@ -244,7 +213,7 @@ fn the_bundle_holds_the_evidence_and_no_secret() {
     let root = tmp.path().join("root");
     let closed = free_port(Host);
     host_tree(&root, closed);
-    let gearmand = Gearmand::start(tmp.path());
+    let (_gearmand, gearmand_port) = support::node::gearmand(tmp.path());
     let sei = sei_copy();
     let pki = Pki::new();
     let ca = pki.root("Bundle Test Root");
@@ -276,7 +245,7 @@ fn the_bundle_holds_the_evidence_and_no_secret() {
         "--webhook",
         &format!("https://hook-user:{HOOK_PW}@127.0.0.1:{closed}/pucomex"),
         "--gearman",
-        &format!("127.0.0.1:{}", gearmand.1),
+        &format!("127.0.0.1:{}", gearmand_port),
         "--ntp-server",
         &format!("127.0.0.1:{closed}"),
         "--endpoint",
@@ -355,7 +324,7 @@ fn the_bundle_holds_the_evidence_and_no_secret() {
     let cron = member(&files, "cron.txt");
     assert!(cron.contains("/etc/cron.d/sei:3: */2 * * * * root /usr/bin/php") && !cron.contains("logrotate"), "{cron}");
     let gearman = member(&files, "gearman-status.txt");
-    assert!(gearman.contains(&format!("127.0.0.1:{}", gearmand.1)) && gearman.contains("version"), "{gearman}");
+    assert!(gearman.contains(&format!("127.0.0.1:{}", gearmand_port)) && gearman.contains("version"), "{gearman}");
     let store = member(&files, "trust-store.txt");
     assert!(store.contains("path: ") && store.contains("ISRG Root X1"), "{store}");
 

@@ -22,17 +22,6 @@ const PEN_FUNCTIONS: &[&str] = &[
     "expedirBloco",
 ];
 
-fn gearmand(dir: &Path) -> (Proc, u16) {
-    let port = free_port();
-    let mut cmd = Command::new("gearmand");
-    cmd.arg("--listen=127.0.0.1")
-        .arg(format!("--port={port}"))
-        .arg(format!("--log-file={}", dir.join("gearmand.log").display()));
-    let p = Proc::spawn("gearmand", cmd, dir.join("gearmand.out"));
-    wait_tcp(port);
-    (p, port)
-}
-
 fn admin(port: u16, cmd: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.write_all(format!("{cmd}\n").as_bytes()).unwrap();

@@ -491,52 +491,33 @@ fn tls_and_http_go_through_the_proxy() {
 }
 
 /// `openssl s_server` demanding a client certificate at the TLS level (`-Verify`): the refusal is
-/// a TLS alert, not an HTTP answer. Stopped on drop.
-struct SServer(std::process::Child, u16);
-
-impl SServer {
-    fn start(lab: &Lab, version_flag: &str) -> SServer {
-        let port = free_port();
-        let p = |n: &str| lab.pki.path(n).display().to_string();
-        let child = std::process::Command::new("openssl")
-            .args(["s_server", "-quiet", "-www", version_flag, "-accept", &port.to_string(), "-Verify", "3"])
-            .args([
-                "-cert",
-                &p("good-only.pem"),
-                "-key",
-                &p("good.key"),
-                "-cert_chain",
-                &lab.pki.write("inter.pem", lab.pki.inter.pem()).display().to_string(),
-            ])
-            .args(["-CAfile", &p("client-ca.pem")])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("openssl is installed");
-        let start = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "openssl s_server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        SServer(child, port)
-    }
-}
-
-impl Drop for SServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// a TLS alert, not an HTTP answer. Stopped on drop; the port it accepts on.
+fn s_server(lab: &Lab, version_flag: &str) -> (support::Proc, u16) {
+    let port = free_port();
+    let p = |n: &str| lab.pki.path(n).display().to_string();
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args(["s_server", "-quiet", "-www", version_flag, "-accept", &port.to_string(), "-Verify", "3"])
+        .args([
+            "-cert",
+            &p("good-only.pem"),
+            "-key",
+            &p("good.key"),
+            "-cert_chain",
+            &lab.pki.write("inter.pem", lab.pki.inter.pem()).display().to_string(),
+        ])
+        .args(["-CAfile", &p("client-ca.pem")]);
+    let server = support::Proc::spawn_quiet("openssl s_server", cmd);
+    support::node::wait_tcp(port);
+    (server, port)
 }
 
 #[test]
 fn client_certificate_refused_with_a_tls_alert() {
     let lab = Lab::new();
     for flag in ["-tls1_2", "-tls1_3"] {
-        let s = SServer::start(&lab, flag);
-        let endpoint = format!("pucomex=https://good.test:{}/", s.1);
-        let resolve = format!("good.test:{}:127.0.0.1", s.1);
+        let (_s_server, port) = s_server(&lab, flag);
+        let endpoint = format!("pucomex=https://good.test:{port}/");
+        let resolve = format!("good.test:{port}:127.0.0.1");
         let base = [
             "check",
             "--only",

@@ -47,6 +47,18 @@ pub fn run_check(args: &[&str], root: Option<&Path>) -> Run {
     run
 }
 
+/// gearmand on a free loopback port, its log in `dir`; returns once it accepts connections.
+pub fn gearmand(dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = Command::new("gearmand");
+    cmd.arg("--listen=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .arg(format!("--log-file={}", dir.join("gearmand.log").display()));
+    let p = Proc::spawn("gearmand", cmd, dir.join("gearmand.out"));
+    wait_tcp(port);
+    (p, port)
+}
+
 /// supervisord in the foreground with `conf`; on drop it gets SIGTERM and up to 10 s to stop
 /// its programs.
 pub fn supervisord(conf: &Path) -> Proc {
