@@ -7,30 +7,18 @@ use pen_doctor::checks::{Check, Ctx};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use support::mariadb::{MariaDb, SEI_SCHEMA};
-use support::{check, codes, finding, pen_doctor, Host, RunExt, TcpBehaviour, TcpServer};
+use support::mariadb::SeiDb;
+use support::{check, codes, finding, pen_doctor, Host, Run, RunExt, TcpBehaviour, TcpServer};
 
 const PASSWORD: &str = "Sei-Db-S3cret!x";
 
 /// A fresh database (and its SELECT-only user) with a healthy SEI: every PI and PEN task active
 /// and successful, packages published an hour ago, PEN module 3.8.0 recorded.
-struct Fixture {
-    server: Arc<MariaDb>,
-    name: String,
-}
-
-impl Fixture {
-    fn new(tag: &str) -> Fixture {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let server = MariaDb::shared();
-        let name = format!("sei_{tag}_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        server.database_with_reader(&name, PASSWORD);
-        server.sql(&name, SEI_SCHEMA);
-        server.sql(
-            &name,
-            "INSERT INTO infra_agendamento_tarefa VALUES
+fn fixture(tag: &str) -> SeiDb {
+    let fx = SeiDb::new("sei", tag, PASSWORD);
+    fx.sql(
+        "INSERT INTO infra_agendamento_tarefa VALUES
              (1, 'Processo de Publicação do PI', 'ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado', 'D', '2',
               NOW() - INTERVAL 1 HOUR, NOW() - INTERVAL 59 MINUTE, 'S', NULL, 'pi@orgao.gov.br', 'S'),
              (2, 'Alarme de falha na publicação', 'ProtocoloIntegradoAgendamentoRN::notificarProcessosComFalhaPublicacaoProtocoloIntegrado', 'D', '17',
@@ -48,45 +36,32 @@ impl Fixture {
              (1, 100, NOW() - INTERVAL 2 DAY, NOW() - INTERVAL 2 DAY, 'IN'),
              (2, 101, NOW() - INTERVAL 1 HOUR, NOW() - INTERVAL 1 HOUR, 'IN');
              INSERT INTO infra_parametro VALUES ('VERSAO_MODULO_PEN', '3.8.0'), ('PI_VERSAO', '3.0.1'), ('SEI_VERSAO', '4.0.12');",
-        );
-        Fixture { server, name }
-    }
-
-    fn sql(&self, sql: &str) {
-        self.server.sql(&self.name, sql);
-    }
-
-    fn url(&self) -> String {
-        format!("mysql://{}@127.0.0.1:{}/{}", self.name, self.server.port, self.name)
-    }
+    );
+    fx
 }
 
-fn run(args: &[&str], password: Option<&str>) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    // A clean environment: no proxy, no PEN_DOCTOR_DB_PASSWORD unless given.
-    cmd.env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env("NO_COLOR", "1").arg("check").args(args);
+/// `pen-doctor check ARGS` in the harness's clean environment: no proxy, no
+/// `PEN_DOCTOR_DB_PASSWORD` unless given.
+fn run(args: &[&str], password: Option<&str>) -> Run {
+    let mut cmd = pen_doctor(Host);
+    cmd.env("NO_COLOR", "1").arg("check").args(args);
     if let Some(p) = password {
         cmd.env("PEN_DOCTOR_DB_PASSWORD", p);
     }
-    let out = cmd.output().expect("pen-doctor runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    cmd.run()
 }
 
 fn json_report(args: &[&str], password: Option<&str>) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json", "--timeout", "3s"]);
-    let (code, out, err) = run(&all, password);
-    assert!(code == 0 || code == 1, "exit {code}: {err}\n{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("JSON report: {e}\n{out}\n{err}"))
+    let out = run(&all, password);
+    assert!(matches!(out.code, Some(0 | 1)), "{out}");
+    out.json()
 }
 
 #[test]
 fn healthy_sei_passes_and_the_session_only_reads() {
-    let fx = Fixture::new("ok");
+    let fx = fixture("ok");
     let report = json_report(&["--only", "pi,pen", "--db", &fx.url()], Some(PASSWORD));
     let pi = check(&report, "pi:agendamentos");
     assert_eq!(pi["status"], "ok", "{pi:#}");
@@ -136,7 +111,7 @@ fn healthy_sei_passes_and_the_session_only_reads() {
 
 #[test]
 fn session_refuses_writes_even_for_a_user_who_may_write() {
-    let fx = Fixture::new("ro");
+    let fx = fixture("ro");
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         // root may write; the session pen-doctor opens may not.
@@ -161,7 +136,7 @@ fn session_refuses_writes_even_for_a_user_who_may_write() {
 
 #[test]
 fn inactive_pi_task_is_named_with_its_fix() {
-    let fx = Fixture::new("inactive");
+    let fx = fixture("inactive");
     fx.sql("UPDATE infra_agendamento_tarefa SET sin_ativo = 'N' WHERE id_infra_agendamento_tarefa = 2");
     let report = json_report(&["--only", "pi", "--db", &fx.url()], Some(PASSWORD));
     let pi = check(&report, "pi:agendamentos");
@@ -176,7 +151,7 @@ fn inactive_pi_task_is_named_with_its_fix() {
 
 #[test]
 fn missing_and_failed_pi_tasks() {
-    let fx = Fixture::new("failed");
+    let fx = fixture("failed");
     fx.sql(
         "DELETE FROM infra_agendamento_tarefa WHERE id_infra_agendamento_tarefa = 3;
          UPDATE infra_agendamento_tarefa SET sin_sucesso = 'N', dth_ultima_conclusao = NULL WHERE id_infra_agendamento_tarefa = 1;",
@@ -197,7 +172,7 @@ fn missing_and_failed_pi_tasks() {
 
 #[test]
 fn failed_packages_are_counted() {
-    let fx = Fixture::new("packages");
+    let fx = fixture("packages");
     fx.sql(
         "INSERT INTO md_pi_pacote_envio (id_md_pi_pacote_envio, id_protocolo, dth_metadados, dth_situacao, sta_integracao, num_tentativas_envio) VALUES
          (10, 200, NOW(), NOW(), 'FI', 3), (11, 201, NOW(), NOW(), 'FI', 3), (12, 202, NOW(), NOW(), 'EN', 1);",
@@ -213,7 +188,7 @@ fn failed_packages_are_counted() {
 
 #[test]
 fn no_package_for_longer_than_the_tolerance() {
-    let fx = Fixture::new("stale");
+    let fx = fixture("stale");
     fx.sql(
         "UPDATE md_pi_pacote_envio SET dth_situacao = NOW() - INTERVAL 6 DAY, dth_metadados = NOW() - INTERVAL 6 DAY WHERE id_md_pi_pacote_envio = 1;
          UPDATE md_pi_pacote_envio SET dth_situacao = NOW() - INTERVAL 5 DAY - INTERVAL 1 HOUR, dth_metadados = NOW() - INTERVAL 5 DAY WHERE id_md_pi_pacote_envio = 2;",
@@ -229,7 +204,7 @@ fn no_package_for_longer_than_the_tolerance() {
 
 #[test]
 fn disabled_pen_task() {
-    let fx = Fixture::new("pen");
+    let fx = fixture("pen");
     fx.sql("UPDATE infra_agendamento_tarefa SET sin_ativo = 'N' WHERE comando = 'PENAgendamentoRN::processarTarefasRecebimentoPEN'");
     let report = json_report(&["--only", "pen", "--db", &fx.url()], Some(PASSWORD));
     let pen = check(&report, "pen:agendamentos");
@@ -238,7 +213,7 @@ fn disabled_pen_task() {
 }
 
 /// Runs `pen:agendamentos` in-process with the installed module version an SEI tree would give.
-fn run_pen_with_installed(fx: &Fixture, installed: &str) -> pen_doctor::checks::Outcome {
+fn run_pen_with_installed(fx: &SeiDb, installed: &str) -> pen_doctor::checks::Outcome {
     let args = pen_doctor::cli::CheckArgs {
         db: Some(fx.url()),
         only: Some(vec!["pen".into()]),
@@ -259,7 +234,7 @@ fn run_pen_with_installed(fx: &Fixture, installed: &str) -> pen_doctor::checks::
 
 #[test]
 fn pen_version_mismatch_against_the_installed_module() {
-    let fx = Fixture::new("version");
+    let fx = fixture("version");
     let o = run_pen_with_installed(&fx, "3.9.1");
     let f = o.findings.iter().find(|f| f.code == "PEN_DB_VERSION_MISMATCH").expect("mismatch");
     assert_eq!(f.params["db_version"], "3.8.0");
@@ -278,7 +253,7 @@ fn pen_version_mismatch_against_the_installed_module() {
 
 #[test]
 fn missing_table_is_a_query_failure() {
-    let fx = Fixture::new("notable");
+    let fx = fixture("notable");
     fx.sql("DROP TABLE md_pi_pacote_envio");
     let report = json_report(&["--only", "pi", "--db", &fx.url()], Some(PASSWORD));
     let pi = check(&report, "pi:agendamentos");
@@ -292,7 +267,7 @@ fn all_formats_without_password(args: &[&str], password: &str) -> Value {
     for format in ["human", "markdown", "json"] {
         let mut all = args.to_vec();
         all.extend(["--format", format, "--timeout", "2s"]);
-        let (_, out, err) = run(&all, Some(password));
+        let Run { stdout: out, stderr: err, .. } = run(&all, Some(password));
         assert!(!out.contains(password) && !err.contains(password), "password leaked in {format}:\n{out}\n{err}");
         assert!(!out.is_empty(), "{format}: empty output; stderr: {err}");
     }
@@ -301,7 +276,7 @@ fn all_formats_without_password(args: &[&str], password: &str) -> Value {
 
 #[test]
 fn wrong_password_is_access_denied_and_never_shown() {
-    let fx = Fixture::new("auth");
+    let fx = fixture("auth");
     let wrong = "Wr0ng-Pa55word-zz";
     let report = all_formats_without_password(&["--only", "pi,pen", "--db", &fx.url()], wrong);
     for id in ["pi:agendamentos", "pen:agendamentos"] {
@@ -312,7 +287,7 @@ fn wrong_password_is_access_denied_and_never_shown() {
     // A password written into the URL is used and never shown either.
     let url = format!("mysql://{}:{}@127.0.0.1:{}/{}", fx.name, "In-Url-S3cret", fx.server.port, fx.name);
     for format in ["human", "markdown", "json"] {
-        let (_, out, err) = run(&["--only", "pi", "--db", &url, "--format", format], None);
+        let Run { stdout: out, stderr: err, .. } = run(&["--only", "pi", "--db", &url, "--format", format], None);
         assert!(!out.contains("In-Url-S3cret") && !err.contains("In-Url-S3cret"), "{format}: {out}{err}");
     }
 }
@@ -346,23 +321,20 @@ fn other_engines_and_no_database() {
 
 #[test]
 fn protocolo_integrado_without_an_sei_installation() {
-    let fx = Fixture::new("nosei");
+    let fx = fixture("nosei");
     let empty = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let endpoint = format!("protocolo-integrado=https://127.0.0.1:{port}/ProtocoloWS/integradorService?wsdl");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.current_dir(empty.path())
+    let out = pen_doctor(Host)
+        .current_dir(empty.path())
         .args(["check", "--target", "protocolo-integrado", "--endpoint", &endpoint, "--pi-user", "orgao"])
         .args(["--pi-password-env", "PI_TEST_PASSWORD", "--db", &fx.url(), "--format", "json", "--timeout", "2s"])
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .env("PI_TEST_PASSWORD", "pi-ws-secret")
-        .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD);
-    let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(matches!(out.status.code(), Some(0) | Some(1)), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("pi-ws-secret") && !text.contains(PASSWORD));
-    let report: Value = serde_json::from_str(&text).unwrap();
+        .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD)
+        .run();
+    assert!(matches!(out.code, Some(0 | 1)), "{out}");
+    assert!(!out.stdout.contains("pi-ws-secret") && !out.stdout.contains(PASSWORD));
+    let report = out.json();
     for c in report["checks"].as_array().unwrap() {
         assert!(
             !c["skipped_because"].as_str().unwrap_or("").contains("config"),
@@ -374,7 +346,7 @@ fn protocolo_integrado_without_an_sei_installation() {
 }
 
 /// A copy of the `modpen4` SEI fixture whose `BancoSEI` names `fx`'s database (or `kind`).
-fn sei_tree(fx: &Fixture, kind: &str) -> tempfile::TempDir {
+fn sei_tree(fx: &SeiDb, kind: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
     let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).output().unwrap();
@@ -394,7 +366,7 @@ fn sei_tree(fx: &Fixture, kind: &str) -> tempfile::TempDir {
 
 #[test]
 fn sei_installation_is_the_source_of_the_database_and_the_installed_version() {
-    let fx = Fixture::new("seitree");
+    let fx = fixture("seitree");
     let tree = sei_tree(&fx, "MySql");
     let sei_dir = tree.path().to_str().unwrap();
     let report = all_formats_without_password(&["--sei-dir", sei_dir, "--only", "pi,pen"], "unused-env-password");
@@ -403,7 +375,8 @@ fn sei_installation_is_the_source_of_the_database_and_the_installed_version() {
 
     // Without it, BancoSEI's password is used, and never shown.
     for format in ["human", "markdown", "json"] {
-        let (_, out, err) = run(&["--sei-dir", sei_dir, "--only", "pi,pen", "--format", format], None);
+        let Run { stdout: out, stderr: err, .. } =
+            run(&["--sei-dir", sei_dir, "--only", "pi,pen", "--format", format], None);
         assert!(!out.contains(PASSWORD) && !err.contains(PASSWORD), "{format}: {out}{err}");
     }
     let report = json_report(&["--sei-dir", sei_dir, "--only", "pi,pen"], None);
@@ -424,7 +397,7 @@ fn sei_installation_is_the_source_of_the_database_and_the_installed_version() {
 
 #[test]
 fn sql_server_installation_is_named_as_unsupported() {
-    let fx = Fixture::new("mssql");
+    let fx = fixture("mssql");
     let tree = sei_tree(&fx, "SqlServer");
     let report = json_report(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "pi"], None);
     let c = check(&report, "pi:agendamentos");
@@ -434,7 +407,7 @@ fn sql_server_installation_is_named_as_unsupported() {
 
 #[test]
 fn unix_socket_connection() {
-    let fx = Fixture::new("socket");
+    let fx = fixture("socket");
     let socket = fx.server.socket();
     let url = format!("mysql://{}@localhost/{}?socket={}", fx.name, fx.name, socket.display());
     let report = json_report(&["--only", "pi", "--db", &url], Some(PASSWORD));
@@ -471,7 +444,7 @@ fn hostile_database_servers_give_a_finding_within_the_timeout() {
 
 #[test]
 fn never_run_tasks_empty_package_table_and_missing_or_failed_pen_tasks() {
-    let fx = Fixture::new("edges");
+    let fx = fixture("edges");
     fx.sql(
         "UPDATE infra_agendamento_tarefa SET dth_ultima_execucao = NULL, dth_ultima_conclusao = NULL, sin_sucesso = 'N'
            WHERE id_infra_agendamento_tarefa = 2;

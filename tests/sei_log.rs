@@ -10,10 +10,10 @@ mod support;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::mariadb::{MariaDb, SEI_SCHEMA};
+use support::mariadb::SeiDb;
 use support::pki_tls;
+use support::{check, pen_doctor, Host, Run, RunExt};
 
 const PASSWORD: &str = "Sei-Log-Db-S3cret!";
 
@@ -32,8 +32,7 @@ CREATE TABLE infra_log (
 /// A fresh database with SEI's tables, the PEN and PI tasks active and successful, module
 /// version 4.0.3 recorded, and an empty log.
 struct Fixture {
-    server: Arc<MariaDb>,
-    name: String,
+    db: SeiDb,
     next_id: AtomicU32,
 }
 
@@ -54,14 +53,9 @@ fn literal(text: &str) -> String {
 
 impl Fixture {
     fn new(tag: &str) -> Fixture {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let server = MariaDb::shared();
-        let name = format!("seilog_{tag}_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        server.database_with_reader(&name, PASSWORD);
-        server.sql(&name, SEI_SCHEMA);
-        server.sql(&name, LOG_SCHEMA);
-        server.sql(
-            &name,
+        let db = SeiDb::new("seilog", tag, PASSWORD);
+        db.sql(LOG_SCHEMA);
+        db.sql(
             "INSERT INTO infra_agendamento_tarefa VALUES
              (1, 'Publicação PI', 'ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado', 'D', '2',
               NOW() - INTERVAL 1 HOUR, NOW() - INTERVAL 59 MINUTE, 'S', NULL, NULL, 'S'),
@@ -75,11 +69,11 @@ impl Fixture {
               NOW() - INTERVAL 5 HOUR, NULL, 'N', NULL, NULL, 'S');
              INSERT INTO infra_parametro VALUES ('VERSAO_MODULO_PEN', '4.0.3');",
         );
-        Fixture { server, name, next_id: AtomicU32::new(1) }
+        Fixture { db, next_id: AtomicU32::new(1) }
     }
 
     fn sql(&self, sql: &str) -> String {
-        self.server.sql(&self.name, sql)
+        self.db.sql(sql)
     }
 
     /// Adds entries to the log: (minutes ago, type, text).
@@ -95,44 +89,24 @@ impl Fixture {
     }
 
     fn url(&self) -> String {
-        format!("mysql://{}@127.0.0.1:{}/{}", self.name, self.server.port, self.name)
+        self.db.url()
     }
 }
 
 /// Runs `pen-doctor check` with a clean environment (the database password in
 /// `PEN_DOCTOR_DB_PASSWORD`, plus `env`).
-fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("NO_COLOR", "1")
-        .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD)
-        .arg("check")
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("pen-doctor runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = pen_doctor(Host);
+    cmd.env("NO_COLOR", "1").env("PEN_DOCTOR_DB_PASSWORD", PASSWORD).arg("check").args(args).envs(env.iter().copied());
+    cmd.run()
 }
 
 fn json_report(args: &[&str], env: &[(&str, &str)]) -> Value {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
-    let (code, out, err) = run(&all, env);
-    assert!(code == 0 || code == 1, "exit {code}: {err}\n{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("JSON report: {e}\n{out}\n{err}"))
-}
-
-fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+    let out = run(&all, env);
+    assert!(matches!(out.code, Some(0 | 1)), "{out}");
+    out.json()
 }
 
 fn findings<'a>(check: &'a Value, code: &str) -> Vec<&'a Value> {
@@ -342,10 +316,10 @@ fn every_class_of_the_real_strings_is_counted_and_other_modules_are_ignored() {
     assert!(log["evidence"]["task_error_column"].is_null());
 
     // Only reads reached the server from this user's connections.
-    let general = fx.server.general_log();
+    let general = fx.db.server.general_log();
     let ids: Vec<&str> = general
         .lines()
-        .filter(|l| l.contains(" Connect") && l.contains(&format!("{}@", fx.name)))
+        .filter(|l| l.contains(" Connect") && l.contains(&format!("{}@", fx.db.name)))
         .filter_map(|l| {
             let words: Vec<&str> = l.split_whitespace().collect();
             words.iter().position(|w| *w == "Connect").and_then(|i| i.checked_sub(1)).map(|i| words[i])
@@ -391,12 +365,12 @@ fn a_quiet_log_passes_and_since_narrows_the_window() {
     assert_eq!(check(&report, "sei:log")["status"], "ok");
     assert_eq!(check(&report, "sei:log")["evidence"]["since"], "2h");
     // A bad window is a usage error naming the flag, or the file and line.
-    let (code, _, err) = run(&["--only", "sei", "--db", &fx.url(), "--since", "0s"], &[]);
-    assert_eq!(code, 2, "{err}");
+    let Run { code, stderr: err, .. } = run(&["--only", "sei", "--db", &fx.url(), "--since", "0s"], &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--since"), "{err}");
     std::fs::write(&config, "format = \"json\"\nsince = \"forever\"\n").unwrap();
-    let (code, _, err) = run(&["--config", config.to_str().unwrap()], &[]);
-    assert_eq!(code, 2, "{err}");
+    let Run { code, stderr: err, .. } = run(&["--config", config.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains(":2:") && err.contains("since"), "{err}");
 }
 
@@ -409,11 +383,11 @@ fn sei_tree(fx: &Fixture, version: &str) -> tempfile::TempDir {
     let path = dir.path().join("config/ConfiguracaoSEI.php");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
-        .replace("'Porta' => '3306'", &format!("'Porta' => '{}'", fx.server.port))
-        .replace("'Banco' => 'sei'", &format!("'Banco' => '{}'", fx.name))
-        .replace("'Usuario' => 'sei_app'", &format!("'Usuario' => '{}'", fx.name))
+        .replace("'Porta' => '3306'", &format!("'Porta' => '{}'", fx.db.server.port))
+        .replace("'Banco' => 'sei'", &format!("'Banco' => '{}'", fx.db.name))
+        .replace("'Usuario' => 'sei_app'", &format!("'Usuario' => '{}'", fx.db.name))
         .replace("'Senha' => 'S3nh4-Banco-Fixture!'", &format!("'Senha' => '{PASSWORD}'"));
-    assert!(text.contains(&fx.name), "fixture layout changed");
+    assert!(text.contains(&fx.db.name), "fixture layout changed");
     std::fs::write(&path, text).unwrap();
     let module = dir.path().join("web/modulos/pen/PENIntegracao.php");
     let text = std::fs::read_to_string(&module).unwrap();
@@ -437,16 +411,11 @@ fn a_known_bug_is_named_against_the_installed_module() {
     ] {
         let tree = sei_tree(&fx, installed);
         // The SEI tree's password is the one in BancoSEI: no PEN_DOCTOR_DB_PASSWORD here.
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-        let out = cmd
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        let out = pen_doctor(Host)
             .args(["check", "--sei-dir", tree.path().to_str().unwrap(), "--only", "sei", "--format", "json"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains(PASSWORD));
-        let report: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            .run();
+        assert!(!out.stdout.contains(PASSWORD));
+        let report = out.json();
         let log = check(&report, "sei:log");
         // (The fixture's REST address suits 4.0.1 only: other versions get their era's findings.)
         assert_eq!(check(&report, "config:sei")["evidence"]["pen"]["version"], installed);

@@ -6,6 +6,7 @@
 use super::ports;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -116,6 +117,35 @@ impl MariaDb {
                  GRANT SELECT ON {name}.* TO '{name}'@'localhost';"
             ),
         );
+    }
+}
+
+/// A fresh database with SEI's tables on the shared server, and a user named after it that
+/// may only SELECT: what an SEI installation's database looks like to pen-doctor.
+pub struct SeiDb {
+    pub server: Arc<MariaDb>,
+    pub name: String,
+}
+
+impl SeiDb {
+    /// A new database `PREFIX_TAG_PID_N` with [`SEI_SCHEMA`]; its reader's password is `password`.
+    pub fn new(prefix: &str, tag: &str, password: &str) -> SeiDb {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let server = MariaDb::shared();
+        let name = format!("{prefix}_{tag}_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        server.database_with_reader(&name, password);
+        server.sql(&name, SEI_SCHEMA);
+        SeiDb { server, name }
+    }
+
+    /// Runs SQL as root in this database.
+    pub fn sql(&self, sql: &str) -> String {
+        self.server.sql(&self.name, sql)
+    }
+
+    /// `mysql://READER@127.0.0.1:PORT/DATABASE` (the password comes from elsewhere).
+    pub fn url(&self) -> String {
+        format!("mysql://{}@127.0.0.1:{}/{}", self.name, self.server.port, self.name)
     }
 }
 
