@@ -146,7 +146,7 @@ fn lab() -> Lab {
 fn run_against(lab: &Lab, port: u16, timeout: &str) -> (Run, serde_json::Value, u64) {
     let url = format!("https://hostil.test:{port}/interoperabilidade/rest/v3/");
     let resolve = format!("hostil.test:{port}:127.0.0.1");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+    let run = pen_doctor(Host)
         .args(["check", "--target", "tramita", "--only", "http", "--format", "json"])
         .args(["--endpoint", &format!("tramita={url}"), "--resolve", &resolve])
         .args(["--ca-bundle", lab.root.cert.to_str().unwrap(), "--timeout", timeout, "--deadline", "20s"])
@@ -160,16 +160,6 @@ fn run_against(lab: &Lab, port: u16, timeout: &str) -> (Run, serde_json::Value, 
         .map(|c| (c["id"].as_str().unwrap().to_string(), c.clone()))
         .collect();
     (run, serde_json::Value::Object(checks), peak_kib)
-}
-
-/// The largest peak resident set of any waited-for child so far (getrusage RUSAGE_CHILDREN).
-fn children_peak_rss_kib() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid selector.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    assert_eq!(rc, 0);
-    // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss as u64
 }
 
 #[test]

@@ -381,16 +381,6 @@ fn endless_receiver(cert: &Cert, how: Stream) -> u16 {
     port
 }
 
-/// The largest peak resident set of any waited-for child so far, in KiB.
-fn children_peak_rss_kib() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid selector.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    assert_eq!(rc, 0);
-    // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss as u64
-}
-
 #[test]
 fn a_receiver_that_answers_200_and_streams_forever_is_cut_within_the_timeout() {
     let pki = Pki::new();

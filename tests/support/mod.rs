@@ -490,6 +490,17 @@ impl Drop for Proc {
     }
 }
 
+/// The largest peak resident set of any waited-for child of this test process so far, in KiB
+/// (getrusage RUSAGE_CHILDREN): what a run of the binary held at most.
+pub fn children_peak_rss_kib() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid selector.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss as u64
+}
+
 /// Whether a TCP connection to `addr` at `place` succeeds within `timeout`.
 pub fn tcp_open(place: Place<'_>, addr: SocketAddr, timeout: Duration) -> bool {
     place.run(|| std::net::TcpStream::connect_timeout(&addr, timeout).is_ok())
