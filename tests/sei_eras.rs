@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::mariadb::{MariaDb, SEI_SCHEMA};
-use support::pki_tls::{self, Issued, Nginx, Pki, Spec};
+use support::pki_tls::{self, Nginx, Pki, Spec};
 use support::{codes, finding, pen_doctor, Host, Proc, Run, RunExt};
 
 /// Every password the fixtures and the tests hold.
@@ -270,12 +270,8 @@ const WSDL: &str = r#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://
 impl Lab {
     fn new() -> Lab {
         let pki = Pki::new();
-        let mut spec = Spec::server("api.test");
-        spec.dns = vec!["api.test"];
-        let leaf: Issued = pki.server_leaf(&spec);
-        let key = pki.write("leaf.key", leaf.key_pem());
-        let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
-        let client_ca = pki.write("client-ca.pem", pki.client_ca.pem());
+        let (key, chain) = pki.serve("api.test");
+        let client_ca = pki.client_ca_file();
         let conf = format!(
             "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {chain}; ssl_certificate_key {key}; \
              ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n\
@@ -288,8 +284,7 @@ impl Lab {
             ca = client_ca.display(),
         );
         let nginx = Nginx::on_free_port(&conf);
-        let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
-        let store = pki.write("store.pem", isrg + &pki.root.pem());
+        let store = pki.healthy_store();
         let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
         let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
         Lab { pki, nginx, store, client }
@@ -400,8 +395,7 @@ fn production_mode_off_never_softens_a_rest_module_s_tls_failure() {
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3/"), MODPEN4_WS);
     edit(tree.path(), "config/ConfiguracaoSEI.php", "'Producao' => true", "'Producao' => false");
     // A trust store without the lab's root.
-    let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
-    let store = lab.pki.write("isrg-only.pem", isrg);
+    let store = lab.pki.write("isrg-only.pem", pki_tls::isrg_x1());
     let out = lab.run(tree.path(), root.path(), &store);
     let c = out.check("config:sei");
     assert_eq!(codes(c), ["PEN_VERIFIER_SKIPS_TLS"], "{c:#}");

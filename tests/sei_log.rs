@@ -439,12 +439,8 @@ impl Lab {
     fn new() -> Lab {
         use pki_tls::*;
         let pki = Pki::new();
-        let mut spec = Spec::server("api.test");
-        spec.dns = vec!["api.test"];
-        let leaf = pki.server_leaf(&spec);
-        let key = pki.write("leaf.key", leaf.key_pem());
-        let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
-        let client_ca = pki.write("client-ca.pem", pki.client_ca.pem());
+        let (key, chain) = pki.serve("api.test");
+        let client_ca = pki.client_ca_file();
         let conf = format!(
             "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {chain}; ssl_certificate_key {key}; \
              ssl_verify_client optional; ssl_client_certificate {ca};\n\
@@ -455,8 +451,7 @@ impl Lab {
             ca = client_ca.display(),
         );
         let nginx = Nginx::on_free_port(&conf);
-        let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
-        let store = pki.write("store.pem", isrg + &pki.root.pem());
+        let store = pki.healthy_store();
         Lab { pki, nginx, store }
     }
 

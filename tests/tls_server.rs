@@ -135,8 +135,7 @@ impl Lab {
         );
         let nginx = Nginx::on_free_port(&conf);
 
-        let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").unwrap();
-        let store = pki.write("store.pem", isrg + &pki.root.pem());
+        let store = pki.healthy_store();
         let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
         let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
         let client_p12 = pki.write("client.p12", c.p12(PASS, &[&pki.client_ca]));

@@ -11,10 +11,6 @@ fn store_check(args: &[&str]) -> serde_json::Value {
     check(&run.json(), "ca:store").clone()
 }
 
-fn isrg_x1() -> String {
-    std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates is installed")
-}
-
 #[test]
 fn healthy_bundle_with_isrg_root_x1() {
     let pki = Pki::new();

@@ -251,10 +251,37 @@ impl Pki {
         issue(spec, ec_key(), Some(&self.inter))
     }
 
+    /// What nginx serves for `host` (a leaf from the intermediate naming `host` only): its key
+    /// and its chain (leaf, then intermediate), written as `HOST.key` and `HOST-chain.pem`.
+    pub fn serve(&self, host: &str) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(host);
+        spec.dns = vec![host];
+        let leaf = self.server_leaf(&spec);
+        let key = self.write(&format!("{host}.key"), leaf.key_pem());
+        let chain = self.write(&format!("{host}-chain.pem"), leaf.pem() + &self.inter.pem());
+        (key, chain)
+    }
+
+    /// The client CA's certificate as a file (nginx `ssl_client_certificate`).
+    pub fn client_ca_file(&self) -> PathBuf {
+        self.write("client-ca.pem", self.client_ca.pem())
+    }
+
+    /// The trust store of a healthy host: ISRG Root X1 (the public root Tramita's chain ends
+    /// in) and this hierarchy's root, written as `store.pem`.
+    pub fn healthy_store(&self) -> PathBuf {
+        self.write("store.pem", isrg_x1() + &self.root.pem())
+    }
+
     /// A client certificate issued by the client CA (RSA, for the legacy PEM encryption).
     pub fn client(&self, spec: &Spec) -> Issued {
         issue(spec, rsa_key(), Some(&self.client_ca))
     }
+}
+
+/// ISRG Root X1 as the system's CA store holds it (PEM).
+pub fn isrg_x1() -> String {
+    std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates is installed")
 }
 
 /// A free TCP port on 127.0.0.1.
