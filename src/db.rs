@@ -2,6 +2,7 @@
 //! session set read-only that runs SELECT statements only, and connection failures classified
 //! (unreachable, access denied, query failed) with the password scrubbed from every message.
 
+use crate::model::code;
 use crate::model::Finding;
 use crate::net::auth::percent_decode;
 use crate::secret::Secret;
@@ -102,11 +103,11 @@ pub fn target_from(
     }
     let Some(cfg) = sei_db else {
         let path = sei_dir.join("config/ConfiguracaoSEI.php");
-        return Err(Finding::new("DB_NOT_CONFIGURED").with("path", path.display()));
+        return Err(Finding::new(code::DB_NOT_CONFIGURED).with("path", path.display()));
     };
     let engine = engine_of(&cfg.kind);
     if let Engine::Other(name) = &engine {
-        return Err(Finding::new("DB_UNSUPPORTED").with("kind", name).with("source", "BancoSEI"));
+        return Err(Finding::new(code::DB_UNSUPPORTED).with("kind", name).with("source", "BancoSEI"));
     }
     // `Servidor` may carry the port (`host:3306`) when `Porta` is absent.
     let (host, port) = match (cfg.port, cfg.host.rsplit_once(':')) {
@@ -131,11 +132,11 @@ pub fn target_from(
 
 /// Parses `mysql://user@host:port/db`. A password written in the URL is used but never shown.
 pub fn parse_url(raw: &str, password: Option<Secret>) -> Result<DbTarget, Finding> {
-    let bad = |why: &str| Finding::new("DB_URL_INVALID").with("reason", why);
+    let bad = |why: &str| Finding::new(code::DB_URL_INVALID).with("reason", why);
     let url = Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
     let engine = engine_of(url.scheme());
     if let Engine::Other(name) = &engine {
-        return Err(Finding::new("DB_UNSUPPORTED").with("kind", name).with("source", "--db"));
+        return Err(Finding::new(code::DB_UNSUPPORTED).with("kind", name).with("source", "--db"));
     }
     let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
@@ -189,13 +190,13 @@ impl DbError {
     /// The finding for this failure; `query` names what was being read.
     pub fn finding(&self, target: &DbTarget, query: &str) -> Finding {
         match self {
-            DbError::Unreachable(e) => Finding::new("DB_UNREACHABLE").with("addr", target.addr()).with("error", e),
-            DbError::AuthFailed(e) => Finding::new("DB_AUTH_FAILED")
+            DbError::Unreachable(e) => Finding::new(code::DB_UNREACHABLE).with("addr", target.addr()).with("error", e),
+            DbError::AuthFailed(e) => Finding::new(code::DB_AUTH_FAILED)
                 .with("user", &target.user)
                 .with("addr", target.addr())
                 .with("database", &target.database)
                 .with("error", e),
-            DbError::Query { message, .. } => Finding::new("DB_QUERY_FAILED")
+            DbError::Query { message, .. } => Finding::new(code::DB_QUERY_FAILED)
                 .with("table", query)
                 .with("database", &target.database)
                 .with("error", message),

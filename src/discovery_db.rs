@@ -7,6 +7,7 @@
 
 use crate::db::{DbError, DbTarget, Session};
 use crate::eras::ConfigSource;
+use crate::model::code;
 use crate::model::Finding;
 use crate::sei::{self, php::Source, SeiInstall, ValueSource};
 use std::time::Duration;
@@ -170,7 +171,7 @@ pub fn complete(install: &mut SeiInstall, target: DbTarget, timeout: Duration, b
         apply(install, answer);
     } else if install.pen_era().is_some_and(|e| e.config_source == ConfigSource::Database) {
         install.problems.push(
-            Finding::new("SEI_CONFIG_TIMEOUT")
+            Finding::new(code::SEI_CONFIG_TIMEOUT)
                 .with("path", PEN_TABLES[0])
                 .with("budget", crate::duration::humanize(budget)),
         );

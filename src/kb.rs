@@ -350,4 +350,14 @@ mod tests {
         p.insert("host", "a.example".to_string());
         assert_eq!(fill("{host} at {port} {not a name}", &p), "a.example at {port} {not a name}");
     }
+
+    #[test]
+    fn the_constants_are_the_codes_the_knowledge_base_reads() {
+        let kb = load().expect("the knowledge base loads");
+        let mut declared: Vec<&str> = crate::model::code::ALL.to_vec();
+        declared.sort_unstable();
+        let mut read: Vec<&str> = kb.codes.iter().map(|c| c.code.as_str()).collect();
+        read.sort_unstable();
+        assert_eq!(declared, read);
+    }
 }

@@ -5,6 +5,7 @@
 //! `SeiInstall` to the checks that depend on it. Passwords appear only as "set" or "not set".
 
 use super::core::{Check, Ctx};
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::sei::{webservice, GearmanPlan, PenSource, SeiInstall};
@@ -199,7 +200,7 @@ fn env_mismatch(install: &SeiInstall, requested: Option<Environment>) -> Option<
     let configured = targets::environment_of(url)?;
     let requested = requested?;
     (configured != requested).then(|| {
-        Finding::new("PEN_ENV_MISMATCH")
+        Finding::new(code::PEN_ENV_MISMATCH)
             .with("configured", configured.as_str())
             .with("requested", requested.as_str())
             .with("url", url)

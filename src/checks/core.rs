@@ -1,6 +1,7 @@
 //! What every check family builds on: the `Check` trait, what a running check sees (`Ctx`)
 //! and the results of its prerequisites (`Completed`), and the helpers all families share.
 
+use crate::model::code;
 use crate::model::{Fact, Finding, Outcome, Severity, Status};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -77,7 +78,7 @@ pub fn config_dependency(from_sei: bool) -> Vec<String> {
 /// supervisord include…) that exists but could not be read: the check's verdict may miss what
 /// it holds. Only informative when pen-doctor merely lacks the permission (a run as non-root).
 pub fn host_file_unreadable(e: &crate::hostfs::FileError) -> Finding {
-    let f = Finding::new("HOST_FILE_UNREADABLE").with("path", e.path.display()).with("error", &e.reason);
+    let f = Finding::new(code::HOST_FILE_UNREADABLE).with("path", e.path.display()).with("error", &e.reason);
     match e.reason {
         crate::hostfs::Reason::PermissionDenied { .. } => f.severity(Severity::Info),
         _ => f,

@@ -4,6 +4,7 @@
 
 use super::core::{Check, Ctx};
 use crate::db::{self, DbTarget, Session, TextRow};
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::settings::Settings;
@@ -193,7 +194,7 @@ impl AgendamentosCheck {
         o.set_evidence("tolerance_days", tolerance);
         o.set_evidence("tolerance_source", tolerance_source);
         if fi > 0 || en > 0 {
-            o.push(Finding::new("PI_PACKAGES_FAILED").with("fi", fi).with("en", en));
+            o.push(Finding::new(code::PI_PACKAGES_FAILED).with("fi", fi).with("en", en));
         }
         match (newest, age_secs) {
             (Some(newest), Some(secs)) => {
@@ -201,14 +202,14 @@ impl AgendamentosCheck {
                 let days = secs / 86_400;
                 if days > tolerance {
                     o.push(
-                        Finding::new("PI_NOT_PUBLISHING")
+                        Finding::new(code::PI_NOT_PUBLISHING)
                             .with("days", days)
                             .with("tolerance", tolerance)
                             .with("last", newest),
                     );
                 }
             }
-            _ => o.push(Finding::new("PI_NO_PACKAGES")),
+            _ => o.push(Finding::new(code::PI_NO_PACKAGES)),
         }
         o.summary.insert("packages", total.to_string());
     }
@@ -247,7 +248,7 @@ impl AgendamentosCheck {
         });
         o.set_evidence("installed_version", installed);
         match found {
-            None => o.push(Finding::new("PEN_DB_VERSION_MISSING")),
+            None => o.push(Finding::new(code::PEN_DB_VERSION_MISSING)),
             Some((param, version)) => {
                 o.set_evidence("db_version", &version);
                 o.set_evidence("db_version_param", param);
@@ -255,7 +256,7 @@ impl AgendamentosCheck {
                 if let Some(installed) = installed {
                     if version_key(&version) != version_key(installed) {
                         o.push(
-                            Finding::new("PEN_DB_VERSION_MISMATCH")
+                            Finding::new(code::PEN_DB_VERSION_MISMATCH)
                                 .with("db_version", &version)
                                 .with("installed_version", installed)
                                 .with("param", param),

@@ -3,6 +3,7 @@
 
 use super::core::{Check, Ctx};
 use crate::hostfs;
+use crate::model::code;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::proto::gearman::{Client, Error, FunctionStatus};
@@ -124,10 +125,10 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value, Vec<hostfs::FileError>
         "listen_restricted_in": restricted_in,
     });
     let finding = if let Some((log, line)) = log_hit {
-        Some(Finding::new("GEARMAN_IPV6_LISTEN").with("file", log).with("evidence", line).severity(Severity::Fail))
+        Some(Finding::new(code::GEARMAN_IPV6_LISTEN).with("file", log).with("evidence", line).severity(Severity::Fail))
     } else if lacks && restricted_in.is_none() && !files_seen.is_empty() {
         Some(
-            Finding::new("GEARMAN_IPV6_LISTEN")
+            Finding::new(code::GEARMAN_IPV6_LISTEN)
                 .with("file", files_seen.first().cloned().unwrap_or_default())
                 .with("evidence", "--listen=127.0.0.1")
                 .severity(Severity::Warn),
@@ -140,12 +141,12 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value, Vec<hostfs::FileError>
 
 fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
     let f = match e {
-        Error::Connect(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
-        Error::Silent => Finding::new("GEARMAN_NOT_RESPONDING")
+        Error::Connect(err) => Finding::new(code::GEARMAN_DOWN).with("addr", addr).with("error", err),
+        Error::Silent => Finding::new(code::GEARMAN_NOT_RESPONDING)
             .with("addr", addr)
             .with("timeout", crate::duration::humanize(ctx.timeout())),
-        Error::Protocol(p) => Finding::new("GEARMAN_PROTOCOL_ERROR").with("addr", addr).with("error", p),
-        Error::Io(err) => Finding::new("GEARMAN_DOWN").with("addr", addr).with("error", err),
+        Error::Protocol(p) => Finding::new(code::GEARMAN_PROTOCOL_ERROR).with("addr", addr).with("error", p),
+        Error::Io(err) => Finding::new(code::GEARMAN_DOWN).with("addr", addr).with("error", err),
     };
     o.push(f);
 }
@@ -175,11 +176,11 @@ pub fn judge_functions(status: &[FunctionStatus], functions: &[&str]) -> Vec<Fin
     };
     if !without.is_empty() {
         let queued: u64 = pen.iter().filter(|s| without.contains(&s.function.as_str())).map(|s| s.queued()).sum();
-        out.push(Finding::new("GEARMAN_NO_WORKERS").with("functions", without.join(", ")).with("queued", queued));
+        out.push(Finding::new(code::GEARMAN_NO_WORKERS).with("functions", without.join(", ")).with("queued", queued));
     }
     for s in pen.iter().filter(|s| s.queued() > 0 && s.running == 0 && s.workers > 0) {
         out.push(
-            Finding::new("GEARMAN_QUEUE_STUCK")
+            Finding::new(code::GEARMAN_QUEUE_STUCK)
                 .with("function", &s.function)
                 .with("queued", s.queued())
                 .with("workers", s.workers),
@@ -207,7 +208,7 @@ impl Check for GearmanCheck {
             let mut o = Outcome::skipped(
                 "GEARMAN_NOT_CONFIGURED: Gearman absent or its Servidor empty in ConfiguracaoModPEN.php; the module runs its work in-process",
             );
-            o.push(Finding::new("GEARMAN_NOT_CONFIGURED").with("path", "config/mod-pen/ConfiguracaoModPEN.php"));
+            o.push(Finding::new(code::GEARMAN_NOT_CONFIGURED).with("path", "config/mod-pen/ConfiguracaoModPEN.php"));
             return o;
         }
         let addr = s.gearman.clone().unwrap_or_else(|| DEFAULT_ADDR.to_string());

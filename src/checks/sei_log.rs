@@ -12,6 +12,7 @@ use super::core::{Check, Ctx};
 use crate::db::{DbError, DbTarget, Session, TextRow};
 use crate::eras::Version;
 use crate::logclass::{self, like_literal, Classes, Rule};
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::settings::Settings;
@@ -623,7 +624,9 @@ impl SeiLogCheck {
             Ok(Some(found)) => found,
             Ok(None) => {
                 return o.push(
-                    Finding::new("SEI_LOG_TABLE_MISSING").with("table", LOG_TABLE).with("database", &target.database),
+                    Finding::new(code::SEI_LOG_TABLE_MISSING)
+                        .with("table", LOG_TABLE)
+                        .with("database", &target.database),
                 )
             }
             Err(e) => return o.push(e.finding(target, "information_schema")),
@@ -634,7 +637,7 @@ impl SeiLogCheck {
         };
         let Some(shape) = shape_of(&table, &columns) else {
             return o.push(
-                Finding::new("SEI_LOG_UNREADABLE")
+                Finding::new(code::SEI_LOG_UNREADABLE)
                     .with("table", clean(&table, false, &[], 80))
                     .with("columns", column_list()),
             );
@@ -642,7 +645,7 @@ impl SeiLogCheck {
         o.set_evidence("columns", &shape.used);
         if !shape.known {
             o.push(
-                Finding::new("SEI_LOG_SHAPE_UNEXPECTED")
+                Finding::new(code::SEI_LOG_SHAPE_UNEXPECTED)
                     .with("table", clean(&table, false, &[], 80))
                     .with("columns", column_list())
                     .with("used", &shape.used),
@@ -653,7 +656,7 @@ impl SeiLogCheck {
             Ok(g) => g,
             Err(e) if timed_out(&e) => {
                 return o.push(
-                    Finding::new("SEI_LOG_READ_TIMEOUT")
+                    Finding::new(code::SEI_LOG_READ_TIMEOUT)
                         .with("table", LOG_TABLE)
                         .with("timeout", crate::duration::humanize(settings.timeout))
                         .with("since", &since),

@@ -6,6 +6,7 @@
 use super::core::{Check, Ctx};
 use super::facts::{Reached, Resolved};
 use crate::duration::humanize;
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::net::connect::{self, Attempt};
@@ -55,7 +56,7 @@ impl Check for TcpCheck {
         if let Route::Proxy { url, source } = &route {
             let shown = proxy::display_url(url);
             let mut o = Outcome::new()
-                .finding(Finding::new("PROXY_IN_USE").with("proxy", &shown).with("source", source))
+                .finding(Finding::new(code::PROXY_IN_USE).with("proxy", &shown).with("source", source))
                 .evidence("via", "proxy")
                 .evidence("proxy", &shown)
                 .evidence("proxy_source", source);
@@ -77,7 +78,7 @@ impl Check for TcpCheck {
                         o.set_evidence("proxy_status", status);
                     }
                     o.push(
-                        Finding::new("PROXY_FAILED")
+                        Finding::new(code::PROXY_FAILED)
                             .with("proxy", &shown)
                             .with("host", &host)
                             .with("port", port)
@@ -90,7 +91,7 @@ impl Check for TcpCheck {
 
         let mut o = Outcome::new().evidence("via", "direct");
         if let Route::Bypassed { entry, source } = &route {
-            o.push(Finding::new("PROXY_BYPASSED").with("host", &host).with("entry", entry).with("source", source));
+            o.push(Finding::new(code::PROXY_BYPASSED).with("host", &host).with("entry", entry).with("source", source));
             o.set_evidence("no_proxy_entry", entry);
         }
         let Some(resolved) = ctx.fact::<Resolved>(&self.dns_id()) else {
@@ -117,18 +118,19 @@ impl Check for TcpCheck {
                 Attempt::Timeout => (
                     "timeout".to_string(),
                     Some(
-                        Finding::new("TCP_TIMEOUT")
+                        Finding::new(code::TCP_TIMEOUT)
                             .with("host", &host)
                             .with("addr", addr)
                             .with("timeout", humanize(timeout)),
                     ),
                 ),
-                Attempt::Refused => {
-                    ("refused".to_string(), Some(Finding::new("TCP_REFUSED").with("host", &host).with("addr", addr)))
-                }
+                Attempt::Refused => (
+                    "refused".to_string(),
+                    Some(Finding::new(code::TCP_REFUSED).with("host", &host).with("addr", addr)),
+                ),
                 Attempt::Unreachable(e) => (
                     format!("unreachable: {e}"),
-                    Some(Finding::new("TCP_UNREACHABLE").with("host", &host).with("addr", addr).with("error", e)),
+                    Some(Finding::new(code::TCP_UNREACHABLE).with("host", &host).with("addr", addr).with("error", e)),
                 ),
             };
             per_addr
@@ -149,7 +151,7 @@ impl Check for TcpCheck {
             let list: Vec<String> = failed.iter().map(|(a, s, _)| format!("{a} ({s})")).collect();
             let ok: Vec<String> = reachable.iter().map(|a| a.to_string()).collect();
             o.push(
-                Finding::new("TCP_PARTIAL")
+                Finding::new(code::TCP_PARTIAL)
                     .with("host", &host)
                     .with("failed", list.join(", "))
                     .with("ok", ok.join(", ")),

@@ -16,6 +16,7 @@
 use super::core::{Check, Ctx};
 use super::trust::{self, TrustStore};
 use crate::duration::humanize;
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::net::connect::{self, ConnectError};
@@ -127,13 +128,14 @@ impl Check for WebhookCheck {
         let timeout = ctx.timeout();
         let mut o = Outcome::new().evidence("url", &self.shown);
         let unreachable =
-            |error: String| Finding::new("WEBHOOK_UNREACHABLE").with("url", &self.shown).with("error", error);
+            |error: String| Finding::new(code::WEBHOOK_UNREACHABLE).with("url", &self.shown).with("error", error);
         let url = match Url::parse(&self.url) {
             Ok(u) if u.host_str().is_some() => u,
             _ => return o.finding(unreachable("invalid URL".into())),
         };
         if url.scheme() != "https" {
-            return o.finding(Finding::new("WEBHOOK_NOT_HTTPS").with("url", &self.shown).with("scheme", url.scheme()));
+            return o
+                .finding(Finding::new(code::WEBHOOK_NOT_HTTPS).with("url", &self.shown).with("scheme", url.scheme()));
         }
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
         let port = url.port_or_known_default().unwrap_or(443);
@@ -167,7 +169,7 @@ impl Check for WebhookCheck {
                 return o.finding(match f.error {
                     HsError::Timeout => unreachable(format!("TLS handshake timeout ({})", humanize(timeout))),
                     HsError::Tls(e @ rustls::Error::InvalidCertificate(_)) => {
-                        Finding::new("WEBHOOK_TLS_UNTRUSTED").with("url", &self.shown).with("error", e.to_string())
+                        Finding::new(code::WEBHOOK_TLS_UNTRUSTED).with("url", &self.shown).with("error", e.to_string())
                     }
                     other => unreachable(format!("TLS: {other}")),
                 })
@@ -191,7 +193,7 @@ impl Check for WebhookCheck {
         let elapsed = start.elapsed();
         o.set_evidence("elapsed_ms", elapsed.as_millis() as u64);
         let bad_response = |status: u16| {
-            Finding::new("WEBHOOK_BAD_RESPONSE")
+            Finding::new(code::WEBHOOK_BAD_RESPONSE)
                 .with("url", &self.shown)
                 .with("status", status)
                 .with("timeout", humanize(timeout))
@@ -207,8 +209,9 @@ impl Check for WebhookCheck {
                 o.set_evidence("status", status);
                 o.set_evidence("body_bytes", body_bytes);
                 if status != 200 {
-                    return o
-                        .finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
+                    return o.finding(
+                        Finding::new(code::WEBHOOK_BAD_STATUS).with("url", &self.shown).with("status", status),
+                    );
                 }
                 return o.finding(bad_response(status));
             }
@@ -224,7 +227,7 @@ impl Check for WebhookCheck {
             o.set_evidence("body_truncated", true);
         }
         if status != 200 {
-            return o.finding(Finding::new("WEBHOOK_BAD_STATUS").with("url", &self.shown).with("status", status));
+            return o.finding(Finding::new(code::WEBHOOK_BAD_STATUS).with("url", &self.shown).with("status", status));
         }
         if response.truncated {
             return o.finding(bad_response(status));
@@ -232,7 +235,7 @@ impl Check for WebhookCheck {
         let elapsed_text = humanize(Duration::from_millis(elapsed.as_millis() as u64));
         if elapsed > timeout / 2 {
             o.push(
-                Finding::new("WEBHOOK_SLOW")
+                Finding::new(code::WEBHOOK_SLOW)
                     .with("url", &self.shown)
                     .with("elapsed", &elapsed_text)
                     .with("limit", humanize(timeout / 2)),

@@ -4,6 +4,7 @@
 //! here imports the rest of the crate.
 
 pub mod check_kind;
+pub mod code;
 pub mod finding;
 pub mod host;
 pub mod kb_ref;

@@ -8,6 +8,7 @@
 
 use super::{database_parameter, webservice, KeyState, PenConfig, PenSource, SeiInstall};
 use crate::eras::{self, ConfigSource, Era, TlsVerification};
+use crate::model::code;
 use crate::model::{Finding, Severity};
 
 /// Every era-dependent finding of an installation.
@@ -78,13 +79,16 @@ fn keys(pen: &PenConfig, era: Option<&Era>, out: &mut Vec<Finding>) {
         out.push(Finding::new(code).with("path", &path).with("key", shown(key)));
     }
     if !r.required.iter().any(|k| k == "WebServicePendencias") && pen.pendencias_off() {
-        out.push(Finding::new("PEN_PENDENCIAS_NOT_CONFIGURED").with("path", &path));
+        out.push(Finding::new(code::PEN_PENDENCIAS_NOT_CONFIGURED).with("path", &path));
     }
     for key in &r.numeric {
         if matches!(pen.key(key), KeyState::Text | KeyState::True | KeyState::Array) {
             let default = eras::table().numeric_default(key).map(|d| d.to_string()).unwrap_or_else(|| "-".into());
             out.push(
-                Finding::new("PEN_CONFIG_NOT_NUMERIC").with("path", &path).with("key", key).with("default", default),
+                Finding::new(code::PEN_CONFIG_NOT_NUMERIC)
+                    .with("path", &path)
+                    .with("key", key)
+                    .with("default", default),
             );
         }
     }
@@ -101,13 +105,13 @@ fn tls(install: &SeiInstall, era: Option<&Era>, version: Option<&str>, out: &mut
     };
     if era.api_calls_verify_tls == TlsVerification::Never {
         out.push(
-            Finding::new("PEN_TLS_VERIFICATION_OFF")
+            Finding::new(code::PEN_TLS_VERIFICATION_OFF)
                 .with("path", &path)
                 .with("version", version)
                 .with("producao", producao),
         );
     } else if era.verifier_verifies_tls == TlsVerification::Producao && install.producao == Some(false) {
-        out.push(Finding::new("PEN_VERIFIER_SKIPS_TLS").with("path", &path).with("version", version));
+        out.push(Finding::new(code::PEN_VERIFIER_SKIPS_TLS).with("path", &path).with("version", version));
     }
 }
 
@@ -120,7 +124,7 @@ fn sei_version(install: &SeiInstall, version: Option<&str>, out: &mut Vec<Findin
     }
     let list = supported.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     out.push(
-        Finding::new("SEI_VERSION_INCOMPATIBLE")
+        Finding::new(code::SEI_VERSION_INCOMPATIBLE)
             .with("path", install.dir.join("web/SEI.php").display())
             .with("sei_version", sei)
             .with("version", module)
@@ -143,7 +147,7 @@ fn files(install: &SeiInstall, era: Option<&Era>, version: Option<&str>, out: &m
         .collect();
     if !missing.is_empty() {
         out.push(
-            Finding::new("PEN_MODULE_FILES_MISSING")
+            Finding::new(code::PEN_MODULE_FILES_MISSING)
                 .with("dir", install.dir.display())
                 .with("version", version.unwrap_or("-"))
                 .with("files", missing.join(", ")),
@@ -154,7 +158,7 @@ fn files(install: &SeiInstall, era: Option<&Era>, version: Option<&str>, out: &m
 fn php(install: &SeiInstall, version: Option<&str>, out: &mut Vec<Finding>) {
     let Some(php) = &install.php else { return };
     for e in &php.unreadable {
-        let f = Finding::new("HOST_FILE_UNREADABLE").with("path", e.path.display()).with("error", &e.reason);
+        let f = Finding::new(code::HOST_FILE_UNREADABLE).with("path", e.path.display()).with("error", &e.reason);
         out.push(match e.reason {
             crate::hostfs::Reason::PermissionDenied { .. } => f.severity(Severity::Info),
             _ => f,
@@ -170,7 +174,7 @@ fn php(install: &SeiInstall, version: Option<&str>, out: &mut Vec<Finding>) {
             .collect();
         for c in php.configs.iter().filter(|c| !c.short_open_tag().0) {
             out.push(
-                Finding::new("PHP_SHORT_OPEN_TAG_OFF")
+                Finding::new(code::PHP_SHORT_OPEN_TAG_OFF)
                     .with("file", first.display())
                     .with("files", files.join(", "))
                     .with("ini", c.short_open_tag().1)
@@ -199,7 +203,7 @@ fn php(install: &SeiInstall, version: Option<&str>, out: &mut Vec<Finding>) {
                 continue;
             }
             out.push(
-                Finding::new("PHP_FUNCTIONS_DISABLED")
+                Finding::new(code::PHP_FUNCTIONS_DISABLED)
                     .with("ini", from.unwrap_or_default())
                     .with("php", &c.label)
                     .with("functions", needed.join(", "))

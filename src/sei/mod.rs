@@ -17,6 +17,7 @@ pub use judge::judge;
 
 use crate::eras::{self, Era};
 use crate::hostfs::{self, Kind, Reason};
+use crate::model::code;
 use crate::model::Finding;
 use crate::secret::Secret;
 use php::{EnvValue, PhpValue, Scope};
@@ -307,7 +308,7 @@ fn unreadable_finding(path: &Path, error: &str, line: Option<usize>) -> Finding 
         Some(l) => format!("{}:{l}", path.display()),
         None => path.display().to_string(),
     };
-    let f = Finding::new("SEI_CONFIG_UNREADABLE").with("path", path.display()).with("error", error);
+    let f = Finding::new(code::SEI_CONFIG_UNREADABLE).with("path", path.display()).with("error", error);
     let f = f.with("location", location);
     match line {
         Some(l) => f.with("line", l),
@@ -446,7 +447,7 @@ impl FileReader<'_> {
             shown = shown.chars().take(200).collect::<String>() + "…";
         }
         self.problems.push(
-            Finding::new("SEI_CONFIG_UNRESOLVED")
+            Finding::new(code::SEI_CONFIG_UNRESOLVED)
                 .with("path", self.path.display())
                 .with("key", key)
                 .with("expr", shown),
@@ -503,7 +504,7 @@ impl FileReader<'_> {
         let ok = url::Url::parse(&v).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
         if ok.is_none() {
             self.problems.push(
-                Finding::new("PEN_CONFIG_INVALID_VALUE")
+                Finding::new(code::PEN_CONFIG_INVALID_VALUE)
                     .with("path", self.path.display())
                     .with("key", key)
                     .with("expected", "https://…"),
@@ -520,7 +521,7 @@ impl FileReader<'_> {
             Ok(p) if p > 0 => (Some(p), state),
             _ => {
                 self.problems.push(
-                    Finding::new("PEN_CONFIG_INVALID_VALUE")
+                    Finding::new(code::PEN_CONFIG_INVALID_VALUE)
                         .with("path", self.path.display())
                         .with("key", key)
                         .with("expected", "1–65535"),
@@ -562,7 +563,7 @@ pub fn discover_within(dir: &Path, explicit: bool, budget: Duration, options: &O
     match rx.recv_timeout(budget) {
         Ok(install) => install,
         Err(_) => {
-            let problem = Finding::new("SEI_CONFIG_TIMEOUT")
+            let problem = Finding::new(code::SEI_CONFIG_TIMEOUT)
                 .with("path", dir.display())
                 .with("budget", crate::duration::humanize(budget));
             Some(SeiInstall { dir: dir.to_path_buf(), problems: vec![problem], ..Default::default() })
@@ -618,7 +619,7 @@ pub fn discover_in(dir: &Path, env: &dyn Scope, options: &Options) -> SeiInstall
             Some(v)
         }
         Err(ReadError::NotFound) => {
-            install.problems.push(Finding::new("SEI_CONFIG_NOT_FOUND").with("path", sei_path.display()));
+            install.problems.push(Finding::new(code::SEI_CONFIG_NOT_FOUND).with("path", sei_path.display()));
             None
         }
         Err(ReadError::Unreadable { error, line }) => {
@@ -662,7 +663,7 @@ pub fn discover_in(dir: &Path, env: &dyn Scope, options: &Options) -> SeiInstall
         }
         install.database = read_database(&mut r, sei.get("BancoSEI"));
         if !install.pen_enabled() {
-            problems.push(Finding::new("PEN_MODULE_NOT_ENABLED").with("path", sei_path.display()));
+            problems.push(Finding::new(code::PEN_MODULE_NOT_ENABLED).with("path", sei_path.display()));
         }
     }
     install.problems = problems;
@@ -674,7 +675,7 @@ pub fn discover_in(dir: &Path, env: &dyn Scope, options: &Options) -> SeiInstall
     if install.pen_enabled() || unknown {
         let (found, missing) = module_dir(&install, dir, PEN_CLASS, PEN_DIRS, "PENIntegracao.php");
         if let Some(m) = missing.filter(|_| install.pen_enabled()) {
-            install.problems.push(Finding::new("PEN_MODULE_DIR_MISSING").with("path", m.display()));
+            install.problems.push(Finding::new(code::PEN_MODULE_DIR_MISSING).with("path", m.display()));
         }
         if let Some(d) = found.as_deref() {
             if let Some((v, form)) = pen_version(&d.join("PENIntegracao.php"), &mut install.problems) {
@@ -747,7 +748,7 @@ fn read_module_config(install: &mut SeiInstall, path: &Path, required: bool) -> 
         }
         Err(ReadError::NotFound) => {
             if required {
-                install.problems.push(Finding::new("SEI_CONFIG_NOT_FOUND").with("path", path.display()));
+                install.problems.push(Finding::new(code::SEI_CONFIG_NOT_FOUND).with("path", path.display()));
             }
             None
         }
@@ -782,7 +783,7 @@ const OTHER_PEN_KEYS: &[&str] = &[
 fn read_pen(r: &mut FileReader<'_>, cfg: &PhpValue) -> PenConfig {
     let group = cfg.get("PEN");
     if group.is_none() {
-        r.problems.push(Finding::new("PEN_CONFIG_MISSING_KEY").with("path", r.path.display()).with("key", "PEN"));
+        r.problems.push(Finding::new(code::PEN_CONFIG_MISSING_KEY).with("path", r.path.display()).with("key", "PEN"));
         return PenConfig { path: r.path.clone(), ..Default::default() };
     }
     let mut keys = BTreeMap::new();
@@ -851,7 +852,7 @@ pub fn pen_from_database(rows: &[(String, Option<String>)], table: &str) -> (Pen
         let ok = url::Url::parse(&v).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
         if ok.is_none() {
             problems.push(
-                Finding::new("PEN_CONFIG_INVALID_VALUE")
+                Finding::new(code::PEN_CONFIG_INVALID_VALUE)
                     .with("path", table)
                     .with("key", param)
                     .with("expected", "https://…"),

@@ -10,6 +10,7 @@
 //! `…/rest/tramites/pendentes`); a `false` query parameter is sent as `0`.
 
 use crate::eras::{self, Api, Era};
+use crate::model::code;
 use crate::model::Finding;
 use url::Url;
 
@@ -82,7 +83,7 @@ pub fn judge(web_service: &str, era: Option<&Era>, version: Option<&str>, path: 
     let host = url.host_str().unwrap_or("");
     if let Some(suffix) = table.retired_host(host) {
         out.push(
-            Finding::new("PEN_WEBSERVICE_DISCONTINUED")
+            Finding::new(code::PEN_WEBSERVICE_DISCONTINUED)
                 .with("path", path)
                 .with("url", web_service)
                 .with("what", format!("*{suffix}"))
@@ -91,7 +92,7 @@ pub fn judge(web_service: &str, era: Option<&Era>, version: Option<&str>, path: 
     } else if let (Some(api), Some(v)) = (found.api, found.version.as_deref()) {
         if let Some(d) = table.discontinued(api, v) {
             out.push(
-                Finding::new("PEN_WEBSERVICE_DISCONTINUED")
+                Finding::new(code::PEN_WEBSERVICE_DISCONTINUED)
                     .with("path", path)
                     .with("url", web_service)
                     .with("what", format!("{}/{}", api.as_str(), d.version))
@@ -108,7 +109,7 @@ pub fn judge(web_service: &str, era: Option<&Era>, version: Option<&str>, path: 
                 many => format!("{}/{}", era.api.as_str(), many.join("|")),
             };
             out.push(
-                Finding::new("PEN_WEBSERVICE_API_MISMATCH")
+                Finding::new(code::PEN_WEBSERVICE_API_MISMATCH)
                     .with("path", path)
                     .with("url", web_service)
                     .with("found", found.text().unwrap_or_default())
@@ -121,7 +122,7 @@ pub fn judge(web_service: &str, era: Option<&Era>, version: Option<&str>, path: 
     if rest && !url.path().ends_with('/') && url.query().is_none() {
         if let Some(Requests::Rest { healthcheck, pendentes }) = module_requests(web_service, Api::Rest) {
             out.push(
-                Finding::new("PEN_WEBSERVICE_NO_TRAILING_SLASH")
+                Finding::new(code::PEN_WEBSERVICE_NO_TRAILING_SLASH)
                     .with("path", path)
                     .with("url", web_service)
                     .with("healthcheck", healthcheck)
