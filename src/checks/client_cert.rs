@@ -12,7 +12,7 @@
 //! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
 use super::core::{Check, Ctx};
-use super::facts::{Identity, IdentityFact, NOT_CONFIGURED};
+pub use super::facts::{check_id_for, Identity, IdentityFact, NOT_CONFIGURED};
 use crate::hostfs::{self, Kind, Reason};
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};

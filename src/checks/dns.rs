@@ -4,6 +4,7 @@
 //! the proxy resolves the name, so a local failure only informs.
 
 use super::core::{Check, Ctx};
+pub use super::facts::Resolved;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::net::resolve::{self, ResolveError};

@@ -24,6 +24,6 @@ pub mod tls;
 pub mod trust;
 pub mod webhook;
 
-pub use self::core::{Check, Completed, Ctx};
+pub use self::core::{config_dependency, host_file_unreadable, Check, Completed, Ctx};
 pub use crate::model::{Fact, Outcome, CATALOG};
 pub use plan::all_checks;

@@ -2,7 +2,7 @@
 //! command line), judged against the module generation when it is known.
 
 use super::core::{Check, Ctx};
-use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
+pub use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
 use crate::hostfs;
 use crate::model::Finding;
 use crate::model::Outcome;

@@ -4,7 +4,7 @@
 //! roots, damaged blocks. Its fact is the loaded store that `tls:<target>` verifies against.
 
 use super::core::{Check, Ctx};
-use super::trust::{load, StoreCert, TrustStore};
+pub use super::trust::{load, parse_bundle, Parsed, StoreCert, TrustStore};
 use crate::hostfs::{FileError, Reason};
 use crate::model::OsFamily;
 use crate::model::Outcome;
@@ -224,7 +224,6 @@ fn analyse(settings: &Settings) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::trust::{parse_bundle, Parsed};
     use crate::hostfs::{self, Kind};
 
     #[test]

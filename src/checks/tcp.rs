@@ -4,7 +4,8 @@
 //! open in the fact: `tls:<target>` does its handshake over it instead of opening another.
 
 use super::core::{Check, Ctx};
-use super::facts::{Reached, Resolved};
+pub use super::facts::Reached;
+use super::facts::Resolved;
 use crate::duration::humanize;
 use crate::model::code;
 use crate::model::Finding;

@@ -7,8 +7,10 @@
 //! chain). OpenSSL's verdict on the same bundle is recorded too, and a disagreement reported.
 
 use super::core::{Check, Ctx};
-use super::facts::{self, IdentityFact, Reached, TlsFact};
-use super::trust::{roots_of, TrustStore};
+pub use super::facts::TlsFact;
+use super::facts::{self, IdentityFact, Reached};
+pub use super::trust::roots_of;
+use super::trust::TrustStore;
 use crate::duration::humanize;
 use crate::model::Finding;
 use crate::model::Outcome;
