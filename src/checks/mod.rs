@@ -25,5 +25,5 @@ pub mod trust;
 pub mod webhook;
 
 pub use self::core::{config_dependency, host_file_unreadable, Check, Completed, Ctx};
-pub use crate::model::{Fact, Outcome, CATALOG};
+pub use crate::model::{catalog_rank, Fact, Outcome, CATALOG};
 pub use plan::all_checks;
