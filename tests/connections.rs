@@ -111,9 +111,8 @@ fn lab(tramita_extra: &str) -> Lab {
     let client_ca = pki.root("Conexoes Client CA");
     let client = pki.leaf(&client_ca, LeafSpec::client("ORGAO CONEXOES"));
     let client = pki.combined_pem(&client, PASSWORD);
-    let isrg = std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates installed");
     let store = pki.path("store.pem");
-    std::fs::write(&store, isrg + &std::fs::read_to_string(&root.cert).unwrap()).unwrap();
+    std::fs::write(&store, isrg_x1() + &std::fs::read_to_string(&root.cert).unwrap()).unwrap();
     // The long-poll: nginx hands the request to an upstream that never answers.
     let upstream = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
     let pendencias_locations =

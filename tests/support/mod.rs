@@ -490,6 +490,11 @@ impl Drop for Proc {
     }
 }
 
+/// ISRG Root X1 as the system's CA store holds it (PEM): the public root Tramita's chain ends in.
+pub fn isrg_x1() -> String {
+    std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates is installed")
+}
+
 /// The largest peak resident set of any waited-for child of this test process so far, in KiB
 /// (getrusage RUSAGE_CHILDREN): what a run of the binary held at most.
 pub fn children_peak_rss_kib() -> u64 {

@@ -4,6 +4,7 @@
 //! the binary these tests make. nginx, the run's result and the report lookups are the
 //! harness's own ([`super::Nginx`], [`super::Run`], [`super::report`]).
 
+pub use super::isrg_x1;
 pub use super::report::{check, codes, finding};
 use super::{Host, RunExt};
 pub use super::{Nginx, Run};
@@ -277,11 +278,6 @@ impl Pki {
     pub fn client(&self, spec: &Spec) -> Issued {
         issue(spec, rsa_key(), Some(&self.client_ca))
     }
-}
-
-/// ISRG Root X1 as the system's CA store holds it (PEM).
-pub fn isrg_x1() -> String {
-    std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates is installed")
 }
 
 /// A free TCP port on 127.0.0.1.
