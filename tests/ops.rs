@@ -2,18 +2,23 @@
 //! `diff`) and the generated completions and man page, through the real binary against real
 //! loopback sockets: a listener the test opens (reachable) and a port nothing listens on (refused).
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
+use support::{pen_doctor, Host, Run, RunExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pen-doctor");
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env_remove("HTTPS_PROXY").env_remove("https_proxy").output().expect("run pen-doctor")
+/// The binary with `args`, in the harness's clean environment.
+fn run(args: &[&str]) -> Run {
+    pen_doctor(Host).args(args).run()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// Another tool's output bytes (or a run's text) as text.
+fn text(b: impl AsRef<[u8]>) -> String {
+    String::from_utf8_lossy(b.as_ref()).into_owned()
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound, then released).
@@ -64,7 +69,7 @@ fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
     args
 }
 
-fn run_owned(args: &[String]) -> Output {
+fn run_owned(args: &[String]) -> Run {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     run(&refs)
 }
@@ -76,7 +81,7 @@ fn has(tool: &str) -> bool {
 #[test]
 fn prometheus_output_passes_promtool() {
     let out = run_owned(&with(failing_args(closed_port()), &["--format", "prometheus"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
     let body = text(&out.stdout);
     assert!(body.contains("# TYPE pen_doctor_check_status gauge"), "{body}");
     // One series per check, its value the status: no label that changes with the status.
@@ -108,7 +113,7 @@ fn prometheus_output_passes_promtool() {
 #[test]
 fn junit_output_is_read_by_a_junit_consumer() {
     let out = run_owned(&with(failing_args(closed_port()), &["--format", "junit"]));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.code, Some(1));
     let xml = text(&out.stdout);
     assert!(xml.contains("<failure message=\"TCP_REFUSED: "), "{xml}");
     assert!(xml.contains("TRAMITA-FALHA-COMUNICACAO #3"), "{xml}");
@@ -157,7 +162,7 @@ print("\n".join(messages))
 #[test]
 fn nagios_output_follows_the_plugin_guidelines() {
     let out = run_owned(&with(failing_args(closed_port()), &["--format", "nagios"]));
-    assert_eq!(out.status.code(), Some(2), "CRITICAL");
+    assert_eq!(out.code, Some(2), "CRITICAL");
     let body = text(&out.stdout);
     let first = body.lines().next().unwrap_or_default();
     assert!(first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED | "), "{first}");
@@ -180,11 +185,11 @@ fn nagios_output_follows_the_plugin_guidelines() {
 
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let ok = run_owned(&with(healthy_args(&listener), &["--format", "nagios"]));
-    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert_eq!(ok.code, Some(0), "{}", text(&ok.stdout));
     assert!(text(&ok.stdout).starts_with("PEN-DOCTOR OK - 2 ok | "));
 
     let bad = run(&["check", "--format", "nagios", "--timeout", "soon"]);
-    assert_eq!(bad.status.code(), Some(3), "UNKNOWN");
+    assert_eq!(bad.code, Some(3), "UNKNOWN");
     assert!(text(&bad.stdout).starts_with("PEN-DOCTOR UNKNOWN - "));
 }
 
@@ -198,7 +203,7 @@ fn output_file_is_replaced_atomically() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let path = file.display().to_string();
     let out = run_owned(&with(healthy_args(&listener), &["--format", "prometheus", "--output", &path]));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.code, Some(0), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
     let mut old = String::new();
     std::io::Read::read_to_string(&mut &held, &mut old).expect("read");
@@ -211,7 +216,7 @@ fn output_file_is_replaced_atomically() {
 
     let missing = dir.path().join("no/such/dir/report.json").display().to_string();
     let out = run_owned(&with(healthy_args(&listener), &["--format", "json", "--output", &missing]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.code, Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("--output") && err.contains("no/such/dir does not exist"), "{err}");
 }
@@ -219,7 +224,7 @@ fn output_file_is_replaced_atomically() {
 fn json_report(args: Vec<String>, file: &Path) {
     let path = file.display().to_string();
     let out = run_owned(&with(args, &["--format", "json", "--output", &path]));
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", text(&out.stderr));
+    assert!(out.code.is_some_and(|c| c <= 1), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -248,7 +253,7 @@ fn merge_and_diff_read_json_reports_back() {
     let g = good.display().to_string();
     let b = bad.display().to_string();
     let merged = run(&["merge", &g, &b, "--lang", "en", "--color", "never"]);
-    assert_eq!(merged.status.code(), Some(1), "a node failed");
+    assert_eq!(merged.code, Some(1), "a node failed");
     let body = text(&merged.stdout);
     assert!(body.contains("tcp:tramita  ✔"), "{body}");
     assert!(body.contains("✘"), "{body}");
@@ -259,25 +264,25 @@ fn merge_and_diff_read_json_reports_back() {
     assert!(text(&md.stdout).contains("| `tcp:tramita` | ✔ ok | ✘ fail |"), "{}", text(&md.stdout));
 
     let diff = run(&["diff", &b, &g, "--lang", "en", "--color", "never"]);
-    assert_eq!(diff.status.code(), Some(0), "nothing got worse");
+    assert_eq!(diff.code, Some(0), "nothing got worse");
     let body = text(&diff.stdout);
     assert!(body.contains("tcp:tramita: fail → ok"), "{body}");
     assert!(body.contains("- tcp:tramita TCP_REFUSED [fail]"), "{body}");
     let worse = run(&["diff", &g, &b, "--lang", "en", "--color", "never"]);
-    assert_eq!(worse.status.code(), Some(1), "a check got worse");
+    assert_eq!(worse.code, Some(1), "a check got worse");
     assert!(text(&worse.stdout).contains("+ tcp:tramita TCP_REFUSED [fail]"));
 
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "not json").expect("write");
     let out = run(&["merge", &g, &junk.display().to_string()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.code, Some(2));
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("junk.json: not a JSON report"), "{err}");
     let future = dir.path().join("v9.json");
     std::fs::write(&future, "{\"schema_version\": 9}").expect("write");
     let out = run(&["diff", &g, &future.display().to_string()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.code, Some(2));
     assert!(text(&out.stderr).contains("schema_version 9 is not supported"));
 }
 
@@ -285,19 +290,19 @@ fn merge_and_diff_read_json_reports_back() {
 fn completions_and_man_page_come_from_the_cli() {
     for shell in ["bash", "zsh", "fish"] {
         let out = run(&["completions", shell]);
-        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(out.code, Some(0));
         let body = text(&out.stdout);
         assert!(body.contains("merge") && body.contains("cert-password-env"), "{shell}");
     }
     let man = run(&["man"]);
-    assert_eq!(man.status.code(), Some(0));
+    assert_eq!(man.code, Some(0));
     let body = text(&man.stdout);
     assert!(body.contains(".TH pen-doctor 1") && body.contains("completions"), "{body}");
     let check = run(&["man", "check"]);
-    assert_eq!(check.status.code(), Some(0));
+    assert_eq!(check.code, Some(0));
     let body = text(&check.stdout);
     assert!(body.contains(".TH pen-doctor-check 1") && body.contains("cert\\-password\\-env"), "{body}");
-    assert_eq!(run(&["man", "nope"]).status.code(), Some(2));
+    assert_eq!(run(&["man", "nope"]).code, Some(2));
 }
 
 #[test]
@@ -394,7 +399,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
 fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
     use pen_doctor::render::Render;
     let report = synthetic_report();
-    let prom = text(&pen_doctor::render::prometheus::Prometheus.render(&report));
+    let prom = text(pen_doctor::render::prometheus::Prometheus.render(&report));
     assert!(prom.contains(
         "pen_doctor_certificate_expiry_timestamp_seconds{check=\"cert\",id=\"cert:client\",target=\"client\"} 1893553445"
     ));
@@ -412,7 +417,7 @@ fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
         assert!(lint.status.success(), "promtool: {}{}", text(&lint.stdout), text(&lint.stderr));
     }
 
-    let nagios = text(&pen_doctor::render::nagios::Nagios { strict: false, max_output: 0 }.render(&report));
+    let nagios = text(pen_doctor::render::nagios::Nagios { strict: false, max_output: 0 }.render(&report));
     let first = nagios.lines().next().unwrap_or_default();
     assert!(first.starts_with("PEN-DOCTOR CRITICAL - "), "{first}");
     assert!(first.contains("'cert:client_days_left'=20;30:;0:"), "{first}");
@@ -422,7 +427,7 @@ fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
     assert_eq!(nagios.lines().count(), 3, "one line per finding: {nagios}");
     assert_eq!(pen_doctor::render::nagios::exit_code(&report, false), 2);
 
-    let junit = text(&pen_doctor::render::junit::Junit.render(&report));
+    let junit = text(pen_doctor::render::junit::Junit.render(&report));
     assert!(junit.contains("<system-out>[warn] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
 }
 
