@@ -39,9 +39,7 @@ fn check_config(dir: &Path, deadline: &str) -> Run {
 /// The `config:sei` entry of a JSON report.
 #[track_caller]
 fn config_sei(run: &Run) -> Value {
-    let report = run.json();
-    let checks = report["checks"].as_array().cloned().unwrap_or_default();
-    checks.into_iter().find(|c| c["id"] == "config:sei").unwrap_or_else(|| panic!("no config:sei\n{run}"))
+    run.check("config:sei").clone()
 }
 
 /// A ConfiguracaoSEI.php enabling PEN, with `producao` as the value of `SEI > Producao` on line 5.
