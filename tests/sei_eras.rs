@@ -10,9 +10,8 @@ use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-use support::mariadb::{MariaDb, SEI_SCHEMA};
+use support::mariadb::SeiDb;
 use support::pki_tls::{self, Nginx, Pki, Spec};
 use support::{codes, finding, pen_doctor, Host, Proc, Run, RunExt};
 
@@ -415,32 +414,25 @@ const PEN_PARAMETRO: &str = "CREATE TABLE md_pen_parametro (
   PRIMARY KEY (nome)
 ) ENGINE=InnoDB DEFAULT CHARSET=latin1;";
 
-struct Database {
-    server: std::sync::Arc<MariaDb>,
-    name: String,
-}
+/// SEI's database for a 1.x tree.
+struct Database(SeiDb);
 
 impl Database {
     fn new(tag: &str) -> Database {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let server = MariaDb::shared();
-        let name = format!("eras_{tag}_{}_{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
-        server.database_with_reader(&name, DB_PASSWORD);
-        server.sql(&name, SEI_SCHEMA);
-        Database { server, name }
+        Database(SeiDb::new("eras", tag, DB_PASSWORD))
     }
 
     fn sql(&self, sql: &str) {
-        self.server.sql(&self.name, sql);
+        self.0.sql(sql);
     }
 
     /// A copy of the modpen1 tree whose `BancoSEI` names this database.
     fn modpen1(&self) -> tempfile::TempDir {
         let tree = copy_tree("modpen1");
         let cfg = "config/ConfiguracaoSEI.php";
-        edit(tree.path(), cfg, "'Porta' => '3306'", &format!("'Porta' => '{}'", self.server.port));
-        edit(tree.path(), cfg, "'Banco' => 'sei'", &format!("'Banco' => '{}'", self.name));
-        edit(tree.path(), cfg, "'Usuario' => 'sei_user'", &format!("'Usuario' => '{}'", self.name));
+        edit(tree.path(), cfg, "'Porta' => '3306'", &format!("'Porta' => '{}'", self.0.server.port));
+        edit(tree.path(), cfg, "'Banco' => 'sei'", &format!("'Banco' => '{}'", self.0.name));
+        edit(tree.path(), cfg, "'Usuario' => 'sei_user'", &format!("'Usuario' => '{}'", self.0.name));
         edit(tree.path(), cfg, "S3nh4-Banco-Fixture!", DB_PASSWORD);
         tree
     }
@@ -495,7 +487,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!(request_urls(http), [lab.url("/interoperabilidade/soap/v3/?wsdl")]);
     // Read from the database, in the read-only session.
-    let log = db.server.general_log();
+    let log = db.0.server.general_log();
     assert!(log.contains("SELECT nome, valor FROM md_pen_parametro WHERE nome IN ('PEN_ENDERECO_WEBSERVICE'"), "{log}");
     assert!(log.contains("START TRANSACTION READ ONLY"));
 
