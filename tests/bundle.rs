@@ -10,7 +10,7 @@
 mod support;
 use support::*;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -66,13 +66,6 @@ fn assert_clean(all: &[String], what: &str, text: &str) {
     for form in all {
         assert!(!text.contains(form.as_str()), "{what} shows a secret form {form:?}:\n{text}");
     }
-}
-
-fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = root.join(rel.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 fn sei_copy() -> tempfile::TempDir {

@@ -17,19 +17,6 @@ const CERT_PASSWORD: &str = "S3nh4-Cert-Fixture!";
 const PROD_API: &str = "https://api.conectagov.processoeletronico.gov.br/interoperabilidade/rest/v3/";
 const PROD_PENDENCIAS: &str = "https://pendencias.conectagov.processoeletronico.gov.br/";
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// An SEI installation of the test's own: the `modpen4` fixture (homologação addresses), or
 /// with the production addresses, its `LocalizacaoCertificado` naming `cert`.
 fn sei_tree(dir: &Path, name: &str, production: bool, cert: &Path) -> PathBuf {

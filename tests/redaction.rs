@@ -369,19 +369,12 @@ fn control_characters_from_peers_and_certificates_are_escaped() {
     }
 }
 
-fn write_file(root: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn supervisord_program_printing_passwords_leaks_nothing() {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let tmp = temp_dir("redaction-supervisor");
     let root = tmp.path();
-    write_file(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
     let url = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
     let json = |s: &str| serde_json::to_string(s).unwrap();
     let said = format!(
@@ -397,20 +390,20 @@ fn supervisord_program_printing_passwords_leaks_nothing() {
         cert_b64 = b64(CERT_PW),
         db_b64 = b64(DB_PW),
     );
-    let script = write_file(
+    let script = write(
         root,
         "opt/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php",
         &format!("#!/bin/bash\ncat >&2 <<'PDT_EOF'\n{said}PDT_EOF\ncat <<'PDT_EOF'\n{said}PDT_EOF\nexit 3\n"),
     );
     // A second program with an escape sequence in its name (supervisord takes it; its own XML
     // parser then refuses the name in a request, so this one's log cannot be read back).
-    let other = write_file(
+    let other = write(
         root,
         "opt/sei/scripts/mod-pen/MonitoramentoRecebimentoTarefasPEN.php",
         "#!/bin/bash\necho 'falhou' >&2\nexit 3\n",
     );
     let sock = root.join("supervisor.sock");
-    let conf = write_file(
+    let conf = write(
         root,
         "etc/supervisor/supervisord.conf",
         &format!(
@@ -716,9 +709,9 @@ fn command_lines_and_cron_lines_with_passwords_leak_nothing() {
     use std::os::unix::process::CommandExt;
     let tmp = temp_dir("redaction-host");
     let root = tmp.path();
-    write_file(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
+    write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\n");
     let url = percent_encoding::utf8_percent_encode(DB_PW, percent_encoding::NON_ALPHANUMERIC).to_string();
-    write_file(
+    write(
         root,
         "etc/cron.d/sei-mod-pen",
         &format!(

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
 use support::pki_tls::{self, Nginx, Pki, Spec};
-use support::{codes, finding, pen_doctor, Host, Proc, Run, RunExt};
+use support::{codes, finding, pen_doctor, write, Host, Proc, Run, RunExt};
 
 /// Every password the fixtures and the tests hold.
 const SECRETS: &[&str] = &["S3nh4", "Senha-Do-Certificado-9", "Banco-Eras-S3cret!", "Docker-S3cret"];
@@ -516,12 +516,6 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
 }
 
 // ------------------------------------------------------------------------------- php.ini
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 #[test]
 fn short_open_tag_as_the_web_server_and_the_workers_load_it() {

@@ -4,6 +4,7 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
+use support::copy_tree;
 use support::pki_tls::*;
 
 const PASS: &str = "s3nh@-Secreta-42";
@@ -255,20 +256,6 @@ fn web_server_user_must_read_the_file() {
     assert_eq!(f["params"]["mode"], "0600");
     assert!(f["params"]["web_user"].as_str().unwrap().contains("www-data"));
     assert_eq!(run.code, Some(1));
-}
-
-/// Copies a directory tree.
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -490,6 +490,29 @@ impl Drop for Proc {
     }
 }
 
+/// Writes `text` to `root/rel` (a leading `/` of `rel` stays under `root`), creating
+/// directories; the path written.
+pub fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = root.join(rel.trim_start_matches('/'));
+    std::fs::create_dir_all(p.parent().expect("a file under root")).expect("directories under root");
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()));
+    p
+}
+
+/// Copies the directory tree `from` into `to` (created if missing), files and directories.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// ISRG Root X1 as the system's CA store holds it (PEM): the public root Tramita's chain ends in.
 pub fn isrg_x1() -> String {
     std::fs::read_to_string("/etc/ssl/certs/ISRG_Root_X1.pem").expect("ca-certificates is installed")

@@ -1,6 +1,7 @@
 //! Helpers for the node checks' tests: free loopback ports, waiting for servers, running
 //! `check` on a host root (`PEN_DOCTOR_ROOT`), files under that root, an SNTP responder.
 
+pub use super::write;
 use super::{pen_doctor, ports, Host, Proc, Run, RunExt};
 use std::net::{TcpStream, UdpSocket};
 use std::path::Path;
@@ -65,14 +66,6 @@ pub fn supervisord(conf: &Path) -> Proc {
     let mut cmd = Command::new("supervisord");
     cmd.args(["-n", "-c"]).arg(conf);
     Proc::spawn_quiet("supervisord", cmd).with_grace(Duration::from_secs(10))
-}
-
-/// Writes `text` to `root/rel`, creating directories.
-pub fn write(root: &Path, rel: &str, text: &str) -> std::path::PathBuf {
-    let p = root.join(rel.trim_start_matches('/'));
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 /// A fixture root whose `/proc/net/if_inet6` lists an address (a host with IPv6) and whose
