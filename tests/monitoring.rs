@@ -19,11 +19,6 @@ use support::*;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_pen-doctor");
 
-/// A port on 127.0.0.1 where nothing listens.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A client certificate valid for `days` more days, as the PEM with key SEI uses, and the file
 /// holding its password.
 fn client_cert(pki: &Pki, days: i64) -> (PathBuf, PathBuf) {
@@ -116,7 +111,7 @@ fn the_textfile_output_is_scraped_by_a_real_node_exporter() {
             .arg(&prom);
         cmd
     };
-    checks(closed_port()).run().assert_code(1);
+    checks(free_port(Host)).run().assert_code(1);
     let scraped = samples(&exporter.scrape());
     assert_eq!(scraped.get("node_textfile_scrape_error").map(String::as_str), Some("0"), "{scraped:#?}");
     let (series, value) = the_series(&scraped, "pen_doctor_check_status", "tcp:tramita");
@@ -165,9 +160,9 @@ fn the_example_alert_rules_fire_and_recover_on_real_series() {
     let run = pen_doctor(Host)
         .args(["check", "--only", "tcp,cert", "--target", "tramita,pendencias", "--skip", "dns:pendencias"])
         .args(["--timeout", "2s", "--lang", "en", "--format", "prometheus", "--endpoint"])
-        .arg(format!("tramita=https://127.0.0.1:{}/", closed_port()))
+        .arg(format!("tramita=https://127.0.0.1:{}/", free_port(Host)))
         .arg("--endpoint")
-        .arg(format!("pendencias=https://127.0.0.1:{}/", closed_port()))
+        .arg(format!("pendencias=https://127.0.0.1:{}/", free_port(Host)))
         .arg("--cert")
         .arg(&cert)
         .arg("--cert-password-file")
@@ -376,7 +371,7 @@ fn documented_command() -> String {
 fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port();
-    let closed = closed_port();
+    let closed = free_port(Host);
     let pki = Pki::new();
     // A node whose kernel clock is synchronised, its client certificate 9 days from expiry and
     // its clock 3 s off (an SNTP server of the test's own says so): two warnings.
@@ -387,7 +382,8 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     fs::copy(&cert, &cert_in_root).unwrap();
     fs::copy(&password, &password_in_root).unwrap();
     let sntp = node::responder(node::Behaviour::Offset(3.0));
-    let webhooks: String = (0..8).map(|i| format!(" --webhook hook{i}=https://127.0.0.1:{}/", closed_port())).collect();
+    let webhooks: String =
+        (0..8).map(|i| format!(" --webhook hook{i}=https://127.0.0.1:{}/", free_port(Host))).collect();
 
     let command = documented_command();
     let services = [

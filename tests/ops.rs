@@ -7,7 +7,7 @@ mod support;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{pen_doctor, Host, Run, RunExt};
+use support::{free_port, pen_doctor, Host, Run, RunExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pen-doctor");
 
@@ -19,12 +19,6 @@ fn run(args: &[&str]) -> Run {
 /// Another tool's output bytes (or a run's text) as text.
 fn text(b: impl AsRef<[u8]>) -> String {
     String::from_utf8_lossy(b.as_ref()).into_owned()
-}
-
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// `tcp:tramita` refused; `tcp:pendencias` skipped because its DNS check is skipped.
@@ -80,7 +74,7 @@ fn has(tool: &str) -> bool {
 
 #[test]
 fn prometheus_output_passes_promtool() {
-    let out = run_owned(&with(failing_args(closed_port()), &["--format", "prometheus"]));
+    let out = run_owned(&with(failing_args(free_port(Host)), &["--format", "prometheus"]));
     assert_eq!(out.code, Some(1));
     let body = text(&out.stdout);
     assert!(body.contains("# TYPE pen_doctor_check_status gauge"), "{body}");
@@ -112,7 +106,7 @@ fn prometheus_output_passes_promtool() {
 
 #[test]
 fn junit_output_is_read_by_a_junit_consumer() {
-    let out = run_owned(&with(failing_args(closed_port()), &["--format", "junit"]));
+    let out = run_owned(&with(failing_args(free_port(Host)), &["--format", "junit"]));
     assert_eq!(out.code, Some(1));
     let xml = text(&out.stdout);
     assert!(xml.contains("<failure message=\"TCP_REFUSED: "), "{xml}");
@@ -161,7 +155,7 @@ print("\n".join(messages))
 
 #[test]
 fn nagios_output_follows_the_plugin_guidelines() {
-    let out = run_owned(&with(failing_args(closed_port()), &["--format", "nagios"]));
+    let out = run_owned(&with(failing_args(free_port(Host)), &["--format", "nagios"]));
     assert_eq!(out.code, Some(2), "CRITICAL");
     let body = text(&out.stdout);
     let first = body.lines().next().unwrap_or_default();
