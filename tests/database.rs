@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::sync::Arc;
 use support::mariadb::SeiDb;
-use support::{check, codes, finding, pen_doctor, Host, Run, RunExt, TcpBehaviour, TcpServer};
+use support::{check, codes, finding, free_port, pen_doctor, Host, Run, RunExt, TcpBehaviour, TcpServer};
 
 const PASSWORD: &str = "Sei-Db-S3cret!x";
 
@@ -294,7 +294,7 @@ fn wrong_password_is_access_denied_and_never_shown() {
 
 #[test]
 fn unreachable_database_and_no_password_in_output() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port(Host);
     let url = format!("mysql://sei_user@127.0.0.1:{port}/sei");
     let report = all_formats_without_password(&["--only", "pi,pen", "--db", &url], PASSWORD);
     let c = check(&report, "pi:agendamentos");
@@ -323,7 +323,7 @@ fn other_engines_and_no_database() {
 fn protocolo_integrado_without_an_sei_installation() {
     let fx = fixture("nosei");
     let empty = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port(Host);
     let endpoint = format!("protocolo-integrado=https://127.0.0.1:{port}/ProtocoloWS/integradorService?wsdl");
     let out = pen_doctor(Host)
         .current_dir(empty.path())

@@ -248,7 +248,7 @@ fn a_skip_caused_by_a_node_failure_is_not_a_difference() {
     // node B resolves it and connects. Only the DNS failure differs; A's skip is its consequence.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let dns_closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dns_closed = support::node::free_udp_port();
     let dir = temp_dir("pdt-fleet-");
     let url = format!("tramita=https://sei-fleet.test:{port}/");
     let common =
