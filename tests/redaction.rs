@@ -8,16 +8,9 @@
 //! both languages, stdout, stderr and `--output`.
 
 mod support;
+use support::pki_tls::{ec_key, issue, Spec};
 use support::*;
 
-use openssl::asn1::{Asn1Time, Asn1Type};
-use openssl::bn::BigNum;
-use openssl::ec::{EcGroup, EcKey};
-use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName};
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,66 +161,6 @@ fn strings(v: &[&str]) -> Vec<String> {
 
 // ------------------------------------------------------------------- certificates with evil names
 
-fn ec_key() -> PKey<Private> {
-    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
-    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
-}
-
-/// A certificate made here (the `openssl` command cannot put NUL in a name): subject O and CN as
-/// UTF8String with any characters, signed by `issuer` (self-signed without one).
-fn make_cert(
-    org: &str,
-    cn: &str,
-    key: &PKey<Private>,
-    issuer: Option<(&X509, &PKey<Private>)>,
-    ca: bool,
-    san: Option<&str>,
-) -> X509 {
-    let mut name = X509NameBuilder::new().unwrap();
-    name.append_entry_by_nid_with_type(Nid::ORGANIZATIONNAME, org, Asn1Type::UTF8STRING).unwrap();
-    name.append_entry_by_nid_with_type(Nid::COMMONNAME, cn, Asn1Type::UTF8STRING).unwrap();
-    let name = name.build();
-    let mut b = X509Builder::new().unwrap();
-    b.set_version(2).unwrap();
-    let serial = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u32;
-    b.set_serial_number(&BigNum::from_u32(serial | 1).unwrap().to_asn1_integer().unwrap()).unwrap();
-    b.set_subject_name(&name).unwrap();
-    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name)).unwrap();
-    b.set_pubkey(key).unwrap();
-    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    b.set_not_after(&Asn1Time::days_from_now(365).unwrap()).unwrap();
-    if ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
-    } else {
-        b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
-        b.append_extension(KeyUsage::new().critical().digital_signature().build().unwrap()).unwrap();
-        let eku = if san.is_some() {
-            ExtendedKeyUsage::new().server_auth().build()
-        } else {
-            ExtendedKeyUsage::new().client_auth().build()
-        };
-        b.append_extension(eku.unwrap()).unwrap();
-    }
-    if let Some(dns) = san {
-        let ext = SubjectAlternativeName::new()
-            .dns(dns)
-            .build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None))
-            .unwrap();
-        b.append_extension(ext).unwrap();
-    }
-    b.sign(issuer.map(|(_, k)| k).unwrap_or(key), MessageDigest::sha256()).unwrap();
-    b.build()
-}
-
-fn pem(cert: &X509) -> String {
-    String::from_utf8(cert.to_pem().unwrap()).unwrap()
-}
-
-fn key_pem(key: &PKey<Private>) -> String {
-    String::from_utf8(key.private_key_to_pem_pkcs8().unwrap()).unwrap()
-}
-
 /// nginx on loopback serving `pi.test` with a certificate whose subject is full of control
 /// characters, answering with the request's `Authorization` header or with control characters.
 struct Lab {
@@ -241,25 +174,18 @@ impl Lab {
     fn start() -> Lab {
         let dir = temp_dir("redaction-lab");
         let d = dir.path();
-        let root_key = ec_key();
-        let root = make_cert("Redaction Tests", "Redaction Root", &root_key, None, true, None);
-        let key = ec_key();
-        let leaf = make_cert(
-            &format!("Servidor{EVIL}"),
-            &format!("pi.test\u{0}{EVIL}\u{1b}]0;pwned\u{7}"),
-            &key,
-            Some((&root, &root_key)),
-            false,
-            Some("pi.test"),
-        );
+        // The library takes any bytes in a name (the `openssl` command cannot put NUL in one).
+        let root = issue(&Spec { org: "Redaction Tests", ..Spec::ca("Redaction Root") }, ec_key(), None);
+        let (org, cn) = (format!("Servidor{EVIL}"), format!("pi.test\u{0}{EVIL}\u{1b}]0;pwned\u{7}"));
+        let leaf = issue(&Spec { org: &org, cn: &cn, ..Spec::server("pi.test") }, ec_key(), Some(&root));
         let write = |name: &str, text: String| {
             let p = d.join(name);
             std::fs::write(&p, text).unwrap();
             p
         };
-        let ca_bundle = write("root.pem", pem(&root));
-        let chain = write("chain.pem", pem(&leaf) + &pem(&root));
-        let key = write("key.pem", key_pem(&key));
+        let ca_bundle = write("root.pem", root.pem());
+        let chain = write("chain.pem", leaf.pem() + &root.pem());
+        let key = write("key.pem", leaf.key_pem());
         let port = free_port(Host);
         let filler = "a".repeat(70);
         // nginx's configuration takes raw bytes in its strings: ESC, BEL, C1 and bidi as they are.
@@ -348,10 +274,10 @@ fn control_characters_from_peers_and_certificates_are_escaped() {
     assert!(chain.contains("pi.test\\\\x00\\\\x1b[31m"), "the server's subject, escaped: {chain}");
 
     // A client certificate whose subject is hostile: `cert` and `check --cert`.
-    let key = ec_key();
-    let client = make_cert(&format!("Orgao{EVIL}"), &format!("cliente\u{0}{EVIL}"), &key, None, false, None);
+    let (org, cn) = (format!("Orgao{EVIL}"), format!("cliente\u{0}{EVIL}"));
+    let client = issue(&Spec::client(&cn, &org), ec_key(), None);
     let file = lab.dir.path().join("client.pem");
-    std::fs::write(&file, pem(&client) + &key_pem(&key)).unwrap();
+    std::fs::write(&file, client.pem() + &client.key_pem()).unwrap();
     for &format in FORMATS {
         for lang in ["pt", "en"] {
             let run = pen_doctor(Host).args(["cert", file.to_str().unwrap(), "--format", format, "--lang", lang]).run();
