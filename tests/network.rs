@@ -619,6 +619,11 @@ fn json_report_of_a_refused_tramita_has_every_field_of_the_contract() {
             assert!(f["fix"].as_array().is_some_and(|fix| !fix.is_empty()), "{f:#}");
         }
     }
+    // The same text reads back as the typed report (what `merge` and `diff` read).
+    let typed = run.report();
+    assert_eq!((typed.schema_version, typed.summary.status.as_str()), (1, "fail"));
+    assert_eq!(typed.checks.len(), checks.len());
+    assert_eq!(typed.summary.fail, checks.iter().filter(|c| c["status"] == "fail").count());
     // Catalog order: every dns check before any tcp check.
     let kinds: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
     let last_dns = kinds.iter().rposition(|k| *k == "dns");
