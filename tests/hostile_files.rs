@@ -641,33 +641,14 @@ fn openssl(args: &[&str]) {
 
 #[test]
 fn a_pkcs12_asking_for_two_billion_iterations_is_refused_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=iter",
-        "-days",
-        "30",
-        "-keyout",
-        s(&key),
-        "-out",
-        s(&cert),
-    ]);
-    let normal = dir.path().join("normal.p12");
-    let pass = format!("pass:{PASS}");
-    openssl(&["pkcs12", "-export", "-in", s(&cert), "-inkey", s(&key), "-out", s(&normal), "-passout", &pass]);
+    let pki = Pki::new();
+    let dir = pki.dir();
+    let normal = pki.pkcs12_with(&pki.self_signed(LeafSpec::client("iter")), PASS, false, &[]);
     // 2^31 - 1 iterations: OpenSSL derives the MAC key for minutes (2^31 itself overflows its
     // integer and fails at once, which OpenSSL reports as a bad MAC: a wrong password).
-    let absurd = dir.path().join("absurd.p12");
+    let absurd = dir.join("absurd.p12");
     std::fs::write(&absurd, with_mac_iterations(&std::fs::read(&normal).unwrap(), i32::MAX as u32)).unwrap();
-    let overflow = dir.path().join("overflow.p12");
+    let overflow = dir.join("overflow.p12");
     std::fs::write(&overflow, with_mac_iterations(&std::fs::read(&normal).unwrap(), 1 << 31)).unwrap();
 
     // The same file with its real count opens (the crafting kept it well-formed).
@@ -695,26 +676,11 @@ fn a_pkcs12_asking_for_two_billion_iterations_is_refused_at_once() {
 
 #[test]
 fn a_key_cipher_openssl_lacks_is_not_a_wrong_password() {
-    let dir = tempfile::tempdir().unwrap();
-    let (key, cert) = (dir.path().join("key.pem"), dir.path().join("cert.pem"));
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=cipher",
-        "-days",
-        "365",
-        "-keyout",
-        s(&key),
-        "-out",
-        s(&cert),
-    ]);
-    let der = dir.path().join("key.der");
+    let pki = Pki::new();
+    let dir = pki.dir();
+    let own = pki.self_signed(LeafSpec::client("cipher"));
+    let (key, cert) = (own.key, own.cert);
+    let der = dir.join("key.der");
     let pass = format!("pass:{PASS}");
     openssl(&[
         "pkcs8",
@@ -742,9 +708,9 @@ fn a_key_cipher_openssl_lacks_is_not_a_wrong_password() {
         format!("-----BEGIN ENCRYPTED PRIVATE KEY-----\n{}\n-----END ENCRYPTED PRIVATE KEY-----\n", lines.join("\n"))
     };
     let cert_pem = std::fs::read_to_string(&cert).unwrap();
-    let unsupported = dir.path().join("unsupported.pem");
+    let unsupported = dir.join("unsupported.pem");
     std::fs::write(&unsupported, cert_pem.clone() + &pem(&unknown)).unwrap();
-    let normal = dir.path().join("normal.pem");
+    let normal = dir.join("normal.pem");
     std::fs::write(&normal, cert_pem + &pem(&good)).unwrap();
 
     let inspect = |file: &Path, password: &str| {
