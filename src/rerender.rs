@@ -53,6 +53,8 @@ pub fn run(
     if wanted != saved {
         translate(&mut report, saved, wanted);
     }
+    // The diagnosis in the wanted language (and for reports saved before it existed).
+    report.diagnosis = crate::diagnosis::diagnose(&mut report.checks, wanted);
     let color = crate::settings::resolve_color(color, std::io::stdout().is_terminal());
     let bytes = render::renderer_for(format, color, strict).render(&report);
     let code =
@@ -118,7 +120,8 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
                 check.summary = f.message.clone();
             }
         } else if let Some(rest) = check.summary.strip_prefix(skip_from) {
-            check.summary = format!("{skip_to}{rest}");
+            let why = check.skipped_because.as_deref().map(|r| crate::report::skip_reason(r, to));
+            check.summary = format!("{skip_to}{}", why.as_deref().unwrap_or(rest));
         }
     }
     // The texts came from the knowledge base and the saved parameters: cleaned like the rest.

@@ -433,9 +433,9 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     let warning = &status["pen-doctor-warning"];
     assert_eq!(warning.state, "1", "{warning:#?}");
     assert!(
-        warning
-            .output
-            .starts_with("PEN-DOCTOR WARNING - 2 aviso(s): cert:client CLIENT_CERT_EXPIRING, ntp NTP_OFFSET_HIGH"),
+        warning.output.starts_with(
+            "PEN-DOCTOR WARNING - 2 avisos: ntp NTP_OFFSET_HIGH (causa provável), cert:client CLIENT_CERT_EXPIRING"
+        ),
         "{warning:#?}"
     );
     let days = warning.perfdata.split(' ').find(|p| p.starts_with("'cert:client_days_left'=")).unwrap_or_default();
@@ -450,7 +450,7 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     let critical = &status["pen-doctor-critical"];
     assert_eq!(critical.state, "2", "{critical:#?}");
     assert!(
-        critical.output.starts_with("PEN-DOCTOR CRITICAL - 9 falha(s): tcp:tramita TCP_REFUSED, webhook:"),
+        critical.output.starts_with("PEN-DOCTOR CRITICAL - 9 falhas: tcp:tramita TCP_REFUSED (causa provável"),
         "{critical:#?}"
     );
     // Everything the plugin printed fits in what NRPE passes back, and says what it left out.

@@ -160,7 +160,10 @@ fn nagios_output_follows_the_plugin_guidelines() {
     assert_eq!(out.status.code(), Some(2), "CRITICAL");
     let body = text(&out.stdout);
     let first = body.lines().next().unwrap_or_default();
-    assert!(first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED | "), "{first}");
+    assert!(
+        first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED (probable cause) | "),
+        "{first}"
+    );
     let (_, perf) = first.split_once(" | ").unwrap_or_default();
     for item in perf.split(' ') {
         let (label, value) = item.split_once('=').unwrap_or_default();
@@ -383,6 +386,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
             },
         },
         summary: Summary::from_checks(&checks),
+        diagnosis: Vec::new(),
         checks,
         node: None,
         lang: Default::default(),
@@ -423,7 +427,7 @@ fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
     assert_eq!(pen_doctor::render::nagios::exit_code(&report, false), 2);
 
     let junit = text(&pen_doctor::render::junit::Junit.render(&report));
-    assert!(junit.contains("<system-out>[warn] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
+    assert!(junit.contains("<system-out>[aviso] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
 }
 
 #[test]

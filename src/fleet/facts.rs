@@ -187,6 +187,7 @@ mod tests {
                 },
             },
             summary: Summary::from_checks(&checks),
+            diagnosis: Vec::new(),
             checks,
             node: None,
             lang: Default::default(),

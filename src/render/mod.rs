@@ -53,6 +53,37 @@ pub(crate) fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static s
     }
 }
 
+/// A count with its noun in the singular or the plural: "1 falha", "3 falhas", "0 falhas".
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// A finding's severity as a person reads it in the report's language.
+pub(crate) fn severity_word(severity: crate::report::model::Severity, lang: Lang) -> &'static str {
+    use crate::report::model::Severity;
+    match severity {
+        Severity::Fail => word(lang, "falha", "fail"),
+        Severity::Warn => word(lang, "aviso", "warn"),
+        Severity::Info => "info",
+    }
+}
+
+/// A check's status as a person reads it in the report's language.
+pub(crate) fn status_word(status: crate::report::model::Status, lang: Lang) -> &'static str {
+    use crate::report::model::Status;
+    match status {
+        Status::Ok => "ok",
+        Status::Warn => word(lang, "aviso", "warn"),
+        Status::Fail => word(lang, "falha", "fail"),
+        Status::Skip => word(lang, "pulada", "skip"),
+        Status::Error => word(lang, "erro", "error"),
+    }
+}
+
 /// The first value under `key` in the evidence, looking at the top level first and then, breadth
 /// first, inside nested objects and arrays (a certificate's `not_after` may sit in `leaf` or in the
 /// first element of `chain`). Tolerant on purpose: checks shape their evidence freely.

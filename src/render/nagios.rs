@@ -102,30 +102,53 @@ impl Render for Nagios {
         let s = &report.summary;
         let st = state(report, self.strict);
         let mut counts = Vec::new();
+        let many = |n: usize, one: &str, more: &str| super::count(n, one, more);
         if s.fail > 0 {
-            counts.push(format!("{} {}", s.fail, word(lang, "falha(s)", "failed")));
+            counts.push(many(s.fail, word(lang, "falha", "failed"), word(lang, "falhas", "failed")));
         }
         if s.error > 0 {
-            counts.push(format!("{} {}", s.error, word(lang, "erro(s)", "errored")));
+            counts.push(many(s.error, word(lang, "erro", "errored"), word(lang, "erros", "errored")));
         }
         if s.warn > 0 {
-            counts.push(format!("{} {}", s.warn, word(lang, "aviso(s)", "warning(s)")));
+            counts.push(many(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")));
         }
         if counts.is_empty() {
             counts.push(format!("{} ok", s.ok));
             if s.skip > 0 {
-                counts.push(format!("{} {}", s.skip, word(lang, "pulada(s)", "skipped")));
+                counts.push(many(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")));
             }
         }
-        let problems: Vec<String> = report
-            .checks
+        // The root causes first (what each explains in parentheses), then any other problem.
+        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let mut problems: Vec<String> = report
+            .diagnosis
             .iter()
-            .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
-            .map(|c| match c.findings.first() {
-                Some(f) => format!("{} {}", c.id, f.code),
-                None => format!("{} {}", c.id, c.status.as_str()),
+            .enumerate()
+            .map(|(i, c)| {
+                let mut notes = Vec::new();
+                if i == 0 {
+                    notes.push(word(lang, "causa provável", "probable cause").to_string());
+                }
+                if !c.explains.is_empty() {
+                    notes.push(format!("{} {}", word(lang, "explica", "explains"), c.explains.len()));
+                }
+                match notes.is_empty() {
+                    true => format!("{} {}", c.check, c.code),
+                    false => format!("{} {} ({})", c.check, c.code, notes.join(", ")),
+                }
             })
             .collect();
+        problems.extend(
+            report
+                .checks
+                .iter()
+                .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
+                .filter(|c| !folded.contains_key(c.id.as_str()) && !report.diagnosis.iter().any(|d| d.check == c.id))
+                .map(|c| match c.findings.first() {
+                    Some(f) => format!("{} {}", c.id, f.code),
+                    None => format!("{} {}", c.id, c.status.as_str()),
+                }),
+        );
         let mut head = format!("PEN-DOCTOR {} - {}", st.label(), counts.join(", "));
         if !problems.is_empty() {
             let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
@@ -154,7 +177,10 @@ impl Render for Nagios {
         }
 
         let mut long = Vec::new();
-        for c in &report.checks {
+        // The root causes' lines first, in the diagnosis' order.
+        let mut ordered: Vec<&crate::report::model::CheckReport> = report.checks.iter().collect();
+        ordered.sort_by_key(|c| report.diagnosis.iter().position(|d| d.check == c.id).unwrap_or(usize::MAX));
+        for c in ordered {
             for f in &c.findings {
                 if f.severity == Severity::Info && c.status == Status::Ok {
                     continue;

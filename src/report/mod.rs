@@ -35,6 +35,26 @@ pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> Repo
     }
 }
 
+/// A skip reason as the engine records it (`dns:tramita (fail)`, `ca:store (--skip)`) in words.
+pub fn skip_reason(reason: &str, lang: Lang) -> String {
+    let Some((id, why)) = reason.rsplit_once(" (").map(|(id, w)| (id, w.trim_end_matches(')'))) else {
+        return reason.to_string();
+    };
+    let words = match (why, lang) {
+        ("fail", Lang::Pt) => "falhou",
+        ("error", Lang::Pt) => "não pôde ser concluída",
+        ("skip", Lang::Pt) => "foi pulada",
+        ("--skip", Lang::Pt) => "pulada por --skip",
+        ("not in this run", Lang::Pt) => "fora desta execução",
+        ("fail", Lang::En) => "failed",
+        ("error", Lang::En) => "could not complete",
+        ("skip", Lang::En) => "was skipped",
+        ("--skip", Lang::En) => "skipped by --skip",
+        (other, _) => other,
+    };
+    format!("{id} {words}")
+}
+
 /// What the run was, for the report header.
 pub struct RunMeta {
     pub started_at: String,
@@ -48,9 +68,10 @@ pub struct RunMeta {
 /// Assembles the report from the executed checks (already in catalog order).
 pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
     executed.iter_mut().for_each(clean::executed);
+    crate::diagnosis::trace_skips_to_root(&mut executed);
     clean::host(&mut meta.host);
     let kb = kb::kb();
-    let checks: Vec<CheckReport> = executed
+    let mut checks: Vec<CheckReport> = executed
         .into_iter()
         .map(|e| {
             let mut findings: Vec<ReportedFinding> =
@@ -62,8 +83,8 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                     model::Status::Skip => {
                         let why = e.outcome.skipped_because.clone().unwrap_or_default();
                         match (e.outcome.blocked_by_prerequisite, meta.lang) {
-                            (true, Lang::Pt) => format!("pré-requisito não atendido: {why}"),
-                            (true, Lang::En) => format!("prerequisite not met: {why}"),
+                            (true, Lang::Pt) => format!("pré-requisito não atendido: {}", skip_reason(&why, meta.lang)),
+                            (true, Lang::En) => format!("prerequisite not met: {}", skip_reason(&why, meta.lang)),
                             (false, _) => why,
                         }
                     }
@@ -87,6 +108,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
             }
         })
         .collect();
+    let diagnosis = crate::diagnosis::diagnose(&mut checks, meta.lang);
     Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -97,6 +119,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
             host: meta.host,
         },
         summary: Summary::from_checks(&checks),
+        diagnosis,
         checks,
         node: None,
         lang: meta.lang,
