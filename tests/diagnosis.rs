@@ -1,0 +1,299 @@
+//! The diagnosis on broken nodes: the real binary against real servers (nginx with mutual TLS,
+//! a resolver that never answers, iptables dropping packets, a supervisord that is not running)
+//! in a network namespace or a test root of its own. On each, the first root cause names the
+//! true cause, in the JSON `diagnosis`, on the human report's "Causa provável" line and on the
+//! first line of the Nagios output; its consequences are folded under it.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::*;
+
+const PASS: &str = "Senha-Certificado-Diag-1";
+const TRAMITA_OK: &str = "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
+     location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }\n\
+     location / { return 200 'ok'; }";
+
+/// Runs `pen-doctor check ARGS` at `place` in the json, human and nagios formats and checks that
+/// each names `check`/`code` as the probable cause. Returns the JSON report.
+fn first_cause<'a>(
+    place: impl Into<Place<'a>> + Copy,
+    args: &[&str],
+    env: &[(&str, &str)],
+    check: &str,
+    code: &str,
+) -> Value {
+    let run = |format: &str| {
+        let mut cmd = pen_doctor(place);
+        cmd.args(["check", "--format", format, "--color", "never"]).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = cmd.run();
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        run
+    };
+    let json = run("json");
+    let report = json.json();
+    let first = &report["diagnosis"][0];
+    assert_eq!(
+        (first["check"].as_str(), first["code"].as_str()),
+        (Some(check), Some(code)),
+        "{:#}",
+        report["diagnosis"]
+    );
+    assert!(!first["first_step"].as_str().unwrap_or_default().is_empty(), "{first:#}");
+    assert!(!first["kb"]["article"].as_str().unwrap_or_default().is_empty(), "{first:#}");
+
+    let human = run("human");
+    let line = human.stdout.lines().find(|l| l.starts_with("Causa provável:")).unwrap_or_default();
+    assert!(line.contains(&format!("{check} ({code})")), "human: {line}\n{human}");
+    let diag = human.stdout.find("Diagnóstico").unwrap_or(usize::MAX);
+    let checks = human.stdout.find(&format!("\n{}", human_status(&report, check))).unwrap_or(0);
+    assert!(diag < checks, "the diagnosis comes before the checks:\n{human}");
+
+    let nagios = run("nagios");
+    let head = nagios.stdout.lines().next().unwrap_or_default();
+    let (summary, _) = head.split_once(" | ").unwrap_or((head, ""));
+    let shown = summary.split_once(": ").map(|(_, p)| p).unwrap_or_default();
+    assert!(shown.starts_with(&format!("{check} {code} (causa provável")), "nagios: {head}");
+    report
+}
+
+/// The human report's status word of a check, as its line starts.
+fn human_status(report: &Value, id: &str) -> &'static str {
+    let status =
+        report["checks"].as_array().and_then(|cs| cs.iter().find(|c| c["id"] == id)).map(|c| c["status"].clone());
+    match status.as_ref().and_then(Value::as_str) {
+        Some("fail") => "FALHA",
+        Some("warn") => "AVISO",
+        Some("error") => "ERRO",
+        _ => "OK",
+    }
+}
+
+fn explains(report: &Value) -> Vec<String> {
+    report["diagnosis"][0]["explains"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn by_id<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+#[track_caller]
+fn assert_explains(report: &Value, ids: &[&str]) {
+    let got = explains(report);
+    for id in ids {
+        assert!(got.iter().any(|g| g == id), "{id} not folded under the cause: {got:?}\n{:#}", report["diagnosis"]);
+    }
+}
+
+/// No other root cause fails: the rest of the run is folded under the first.
+#[track_caller]
+fn assert_only_one_failure(report: &Value) {
+    let failing = report["diagnosis"].as_array().unwrap().iter().filter(|c| c["severity"] == "fail").count();
+    assert_eq!(failing, 1, "{:#}", report["diagnosis"]);
+}
+
+// ------------------------------------------------------------------------------ network
+
+#[test]
+fn a_resolver_that_never_answers_is_the_cause_of_every_unresolved_name() {
+    let ns = Netns::new();
+    let _dead = SilentUdp::start(&ns, "127.0.0.53:53");
+    ns.use_nameserver("127.0.0.53");
+    let args = ["--only", "dns,tcp,tls,http,ntp", "--target", "tramita,pendencias", "--timeout", "1s"];
+    let report = first_cause(&ns, &args, &[], "dns:tramita", "DNS_TIMEOUT");
+    assert_explains(&report, &["dns:pendencias", "tcp:tramita", "tls:tramita", "http:tramita", "http:pendencias"]);
+    assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("127.0.0.53"), "{:#}", report["diagnosis"]);
+    // The skips name the failed resolution, not the skip before them.
+    assert_eq!(by_id(&report, "http:tramita")["skipped_because"], "dns:tramita (fail)");
+    // The NTP servers' names failed for the same reason: folded, not "open UDP 123".
+    let ntp = by_id(&report, "ntp");
+    let unreachable = ntp["findings"].as_array().unwrap().iter().find(|f| f["code"] == "NTP_UNREACHABLE");
+    if let Some(f) = unreachable {
+        assert_eq!(f["params"]["folded_under"], "dns:tramita", "{ntp:#}");
+    }
+}
+
+#[test]
+fn a_firewall_that_drops_the_packets_is_the_cause_of_every_target_behind_it() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
+    let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
+    ns.add_drop("127.0.0.2", 443);
+    let args = [
+        "--only",
+        "dns,tcp,tls,http",
+        "--target",
+        "tramita,pendencias",
+        "--endpoint",
+        "tramita=https://tramita.test/interoperabilidade/rest/v3/",
+        "--endpoint",
+        "pendencias=https://pendencias.test/",
+        "--timeout",
+        "1s",
+    ];
+    let report = first_cause(&ns, &args, &[], "tcp:tramita", "TCP_TIMEOUT");
+    assert_explains(&report, &["tcp:pendencias", "tls:tramita", "http:tramita", "tls:pendencias"]);
+    assert_only_one_failure(&report);
+    assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("127.0.0.2:443"));
+}
+
+// ------------------------------------------------------------------- certificates and trust
+
+/// nginx in a namespace serving `tramita.test` and `pendencias.test` on 127.0.0.2:443, asking for
+/// a client certificate of the client CA; a trust store with the server's root and ISRG Root X1.
+struct TlsLab {
+    pki: Pki,
+    client_ca: Cert,
+    store: PathBuf,
+    ns: Netns,
+    _nginx: Nginx,
+}
+
+impl TlsLab {
+    fn new() -> TlsLab {
+        let ns = Netns::new();
+        ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
+        let pki = Pki::new();
+        let root = pki.root("Diag Root R1");
+        let inter = pki.intermediate(&root, "Diag Inter R2");
+        let server = pki.leaf(&inter, LeafSpec::server("tramita.test").sans(&["tramita.test", "pendencias.test"]));
+        let client_ca = pki.root("Diag Client CA");
+        let conf = format!(
+            "server {{ listen 127.0.0.2:443 ssl; server_name tramita.test pendencias.test; \
+             ssl_certificate {chain}; ssl_certificate_key {key}; \
+             ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n{TRAMITA_OK}\n}}\n",
+            chain = server.chain.display(),
+            key = server.key.display(),
+            ca = client_ca.cert.display()
+        );
+        let nginx = Nginx::start(&ns, &conf);
+        let store = pki.bundle("store.pem", &[&root.cert, Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")]);
+        TlsLab { pki, client_ca, store, ns, _nginx: nginx }
+    }
+
+    fn args<'a>(&'a self, store: &'a Path, cert: &'a Path) -> Vec<&'a str> {
+        vec![
+            "--only",
+            "dns,tcp,tls,http,cert,ca",
+            "--target",
+            "tramita,pendencias",
+            "--endpoint",
+            "tramita=https://tramita.test/interoperabilidade/rest/v3/",
+            "--endpoint",
+            "pendencias=https://pendencias.test/",
+            "--ca-bundle",
+            store.to_str().unwrap(),
+            "--cert",
+            cert.to_str().unwrap(),
+            "--cert-password-env",
+            "CP",
+            "--timeout",
+            "2s",
+        ]
+    }
+
+    fn client(&self, spec: LeafSpec) -> PathBuf {
+        let c = self.pki.leaf(&self.client_ca, spec.client_auth(true));
+        let file = self.pki.pkcs12(&c, PASS);
+        // Readable by the web server's user, as on a node that works.
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        file
+    }
+}
+
+#[test]
+fn an_expired_client_certificate_is_the_cause_of_the_servers_refusal() {
+    let lab = TlsLab::new();
+    // The lab works: a valid certificate passes.
+    let good = lab.client(LeafSpec::client("ORGAO DIAG"));
+    let mut cmd = pen_doctor(&lab.ns);
+    cmd.args(["check", "--format", "json"]).args(lab.args(&lab.store, &good)).env("CP", PASS);
+    let ok = cmd.run().json();
+    assert_eq!(by_id(&ok, "http:tramita")["status"], "ok", "{ok:#}");
+    assert_eq!(ok["diagnosis"], serde_json::json!([]), "{:#}", ok["diagnosis"]);
+
+    let expired = lab.client(LeafSpec::client("ORGAO VENCIDO").expired());
+    let report =
+        first_cause(&lab.ns, &lab.args(&lab.store, &expired), &[("CP", PASS)], "cert:client", "CLIENT_CERT_EXPIRED");
+    assert_explains(&report, &["http:tramita"]);
+    assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("ORGAO VENCIDO"));
+    assert_eq!(report["diagnosis"][0]["kb"]["cause"], 1);
+}
+
+#[test]
+fn a_wrong_certificate_password_is_the_cause_and_the_services_wait_for_it() {
+    let lab = TlsLab::new();
+    let good = lab.client(LeafSpec::client("ORGAO DIAG"));
+    let report = first_cause(
+        &lab.ns,
+        &lab.args(&lab.store, &good),
+        &[("CP", "not-the-password")],
+        "cert:client",
+        "CLIENT_CERT_BAD_PASSWORD",
+    );
+    assert_explains(&report, &["http:tramita"]);
+    assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains(good.to_str().unwrap()));
+    assert!(!report.to_string().contains("not-the-password"));
+}
+
+#[test]
+fn a_trust_store_without_the_root_is_one_cause_for_every_target() {
+    let lab = TlsLab::new();
+    let good = lab.client(LeafSpec::client("ORGAO DIAG"));
+    let without_root = lab.pki.bundle("isrg-only.pem", &[Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")]);
+    let report =
+        first_cause(&lab.ns, &lab.args(&without_root, &good), &[("CP", PASS)], "tls:tramita", "SERVER_CERT_UNTRUSTED");
+    assert_explains(&report, &["tls:pendencias", "http:tramita", "http:pendencias"]);
+    let step = report["diagnosis"][0]["first_step"].as_str().unwrap();
+    assert!(step.contains("Diag Root R1"), "{step}");
+    assert_only_one_failure(&report);
+}
+
+// --------------------------------------------------------------------------- node services
+
+#[test]
+fn supervisord_down_is_the_cause_of_the_workers_not_running() {
+    let tmp = temp_dir("pdt-diag-node-");
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    };
+    write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\napache:x:48:48::/usr/share/httpd:/sbin/nologin\n");
+    write("proc/uptime", "1000.00 2000.00\n");
+    write("usr/bin/php", "");
+    write("opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php", "<?php\n");
+    write("opt/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php", "<?php\n");
+    // supervisord's socket would be here; nothing runs it.
+    let socket = root.join("run/supervisor.sock");
+    write(
+        "etc/supervisord.conf",
+        &format!(
+            "[unix_http_server]\nfile={}\n\n[supervisord]\nlogfile=/var/log/supervisord.log\n\n\
+             [program:sei_processamento]\ncommand=/usr/bin/php /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\nuser=apache\n\n\
+             [program:sei_monitoramento]\ncommand=/usr/bin/php /opt/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php\nuser=apache\n",
+            socket.display()
+        ),
+    );
+    let root_env = root.to_str().unwrap();
+    let report = first_cause(
+        Host,
+        &["--only", "supervisor,process", "--timeout", "2s"],
+        &[("PEN_DOCTOR_ROOT", root_env)],
+        "supervisor",
+        "SUPERVISOR_DOWN",
+    );
+    assert_explains(&report, &["process:pen"]);
+    assert_eq!(report["diagnosis"].as_array().unwrap().len(), 1, "{:#}", report["diagnosis"]);
+}
