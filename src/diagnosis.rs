@@ -170,7 +170,7 @@ fn first_step(check: &CheckReport, f: &ReportedFinding, lang: Lang) -> String {
                 Lang::Pt => &t.pt,
                 Lang::En => &t.en,
             };
-            let mut params = f.params.clone();
+            let mut params = crate::report::phrases::params(&f.params, lang);
             if let Some(target) = &check.target {
                 params.entry("target".into()).or_insert_with(|| target.clone());
             }

@@ -87,7 +87,9 @@ fn saved_lang(report: &Report) -> Lang {
     for f in report.checks.iter().flat_map(|c| &c.findings) {
         let Some(code) = kb.code(&f.code) else { continue };
         for lang in [Lang::En, Lang::Pt] {
-            if kb::fill(code.message.get(lang), &f.params) == f.message && code.message.pt != code.message.en {
+            if kb::fill(code.message.get(lang), &crate::report::phrases::params(&f.params, lang)) == f.message
+                && code.message.pt != code.message.en
+            {
                 return lang;
             }
         }
@@ -112,8 +114,9 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
         let first_message = check.findings.first().map(|f| f.message.clone());
         for f in &mut check.findings {
             let Some(code) = kb.code(&f.code) else { continue };
-            f.message = kb::fill(code.message.get(to), &f.params);
-            f.fix = kb.fix(code, to, family).iter().map(|s| kb::fill(s, &f.params)).collect();
+            let shown = crate::report::phrases::params(&f.params, to);
+            f.message = kb::fill(code.message.get(to), &shown);
+            f.fix = kb.fix(code, to, family).iter().map(|s| kb::fill(s, &shown)).collect();
         }
         if first_message.as_deref() == Some(check.summary.as_str()) {
             if let Some(f) = check.findings.first() {

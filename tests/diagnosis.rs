@@ -297,3 +297,29 @@ fn supervisord_down_is_the_cause_of_the_workers_not_running() {
     assert_explains(&report, &["process:pen"]);
     assert_eq!(report["diagnosis"].as_array().unwrap().len(), 1, "{:#}", report["diagnosis"]);
 }
+
+// ------------------------------------------------------------------------- words and formats
+
+#[test]
+fn operating_system_errors_are_said_in_portuguese() {
+    let ns = Netns::new();
+    // Nothing listens on the resolver's port: the kernel refuses at once.
+    ns.use_nameserver("127.0.0.53");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]);
+    let pt = cmd.run();
+    assert!(pt.stdout.contains("conexão recusada"), "{pt}");
+    assert!(!pt.stdout.contains("os error") && !pt.stdout.contains("Connection refused"), "{pt}");
+    // English asked for: the system's words; the JSON keeps the fact as it was.
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json", "--lang", "en"]);
+    let en = cmd.run().json();
+    let f = &by_id(&en, "dns:tramita")["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("Connection refused"), "{f:#}");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json"]);
+    let pt = cmd.run().json();
+    let f = &by_id(&pt, "dns:tramita")["findings"][0];
+    assert!(f["params"]["error"].as_str().unwrap().contains("Connection refused (os error 111)"), "{f:#}");
+    assert!(f["message"].as_str().unwrap().contains("conexão recusada"), "{f:#}");
+}

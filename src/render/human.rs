@@ -115,6 +115,9 @@ impl Render for Human {
             format_args!("({})", h.os),
             report.run.started_at
         );
+        if let Some(v) = report.node.as_ref().and_then(|n| n.module_version.as_deref()) {
+            let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
+        }
         out.push('\n');
         self.diagnosis(&mut out, report);
         let folded = crate::diagnosis::folded_under(&report.diagnosis);

@@ -5,6 +5,7 @@
 
 pub mod clean;
 pub mod model;
+pub mod phrases;
 
 use crate::engine::Executed;
 use crate::host::OsFamily;
@@ -16,14 +17,18 @@ use std::collections::BTreeMap;
 pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> ReportedFinding {
     let params: BTreeMap<String, String> = f.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     match kb.code(f.code) {
-        Some(code) => ReportedFinding {
-            code: f.code.to_string(),
-            severity: f.severity.unwrap_or(code.severity),
-            message: kb::fill(code.message.get(lang), &f.params),
-            kb: kb.kb_ref(code),
-            fix: kb.fix(code, lang, family).iter().map(|s| kb::fill(s, &f.params)).collect(),
-            params,
-        },
+        Some(code) => {
+            // The words a person reads: the facts' OS and library phrases in the report's language.
+            let shown = phrases::params(&f.params, lang);
+            ReportedFinding {
+                code: f.code.to_string(),
+                severity: f.severity.unwrap_or(code.severity),
+                message: kb::fill(code.message.get(lang), &shown),
+                kb: kb.kb_ref(code),
+                fix: kb.fix(code, lang, family).iter().map(|s| kb::fill(s, &shown)).collect(),
+                params,
+            }
+        }
         None => ReportedFinding {
             code: f.code.to_string(),
             severity: f.severity.unwrap_or(Severity::Fail),

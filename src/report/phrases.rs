@@ -1,0 +1,92 @@
+//! English phrases from the operating system, libraries and evidence ("Connection refused (os
+//! error 111)") said in the report's language: a Portuguese report reads "conexão recusada". The
+//! table is data (`checks/phrases.toml`); the facts kept for machines are not changed.
+
+use crate::kb::Lang;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Phrase {
+    en: String,
+    pt: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    phrase: Vec<Phrase>,
+}
+
+/// The phrases, longest first (so "Connection timed out" wins over a shorter phrase inside it).
+fn table() -> &'static [Phrase] {
+    static TABLE: OnceLock<Vec<Phrase>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t: Table =
+            toml::from_str(include_str!("../../checks/phrases.toml")).unwrap_or_else(|e| panic!("phrases.toml: {e}"));
+        t.phrase.sort_by_key(|p| std::cmp::Reverse(p.en.len()));
+        t.phrase
+    })
+}
+
+/// `text` in `lang`: known English phrases replaced, " (os error N)" dropped (Portuguese only).
+pub fn say(text: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for p in table() {
+        if out.contains(&p.en) {
+            out = out.replace(&p.en, &p.pt);
+        }
+    }
+    drop_os_error_numbers(&out)
+}
+
+/// Removes every " (os error N)" (the errno is for machines; the words already say it).
+fn drop_os_error_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" (os error ") {
+        let after = &rest[i + " (os error ".len()..];
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && after[digits..].starts_with(')') {
+            out.push_str(&rest[..i]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..i + 1]);
+            rest = &rest[i + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A finding's facts for the words a person reads: every value said in `lang`.
+pub fn params<K: Ord + Clone>(params: &BTreeMap<K, String>, lang: Lang) -> BTreeMap<K, String> {
+    params.iter().map(|(k, v)| (k.clone(), say(v, lang))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_errors_are_said_in_portuguese_without_the_errno() {
+        assert_eq!(
+            say("127.0.0.99:53: Connection refused (os error 111)", Lang::Pt),
+            "127.0.0.99:53: conexão recusada"
+        );
+        assert_eq!(
+            say(
+                "a.ntp.br: resolve: failed to lookup address information: Temporary failure in name resolution",
+                Lang::Pt
+            ),
+            "a.ntp.br: resolução: falha ao resolver o endereço: falha temporária na resolução de nomes"
+        );
+        assert_eq!(say("Connection refused (os error 111)", Lang::En), "Connection refused (os error 111)");
+        assert_eq!(say("odd (os error x)", Lang::Pt), "odd (os error x)");
+    }
+}
