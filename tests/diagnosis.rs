@@ -323,3 +323,32 @@ fn operating_system_errors_are_said_in_portuguese() {
     assert!(f["params"]["error"].as_str().unwrap().contains("Connection refused (os error 111)"), "{f:#}");
     assert!(f["message"].as_str().unwrap().contains("conexão recusada"), "{f:#}");
 }
+
+#[test]
+fn real_reports_follow_the_json_schema() {
+    // A run where everything answers, and a broken one (dead resolver: skips, a diagnosis).
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.2 tramita.test\n");
+    let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--format", "json", "--only", "dns,tcp", "--target", "tramita"]);
+    cmd.args(["--endpoint", "tramita=https://tramita.test/"]);
+    let ok = cmd.run();
+    assert_eq!(ok.json()["diagnosis"], serde_json::json!([]), "{ok}");
+    assert_schema_valid("schema/report.schema.json", &ok.stdout);
+
+    let dead = Netns::new();
+    dead.use_nameserver("127.0.0.53");
+    let mut cmd = pen_doctor(&dead);
+    cmd.args(["check", "--format", "json", "--only", "dns,tcp,tls,http,cert,ca", "--timeout", "1s"]);
+    let broken = cmd.run();
+    assert!(!broken.json()["diagnosis"].as_array().unwrap().is_empty(), "{broken}");
+    assert_schema_valid("schema/report.schema.json", &broken.stdout);
+    // Re-rendered as JSON, a saved report still follows it.
+    let dir = temp_dir("pdt-diag-schema-");
+    let saved = dir.path().join("report.json");
+    std::fs::write(&saved, &broken.stdout).unwrap();
+    let again = pen_doctor(Host).args(["render", saved.to_str().unwrap(), "--format", "json"]).run();
+    assert_schema_valid("schema/report.schema.json", &again.stdout);
+    assert_eq!(again.json()["diagnosis"], broken.json()["diagnosis"]);
+}
