@@ -161,6 +161,11 @@ struct TlsLab {
 
 impl TlsLab {
     fn new() -> TlsLab {
+        TlsLab::serving(TRAMITA_OK)
+    }
+
+    /// The lab with `locations` in nginx's server block.
+    fn serving(locations: &str) -> TlsLab {
         let ns = Netns::new();
         ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
         let pki = Pki::new();
@@ -171,7 +176,7 @@ impl TlsLab {
         let conf = format!(
             "server {{ listen 127.0.0.2:443 ssl; server_name tramita.test pendencias.test; \
              ssl_certificate {chain}; ssl_certificate_key {key}; \
-             ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n{TRAMITA_OK}\n}}\n",
+             ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n{locations}\n}}\n",
             chain = server.chain.display(),
             key = server.key.display(),
             ca = client_ca.cert.display()
@@ -351,4 +356,59 @@ fn real_reports_follow_the_json_schema() {
     let again = pen_doctor(Host).args(["render", saved.to_str().unwrap(), "--format", "json"]).run();
     assert_schema_valid("schema/report.schema.json", &again.stdout);
     assert_eq!(again.json()["diagnosis"], broken.json()["diagnosis"]);
+}
+
+/// The Markdown report rendered by a real CommonMark renderer (`cmark`, Debian package cmark).
+fn commonmark(markdown: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("cmark")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cmark (scripts/setup-test-deps installs it)");
+    child.stdin.take().unwrap().write_all(markdown.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn markdown_renders_commands_as_code_and_peers_text_as_text() {
+    // The service answers its healthcheck with HTML and Markdown of its own.
+    let hostile = "location = /interoperabilidade/rest/v3/healthcheck { default_type text/html; \
+                   return 200 '<script>alert(1)</script> *negrito* [clique](http://evil.test/) | celula'; }\n\
+                   location / { return 200 'ok'; }";
+    let lab = TlsLab::serving(hostile);
+    let good = lab.client(LeafSpec::client("ORGAO DIAG"));
+    let mut args = lab.args(&lab.store, &good);
+    args.extend(["--format", "markdown"]);
+    let mut cmd = pen_doctor(&lab.ns);
+    cmd.arg("check").args(&args).env("CP", PASS);
+    let md = cmd.run();
+    assert!(md.stdout.contains("HTTP_UNEXPECTED_RESPONSE"), "{md}");
+    let html = commonmark(&md.stdout);
+    // The peer's HTML is text, its Markdown makes no emphasis nor link, its pipe breaks no table.
+    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");
+    assert!(!html.contains("<em>negrito</em>") && !html.contains("href=\"http://evil.test/\""), "{html}");
+    assert!(html.contains("celula"), "{html}");
+    // Status words in Portuguese; the check ids in code spans (CommonMark has no tables: the
+    // table stays as its text, each cell's content rendered inline).
+    assert!(html.contains("| <code>http:tramita</code> | falha |"), "{html}");
+    assert!(!html.contains("| fail |"), "{html}");
+
+    // A certificate that is not there: its fix steps' commands are code, their globs no italics.
+    let missing = lab.pki.dir().join("nao-existe.pem");
+    let mut args = lab.args(&lab.store, &missing);
+    args.extend(["--format", "markdown", "--only", "cert"]);
+    let mut cmd = pen_doctor(&lab.ns);
+    cmd.arg("check").args(&args).env("CP", PASS);
+    let md = cmd.run();
+    let html = commonmark(&md.stdout);
+    assert!(html.contains("<code>find "), "{html}");
+    assert!(html.contains("-name '*.pem'"), "{html}");
+    assert!(!html.contains("<em>.pem"), "{html}");
+    // The reply template: the cause filled in, the support desk's fields kept and marked.
+    assert!(html.contains("<strong>[NOME DO SOLICITANTE]</strong>"), "{html}");
+    assert!(!html.contains("CAUSA APONTADA PELO DIAGNÓSTICO"), "{html}");
+    assert_eq!(html.matches("Modelo de resposta ao chamado").count(), 1, "{html}");
 }
