@@ -146,6 +146,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         on_done,
     ));
     crate::correlate::correlate(&mut executed);
+    report::accept(&mut executed, &settings.ignore);
     runtime.shutdown_background();
     if let Some(p) = progress {
         p.finish();
@@ -164,6 +165,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             host: settings.host.clone(),
             lang: settings.lang,
             os_family: settings.os_family,
+            discovered: report::discovered(&settings),
         },
     );
     // What this node tells the fleet rules of `pen-doctor merge`.
@@ -324,6 +326,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
             host,
             lang,
             os_family,
+            discovered: Default::default(),
         },
     );
     let format = args.format.unwrap_or(FormatArg::Human);

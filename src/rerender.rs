@@ -116,7 +116,12 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
             let Some(code) = kb.code(&f.code) else { continue };
             let shown = crate::report::phrases::params(&f.params, to);
             f.message = kb::fill(code.message.get(to), &shown);
-            f.fix = kb.fix(code, to, family).iter().map(|s| kb::fill(s, &shown)).collect();
+            let discovered = &report.run.discovered;
+            f.fix = kb
+                .fix(code, to, family)
+                .iter()
+                .map(|s| crate::report::fill_discovered(&kb::fill(s, &shown), discovered, to))
+                .collect();
         }
         if first_message.as_deref() == Some(check.summary.as_str()) {
             if let Some(f) = check.findings.first() {

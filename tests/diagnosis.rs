@@ -412,3 +412,78 @@ fn markdown_renders_commands_as_code_and_peers_text_as_text() {
     assert!(!html.contains("CAUSA APONTADA PELO DIAGNÓSTICO"), "{html}");
     assert_eq!(html.matches("Modelo de resposta ao chamado").count(), 1, "{html}");
 }
+
+#[test]
+fn fix_steps_name_the_installation_and_database_this_run_found() {
+    // SEI installed outside /opt/sei, its database at 127.0.0.1:3306 where nothing answers.
+    let dir = temp_dir("pdt-diag-sei-");
+    let sei = dir.path().join("srv-sei");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"))
+        .arg(&sei)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let ns = Netns::new();
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--format", "json", "--only", "cert,pen", "--timeout", "2s", "--sei-dir"]).arg(&sei);
+    let run = cmd.run();
+    let report = run.json();
+    let steps: Vec<String> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap().iter())
+        .flat_map(|f| f["fix"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()))
+        .collect();
+    let all = steps.join("\n");
+    assert!(all.contains(&format!("find {}/config -name", sei.display())), "{all}");
+    assert!(all.contains("mysql -h 127.0.0.1 -P 3306 -u sei_app -p"), "{all}");
+    assert!(!all.contains("SERVIDOR") && !all.contains("PORTA"), "{all}");
+    // /opt/sei appears only inside the certificate path the configuration itself names.
+    for line in steps.iter().filter(|s| s.contains("/opt/sei")) {
+        assert!(line.contains("/opt/sei/config/mod-pen/certificado.pem"), "{line}");
+    }
+    assert_eq!(report["run"]["discovered"]["sei_dir"], sei.display().to_string());
+    assert_schema_valid("schema/report.schema.json", &run.stdout);
+}
+
+#[test]
+fn an_accepted_finding_is_reported_as_info_from_the_flag_or_the_config_file() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.2 tramita.test\n");
+    let base = [
+        "check",
+        "--format",
+        "json",
+        "--only",
+        "dns,tcp",
+        "--target",
+        "tramita",
+        "--endpoint",
+        "tramita=https://tramita.test/",
+    ];
+    // Nothing listens: refused, a failure.
+    let refused = pen_doctor(&ns).args(base).run();
+    refused.assert_code(1);
+    assert_eq!(refused.json()["diagnosis"][0]["code"], "TCP_REFUSED");
+    // Accepted on the command line: info, marked, the run passes, no diagnosis.
+    let accepted = pen_doctor(&ns).args(base).args(["--ignore", "tcp_refused"]).run();
+    accepted.assert_code(0);
+    let report = accepted.json();
+    let tcp = by_id(&report, "tcp:tramita");
+    assert_eq!(tcp["status"], "ok", "{tcp:#}");
+    assert_eq!(tcp["findings"][0]["severity"], "info");
+    assert_eq!(tcp["findings"][0]["params"]["ignored"], "--ignore");
+    assert_eq!(report["diagnosis"], serde_json::json!([]));
+    // The same from the configuration file.
+    let dir = temp_dir("pdt-diag-ignore-");
+    let conf = dir.path().join("pen-doctor.toml");
+    std::fs::write(&conf, "ignore = [\"TCP_REFUSED\"]\n").unwrap();
+    pen_doctor(&ns).args(base).arg("--config").arg(&conf).run().assert_code(0);
+    // An unknown code is a usage error that names the nearest.
+    let typo = pen_doctor(&ns).args(base).args(["--ignore", "TCP_REFUSD"]).run();
+    typo.assert_code(2);
+    assert!(typo.stderr.contains("TCP_REFUSED"), "{typo}");
+}

@@ -384,6 +384,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
                 os_family: "debian".into(),
                 kernel: "6".into(),
             },
+            discovered: Default::default(),
         },
         summary: Summary::from_checks(&checks),
         diagnosis: Vec::new(),

@@ -185,6 +185,7 @@ mod tests {
                     os_family: String::new(),
                     kernel: String::new(),
                 },
+                discovered: Default::default(),
             },
             summary: Summary::from_checks(&checks),
             diagnosis: Vec::new(),

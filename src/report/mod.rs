@@ -13,8 +13,76 @@ use crate::kb::{self, Kb, Lang};
 use model::{CheckReport, HostInfo, Report, ReportedFinding, RunInfo, Severity, Summary, ToolInfo};
 use std::collections::BTreeMap;
 
+/// What this run discovered that a fix step may name (`{sei_dir}`, `{cert_path}`, `{db_host}`,
+/// `{db_port}`, `{db_user}`, `{db_name}`): the SEI directory in use, the client certificate, the
+/// database address. Only what was learnt; [`STAND_INS`] fill the rest.
+pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let sei = settings.sei.as_ref();
+    let dir = sei.map(|s| s.dir.clone()).unwrap_or_else(|| settings.sei_dir.clone());
+    out.insert("sei_dir".to_string(), dir.display().to_string().trim_end_matches('/').to_string());
+    let cert = settings.cert.clone().or_else(|| sei.and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone()));
+    if let Some(c) = cert {
+        out.insert("cert_path".into(), c.display().to_string());
+    }
+    let from_flag = settings.db.as_deref().and_then(|u| url::Url::parse(u).ok());
+    let (host, port, user, name) = match (&from_flag, sei.and_then(|s| s.database.as_ref())) {
+        (Some(u), _) => (
+            u.host_str().map(str::to_string),
+            u.port().map(|p| p.to_string()),
+            Some(u.username().to_string()),
+            Some(u.path().trim_start_matches('/').to_string()),
+        ),
+        (None, Some(db)) => {
+            (Some(db.host.clone()), db.port.map(|p| p.to_string()), Some(db.user.clone()), Some(db.database.clone()))
+        }
+        (None, None) => (None, None, None, None),
+    };
+    if let Some(h) = host.filter(|h| !h.is_empty()) {
+        out.insert("db_port".into(), port.unwrap_or_else(|| "3306".into()));
+        out.insert("db_host".into(), h);
+    }
+    for (key, value) in [("db_user", user), ("db_name", name)] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.insert(key.into(), v);
+        }
+    }
+    out
+}
+
+/// The stand-ins of [`discovered`] values a run did not learn: the person replaces them.
+pub const STAND_INS: &[(&str, &str, &str)] = &[
+    ("sei_dir", "/opt/sei", "/opt/sei"),
+    ("cert_path", "/CAMINHO/DO/CERTIFICADO.pem", "/PATH/TO/CERTIFICATE.pem"),
+    ("db_host", "SERVIDOR", "SERVER"),
+    ("db_port", "PORTA", "PORT"),
+    ("db_user", "USUARIO", "USER"),
+    ("db_name", "NOME_DO_BANCO", "DATABASE_NAME"),
+];
+
+/// A fix step with the run's discovered values, then the stand-ins, in place of their names.
+pub fn fill_discovered(step: &str, discovered: &BTreeMap<String, String>, lang: Lang) -> String {
+    let mut all: BTreeMap<String, String> = STAND_INS
+        .iter()
+        .map(|(k, pt, en)| (k.to_string(), if lang == Lang::Pt { pt } else { en }.to_string()))
+        .collect();
+    all.extend(discovered.iter().map(|(k, v)| (k.clone(), v.clone())));
+    kb::fill(step, &all)
+}
+
 /// Enriches one finding from the knowledge base.
 pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> ReportedFinding {
+    enrich_with(kb, f, lang, family, &BTreeMap::new())
+}
+
+/// [`enrich`], fix steps also filled with what the run discovered (the finding's facts win).
+pub fn enrich_with(
+    kb: &Kb,
+    f: &model::Finding,
+    lang: Lang,
+    family: OsFamily,
+    discovered: &BTreeMap<String, String>,
+) -> ReportedFinding {
     let params: BTreeMap<String, String> = f.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     match kb.code(f.code) {
         Some(code) => {
@@ -25,7 +93,11 @@ pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> Repo
                 severity: f.severity.unwrap_or(code.severity),
                 message: kb::fill(code.message.get(lang), &shown),
                 kb: kb.kb_ref(code),
-                fix: kb.fix(code, lang, family).iter().map(|s| kb::fill(s, &shown)).collect(),
+                fix: kb
+                    .fix(code, lang, family)
+                    .iter()
+                    .map(|s| fill_discovered(&kb::fill(s, &shown), discovered, lang))
+                    .collect(),
                 params,
             }
         }
@@ -60,6 +132,26 @@ pub fn skip_reason(reason: &str, lang: Lang) -> String {
     format!("{id} {words}")
 }
 
+/// Findings the operator accepted (`--ignore CODE`, `ignore = [...]`) become info, marked
+/// `ignored = "--ignore"`, and each check's status follows (a check whose own status is set keeps it).
+pub fn accept(executed: &mut [Executed], codes: &[String]) {
+    if codes.is_empty() {
+        return;
+    }
+    let kb = kb::kb();
+    for e in executed.iter_mut() {
+        let mut touched = false;
+        for f in e.outcome.findings.iter_mut().filter(|f| codes.iter().any(|c| c == f.code)) {
+            f.severity = Some(Severity::Info);
+            f.params.insert("ignored", "--ignore".into());
+            touched = true;
+        }
+        if touched && e.outcome.status.is_none() {
+            e.status = e.outcome.resolved_status(|c| kb.severity(c));
+        }
+    }
+}
+
 /// What the run was, for the report header.
 pub struct RunMeta {
     pub started_at: String,
@@ -68,6 +160,8 @@ pub struct RunMeta {
     pub host: HostInfo,
     pub lang: Lang,
     pub os_family: OsFamily,
+    /// What the run discovered, for the fix steps ([`discovered`]); empty outside a `check`.
+    pub discovered: BTreeMap<String, String>,
 }
 
 /// Assembles the report from the executed checks (already in catalog order).
@@ -75,12 +169,17 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
     executed.iter_mut().for_each(clean::executed);
     crate::diagnosis::trace_skips_to_root(&mut executed);
     clean::host(&mut meta.host);
+    meta.discovered.values_mut().for_each(crate::redact::clean_in_place);
     let kb = kb::kb();
     let mut checks: Vec<CheckReport> = executed
         .into_iter()
         .map(|e| {
-            let mut findings: Vec<ReportedFinding> =
-                e.outcome.findings.iter().map(|f| enrich(kb, f, meta.lang, meta.os_family)).collect();
+            let mut findings: Vec<ReportedFinding> = e
+                .outcome
+                .findings
+                .iter()
+                .map(|f| enrich_with(kb, f, meta.lang, meta.os_family, &meta.discovered))
+                .collect();
             findings.sort_by_key(|f| f.severity);
             let summary = match findings.first() {
                 Some(f) if f.severity != Severity::Info || e.status != model::Status::Ok => f.message.clone(),
@@ -122,6 +221,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
             duration_ms: meta.duration_ms,
             environment: meta.environment,
             host: meta.host,
+            discovered: meta.discovered,
         },
         summary: Summary::from_checks(&checks),
         diagnosis,

@@ -138,6 +138,10 @@ pub struct RunInfo {
     pub duration_ms: u64,
     pub environment: String,
     pub host: HostInfo,
+    /// What the run discovered that fix steps name: `sei_dir`, `cert_path`, `db_host`, `db_port`,
+    /// `db_user`, `db_name` (only those it learnt).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub discovered: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
