@@ -487,3 +487,34 @@ fn an_accepted_finding_is_reported_as_info_from_the_flag_or_the_config_file() {
     typo.assert_code(2);
     assert!(typo.stderr.contains("TCP_REFUSED"), "{typo}");
 }
+
+#[test]
+fn only_an_expired_root_on_a_targets_path_warns_and_the_advice_names_the_root_present() {
+    let pki = Pki::new();
+    let isrg = Path::new("/etc/ssl/certs/ISRG_Root_X1.pem");
+    let store_check = |store: &Path| {
+        let run = pen_doctor(Host)
+            .args(["check", "--format", "json", "--only", "ca", "--target", "tramita", "--ca-bundle"])
+            .arg(store)
+            .run();
+        by_id(&run.json(), "ca:store").clone()
+    };
+    // DST Root CA X3, expired, is what old OpenSSLs build Let's Encrypt's chain through: a warning,
+    // and the advice disables that very entry.
+    let dst = pki.root_with(CaSpec::new("DST Root CA X3").expired());
+    let store = pki.bundle("dst.pem", &[isrg, &dst.cert]);
+    let ca = store_check(&store);
+    assert_eq!(ca["status"], "warn", "{ca:#}");
+    let f = &ca["findings"].as_array().unwrap().iter().find(|f| f["code"] == "CA_STORE_EXPIRED_ROOTS").unwrap().clone();
+    assert_eq!(f["severity"], "warn");
+    let fix = f["fix"].to_string();
+    assert!(fix.contains("mozilla/DST_Root_CA_X3.crt"), "{fix}");
+    // Another expired root no target uses: info, the check passes, no advice about DST.
+    let other = pki.root_with(CaSpec::new("Velha Raiz Qualquer").expired());
+    let store = pki.bundle("other.pem", &[isrg, &other.cert]);
+    let ca = store_check(&store);
+    assert_eq!(ca["status"], "ok", "{ca:#}");
+    let f = &ca["findings"].as_array().unwrap().iter().find(|f| f["code"] == "CA_STORE_EXPIRED_ROOTS").unwrap().clone();
+    assert_eq!(f["severity"], "info");
+    assert!(!f["fix"].to_string().contains("DST_Root_CA_X3"), "{f:#}");
+}
