@@ -518,3 +518,27 @@ fn only_an_expired_root_on_a_targets_path_warns_and_the_advice_names_the_root_pr
     assert_eq!(f["severity"], "info");
     assert!(!f["fix"].to_string().contains("DST_Root_CA_X3"), "{f:#}");
 }
+
+#[test]
+fn a_trust_store_skipped_by_the_user_is_said_and_the_tls_checks_still_run() {
+    let lab = TlsLab::new();
+    let good = lab.client(LeafSpec::client("ORGAO DIAG"));
+    let mut args = lab.args(&lab.store, &good);
+    args.extend(["--skip", "ca:store"]);
+    let mut cmd = pen_doctor(&lab.ns);
+    cmd.args(["check", "--format", "json"]).args(&args).env("CP", PASS);
+    let run = cmd.run();
+    run.assert_code(0);
+    let report = run.json();
+    let ca = by_id(&report, "ca:store");
+    assert_eq!((ca["status"].as_str(), ca["skipped_because"].as_str()), (Some("skip"), Some("--skip")), "{ca:#}");
+    assert!(ca["findings"].as_array().unwrap().is_empty(), "not judged: {ca:#}");
+    assert_eq!(by_id(&report, "tls:tramita")["status"], "ok", "the dependents ran with the store");
+    assert_eq!(by_id(&report, "http:tramita")["status"], "ok");
+    // Nagios says what was not checked instead of a bare OK.
+    let mut cmd = pen_doctor(&lab.ns);
+    cmd.args(["check", "--format", "nagios"]).args(&args).env("CP", PASS);
+    let nagios = cmd.run();
+    let head = nagios.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(head.starts_with("PEN-DOCTOR OK - ") && head.contains("sem verificar (--skip) ca:store"), "{head}");
+}

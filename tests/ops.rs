@@ -147,8 +147,8 @@ print("\n".join(messages))
     assert!(parsed.status.success(), "{}", text(&parsed.stderr));
     let stdout = text(&parsed.stdout);
     let mut lines = stdout.lines();
-    // dns:tramita ok, tcp:tramita fail, tcp:pendencias skip.
-    assert_eq!(lines.next(), Some("3 1 1 0"), "{stdout}");
+    // dns:tramita ok, dns:pendencias skipped by the user, tcp:tramita fail, tcp:pendencias skip.
+    assert_eq!(lines.next(), Some("4 1 2 0"), "{stdout}");
     assert!(lines
         .next()
         .is_some_and(|m| m.starts_with("TCP_REFUSED: ") && m.contains("[TRAMITA-FALHA-COMUNICACAO #3]")));
@@ -161,7 +161,7 @@ fn nagios_output_follows_the_plugin_guidelines() {
     let body = text(&out.stdout);
     let first = body.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED (probable cause) | "),
+        first.starts_with("PEN-DOCTOR CRITICAL - 1 failed, not checked (--skip) dns:pendencias: tcp:tramita TCP_REFUSED (probable cause) | "),
         "{first}"
     );
     let (_, perf) = first.split_once(" | ").unwrap_or_default();

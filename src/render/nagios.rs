@@ -118,6 +118,20 @@ impl Render for Nagios {
                 counts.push(many(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")));
             }
         }
+        // What the user chose not to check is said, never silently OK.
+        let by_user: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Skip && c.skipped_because.as_deref() == Some("--skip"))
+            .map(|c| c.id.as_str())
+            .collect();
+        if !by_user.is_empty() {
+            counts.push(format!(
+                "{} {}",
+                word(lang, "sem verificar (--skip)", "not checked (--skip)"),
+                by_user.join(" ")
+            ));
+        }
         // The root causes first (what each explains in parentheses), then any other problem.
         let folded = crate::diagnosis::folded_under(&report.diagnosis);
         let mut problems: Vec<String> = report

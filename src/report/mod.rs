@@ -112,6 +112,13 @@ pub fn enrich_with(
     }
 }
 
+fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Pt => pt,
+        Lang::En => en,
+    }
+}
+
 /// A skip reason as the engine records it (`dns:tramita (fail)`, `ca:store (--skip)`) in words.
 pub fn skip_reason(reason: &str, lang: Lang) -> String {
     let Some((id, why)) = reason.rsplit_once(" (").map(|(id, w)| (id, w.trim_end_matches(')'))) else {
@@ -189,6 +196,9 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                         match (e.outcome.blocked_by_prerequisite, meta.lang) {
                             (true, Lang::Pt) => format!("pré-requisito não atendido: {}", skip_reason(&why, meta.lang)),
                             (true, Lang::En) => format!("prerequisite not met: {}", skip_reason(&why, meta.lang)),
+                            (false, lang) if why == "--skip" => {
+                                word(lang, "pulada a pedido do usuário (--skip)", "skipped by the user (--skip)").into()
+                            }
                             (false, _) => why,
                         }
                     }
