@@ -417,7 +417,13 @@ fn kb_list(lang: Lang, codes: bool) -> i32 {
     }
     for a in &kb.articles {
         let n = kb.codes_of(&a.id).len();
-        let _ = writeln!(out, "{:<30} {} ({n} {})", a.id, a.title, if lang == Lang::Pt { "códigos" } else { "codes" });
+        let noun = match (lang, n) {
+            (Lang::Pt, 1) => "código",
+            (Lang::Pt, _) => "códigos",
+            (Lang::En, 1) => "code",
+            (Lang::En, _) => "codes",
+        };
+        let _ = writeln!(out, "{:<30} {} ({n} {noun})", a.id, a.title);
     }
     output::print(out.as_bytes(), 0, 2)
 }

@@ -87,7 +87,10 @@ fn saved_lang(report: &Report) -> Lang {
     for f in report.checks.iter().flat_map(|c| &c.findings) {
         let Some(code) = kb.code(&f.code) else { continue };
         for lang in [Lang::En, Lang::Pt] {
-            if kb::fill(code.message.get(lang), &crate::report::phrases::params(&f.params, lang)) == f.message
+            if crate::report::phrases::singular(
+                &kb::fill(code.message.get(lang), &crate::report::phrases::params(&f.params, lang)),
+                lang,
+            ) == f.message
                 && code.message.pt != code.message.en
             {
                 return lang;
@@ -115,7 +118,7 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
         for f in &mut check.findings {
             let Some(code) = kb.code(&f.code) else { continue };
             let shown = crate::report::phrases::params(&f.params, to);
-            f.message = kb::fill(code.message.get(to), &shown);
+            f.message = crate::report::phrases::singular(&kb::fill(code.message.get(to), &shown), to);
             let discovered = &report.run.discovered;
             f.fix = kb
                 .fix(code, to, family)

@@ -542,3 +542,40 @@ fn a_trust_store_skipped_by_the_user_is_said_and_the_tls_checks_still_run() {
     let head = nagios.stdout.lines().next().unwrap_or_default().to_string();
     assert!(head.starts_with("PEN-DOCTOR OK - ") && head.contains("sem verificar (--skip) ca:store"), "{head}");
 }
+
+#[test]
+fn day_counts_and_plurals_read_right() {
+    let pki = Pki::new();
+    let ca = pki.root("Diag Days CA");
+    let message = |spec: LeafSpec, code: &str| {
+        let c = pki.leaf(&ca, spec.client_auth(true));
+        let file = pki.combined_pem(&c, PASS);
+        // Dates have whole seconds: let one pass, so "2 days from now" is 1 day and 23:59:59 left.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let run = pen_doctor(Host)
+            .args(["cert", "--format", "json", "--password-env", "CP"])
+            .arg(&file)
+            .env("CP", PASS)
+            .run();
+        let report = run.json();
+        let f = report["checks"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap_or_else(|| panic!("no {code}: {report:#}"))
+            .clone();
+        f["message"].as_str().unwrap().to_string()
+    };
+    // Expired three days (and some seconds) ago: three days, not four.
+    let m = message(LeafSpec::client("ORGAO TRES DIAS").valid_days(-400, -3), "CLIENT_CERT_EXPIRED");
+    assert!(m.contains("há 3 dias"), "{m}");
+    // Expired one day ago; one day and some hours left.
+    let m = message(LeafSpec::client("ORGAO UM DIA").valid_days(-400, -1), "CLIENT_CERT_EXPIRED");
+    assert!(m.contains("há 1 dia.") || m.contains("há 1 dia,"), "{m}");
+    let m = message(LeafSpec::client("ORGAO QUASE").valid_days(-10, 2), "CLIENT_CERT_EXPIRING");
+    assert!(m.contains("(falta 1 dia)"), "{m}");
+    // An article with one code says "1 código".
+    let list = pen_doctor(Host).args(["kb", "list"]).run();
+    assert!(!list.stdout.contains("(1 códigos)"), "{list}");
+}

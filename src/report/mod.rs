@@ -91,7 +91,7 @@ pub fn enrich_with(
             ReportedFinding {
                 code: f.code.to_string(),
                 severity: f.severity.unwrap_or(code.severity),
-                message: kb::fill(code.message.get(lang), &shown),
+                message: phrases::singular(&kb::fill(code.message.get(lang), &shown), lang),
                 kb: kb.kb_ref(code),
                 fix: kb
                     .fix(code, lang, family)
@@ -205,7 +205,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                     _ => kb
                         .summaries
                         .get(e.kind)
-                        .map(|s| kb::fill(s.ok.get(meta.lang), &e.outcome.summary))
+                        .map(|s| phrases::singular(&kb::fill(s.ok.get(meta.lang), &e.outcome.summary), meta.lang))
                         .unwrap_or_default(),
                 },
             };

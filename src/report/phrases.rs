@@ -64,6 +64,56 @@ fn drop_os_error_numbers(text: &str) -> String {
     out
 }
 
+/// Nouns after the number one in the singular: "1 dias" → "1 dia", "faltam 1 dia" → "falta 1
+/// dia", "1 days" → "1 day" (a message template says "{days} dias" whatever the number).
+pub fn singular(text: &str, lang: Lang) -> String {
+    let pairs: &[(&str, &str)] = match lang {
+        Lang::Pt => &[
+            ("1 dias", "1 dia"),
+            ("1 horas", "1 hora"),
+            ("1 minutos", "1 minuto"),
+            ("1 segundos", "1 segundo"),
+            ("1 códigos", "1 código"),
+            ("1 vezes", "1 vez"),
+            ("1 erros", "1 erro"),
+            ("1 processos", "1 processo"),
+            ("1 pacotes", "1 pacote"),
+            ("1 arquivos", "1 arquivo"),
+            ("1 certificados", "1 certificado"),
+        ],
+        Lang::En => &[
+            ("1 days", "1 day"),
+            ("1 hours", "1 hour"),
+            ("1 minutes", "1 minute"),
+            ("1 seconds", "1 second"),
+            ("1 codes", "1 code"),
+            ("1 times", "1 time"),
+            ("1 errors", "1 error"),
+            ("1 files", "1 file"),
+            ("1 certificates", "1 certificate"),
+        ],
+    };
+    let mut out = text.to_string();
+    for (many, one) in pairs {
+        let mut from = 0;
+        while let Some(i) = out[from..].find(many).map(|i| i + from) {
+            let end = i + many.len();
+            let digit_before = out[..i].chars().next_back().is_some_and(|c| c.is_ascii_digit() || c == '.' || c == ',');
+            let letter_after = out[end..].chars().next().is_some_and(char::is_alphanumeric);
+            if digit_before || letter_after {
+                from = end;
+                continue;
+            }
+            out.replace_range(i..end, one);
+            from = i + one.len();
+        }
+    }
+    if lang == Lang::Pt {
+        out = out.replace("faltam 1 dia", "falta 1 dia").replace("Faltam 1 dia", "Falta 1 dia");
+    }
+    out
+}
+
 /// A finding's facts for the words a person reads: every value said in `lang`.
 pub fn params<K: Ord + Clone>(params: &BTreeMap<K, String>, lang: Lang) -> BTreeMap<K, String> {
     params.iter().map(|(k, v)| (k.clone(), say(v, lang))).collect()
@@ -88,5 +138,13 @@ mod tests {
         );
         assert_eq!(say("Connection refused (os error 111)", Lang::En), "Connection refused (os error 111)");
         assert_eq!(say("odd (os error x)", Lang::Pt), "odd (os error x)");
+    }
+
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(singular("vence em 2027 (faltam 1 dias).", Lang::Pt), "vence em 2027 (falta 1 dia).");
+        assert_eq!(singular("venceu há 1 dias; 11 dias; 21 dias", Lang::Pt), "venceu há 1 dia; 11 dias; 21 dias");
+        assert_eq!(singular("(1 days left) 1.1 days", Lang::En), "(1 day left) 1.1 days");
+        assert_eq!(singular("1 diasx", Lang::Pt), "1 diasx");
     }
 }
