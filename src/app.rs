@@ -178,7 +178,14 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     };
     // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
     let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
+    let judged = code;
     let code = deliver(&bytes, settings.output.as_deref(), write_by, code, nagios);
+    // The report went to a file: on a terminal, one line says where and what it found.
+    if let Some(path) = settings.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        if code == judged && std::io::stdout().is_terminal() && !nagios {
+            println!("{}", render::human::written_line(&report, path));
+        }
+    }
     match (gathered, &settings.bundle) {
         (Some(g), Some(path)) => write_bundle(g, &report, &settings, path, code, nagios),
         _ => code,

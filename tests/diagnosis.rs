@@ -579,3 +579,40 @@ fn day_counts_and_plurals_read_right() {
     let list = pen_doctor(Host).args(["kb", "list"]).run();
     assert!(!list.stdout.contains("(1 códigos)"), "{list}");
 }
+
+#[test]
+fn output_to_a_file_says_one_line_on_a_terminal_and_dash_is_stdout() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.2 tramita.test\n");
+    let dir = temp_dir("pdt-diag-output-");
+    let file = dir.path().join("relatorio.json");
+    let args = format!(
+        "{} check --only dns,tcp --target tramita --endpoint tramita=https://tramita.test/ --format json --output {}",
+        env!("CARGO_BIN_EXE_pen-doctor"),
+        file.display()
+    );
+    // On a terminal (script(1) gives the command a pseudo-terminal): the file, and one line.
+    let tty = ns.cmd("script").args(["-qec", &args, "/dev/null"]).output().unwrap();
+    let said = String::from_utf8_lossy(&tty.stdout).to_string();
+    let line = said.rsplit('\r').find(|l| l.contains("Relatório gravado em")).unwrap_or_default().to_string();
+    let line = line.rsplit("\u{1b}[2K").next().unwrap_or_default().trim().to_string();
+    assert_eq!(
+        line,
+        format!("Relatório gravado em {}: FALHA (1 falha) — causa provável: tcp:tramita TCP_REFUSED", file.display()),
+        "{said:?}"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved["diagnosis"][0]["code"], "TCP_REFUSED");
+    std::fs::remove_file(&file).unwrap();
+    // Not a terminal: the file only, nothing on stdout.
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
+    let quiet = cmd.args(["--format", "json", "--output"]).arg(&file).run();
+    assert_eq!(quiet.stdout, "", "{quiet}");
+    assert!(file.exists());
+    // `--output -` is stdout.
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
+    let dash = cmd.args(["--format", "json", "--output", "-"]).run();
+    assert_eq!(dash.json()["diagnosis"][0]["code"], "TCP_REFUSED");
+}

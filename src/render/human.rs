@@ -98,6 +98,36 @@ impl Human {
     }
 }
 
+/// The one line said on the terminal when the report went to a file (`--output FILE`): where it
+/// is, the result, and the probable cause.
+pub fn written_line(report: &Report, path: &std::path::Path) -> String {
+    let lang = report.lang;
+    let s = &report.summary;
+    let result = match s.status.as_str() {
+        "fail" => word(lang, "FALHA", "FAIL"),
+        "warn" => word(lang, "AVISO", "WARN"),
+        _ => "OK",
+    };
+    let counts = [
+        (s.fail, super::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures"))),
+        (s.error, super::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors"))),
+        (s.warn, super::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings"))),
+    ];
+    let counts: Vec<String> = counts.into_iter().filter(|(n, _)| *n > 0).map(|(_, t)| t).collect();
+    let mut line = format!(
+        "{} {}: {result}",
+        word(lang, "Relatório gravado em", "Report written to"),
+        crate::redact::clean(&path.display().to_string())
+    );
+    if !counts.is_empty() {
+        let _ = write!(line, " ({})", counts.join(", "));
+    }
+    if let Some(c) = report.diagnosis.first() {
+        let _ = write!(line, " — {}: {} {}", word(lang, "causa provável", "probable cause"), c.check, c.code);
+    }
+    line
+}
+
 impl Render for Human {
     fn render(&self, report: &Report) -> Vec<u8> {
         colored::control::set_override(self.color);
