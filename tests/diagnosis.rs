@@ -616,3 +616,40 @@ fn output_to_a_file_says_one_line_on_a_terminal_and_dash_is_stdout() {
     let dash = cmd.args(["--format", "json", "--output", "-"]).run();
     assert_eq!(dash.json()["diagnosis"][0]["code"], "TCP_REFUSED");
 }
+
+#[test]
+fn junit_names_cases_by_title_and_code_leads_with_the_cause_and_keeps_evidence() {
+    let ns = Netns::new();
+    let _dead = SilentUdp::start(&ns, "127.0.0.53:53");
+    ns.use_nameserver("127.0.0.53");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--format", "junit", "--only", "dns,tcp,tls,http", "--target", "tramita,pendencias"]);
+    let run = cmd.args(["--timeout", "1s"]).run();
+    let dir = temp_dir("pdt-diag-junit-");
+    let file = dir.path().join("junit.xml");
+    std::fs::write(&file, &run.stdout).unwrap();
+    // Read by a real XML parser: the suite's timestamp, each case's name, the first failure, the
+    // evidence of the first case.
+    let script = r#"
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot().find('testsuite')
+print(suite.get('timestamp'))
+cases = suite.findall('testcase')
+print(cases[0].get('name'))
+print(next(c.find('failure').get('message') for c in cases if c.find('failure') is not None))
+print([c.get('name') for c in cases if c.find('failure') is not None][1])
+print((cases[0].findtext('system-out') or '').replace('\n', ' ')[:300])
+"#;
+    let parsed = std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&file).output().unwrap();
+    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+    let out = String::from_utf8(parsed.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let ts = lines[0];
+    assert!(ts.len() == 19 && !ts.contains('.') && !ts.ends_with('Z'), "timestamp {ts}");
+    assert!(lines[1].starts_with("dns:tramita — ") && lines[1].ends_with("[DNS_TIMEOUT]"), "{out}");
+    assert!(lines[2].starts_with("DNS_TIMEOUT: "), "the first failure is the cause: {out}");
+    assert!(lines[3].starts_with("dns:pendencias") && lines[4].contains("Evid"), "{out}");
+    assert!(lines[4].contains("\"host\""), "the evidence: {out}");
+    let second = run.stdout.find("consequência de dns:tramita").is_some();
+    assert!(second, "a consequence names its cause: {}", run.stdout);
+}
