@@ -653,3 +653,38 @@ print((cases[0].findtext('system-out') or '').replace('\n', ' ')[:300])
     let second = run.stdout.find("consequência de dns:tramita").is_some();
     assert!(second, "a consequence names its cause: {}", run.stdout);
 }
+
+#[test]
+fn the_report_says_which_configuration_it_used_and_why() {
+    let ns = Netns::new();
+    // An installation outside /opt/sei: read from there, its addresses used.
+    let dir = temp_dir("pdt-diag-conf-");
+    let sei = dir.path().join("srv-sei");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"))
+        .arg(&sei)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let human = |args: &[&str]| {
+        let mut cmd = pen_doctor(&ns);
+        cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]).args(args);
+        cmd.run().stdout
+    };
+    let found = human(&["--sei-dir", sei.to_str().unwrap()]);
+    let line = found.lines().find(|l| l.starts_with("Configuração:")).unwrap_or_default();
+    assert_eq!(
+        line,
+        format!("Configuração: SEI lido em {}; endereços da configuração do SEI", sei.display()),
+        "{found}"
+    );
+    // None there: said, with the built-in addresses of the environment, in prose (accented).
+    let empty = dir.path().join("vazio");
+    std::fs::create_dir(&empty).unwrap();
+    let absent = human(&["--sei-dir", empty.to_str().unwrap(), "--env", "homologacao"]);
+    let line = absent.lines().find(|l| l.starts_with("Configuração:")).unwrap_or_default();
+    assert!(line.contains(&format!("nenhuma instalação do SEI em {}", empty.display())), "{absent}");
+    assert!(line.contains("endereços oficiais de homologação embutidos no pen-doctor"), "{absent}");
+    assert!(absent.lines().next().unwrap_or_default().contains("ambiente homologação"), "{absent}");
+}

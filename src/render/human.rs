@@ -140,11 +140,14 @@ impl Render for Human {
             self.paint("pen-doctor", |s| s.bold()),
             report.tool.version,
             word(lang, "ambiente", "environment"),
-            report.run.environment,
+            super::environment_word(&report.run.environment, lang),
             h.hostname,
             format_args!("({})", h.os),
             report.run.started_at
         );
+        if let Some(line) = super::configuration_line(report) {
+            let _ = writeln!(out, "{}: {line}", word(lang, "Configuração", "Configuration"));
+        }
         if let Some(v) = report.node.as_ref().and_then(|n| n.module_version.as_deref()) {
             let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
         }

@@ -239,7 +239,11 @@ impl Render for Markdown {
             text(&h.os_family),
             text(&h.kernel)
         );
-        let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), text(&report.run.environment));
+        let env = super::environment_word(&report.run.environment, lang);
+        let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), text(&env));
+        if let Some(line) = super::configuration_line(report) {
+            let _ = writeln!(out, "| {} | {} |", word(lang, "Configuração", "Configuration"), text(&line));
+        }
         let _ = writeln!(out, "| pen-doctor | {} |", text(&report.tool.version));
         let module = report.node.as_ref().and_then(|n| n.module_version.as_deref());
         let _ = writeln!(

@@ -21,6 +21,24 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
     let sei = settings.sei.as_ref();
     let dir = sei.map(|s| s.dir.clone()).unwrap_or_else(|| settings.sei_dir.clone());
     out.insert("sei_dir".to_string(), dir.display().to_string().trim_end_matches('/').to_string());
+    // Which configuration the run used, and why: an installation found, or none (the built-in
+    // addresses of the environment); where each target's address came from.
+    let read = sei.is_some_and(|s| !s.files_read.is_empty());
+    out.insert("sei".into(), if read { "found" } else { "absent" }.into());
+    let mut sources: Vec<&str> = settings
+        .targets
+        .iter()
+        .map(|t| match t.source {
+            crate::targets::UrlSource::Table => "built-in",
+            crate::targets::UrlSource::SeiConfig => "sei-config",
+            crate::targets::UrlSource::Endpoint => "endpoint",
+        })
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    if !sources.is_empty() {
+        out.insert("urls".into(), sources.join(","));
+    }
     let cert = settings.cert.clone().or_else(|| sei.and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone()));
     if let Some(c) = cert {
         out.insert("cert_path".into(), c.display().to_string());
