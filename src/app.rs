@@ -311,8 +311,9 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     };
     let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     report::clean::outcome(&mut outcome);
-    let facts = facts_text(&outcome.evidence);
     let lang = lang_of(args.lang);
+    let facts: Vec<(String, String)> =
+        facts_text(&outcome.evidence).into_iter().map(|(k, v)| cert_label(k, v, lang)).collect();
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();
@@ -478,4 +479,27 @@ fn kb_show(id: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
     let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
     let _ = writeln!(out, "{}", a.reply_template.get(lang).trim());
     output::print(out.as_bytes(), 0, 2)
+}
+
+/// A line of `pen-doctor cert`'s facts in the language asked for (the labels come in English).
+fn cert_label(label: String, value: String, lang: Lang) -> (String, String) {
+    if lang == Lang::En {
+        return (label, value);
+    }
+    let pt = match label.as_str() {
+        "File" => "Arquivo",
+        "Format" => "Formato",
+        "Subject" => "Titular",
+        "Issuer" => "Emissor",
+        "Serial" => "Número de série",
+        "Not before" => "Válido desde",
+        "Not after" => "Válido até",
+        "Days left" => "Dias restantes",
+        "Key" => "Chave",
+        "EKU" => "Uso estendido",
+        "Chain" => "Cadeia",
+        other => return (other.to_string(), value),
+    };
+    let value = if label == "Chain" { value.replace(" (issuer ", " (emissor ") } else { value };
+    (pt.to_string(), value)
 }

@@ -575,6 +575,13 @@ fn day_counts_and_plurals_read_right() {
     assert!(m.contains("há 1 dia.") || m.contains("há 1 dia,"), "{m}");
     let m = message(LeafSpec::client("ORGAO QUASE").valid_days(-10, 2), "CLIENT_CERT_EXPIRING");
     assert!(m.contains("(falta 1 dia)"), "{m}");
+    // `pen-doctor cert` labels its facts in Portuguese too.
+    let c = pki.leaf(&ca, LeafSpec::client("ORGAO ROTULOS").client_auth(true));
+    let file = pki.combined_pem(&c, PASS);
+    let facts =
+        pen_doctor(Host).args(["cert", "--color", "never", "--password-env", "CP"]).arg(&file).env("CP", PASS).run();
+    assert!(facts.stdout.contains("Titular") && facts.stdout.contains("Válido até"), "{facts}");
+    assert!(!facts.stdout.contains("Not after") && !facts.stdout.contains("Subject"), "{facts}");
     // An article with one code says "1 código".
     let list = pen_doctor(Host).args(["kb", "list"]).run();
     assert!(!list.stdout.contains("(1 códigos)"), "{list}");
