@@ -36,6 +36,12 @@ pub fn say(text: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return text.to_string();
     }
+    // An environment's identifier as a whole fact is said as the word.
+    match text {
+        "producao" => return "produção".into(),
+        "homologacao" => return "homologação".into(),
+        _ => {}
+    }
     let mut out = text.to_string();
     for p in table() {
         if out.contains(&p.en) {
@@ -138,6 +144,8 @@ mod tests {
         );
         assert_eq!(say("Connection refused (os error 111)", Lang::En), "Connection refused (os error 111)");
         assert_eq!(say("odd (os error x)", Lang::Pt), "odd (os error x)");
+        assert_eq!(say("homologacao", Lang::Pt), "homologação");
+        assert_eq!(say("--env homologacao", Lang::Pt), "--env homologacao");
     }
 
     #[test]
