@@ -223,7 +223,10 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                     _ => kb
                         .summaries
                         .get(e.kind)
-                        .map(|s| phrases::singular(&kb::fill(s.ok.get(meta.lang), &e.outcome.summary), meta.lang))
+                        .map(|s| {
+                            let values = phrases::params(&e.outcome.summary, meta.lang);
+                            phrases::singular(&kb::fill(s.ok.get(meta.lang), &values), meta.lang)
+                        })
                         .unwrap_or_default(),
                 },
             };

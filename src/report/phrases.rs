@@ -145,6 +145,7 @@ mod tests {
         assert_eq!(say("Connection refused (os error 111)", Lang::En), "Connection refused (os error 111)");
         assert_eq!(say("odd (os error x)", Lang::Pt), "odd (os error x)");
         assert_eq!(say("homologacao", Lang::Pt), "homologação");
+        assert!(say("held (long-poll)", Lang::Pt).contains("mantida aberta"));
         assert_eq!(say("--env homologacao", Lang::Pt), "--env homologacao");
     }
 
