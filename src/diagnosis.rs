@@ -170,7 +170,8 @@ fn first_step(check: &CheckReport, f: &ReportedFinding, lang: Lang) -> String {
                 Lang::Pt => &t.pt,
                 Lang::En => &t.en,
             };
-            let mut params = crate::report::phrases::params(&f.params, lang);
+            // A first step holds commands: the facts exactly as found.
+            let mut params = f.params.clone();
             if let Some(target) = &check.target {
                 params.entry("target".into()).or_insert_with(|| target.clone());
             }

@@ -123,7 +123,7 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
             f.fix = kb
                 .fix(code, to, family)
                 .iter()
-                .map(|s| crate::report::fill_discovered(&kb::fill(s, &shown), discovered, to))
+                .map(|s| crate::report::fill_discovered(&kb::fill(s, &f.params), discovered, to))
                 .collect();
         }
         if first_message.as_deref() == Some(check.summary.as_str()) {

@@ -695,3 +695,31 @@ fn the_report_says_which_configuration_it_used_and_why() {
     assert!(line.contains("endereços oficiais de homologação embutidos no pen-doctor"), "{absent}");
     assert!(absent.lines().next().unwrap_or_default().contains("ambiente homologação"), "{absent}");
 }
+
+#[test]
+fn an_unreadable_configuration_shows_the_node_checks_as_skipped_behind_it() {
+    let ns = Netns::new();
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/broken");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--format", "json", "--timeout", "1s", "--sei-dir"]).arg(&broken);
+    let report = cmd.run().json();
+    for id in ["gearman", "process:pen"] {
+        let c = by_id(&report, id);
+        assert_eq!(
+            (c["status"].as_str(), c["skipped_because"].as_str()),
+            (Some("skip"), Some("config:sei (fail)")),
+            "{c:#}"
+        );
+    }
+    let cause = report["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "config:sei")
+        .unwrap_or_else(|| panic!("{:#}", report["diagnosis"]))
+        .clone();
+    assert_eq!(cause["code"], "SEI_CONFIG_UNREADABLE");
+    let explains: Vec<&str> = cause["explains"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(explains.contains(&"gearman") && explains.contains(&"process:pen"), "{cause:#}");
+    assert_eq!(report["run"]["discovered"]["sei"], "unreadable");
+}

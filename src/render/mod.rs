@@ -75,6 +75,15 @@ pub(crate) fn configuration_line(report: &Report) -> Option<String> {
     let env = environment_word(&report.run.environment, lang);
     let mut line = match d.get("sei").map(String::as_str) {
         Some("found") => format!("{} {dir}", word(lang, "SEI lido em", "SEI read from")),
+        Some("unreadable") => format!(
+            "{} {dir} {}",
+            word(lang, "SEI em", "SEI at"),
+            word(
+                lang,
+                "com a configuração ilegível (veja config:sei)",
+                "with its configuration unreadable (see config:sei)"
+            )
+        ),
         _ => format!(
             "{} {dir} ({})",
             word(lang, "nenhuma instalação do SEI em", "no SEI installation at"),

@@ -23,8 +23,14 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
     out.insert("sei_dir".to_string(), dir.display().to_string().trim_end_matches('/').to_string());
     // Which configuration the run used, and why: an installation found, or none (the built-in
     // addresses of the environment); where each target's address came from.
-    let read = sei.is_some_and(|s| !s.files_read.is_empty());
-    out.insert("sei".into(), if read { "found" } else { "absent" }.into());
+    let state = match sei {
+        Some(s) if !s.files_read.is_empty() => "found",
+        Some(s) if s.problems.iter().any(|f| matches!(f.code, "SEI_CONFIG_UNREADABLE" | "SEI_CONFIG_TIMEOUT")) => {
+            "unreadable"
+        }
+        _ => "absent",
+    };
+    out.insert("sei".into(), state.into());
     let mut sources: Vec<&str> = settings
         .targets
         .iter()
@@ -114,7 +120,8 @@ pub fn enrich_with(
                 fix: kb
                     .fix(code, lang, family)
                     .iter()
-                    .map(|s| fill_discovered(&kb::fill(s, &shown), discovered, lang))
+                    // Fix steps hold commands: the facts exactly as found (`--env homologacao`).
+                    .map(|s| fill_discovered(&kb::fill(s, &f.params), discovered, lang))
                     .collect(),
                 params,
             }
