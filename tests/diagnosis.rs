@@ -386,6 +386,7 @@ fn markdown_renders_commands_as_code_and_peers_text_as_text() {
     cmd.arg("check").args(&args).env("CP", PASS);
     let md = cmd.run();
     assert!(md.stdout.contains("HTTP_UNEXPECTED_RESPONSE"), "{md}");
+    assert!(md.stdout.contains("esperado 200 do healthcheck, recebido:"), "said in Portuguese: {md}");
     let html = commonmark(&md.stdout);
     // The peer's HTML is text, its Markdown makes no emphasis nor link, its pipe breaks no table.
     assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"), "{html}");

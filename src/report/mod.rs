@@ -224,7 +224,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                             (false, lang) if why == "--skip" => {
                                 word(lang, "pulada a pedido do usuário (--skip)", "skipped by the user (--skip)").into()
                             }
-                            (false, _) => why,
+                            (false, lang) => phrases::say(&why, lang),
                         }
                     }
                     _ => kb
