@@ -687,6 +687,10 @@ fn the_report_says_which_configuration_it_used_and_why() {
         format!("Configuração: SEI lido em {}; endereços da configuração do SEI", sei.display()),
         "{found}"
     );
+    // The module version, in the human and the Markdown report.
+    assert!(found.lines().any(|l| l == "Módulo mod-sei-pen 4.0.1"), "{found}");
+    let md = human(&["--sei-dir", sei.to_str().unwrap(), "--format", "markdown"]);
+    assert!(md.contains("| Módulo mod-sei-pen | 4.0.1 |"), "{md}");
     // None there: said, with the built-in addresses of the environment, in prose (accented).
     let empty = dir.path().join("vazio");
     std::fs::create_dir(&empty).unwrap();

@@ -148,7 +148,7 @@ impl Render for Human {
         if let Some(line) = super::configuration_line(report) {
             let _ = writeln!(out, "{}: {line}", word(lang, "Configuração", "Configuration"));
         }
-        if let Some(v) = report.node.as_ref().and_then(|n| n.module_version.as_deref()) {
+        if let Some(v) = super::module_version(report) {
             let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
         }
         out.push('\n');

@@ -245,7 +245,7 @@ impl Render for Markdown {
             let _ = writeln!(out, "| {} | {} |", word(lang, "Configuração", "Configuration"), text(&line));
         }
         let _ = writeln!(out, "| pen-doctor | {} |", text(&report.tool.version));
-        let module = report.node.as_ref().and_then(|n| n.module_version.as_deref());
+        let module = super::module_version(report);
         let _ = writeln!(
             out,
             "| {} | {} |",

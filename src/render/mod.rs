@@ -53,6 +53,15 @@ pub(crate) fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static s
     }
 }
 
+/// The installed mod-sei-pen version: the node facts', else what discovery read.
+pub(crate) fn module_version(report: &Report) -> Option<&str> {
+    report
+        .node
+        .as_ref()
+        .and_then(|n| n.module_version.as_deref())
+        .or_else(|| report.run.discovered.get("module_version").map(String::as_str))
+}
+
 /// An environment's name as prose: "produção", "homologação" (the identifiers `producao`,
 /// `homologacao` stay for flags and machines).
 pub(crate) fn environment_word(env: &str, lang: Lang) -> String {

@@ -31,6 +31,9 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
         _ => "absent",
     };
     out.insert("sei".into(), state.into());
+    if let Some(v) = sei.and_then(|s| s.pen_version.clone()) {
+        out.insert("module_version".into(), v);
+    }
     let mut sources: Vec<&str> = settings
         .targets
         .iter()
