@@ -445,7 +445,7 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
         offset.starts_with("'ntp_offset'=3") && offset.ends_with("s;-1:1;-10:10"),
         "--ntp-warn 1s --ntp-crit 10s: {offset}"
     );
-    assert!(warning.long_output.contains("[warn] ntp NTP_OFFSET_HIGH: "), "{warning:#?}");
+    assert!(warning.long_output.contains("[aviso] ntp NTP_OFFSET_HIGH: "), "{warning:#?}");
 
     let critical = &status["pen-doctor-critical"];
     assert_eq!(critical.state, "2", "{critical:#?}");
@@ -456,7 +456,7 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     // Everything the plugin printed fits in what NRPE passes back, and says what it left out.
     let whole = format!("{} | {}\n{}\n", critical.output, critical.perfdata, critical.long_output);
     assert!(whole.len() <= 1024, "{} bytes: {whole}", whole.len());
-    assert!(critical.long_output.starts_with("[fail] tcp:tramita TCP_REFUSED: "), "{critical:#?}");
+    assert!(critical.long_output.starts_with("[falha] tcp:tramita TCP_REFUSED: "), "{critical:#?}");
     let last = critical.long_output.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("… mais ") && last.ends_with("linha(s): rode pen-doctor check no nó para ver tudo"),

@@ -204,10 +204,11 @@ impl Render for Nagios {
                     (false, Some(n)) => format!(" ({} #{n})", f.kb.article),
                     (false, None) => format!(" ({})", f.kb.article),
                 };
-                long.push(format!("[{}] {} {}: {}{kb}", f.severity.as_str(), c.id, f.code, plain(&f.message)));
+                let sev = super::severity_word(f.severity, lang);
+                long.push(format!("[{sev}] {} {}: {}{kb}", c.id, f.code, plain(&f.message)));
             }
             if c.status == Status::Error && c.findings.is_empty() {
-                long.push(format!("[error] {}: {}", c.id, plain(&c.summary)));
+                long.push(format!("[{}] {}: {}", word(lang, "erro", "error"), c.id, plain(&c.summary)));
             }
         }
         fit(&plain(&head), &perf, essential, &long, self.max_output, lang).into_bytes()
