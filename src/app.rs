@@ -401,7 +401,8 @@ fn explain(code: &str, lang: Lang, family: crate::host::OsFamily) -> i32 {
 fn fix_steps(c: &kb::Code, lang: Lang, family: crate::host::OsFamily) -> Vec<String> {
     let names: std::collections::BTreeMap<&str, String> =
         c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
-    kb::kb().fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect()
+    let none = Default::default();
+    kb::kb().fix(c, lang, family).iter().map(|s| report::fill_discovered(&kb::fill(s, &names), &none, lang)).collect()
 }
 
 /// The name of an OS family for people.

@@ -282,3 +282,34 @@ pub fn exit_code(report: &Report, strict: bool) -> i32 {
         0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fix_step_names_a_discovered_value_only_through_a_known_name() {
+        let kb = kb::kb();
+        let none = BTreeMap::new();
+        for code in &kb.codes {
+            for lang in [Lang::Pt, Lang::En] {
+                for family in [OsFamily::Debian, OsFamily::Rhel6, OsFamily::Rhel7, OsFamily::Rhel8, OsFamily::Other] {
+                    for step in kb.fix(code, lang, family) {
+                        let filled = fill_discovered(&step, &none, lang);
+                        for (name, _, _) in STAND_INS {
+                            assert!(!filled.contains(&format!("{{{name}}}")), "{}: {filled}", code.code);
+                        }
+                    }
+                }
+            }
+        }
+        let found: BTreeMap<String, String> = [("sei_dir", "/srv/sei"), ("db_host", "db.orgao"), ("db_port", "3307")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            fill_discovered("mysql -h {db_host} -P {db_port} -u {db_user} {sei_dir}/config", &found, Lang::Pt),
+            "mysql -h db.orgao -P 3307 -u USUARIO /srv/sei/config"
+        );
+    }
+}
