@@ -30,6 +30,9 @@ struct Consequence {
     same: Vec<String>,
     #[serde(default)]
     contains: BTreeMap<String, Vec<String>>,
+    /// Only when the same check also has this finding, itself explained by the cause.
+    #[serde(default)]
+    along_with: Option<String>,
 }
 
 /// A kind of failure that can be a root cause.
@@ -145,15 +148,26 @@ fn explains(cause: &CheckReport, cf: &ReportedFinding, check: &CheckReport, f: &
                     needles.iter().any(|n| v.contains(&n.to_lowercase()))
                 })
             })
+            && c.along_with.as_ref().is_none_or(|sibling| {
+                *sibling != f.code && check.findings.iter().any(|g| g.code == *sibling && explains(cause, cf, check, g))
+            })
     })
 }
 
 /// The finding of a root check that names its cause: the one a rule knows, else the worst.
-fn cause_finding(check: &CheckReport) -> Option<&ReportedFinding> {
-    problems(check)
+/// Findings another root cause explains are not this root's cause (`others`: the other roots).
+fn cause_finding<'a>(check: &'a CheckReport, others: &[&CheckReport]) -> Option<&'a ReportedFinding> {
+    let own = |f: &&ReportedFinding| {
+        !others.iter().any(|o| rank_of(o) <= rank_of(check) && problems(o).any(|cf| explains(o, cf, check, f)))
+    };
+    let candidates: Vec<&ReportedFinding> = problems(check).filter(own).collect();
+    let candidates = if candidates.is_empty() { problems(check).collect() } else { candidates };
+    candidates
+        .iter()
+        .copied()
         .filter(|f| rule_for(check, f).is_some())
         .min_by_key(|f| (f.severity, rule_for(check, f).map(|r| r.rank)))
-        .or_else(|| problems(check).min_by_key(|f| f.severity))
+        .or_else(|| candidates.iter().copied().min_by_key(|f| f.severity))
 }
 
 fn rank_of(check: &CheckReport) -> u32 {
@@ -254,10 +268,12 @@ fn diagnose_checks(checks: &[CheckReport], lang: Lang) -> Vec<Cause> {
         }
     }
     let mut causes: Vec<(usize, Cause)> = roots
-        .into_iter()
+        .iter()
+        .copied()
         .filter_map(|r| {
             let check = &checks[r];
-            let f = cause_finding(check)?;
+            let others: Vec<&CheckReport> = roots.iter().filter(|o| **o != r).map(|o| &checks[*o]).collect();
+            let f = cause_finding(check, &others)?;
             let explains: Vec<String> = (0..checks.len())
                 .filter(|j| *j != r && root_of.get(j) == Some(&r))
                 .map(|j| checks[j].id.clone())
@@ -398,6 +414,34 @@ mod tests {
         assert_eq!((d[0].check.as_str(), d[0].explains.clone()), ("cert:client", vec!["http:tramita".to_string()]));
         assert!(d[0].first_step.contains("CN=orgao"));
         assert_eq!((d[1].check.as_str(), d[1].explains.clone()), ("supervisor", vec!["process".to_string()]));
+    }
+
+    #[test]
+    fn an_unsynchronised_clock_follows_a_dead_dns_only_when_the_ntp_names_did_not_resolve() {
+        let ntp = |error: &str| {
+            check(
+                "ntp",
+                Status::Fail,
+                vec![
+                    finding("NTP_UNSYNCHRONIZED", Severity::Fail, &[("maxerror_ms", "16000")]),
+                    finding("NTP_UNREACHABLE", Severity::Warn, &[("error", error)]),
+                ],
+                None,
+            )
+        };
+        let mut checks = vec![check("dns:tramita", Status::Fail, vec![dns_error("a")], None), ntp("resolve: failed")];
+        let d = diagnose(&mut checks, Lang::Pt);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].explains, ["ntp"]);
+        // With a daemon missing too, the clock stays a cause: the daemon, not the DNS-bound parts.
+        let mut with_daemon = ntp("resolve: failed");
+        with_daemon.findings.push(finding("NTP_NO_DAEMON", Severity::Warn, &[]));
+        let mut checks = vec![check("dns:tramita", Status::Fail, vec![dns_error("a")], None), with_daemon];
+        let d = diagnose(&mut checks, Lang::Pt);
+        assert_eq!((d[1].check.as_str(), d[1].code.as_str()), ("ntp", "NTP_NO_DAEMON"), "{d:#?}");
+        // UDP 123 blocked while names resolve: the clock is a cause of its own.
+        let mut checks = vec![check("dns:tramita", Status::Fail, vec![dns_error("a")], None), ntp("timeout")];
+        assert_eq!(diagnose(&mut checks, Lang::Pt).len(), 2);
     }
 
     #[test]
