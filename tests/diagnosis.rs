@@ -120,6 +120,12 @@ fn a_resolver_that_never_answers_is_the_cause_of_every_unresolved_name() {
     let unreachable = ntp["findings"].as_array().unwrap().iter().find(|f| f["code"] == "NTP_UNREACHABLE");
     if let Some(f) = unreachable {
         assert_eq!(f["params"]["folded_under"], "dns:tramita", "{ntp:#}");
+        // And a clock that cannot synchronise for that reason is not "open UDP 123" either.
+        let unsync = ntp["findings"].as_array().unwrap().iter().find(|f| f["code"] == "NTP_UNSYNCHRONIZED");
+        if let Some(u) = unsync {
+            assert_eq!(u["params"]["folded_under"], "dns:tramita", "{ntp:#}");
+        }
+        assert!(report["diagnosis"].as_array().unwrap().iter().all(|c| c["code"] != "NTP_UNSYNCHRONIZED"));
     }
 }
 
