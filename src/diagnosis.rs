@@ -350,6 +350,17 @@ mod tests {
         for code in codes_named() {
             assert!(kb.code(&code).is_some(), "checks/causes.toml names unknown code {code}");
         }
+        let kinds: Vec<&str> = crate::checks::CATALOG.to_vec();
+        for rule in &model().cause {
+            assert!(kinds.contains(&rule.kind.as_str()), "checks/causes.toml: unknown check kind {}", rule.kind);
+            assert!(rule.first_step.as_ref().is_none_or(|t| !t.pt.is_empty() && !t.en.is_empty()), "{rule:?}");
+            for c in &rule.explains {
+                assert!(kinds.contains(&c.kind.as_str()), "checks/causes.toml: unknown check kind {}", c.kind);
+                if let Some(s) = &c.along_with {
+                    assert!(kb.code(s).is_some(), "checks/causes.toml: unknown along_with {s}");
+                }
+            }
+        }
     }
 
     #[test]
