@@ -340,7 +340,11 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let format = args.format.unwrap_or(FormatArg::Human);
     let mut bytes: Vec<u8> = match format {
         FormatArg::Human => facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().into_bytes(),
-        FormatArg::Markdown => facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().into_bytes(),
+        FormatArg::Markdown => facts
+            .iter()
+            .map(|(k, v)| format!("- **{k}**: {}\n", render::markdown::text(v)))
+            .collect::<String>()
+            .into_bytes(),
         _ => Vec::new(),
     };
     if !bytes.is_empty() {
