@@ -147,6 +147,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
         on_done,
     ));
     crate::correlate::correlate(&mut executed);
+    report::accept(&mut executed, &settings.ignore);
     runtime.shutdown_background();
     if let Some(p) = progress {
         p.finish();
@@ -165,6 +166,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             host: settings.host.clone(),
             lang: settings.lang,
             os_family: settings.os_family,
+            discovered: report::discovered(&settings),
         },
     );
     // What this node tells the fleet rules of `pen-doctor merge`.
@@ -177,7 +179,14 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     };
     // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
     let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
+    let judged = code;
     let code = deliver(&bytes, settings.output.as_deref(), write_by, code, nagios);
+    // The report went to a file: on a terminal, one line says where and what it found.
+    if let Some(path) = settings.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        if code == judged && std::io::stdout().is_terminal() && !nagios {
+            println!("{}", render::human::written_line(&report, path));
+        }
+    }
     match (gathered, &settings.bundle) {
         (Some(g), Some(path)) => write_bundle(g, &report, &settings, path, code, nagios),
         _ => code,
@@ -303,8 +312,9 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     };
     let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     report::clean::outcome(&mut outcome);
-    let facts = facts_text(&outcome.evidence);
     let lang = lang_of(args.lang);
+    let facts: Vec<(String, String)> =
+        facts_text(&outcome.evidence).into_iter().map(|(k, v)| cert_label(k, v, lang)).collect();
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();
@@ -325,12 +335,17 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
             host,
             lang,
             os_family,
+            discovered: Default::default(),
         },
     );
     let format = args.format.unwrap_or(FormatArg::Human);
     let mut bytes: Vec<u8> = match format {
         FormatArg::Human => facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().into_bytes(),
-        FormatArg::Markdown => facts.iter().map(|(k, v)| format!("- **{k}**: {v}\n")).collect::<String>().into_bytes(),
+        FormatArg::Markdown => facts
+            .iter()
+            .map(|(k, v)| format!("- **{k}**: {}\n", render::markdown::text(v)))
+            .collect::<String>()
+            .into_bytes(),
         _ => Vec::new(),
     };
     if !bytes.is_empty() {
@@ -391,7 +406,8 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
 fn fix_steps(c: &kb::Code, lang: Lang, family: crate::model::OsFamily) -> Vec<String> {
     let names: std::collections::BTreeMap<&str, String> =
         c.params.iter().map(|p| (p.as_str(), format!("<{p}>"))).collect();
-    kb::kb().fix(c, lang, family).iter().map(|s| kb::fill(s, &names)).collect()
+    let none = Default::default();
+    kb::kb().fix(c, lang, family).iter().map(|s| report::fill_discovered(&kb::fill(s, &names), &none, lang)).collect()
 }
 
 /// The name of an OS family for people.
@@ -415,7 +431,13 @@ fn kb_list(lang: Lang, codes: bool) -> i32 {
     }
     for a in &kb.articles {
         let n = kb.codes_of(&a.id).len();
-        let _ = writeln!(out, "{:<30} {} ({n} {})", a.id, a.title, if lang == Lang::Pt { "códigos" } else { "codes" });
+        let noun = match (lang, n) {
+            (Lang::Pt, 1) => "código",
+            (Lang::Pt, _) => "códigos",
+            (Lang::En, 1) => "code",
+            (Lang::En, _) => "codes",
+        };
+        let _ = writeln!(out, "{:<30} {} ({n} {noun})", a.id, a.title);
     }
     output::print(out.as_bytes(), 0, 2)
 }
@@ -463,4 +485,27 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
     let _ = writeln!(out, "{}", a.reply_template.get(lang).trim());
     output::print(out.as_bytes(), 0, 2)
+}
+
+/// A line of `pen-doctor cert`'s facts in the language asked for (the labels come in English).
+fn cert_label(label: String, value: String, lang: Lang) -> (String, String) {
+    if lang == Lang::En {
+        return (label, value);
+    }
+    let pt = match label.as_str() {
+        "File" => "Arquivo",
+        "Format" => "Formato",
+        "Subject" => "Titular",
+        "Issuer" => "Emissor",
+        "Serial" => "Número de série",
+        "Not before" => "Válido desde",
+        "Not after" => "Válido até",
+        "Days left" => "Dias restantes",
+        "Key" => "Chave",
+        "EKU" => "Uso estendido",
+        "Chain" => "Cadeia",
+        other => return (other.to_string(), value),
+    };
+    let value = if label == "Chain" { value.replace(" (issuer ", " (emissor ") } else { value };
+    (pt.to_string(), value)
 }

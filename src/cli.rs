@@ -248,6 +248,10 @@ pub struct CheckArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = flagvalue::Parser(flagvalue::selector))]
     #[serde(default, deserialize_with = "flagvalue::de::skip")]
     pub skip: Option<Vec<String>>,
+    /// Accepted findings: these codes are reported as info, never as a warning or failure
+    #[arg(long, value_delimiter = ',', value_name = "CODE", value_parser = flagvalue::Parser(flagvalue::finding_code))]
+    #[serde(default, deserialize_with = "flagvalue::de::ignore")]
+    pub ignore: Option<Vec<String>>,
     /// Targets to check (tramita,pendencias,protocolo-integrado,pucomex)
     #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = flagvalue::Parser(flagvalue::target))]
     #[serde(default, deserialize_with = "flagvalue::de::target")]
@@ -382,6 +386,7 @@ impl CheckArgs {
         let lists = [
             ("--only", &self.only),
             ("--skip", &self.skip),
+            ("--ignore", &self.ignore),
             ("--target", &self.target),
             ("--endpoint", &self.endpoint),
             ("--resolve", &self.resolve),

@@ -29,8 +29,14 @@ fn selector_matches(entry: &str, check: &dyn Check) -> bool {
     entry == check.kind() || entry == check.id() || check.target().is_some_and(|t| t == entry)
 }
 
-/// Applies `--only` (with every prerequisite it needs) and `--skip`. Returns the checks kept and,
-/// for the checks dropped by `--skip`, their ids (a dependent then says why it was skipped).
+/// Kinds whose check, skipped by the user, still lets its dependents run with a default: the
+/// trust store (`ca`) is loaded for them without being judged; without the client certificate
+/// (`cert`) they run as if none were configured.
+const DEFAULTS_FOR_DEPENDENTS: &[&str] = &["ca", "cert"];
+
+/// Applies `--only` (with every prerequisite it needs) and `--skip`. Returns the checks of the
+/// run — a check dropped by `--skip` stays in it, to be reported as skipped by the user — and
+/// the ids of those dropped (a dependent then says why it was skipped, or runs with a default).
 pub fn select(
     all: Vec<Box<dyn Check>>,
     only: Option<&[String]>,
@@ -59,7 +65,7 @@ pub fn select(
             dropped.insert(c.id());
         }
     }
-    let kept = all.into_iter().filter(|c| keep.contains(&c.id())).collect();
+    let kept = all.into_iter().filter(|c| keep.contains(&c.id()) || dropped.contains(&c.id())).collect();
     (kept, dropped)
 }
 
@@ -112,6 +118,9 @@ impl Runner {
             let Some(check) = check else {
                 return Arc::new(Completed { status: Status::Skip, fact: None });
             };
+            if me.dropped.contains(&id_owned) {
+                return me.skipped_by_user(&id_owned, check).await;
+            }
             let mut dep_results = HashMap::new();
             let mut skip_reason = None;
             for (dep, fut) in deps {
@@ -122,8 +131,12 @@ impl Runner {
                     }
                     Some(f) => {
                         let done = f.await;
-                        if done.status != Status::Ok && done.status != Status::Warn && done.fact.is_none() {
-                            skip_reason.get_or_insert(format!("{dep} ({})", done.status.as_str()));
+                        let by_user = me.dropped.contains(&dep);
+                        let defaulted = by_user && DEFAULTS_FOR_DEPENDENTS.contains(&kind_of(&dep));
+                        if done.status != Status::Ok && done.status != Status::Warn && done.fact.is_none() && !defaulted
+                        {
+                            let why = if by_user { "--skip" } else { done.status.as_str() };
+                            skip_reason.get_or_insert(format!("{dep} ({why})"));
                         }
                         dep_results.insert(dep, done);
                     }
@@ -161,6 +174,35 @@ impl Runner {
         .shared();
         self.futures.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), fut.clone());
         fut
+    }
+}
+
+/// The kind of a check id (`tls:tramita` → `tls`).
+fn kind_of(id: &str) -> &str {
+    id.split(':').next().unwrap_or(id)
+}
+
+impl Runner {
+    /// A check the user skipped: reported as such. When a kind in [`DEFAULTS_FOR_DEPENDENTS`] is
+    /// needed by a check of the run and can deliver its fact (the trust store), it runs for that
+    /// fact alone: its findings are not reported.
+    async fn skipped_by_user(self: &Arc<Self>, id: &str, check: Arc<dyn Check>) -> Arc<Completed> {
+        let needed = check.kind() == "ca"
+            && self.checks.values().any(|c| !self.dropped.contains(&c.id()) && c.depends_on().iter().any(|d| d == id));
+        let fact = if needed && check.depends_on().is_empty() {
+            let ctx = Ctx { settings: Arc::clone(&self.settings), deps: HashMap::new() };
+            let task = tokio::spawn(async move { check.run(&ctx).await });
+            task.await.ok().and_then(|o| o.fact)
+        } else {
+            None
+        };
+        let outcome = Outcome::skipped("--skip");
+        self.results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_string(), (outcome, Status::Skip, Duration::ZERO));
+        (self.on_done)(id);
+        Arc::new(Completed { status: Status::Skip, fact })
     }
 }
 
@@ -363,7 +405,7 @@ mod tests {
         assert_eq!(ids, ["dns:a", "tcp:a", "tls:a"]);
 
         let (kept, dropped) = select(all(), None, &["tcp:a".to_string()]);
-        assert_eq!(kept.len(), 3);
+        assert_eq!(kept.len(), 4, "a skipped check stays in the run, to be reported");
         assert!(dropped.contains("tcp:a"));
 
         let (kept, _) = select(all(), Some(&["a".to_string()]), &["ntp".to_string()]);
@@ -398,8 +440,30 @@ mod tests {
             &["dns".to_string()],
         );
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0].status, Status::Skip);
-        assert_eq!(out[0].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].status, out[0].outcome.skipped_because.as_deref()), (Status::Skip, Some("--skip")));
+        assert_eq!(out[1].status, Status::Skip);
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
+    }
+
+    #[tokio::test]
+    async fn a_skipped_trust_store_still_gives_its_dependents_the_store() {
+        let (kept, dropped) = select(
+            vec![probe("ca:store", &[], 0, true, true), probe("tls:a", &["ca:store"], 0, false, false)],
+            None,
+            &["ca:store".to_string()],
+        );
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        assert_eq!((out[0].status, out[0].outcome.skipped_because.as_deref()), (Status::Skip, Some("--skip")));
+        assert!(out[0].outcome.findings.is_empty(), "its findings are not judged");
+        assert_eq!(out[1].status, Status::Ok, "the dependent ran with the store");
+        // Without the client certificate, a dependent runs as if none were configured.
+        let (kept, dropped) = select(
+            vec![probe("cert:client", &[], 0, false, true), probe("http:a", &["cert:client"], 0, false, false)],
+            None,
+            &["cert".to_string()],
+        );
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        assert_eq!((out[0].status, out[1].status), (Status::Skip, Status::Ok));
     }
 }

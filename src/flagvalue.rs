@@ -362,6 +362,22 @@ fn valid_names(ids: &[String]) -> String {
     msg
 }
 
+/// A finding code of the knowledge base (`--ignore`), any case; an unknown one names the nearest.
+pub fn finding_code(v: &str) -> Result<String, String> {
+    plain_text(v)?;
+    let code = v.trim().to_ascii_uppercase().replace('-', "_");
+    if code.is_empty() {
+        return Err("empty entry in the list (a stray comma?)".into());
+    }
+    let kb = crate::kb::kb();
+    if kb.code(&code).is_some() {
+        return Ok(code);
+    }
+    let near = crate::ui::nearest(&code, kb.codes.iter().map(|c| c.code.as_str()));
+    let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", ")) };
+    Err(format!("unknown finding code {} (see `pen-doctor kb list --codes`){hint}", quote(v)))
+}
+
 /// The name of an environment variable.
 pub fn env_var(v: &str) -> Result<String, String> {
     plain_text(v)?;
@@ -496,6 +512,7 @@ pub mod de {
     list!(
         only: "only" => super::selector,
         skip: "skip" => super::selector,
+        ignore: "ignore" => super::finding_code,
         target: "target" => super::target,
         endpoint: "endpoint" => super::endpoint,
         resolve: "resolve" => super::resolve,

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod correlate;
 pub mod db;
+pub mod diagnosis;
 pub mod discovery_db;
 pub mod duration;
 pub mod engine;

@@ -54,6 +54,8 @@ pub fn run(
     if wanted != saved {
         translate(&mut report, saved, wanted);
     }
+    // The diagnosis in the wanted language (and for reports saved before it existed).
+    report.diagnosis = crate::diagnosis::diagnose(&mut report.checks, wanted);
     let color = crate::settings::resolve_color(color, std::io::stdout().is_terminal());
     let bytes = render::renderer_for(format, color, strict).render(&report);
     let code =
@@ -86,7 +88,12 @@ fn saved_lang(report: &Report) -> Lang {
     for f in report.checks.iter().flat_map(|c| &c.findings) {
         let Some(code) = kb.code(&f.code) else { continue };
         for lang in [Lang::En, Lang::Pt] {
-            if kb::fill(code.message.get(lang), &f.params) == f.message && code.message.pt != code.message.en {
+            if crate::report::phrases::singular(
+                &kb::fill(code.message.get(lang), &crate::report::phrases::params(&f.params, lang)),
+                lang,
+            ) == f.message
+                && code.message.pt != code.message.en
+            {
                 return lang;
             }
         }
@@ -111,15 +118,22 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
         let first_message = check.findings.first().map(|f| f.message.clone());
         for f in &mut check.findings {
             let Some(code) = kb.code(&f.code) else { continue };
-            f.message = kb::fill(code.message.get(to), &f.params);
-            f.fix = kb.fix(code, to, family).iter().map(|s| kb::fill(s, &f.params)).collect();
+            let shown = crate::report::phrases::params(&f.params, to);
+            f.message = crate::report::phrases::singular(&kb::fill(code.message.get(to), &shown), to);
+            let discovered = &report.run.discovered;
+            f.fix = kb
+                .fix(code, to, family)
+                .iter()
+                .map(|s| crate::report::fill_discovered(&kb::fill(s, &f.params), discovered, to))
+                .collect();
         }
         if first_message.as_deref() == Some(check.summary.as_str()) {
             if let Some(f) = check.findings.first() {
                 check.summary = f.message.clone();
             }
         } else if let Some(rest) = check.summary.strip_prefix(skip_from) {
-            check.summary = format!("{skip_to}{rest}");
+            let why = check.skipped_because.as_deref().map(|r| crate::report::skip_reason(r, to));
+            check.summary = format!("{skip_to}{}", why.as_deref().unwrap_or(rest));
         }
     }
     // The texts came from the knowledge base and the saved parameters: cleaned like the rest.

@@ -425,9 +425,9 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     let warning = &status["pen-doctor-warning"];
     assert_eq!(warning.state, "1", "{warning:#?}");
     assert!(
-        warning
-            .output
-            .starts_with("PEN-DOCTOR WARNING - 2 aviso(s): cert:client CLIENT_CERT_EXPIRING, ntp NTP_OFFSET_HIGH"),
+        warning.output.starts_with(
+            "PEN-DOCTOR WARNING - 2 avisos: ntp NTP_OFFSET_HIGH (causa provável), cert:client CLIENT_CERT_EXPIRING"
+        ),
         "{warning:#?}"
     );
     let days = warning.perfdata.split(' ').find(|p| p.starts_with("'cert:client_days_left'=")).unwrap_or_default();
@@ -437,18 +437,18 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
         offset.starts_with("'ntp_offset'=3") && offset.ends_with("s;-1:1;-10:10"),
         "--ntp-warn 1s --ntp-crit 10s: {offset}"
     );
-    assert!(warning.long_output.contains("[warn] ntp NTP_OFFSET_HIGH: "), "{warning:#?}");
+    assert!(warning.long_output.contains("[aviso] ntp NTP_OFFSET_HIGH: "), "{warning:#?}");
 
     let critical = &status["pen-doctor-critical"];
     assert_eq!(critical.state, "2", "{critical:#?}");
     assert!(
-        critical.output.starts_with("PEN-DOCTOR CRITICAL - 9 falha(s): tcp:tramita TCP_REFUSED, webhook:"),
+        critical.output.starts_with("PEN-DOCTOR CRITICAL - 9 falhas: tcp:tramita TCP_REFUSED (causa provável"),
         "{critical:#?}"
     );
     // Everything the plugin printed fits in what NRPE passes back, and says what it left out.
     let whole = format!("{} | {}\n{}\n", critical.output, critical.perfdata, critical.long_output);
     assert!(whole.len() <= 1024, "{} bytes: {whole}", whole.len());
-    assert!(critical.long_output.starts_with("[fail] tcp:tramita TCP_REFUSED: "), "{critical:#?}");
+    assert!(critical.long_output.starts_with("[falha] tcp:tramita TCP_REFUSED: "), "{critical:#?}");
     let last = critical.long_output.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("… mais ") && last.ends_with("linha(s): rode pen-doctor check no nó para ver tudo"),

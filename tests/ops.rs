@@ -146,8 +146,8 @@ print("\n".join(messages))
     assert!(parsed.status.success(), "{}", text(&parsed.stderr));
     let stdout = text(&parsed.stdout);
     let mut lines = stdout.lines();
-    // dns:tramita ok, tcp:tramita fail, tcp:pendencias skip.
-    assert_eq!(lines.next(), Some("3 1 1 0"), "{stdout}");
+    // dns:tramita ok, dns:pendencias skipped by the user, tcp:tramita fail, tcp:pendencias skip.
+    assert_eq!(lines.next(), Some("4 1 2 0"), "{stdout}");
     assert!(lines
         .next()
         .is_some_and(|m| m.starts_with("TCP_REFUSED: ") && m.contains("[TRAMITA-FALHA-COMUNICACAO #3]")));
@@ -159,7 +159,10 @@ fn nagios_output_follows_the_plugin_guidelines() {
     assert_eq!(out.code, Some(2), "CRITICAL");
     let body = text(&out.stdout);
     let first = body.lines().next().unwrap_or_default();
-    assert!(first.starts_with("PEN-DOCTOR CRITICAL - 1 failed: tcp:tramita TCP_REFUSED | "), "{first}");
+    assert!(
+        first.starts_with("PEN-DOCTOR CRITICAL - 1 failed, not checked (--skip) dns:pendencias: tcp:tramita TCP_REFUSED (probable cause) | "),
+        "{first}"
+    );
     let (_, perf) = first.split_once(" | ").unwrap_or_default();
     for item in perf.split(' ') {
         let (label, value) = item.split_once('=').unwrap_or_default();
@@ -380,8 +383,10 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
                 os_family: "debian".into(),
                 kernel: "6".into(),
             },
+            discovered: Default::default(),
         },
         summary: Summary::from_checks(&checks),
+        diagnosis: Vec::new(),
         checks,
         node: None,
         lang: Default::default(),
@@ -422,7 +427,7 @@ fn certificate_and_clock_facts_reach_nagios_and_prometheus() {
     assert_eq!(pen_doctor::render::nagios::exit_code(&report, false), 2);
 
     let junit = text(pen_doctor::render::junit::Junit.render(&report));
-    assert!(junit.contains("<system-out>[warn] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
+    assert!(junit.contains("<system-out>[aviso] CLIENT_CERT_EXPIRING: a &quot;quoted&quot;"), "{junit}");
 }
 
 #[test]

@@ -93,7 +93,15 @@ fn assert_no_control(what: &str, text: &str) {
 
 /// Whether `text` shows `escaped` (as it is, or inside a JSON string with its `\` doubled).
 fn shows(text: &str, escaped: &str) -> bool {
-    text.contains(escaped) || text.contains(&escaped.replace('\\', "\\\\"))
+    // Markdown escapes its own punctuation once more (`\\x1b\\[31m`): it renders the same.
+    let markdown: String = escaped
+        .chars()
+        .flat_map(|c| {
+            let escape = matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '&' | '~');
+            escape.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect();
+    text.contains(escaped) || text.contains(&escaped.replace('\\', "\\\\")) || text.contains(&markdown)
 }
 
 /// One output of a run: what it is, and its text.

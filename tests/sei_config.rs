@@ -90,7 +90,9 @@ fn env_flag_differing_from_web_service_is_a_warning() {
     assert_eq!(f["severity"], "warn");
     assert_eq!(f["params"]["configured"], "homologacao");
     assert_eq!(f["params"]["requested"], "producao");
-    assert!(f["message"].as_str().unwrap_or("").contains("homologacao"), "{f}");
+    // Prose says the environment's name; the facts and commands keep the identifier.
+    assert!(f["message"].as_str().unwrap_or("").contains("ambiente homologação"), "{f}");
+    assert!(f["fix"][0].as_str().unwrap_or("").contains("--env homologacao"), "{f}");
     // --strict makes the warning count.
     let (code, _, _) = config_check(&dir, &["--env", "producao", "--strict"]);
     assert_eq!(code, 1);

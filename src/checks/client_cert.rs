@@ -194,7 +194,8 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
                 Finding::new("CLIENT_CERT_EXPIRED")
                     .with("subject", &leaf.subject)
                     .with("not_after", &leaf.not_after)
-                    .with("days", -days),
+                    // Whole days since it expired: 3 days and some hours ago is "3 days ago".
+                    .with("days", (now - leaf.not_after_ts).div_euclid(86_400)),
             );
         } else if days < EXPIRING_DAYS {
             o.push(

@@ -74,5 +74,10 @@ pub const SCRIPTS_LEGACY: &[&str] = &["PendenciasTramiteRN.php", "ProcessarPende
 /// Whether this host is an SEI node with the PEN module (enabled in `Modulos`, or configured):
 /// then the node checks (gearman, supervisor, workers, contingency cron) are planned.
 pub fn pen_node(settings: &Settings) -> bool {
-    settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some())
+    // An installation whose configuration cannot be read may well be one: its node checks are
+    // planned, and shown as skipped behind `config:sei`, rather than left out.
+    let unreadable = |s: &crate::sei::SeiInstall| {
+        s.problems.iter().any(|f| matches!(f.code, "SEI_CONFIG_UNREADABLE" | "SEI_CONFIG_TIMEOUT"))
+    };
+    settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some() || unreadable(s))
 }

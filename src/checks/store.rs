@@ -204,7 +204,7 @@ fn analyse(settings: &Settings) -> Outcome {
         let list: Vec<String> =
             expired.iter().map(|c| format!("{} ({})", pki::short_name(&c.info), c.info.not_after)).collect();
         o.set_evidence("expired", &list);
-        o.push(Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", &shown).with("roots", list.join("; ")));
+        o.push(expired_roots_finding(&shown, &expired, &list));
     }
     let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
     if !parsed.certs.is_empty() && !has("ISRG Root X1") {
@@ -219,6 +219,26 @@ fn analyse(settings: &Settings) -> Outcome {
     }
     store.certs = parsed.certs;
     o.summary("path", &shown).summary("count", store.certs.len()).fact(store)
+}
+
+/// Expired roots that can sit on a target's chain: an old OpenSSL builds Let's Encrypt's chain
+/// through DST Root CA X3 (and Sectigo's through AddTrust) and rejects it. Only these warn.
+const EXPIRED_ON_TARGET_PATHS: &[&str] = &["DST Root CA X3", "AddTrust External CA Root"];
+
+/// `CA_STORE_EXPIRED_ROOTS`: a warning when one of the roots can be on a target's path (the
+/// fix names its entry in /etc/ca-certificates.conf), info otherwise (harmless leftovers).
+fn expired_roots_finding(shown: &str, expired: &[&StoreCert], list: &[String]) -> Finding {
+    let on_path = expired.iter().find(|c| {
+        let name = pki::short_name(&c.info);
+        EXPIRED_ON_TARGET_PATHS.iter().any(|n| name.contains(n))
+    });
+    let entry = |c: &StoreCert| format!("mozilla/{}.crt", pki::short_name(&c.info).replace(' ', "_"));
+    let f = Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", shown).with("roots", list.join("; "));
+    match (on_path, expired.first()) {
+        (Some(c), _) => f.with("conf_entry", entry(c)),
+        (None, Some(c)) => f.with("conf_entry", entry(c)).severity(Severity::Info),
+        (None, None) => f.severity(Severity::Info),
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,102 @@ impl Human {
     }
 }
 
+/// The one line of a consequence: why it is folded (its own summary, or the skip's root).
+fn consequence_line(c: &crate::report::model::CheckReport, root: &str, lang: Lang) -> String {
+    match c.status {
+        Status::Skip => format!("{} {root}", word(lang, "não executada por causa de", "not run because of")),
+        _ => format!("{} {root}", word(lang, "consequência de", "follows from")),
+    }
+}
+
+impl Human {
+    /// The "Diagnóstico" block: the probable cause first, what to do first, what it explains.
+    fn diagnosis(&self, out: &mut String, report: &Report) {
+        let lang = report.lang;
+        if report.diagnosis.is_empty() {
+            return;
+        }
+        let kb = kb();
+        let _ = writeln!(out, "{}", self.paint(word(lang, "Diagnóstico", "Diagnosis"), |s| s.bold().underline()));
+        for (i, cause) in report.diagnosis.iter().enumerate() {
+            let label = if i == 0 {
+                word(lang, "Causa provável", "Probable cause")
+            } else {
+                word(lang, "Outra causa", "Other cause")
+            };
+            let sev = match cause.severity {
+                Severity::Fail => Status::Fail,
+                Severity::Warn => Status::Warn,
+                Severity::Info => Status::Ok,
+            };
+            let _ = writeln!(
+                out,
+                "{}: {} {} ({}) — {}",
+                self.paint(label, |s| s.bold()),
+                self.status_tag(sev, lang).trim_end(),
+                cause.check,
+                cause.code,
+                cause.message
+            );
+            if !cause.first_step.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    self.paint(word(lang, "Faça primeiro", "Do first"), |s| s.bold()),
+                    cause.first_step
+                );
+            }
+            if !cause.explains.is_empty() {
+                let n = cause.explains.len();
+                let what = super::count(n, word(lang, "verificação", "check"), word(lang, "verificações", "checks"));
+                let _ = writeln!(out, "  {} {what}: {}", word(lang, "Explica", "Explains"), cause.explains.join(", "));
+            }
+            if !cause.kb.article.is_empty() {
+                let title = cause
+                    .kb
+                    .cause
+                    .and_then(|n| {
+                        kb.cause_title(&cause.kb.article, n, lang)
+                            .map(|t| format!(", {} {n} ({t})", word(lang, "causa", "cause")))
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(out, "  {}: {}{title}", word(lang, "Artigo", "Article"), cause.kb.article);
+            }
+        }
+        out.push('\n');
+    }
+}
+
+/// The one line said on the terminal when the report went to a file (`--output FILE`): where it
+/// is, the result, and the probable cause.
+pub fn written_line(report: &Report, path: &std::path::Path) -> String {
+    let lang = report.lang;
+    let s = &report.summary;
+    let result = match s.status.as_str() {
+        "fail" => word(lang, "FALHA", "FAIL"),
+        "warn" => word(lang, "AVISO", "WARN"),
+        _ => "OK",
+    };
+    let counts = [
+        (s.fail, super::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures"))),
+        (s.error, super::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors"))),
+        (s.warn, super::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings"))),
+    ];
+    let counts: Vec<String> = counts.into_iter().filter(|(n, _)| *n > 0).map(|(_, t)| t).collect();
+    let mut line = format!(
+        "{} {}: {result}",
+        word(lang, "Relatório gravado em", "Report written to"),
+        crate::redact::clean(&path.display().to_string())
+    );
+    if !counts.is_empty() {
+        let _ = write!(line, " ({})", counts.join(", "));
+    }
+    if let Some(c) = report.diagnosis.first() {
+        let _ = write!(line, " — {}: {} {}", word(lang, "causa provável", "probable cause"), c.check, c.code);
+    }
+    line
+}
+
 impl Render for Human {
     fn render(&self, report: &Report) -> Vec<u8> {
         colored::control::set_override(self.color);
@@ -44,19 +140,38 @@ impl Render for Human {
             self.paint("pen-doctor", |s| s.bold()),
             report.tool.version,
             word(lang, "ambiente", "environment"),
-            report.run.environment,
+            super::environment_word(&report.run.environment, lang),
             h.hostname,
             format_args!("({})", h.os),
             report.run.started_at
         );
+        if let Some(line) = super::configuration_line(report) {
+            let _ = writeln!(out, "{}: {line}", word(lang, "Configuração", "Configuration"));
+        }
+        if let Some(v) = super::module_version(report) {
+            let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
+        }
         out.push('\n');
+        self.diagnosis(&mut out, report);
+        let folded = crate::diagnosis::folded_under(&report.diagnosis);
         let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
-        for c in &report.checks {
+        for c in report.checks.iter().filter(|c| !folded.contains_key(c.id.as_str())) {
             let _ = writeln!(out, "{} {:<width$}  {}", self.status_tag(c.status, lang), c.id, c.summary);
+            // Its consequences, folded under it.
+            for d in report.checks.iter().filter(|d| folded.get(d.id.as_str()) == Some(&c.id.as_str())) {
+                let _ = writeln!(
+                    out,
+                    "  ↳ {} {}  {}",
+                    self.status_tag(d.status, lang),
+                    d.id,
+                    self.paint(&consequence_line(d, &c.id, lang), |s| s.dimmed())
+                );
+            }
         }
         let problems: Vec<_> = report
             .checks
             .iter()
+            .filter(|c| !folded.contains_key(c.id.as_str()))
             .filter(|c| {
                 matches!(c.status, Status::Fail | Status::Warn | Status::Error)
                     || c.findings.iter().any(|f| f.severity != Severity::Info)
@@ -67,12 +182,17 @@ impl Render for Human {
             out.push('\n');
             let _ = writeln!(out, "{} {}", self.status_tag(c.status, lang), self.paint(&c.id, |s| s.bold()));
             for f in &c.findings {
+                let label = super::severity_word(f.severity, lang);
                 let sev = match f.severity {
-                    Severity::Fail => self.paint(f.severity.as_str(), |s| s.red()),
-                    Severity::Warn => self.paint(f.severity.as_str(), |s| s.yellow()),
-                    Severity::Info => self.paint(f.severity.as_str(), |s| s.blue()),
+                    Severity::Fail => self.paint(label, |s| s.red()),
+                    Severity::Warn => self.paint(label, |s| s.yellow()),
+                    Severity::Info => self.paint(label, |s| s.blue()),
                 };
                 let _ = writeln!(out, "  [{sev}] {}: {}", self.paint(&f.code, |s| s.bold()), f.message);
+                if let Some(root) = f.params.get("folded_under") {
+                    let _ = writeln!(out, "    {}", self.paint(&consequence_line(c, root, lang), |s| s.dimmed()));
+                    continue;
+                }
                 if !f.kb.article.is_empty() {
                     let cause = match f.kb.cause {
                         Some(n) => {
@@ -103,17 +223,13 @@ impl Render for Human {
         let s = &report.summary;
         out.push('\n');
         let line = format!(
-            "{}: {} ok, {} {}, {} {}, {} {}, {} {} — {} ms",
+            "{}: {} ok, {}, {}, {}, {} — {} ms",
             word(lang, "Resumo", "Summary"),
             s.ok,
-            s.warn,
-            word(lang, "aviso(s)", "warning(s)"),
-            s.fail,
-            word(lang, "falha(s)", "failure(s)"),
-            s.skip,
-            word(lang, "pulado(s)", "skipped"),
-            s.error,
-            word(lang, "erro(s)", "error(s)"),
+            super::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
+            super::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
+            super::count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
+            super::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
             report.run.duration_ms
         );
         let line = match s.status.as_str() {

@@ -1,7 +1,9 @@
 //! JUnit XML for CI (GitLab CI, Jenkins): one test suite, one test case per check. A `fail`
 //! check is a `<failure>` whose message names its findings (code, message, KB article and
 //! cause); an `error` check is an `<error>`; a `skip` check is `<skipped>`; warnings go to the
-//! test case's `<system-out>`.
+//! test case's `<system-out>`, with the check's evidence. A test case is named by the check's
+//! id, its title and, when it did not pass, its finding code. The diagnosis leads: the root
+//! causes' test cases come first, and a consequence's message names its cause.
 
 use super::{word, Render};
 use crate::report::model::Report;
@@ -67,6 +69,27 @@ fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
     out
 }
 
+/// A run's start as JUnit's `timestamp` wants it: ISO 8601 to the second, no zone, no fraction.
+fn timestamp(started_at: &str) -> String {
+    let t = started_at.trim().trim_end_matches('Z');
+    t.split_once('.').map(|(s, _)| s).unwrap_or(t).chars().take(19).collect()
+}
+
+/// The test case's name: the check's id and title, and its main finding code when it did not pass.
+fn case_name(c: &CheckReport, lang: crate::kb::Lang) -> String {
+    let title = crate::kb::kb().summaries.get(c.check.as_str()).map(|s| s.about.get(lang).to_string());
+    let mut name = match title {
+        Some(t) if !t.is_empty() => format!("{} — {t}", c.id),
+        _ => c.id.clone(),
+    };
+    if c.status != Status::Ok {
+        if let Some(f) = c.findings.iter().find(|f| f.severity != Severity::Info) {
+            let _ = write!(name, " [{}]", f.code);
+        }
+    }
+    name
+}
+
 impl Render for Junit {
     fn render(&self, report: &Report) -> Vec<u8> {
         let lang = report.lang;
@@ -87,7 +110,7 @@ impl Render for Junit {
             s.fail,
             s.error,
             s.skip,
-            xml(&report.run.started_at),
+            xml(&timestamp(&report.run.started_at)),
             xml(&report.run.host.hostname)
         );
         out.push_str("    <properties>\n");
@@ -100,20 +123,28 @@ impl Render for Junit {
             let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", xml(value));
         }
         out.push_str("    </properties>\n");
-        for c in &report.checks {
+        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        // The root causes first, in the diagnosis' order; then the catalog's order.
+        let mut ordered: Vec<&CheckReport> = report.checks.iter().collect();
+        ordered.sort_by_key(|c| report.diagnosis.iter().position(|d| d.check == c.id).unwrap_or(usize::MAX));
+        for c in ordered {
             let _ = write!(
                 out,
                 "    <testcase classname=\"pen-doctor.{}\" name=\"{}\" time=\"{}\"",
                 xml(&c.check),
-                xml(&c.id),
+                xml(&case_name(c, lang)),
                 seconds(c.duration_ms)
             );
-            let warnings: Vec<String> = c
+            let mut warnings: Vec<String> = c
                 .findings
                 .iter()
                 .filter(|f| f.severity != Severity::Fail || c.status == Status::Warn)
-                .map(|f| format!("[{}] {}", f.severity.as_str(), finding_line(f)))
+                .map(|f| format!("[{}] {}", super::severity_word(f.severity, lang), finding_line(f)))
                 .collect();
+            if !c.evidence.is_empty() && c.status != Status::Skip {
+                let evidence = serde_json::to_string(&c.evidence).unwrap_or_default();
+                warnings.push(format!("{}: {evidence}", word(lang, "Evidências", "Evidence")));
+            }
             let has_body = c.status != Status::Ok || !warnings.is_empty();
             if !has_body {
                 out.push_str("/>\n");
@@ -127,10 +158,10 @@ impl Render for Junit {
                     .filter(|f| f.severity == Severity::Fail || c.status == Status::Error)
                     .map(finding_line)
                     .collect();
-                if lines.is_empty() {
-                    c.summary.clone()
-                } else {
-                    lines.join("; ")
+                let line = if lines.is_empty() { c.summary.clone() } else { lines.join("; ") };
+                match folded.get(c.id.as_str()) {
+                    Some(root) => format!("{} {root} — {line}", word(lang, "consequência de", "follows from")),
+                    None => line,
                 }
             };
             match c.status {
@@ -155,7 +186,7 @@ impl Render for Junit {
                     );
                 }
                 Status::Skip => {
-                    let why = c.skipped_because.as_deref().unwrap_or(&c.summary);
+                    let why = c.summary.as_str();
                     let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml(why));
                 }
                 Status::Ok | Status::Warn => {}
@@ -172,7 +203,13 @@ impl Render for Junit {
 
 #[cfg(test)]
 mod tests {
-    use super::xml;
+    use super::{timestamp, xml};
+
+    #[test]
+    fn timestamps_have_no_fraction_and_no_zone() {
+        assert_eq!(timestamp("2026-11-27T00:11:33.278976105Z"), "2026-11-27T00:11:33");
+        assert_eq!(timestamp("2026-11-27T00:11:33Z"), "2026-11-27T00:11:33");
+    }
 
     #[test]
     fn xml_text_is_escaped_and_cleaned() {

@@ -1,57 +1,282 @@
-//! The report for a support ticket, in Markdown: host, OS, environment, tool version and time;
-//! a summary table; each finding with its article, cause, fix for this host's OS family; and
-//! the reply template of every article that fired.
+//! The report for a support ticket, in Markdown: host, OS, environment, tool and module version
+//! and time; the diagnosis (the probable cause, what to do first, what it explains); a table of
+//! the checks with the consequences folded under their cause; each finding with its article,
+//! cause and fix for this host's OS family (commands in code spans); and the reply template of
+//! the main cause's article with the cause filled in. Everything that came from outside (peers'
+//! answers, file contents, host names) is escaped: it renders as the text it is.
 
-use super::{word, Render};
-use crate::kb::kb;
-use crate::report::model::{Report, Status};
+use super::{count, severity_word, status_word, word, Render};
+use crate::kb::{kb, Lang};
+use crate::report::model::{Cause, Report, Status};
 use std::fmt::Write;
 
 pub struct Markdown;
 
-/// Escapes the characters that would break a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Text made safe inside Markdown: no HTML, no emphasis, no link, no table break, one line.
+pub(crate) fn text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '&' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text as an inline code span: as many backticks around it as it needs (CommonMark §6.1).
+pub(crate) fn code(text: &str) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') || text.starts_with(' ') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Programs a fix step may start with: such a step (or the part after "…: ") is a command.
+const COMMANDS: &[&str] = &[
+    "apt-get",
+    "awk",
+    "cat",
+    "chkconfig",
+    "chmod",
+    "chown",
+    "chronyc",
+    "cp",
+    "curl",
+    "date",
+    "df",
+    "dig",
+    "dnf",
+    "docker",
+    "echo",
+    "file",
+    "find",
+    "firewall-cmd",
+    "gearadmin",
+    "getent",
+    "grep",
+    "head",
+    "id",
+    "iptables",
+    "journalctl",
+    "ls",
+    "mkdir",
+    "mysql",
+    "namei",
+    "netstat",
+    "nft",
+    "nmcli",
+    "ntpq",
+    "openssl",
+    "pen-doctor",
+    "php",
+    "ps",
+    "resolvectl",
+    "restorecon",
+    "SELECT",
+    "sed",
+    "service",
+    "SHOW",
+    "ss",
+    "su",
+    "sudo",
+    "supervisorctl",
+    "systemctl",
+    "tail",
+    "timedatectl",
+    "timeout",
+    "tr",
+    "tracepath",
+    "trust",
+    "update-ca-certificates",
+    "update-ca-trust",
+    "yum",
+];
+
+fn is_command(text: &str) -> bool {
+    text.split_whitespace().next().is_some_and(|w| COMMANDS.contains(&w))
+}
+
+/// A fix step: a command in a code span, prose escaped ("Confira: grep …" → prose, then code).
+pub(crate) fn step(s: &str) -> String {
+    if is_command(s) {
+        return code(s);
+    }
+    if let Some((prose, cmd)) = s.split_once(": ") {
+        if is_command(cmd) {
+            // A remark in parentheses after the command stays prose.
+            return match cmd.split_once(" (") {
+                Some((cmd, remark)) => format!("{}: {} ({}", text(prose), code(cmd), text(remark)),
+                None => format!("{}: {}", text(prose), code(cmd)),
+            };
+        }
+    }
+    text(s)
+}
+
+/// The KB line of a finding or cause: the article linked, and its numbered cause.
+fn article_line(article: &str, cause: Option<u32>, lang: Lang) -> Option<String> {
+    let kb = kb();
+    let a = kb.article(article)?;
+    let cause = cause
+        .map(|n| {
+            let t = kb.cause_title(article, n, lang).unwrap_or_default();
+            format!(" — {} {n}: {}", word(lang, "causa", "cause"), text(&t))
+        })
+        .unwrap_or_default();
+    Some(format!("[{}]({}){cause}", text(&a.id), a.url.replace(' ', "%20").replace(')', "%29")))
+}
+
+fn diagnosis(out: &mut String, report: &Report) {
+    let lang = report.lang;
+    let _ = writeln!(out, "## {}\n", word(lang, "Diagnóstico", "Diagnosis"));
+    if report.diagnosis.is_empty() {
+        let _ = writeln!(out, "{}\n", word(lang, "Nenhuma falha ou aviso.", "No failure or warning."));
+        return;
+    }
+    for (i, cause) in report.diagnosis.iter().enumerate() {
+        let label = if i == 0 {
+            word(lang, "Causa provável", "Probable cause")
+        } else {
+            word(lang, "Outra causa", "Other cause")
+        };
+        let _ = writeln!(
+            out,
+            "{}. **{label}:** {} — {} ({}): {}",
+            i + 1,
+            code(&cause.check),
+            code(&cause.code),
+            severity_word(cause.severity, lang),
+            text(&cause.message)
+        );
+        if !cause.first_step.is_empty() {
+            let _ = writeln!(out, "   - **{}:** {}", word(lang, "Faça primeiro", "Do first"), step(&cause.first_step));
+        }
+        if !cause.explains.is_empty() {
+            let list: Vec<String> = cause.explains.iter().map(|e| code(e)).collect();
+            let _ = writeln!(out, "   - **{}:** {}", word(lang, "Explica", "Explains"), list.join(", "));
+        }
+        if let Some(line) = article_line(&cause.kb.article, cause.kb.cause, lang) {
+            let _ = writeln!(out, "   - **{}:** {line}", word(lang, "Artigo", "Article"));
+        }
+    }
+    out.push('\n');
+}
+
+/// The reply template of the main cause's article, its "[… DIAGNÓSTICO]" placeholder filled with
+/// the cause; the placeholders left for the support desk (person, ticket number) stay, in bold.
+fn reply(out: &mut String, cause: &Cause, lang: Lang) {
+    let kb = kb();
+    let Some(a) = kb.article(&cause.kb.article) else { return };
+    let template = a.reply_template.get(lang).trim();
+    if template.is_empty() {
+        return;
+    }
+    let filled = match cause.kb.cause.and_then(|n| kb.cause_title(&a.id, n, lang)) {
+        Some(t) => format!("{t} — {}", cause.message.trim_end_matches('.')),
+        None => cause.message.trim_end_matches('.').to_string(),
+    };
+    let _ = writeln!(out, "## {}\n", word(lang, "Modelo de resposta ao chamado", "Ticket reply template"));
+    let _ = writeln!(out, "{} — {}\n", text(&a.id), text(&a.title));
+    let _ = writeln!(
+        out,
+        "*{}*\n",
+        word(
+            lang,
+            "A causa já vem preenchida pelo diagnóstico; preencha os campos em negrito entre colchetes.",
+            "The cause is filled in from the diagnosis; fill in the bold fields in brackets."
+        )
+    );
+    for line in template.lines() {
+        let _ = writeln!(out, "> {}", fill_placeholders(line, &filled));
+    }
+    out.push('\n');
+}
+
+/// One line of a reply template: "[…DIAGNÓSTICO]"/"[…DIAGNOSTIC]" becomes the cause; any other
+/// "[PLACEHOLDER]" stays, in bold, for the support desk; the rest is escaped.
+fn fill_placeholders(line: &str, cause: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('[') {
+        let Some(len) = rest[start..].find(']') else { break };
+        out.push_str(&text(&rest[..start]));
+        let inner = &rest[start + 1..start + len];
+        if inner.contains("DIAGNÓSTICO") || inner.contains("DIAGNOSTIC") {
+            out.push_str(&text(cause));
+        } else {
+            let _ = write!(out, "**\\[{}\\]**", text(inner));
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(&text(rest));
+    out
 }
 
 impl Render for Markdown {
     fn render(&self, report: &Report) -> Vec<u8> {
         let lang = report.lang;
-        let kb = kb();
         let mut out = String::new();
         let h = &report.run.host;
         let _ = writeln!(out, "# {}\n", word(lang, "Relatório do pen-doctor", "pen-doctor report"));
         let _ = writeln!(out, "| | |\n|---|---|");
-        let _ = writeln!(out, "| Host | {} |", cell(&h.hostname));
+        let _ = writeln!(out, "| Host | {} |", text(&h.hostname));
         let _ = writeln!(
             out,
             "| {} | {} ({}, kernel {}) |",
             word(lang, "Sistema", "OS"),
-            cell(&h.os),
-            h.os_family,
-            cell(&h.kernel)
+            text(&h.os),
+            text(&h.os_family),
+            text(&h.kernel)
         );
-        let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), report.run.environment);
-        let _ = writeln!(out, "| pen-doctor | {} |", report.tool.version);
+        let env = super::environment_word(&report.run.environment, lang);
+        let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), text(&env));
+        if let Some(line) = super::configuration_line(report) {
+            let _ = writeln!(out, "| {} | {} |", word(lang, "Configuração", "Configuration"), text(&line));
+        }
+        let _ = writeln!(out, "| pen-doctor | {} |", text(&report.tool.version));
+        let module = super::module_version(report);
+        let _ = writeln!(
+            out,
+            "| {} | {} |",
+            word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"),
+            module.map(text).unwrap_or_else(|| word(lang, "não identificado", "not identified").to_string())
+        );
         let _ = writeln!(
             out,
             "| {} | {} ({} ms) |",
             word(lang, "Execução", "Run"),
-            report.run.started_at,
+            text(&report.run.started_at),
             report.run.duration_ms
         );
         let s = &report.summary;
+        let overall = match s.status.as_str() {
+            "fail" => status_word(Status::Fail, lang),
+            "warn" => status_word(Status::Warn, lang),
+            _ => "ok",
+        };
         let _ = writeln!(
             out,
-            "| {} | **{}** — {} ok, {} warn, {} fail, {} skip, {} error |\n",
+            "| {} | **{overall}** — {} ok, {}, {}, {}, {} |\n",
             word(lang, "Resultado", "Result"),
-            s.status,
             s.ok,
-            s.warn,
-            s.fail,
-            s.skip,
-            s.error
+            count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
+            count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
+            count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
+            count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
         );
+        diagnosis(&mut out, report);
+        let folded = crate::diagnosis::folded_under(&report.diagnosis);
         let _ = writeln!(out, "## {}\n", word(lang, "Verificações", "Checks"));
         let _ = writeln!(
             out,
@@ -59,65 +284,93 @@ impl Render for Markdown {
             word(lang, "Verificação", "Check"),
             word(lang, "Resumo", "Summary")
         );
-        for c in &report.checks {
-            let _ = writeln!(out, "| `{}` | {} | {} | {} |", c.id, c.status.as_str(), cell(&c.summary), c.duration_ms);
+        for c in report.checks.iter().filter(|c| !folded.contains_key(c.id.as_str())) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                code(&c.id),
+                status_word(c.status, lang),
+                text(&c.summary),
+                c.duration_ms
+            );
+            for d in report.checks.iter().filter(|d| folded.get(d.id.as_str()) == Some(&c.id.as_str())) {
+                let why = match d.status {
+                    Status::Skip => word(lang, "não executada por causa de", "not run because of"),
+                    _ => word(lang, "consequência de", "follows from"),
+                };
+                let _ = writeln!(
+                    out,
+                    "| ↳ {} | {} | {why} {} | {} |",
+                    code(&d.id),
+                    status_word(d.status, lang),
+                    code(&c.id),
+                    d.duration_ms
+                );
+            }
         }
-        let with_findings: Vec<_> = report.checks.iter().filter(|c| !c.findings.is_empty()).collect();
+        let with_findings: Vec<_> =
+            report.checks.iter().filter(|c| !c.findings.is_empty() && !folded.contains_key(c.id.as_str())).collect();
         if !with_findings.is_empty() {
             let _ = writeln!(out, "\n## {}\n", word(lang, "Achados", "Findings"));
         }
-        let mut articles: Vec<String> = Vec::new();
         for c in with_findings {
             for f in &c.findings {
-                let _ = writeln!(out, "### `{}` — {} ({})\n", f.code, c.id, f.severity.as_str());
-                let _ = writeln!(out, "{}\n", f.message);
-                if !f.kb.article.is_empty() {
-                    let cause =
-                        f.kb.cause
-                            .map(|n| {
-                                let t = kb.cause_title(&f.kb.article, n, lang).unwrap_or_default();
-                                format!(" — {} {n}: {t}", word(lang, "causa", "cause"))
-                            })
-                            .unwrap_or_default();
-                    let _ = writeln!(
-                        out,
-                        "- **{}:** [{}]({}){}",
-                        word(lang, "Artigo", "Article"),
-                        f.kb.article,
-                        f.kb.url,
-                        cause
-                    );
-                    let _ = writeln!(out, "- *{}*", f.kb.title);
-                    if !articles.contains(&f.kb.article) && c.status != Status::Ok {
-                        articles.push(f.kb.article.clone());
-                    }
+                let _ =
+                    writeln!(out, "### {} — {} ({})\n", code(&f.code), code(&c.id), severity_word(f.severity, lang));
+                let _ = writeln!(out, "{}\n", text(&f.message));
+                if let Some(root) = f.params.get("folded_under") {
+                    let _ = writeln!(out, "*{} {}*\n", word(lang, "Consequência de", "Follows from"), code(root));
+                    continue;
+                }
+                if let Some(line) = article_line(&f.kb.article, f.kb.cause, lang) {
+                    let _ = writeln!(out, "- **{}:** {line}", word(lang, "Artigo", "Article"));
+                    let _ = writeln!(out, "- *{}*", text(&f.kb.title));
                 }
                 if !f.fix.is_empty() {
                     let _ = writeln!(
                         out,
                         "\n**{} ({}):**\n",
                         word(lang, "Como corrigir", "How to fix"),
-                        report.run.host.os
+                        text(&report.run.host.os)
                     );
-                    for (i, step) in f.fix.iter().enumerate() {
-                        let _ = writeln!(out, "{}. {}", i + 1, step);
+                    for (i, s) in f.fix.iter().enumerate() {
+                        let _ = writeln!(out, "{}. {}", i + 1, step(s));
                     }
                 }
                 out.push('\n');
             }
         }
-        if !articles.is_empty() {
-            let _ = writeln!(out, "## {}\n", word(lang, "Modelos de resposta ao chamado", "Ticket reply templates"));
-            for id in articles {
-                if let Some(a) = kb.article(&id) {
-                    let _ = writeln!(out, "### {} — {}\n", a.id, a.title);
-                    for line in a.reply_template.get(lang).trim().lines() {
-                        let _ = writeln!(out, "> {line}");
-                    }
-                    out.push('\n');
-                }
-            }
+        if let Some(main) = report.diagnosis.first() {
+            out.push('\n');
+            reply(&mut out, main, lang);
         }
         out.into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_become_code_spans_and_prose_is_escaped() {
+        assert_eq!(
+            step("Procure o arquivo: find /opt/sei/config -name '*.pem'"),
+            "Procure o arquivo: `find /opt/sei/config -name '*.pem'`"
+        );
+        assert_eq!(step("systemctl restart chrony"), "`systemctl restart chrony`");
+        assert_eq!(step("No nó: pen-doctor check (lê /opt/sei)."), "No nó: `pen-doctor check` (lê /opt/sei).");
+        assert_eq!(step("Use *isto* <b>"), "Use \\*isto\\* \\<b\\>");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn the_diagnosis_fills_its_placeholder_and_the_others_stay_marked() {
+        let line = fill_placeholders(
+            "Prezado(a) [NOME DO SOLICITANTE], causa: [CAUSA APONTADA PELO DIAGNÓSTICO].",
+            "DNS *morto*",
+        );
+        assert_eq!(line, "Prezado(a) **\\[NOME DO SOLICITANTE\\]**, causa: DNS \\*morto\\*.");
     }
 }

@@ -92,30 +92,67 @@ impl Render for Nagios {
         let s = &report.summary;
         let st = state(report, self.strict);
         let mut counts = Vec::new();
+        let many = |n: usize, one: &str, more: &str| super::count(n, one, more);
         if s.fail > 0 {
-            counts.push(format!("{} {}", s.fail, word(lang, "falha(s)", "failed")));
+            counts.push(many(s.fail, word(lang, "falha", "failed"), word(lang, "falhas", "failed")));
         }
         if s.error > 0 {
-            counts.push(format!("{} {}", s.error, word(lang, "erro(s)", "errored")));
+            counts.push(many(s.error, word(lang, "erro", "errored"), word(lang, "erros", "errored")));
         }
         if s.warn > 0 {
-            counts.push(format!("{} {}", s.warn, word(lang, "aviso(s)", "warning(s)")));
+            counts.push(many(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")));
         }
         if counts.is_empty() {
             counts.push(format!("{} ok", s.ok));
             if s.skip > 0 {
-                counts.push(format!("{} {}", s.skip, word(lang, "pulada(s)", "skipped")));
+                counts.push(many(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")));
             }
         }
-        let problems: Vec<String> = report
+        // What the user chose not to check is said, never silently OK.
+        let by_user: Vec<&str> = report
             .checks
             .iter()
-            .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
-            .map(|c| match c.findings.first() {
-                Some(f) => format!("{} {}", c.id, f.code),
-                None => format!("{} {}", c.id, c.status.as_str()),
+            .filter(|c| c.status == Status::Skip && c.skipped_because.as_deref() == Some("--skip"))
+            .map(|c| c.id.as_str())
+            .collect();
+        if !by_user.is_empty() {
+            counts.push(format!(
+                "{} {}",
+                word(lang, "sem verificar (--skip)", "not checked (--skip)"),
+                by_user.join(" ")
+            ));
+        }
+        // The root causes first (what each explains in parentheses), then any other problem.
+        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let mut problems: Vec<String> = report
+            .diagnosis
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut notes = Vec::new();
+                if i == 0 {
+                    notes.push(word(lang, "causa provável", "probable cause").to_string());
+                }
+                if !c.explains.is_empty() {
+                    notes.push(format!("{} {}", word(lang, "explica", "explains"), c.explains.len()));
+                }
+                match notes.is_empty() {
+                    true => format!("{} {}", c.check, c.code),
+                    false => format!("{} {} ({})", c.check, c.code, notes.join(", ")),
+                }
             })
             .collect();
+        problems.extend(
+            report
+                .checks
+                .iter()
+                .filter(|c| matches!(c.status, Status::Fail | Status::Error | Status::Warn))
+                .filter(|c| !folded.contains_key(c.id.as_str()) && !report.diagnosis.iter().any(|d| d.check == c.id))
+                .map(|c| match c.findings.first() {
+                    Some(f) => format!("{} {}", c.id, f.code),
+                    None => format!("{} {}", c.id, c.status.as_str()),
+                }),
+        );
         let mut head = format!("PEN-DOCTOR {} - {}", st.label(), counts.join(", "));
         if !problems.is_empty() {
             let shown: Vec<&str> = problems.iter().take(5).map(String::as_str).collect();
@@ -144,7 +181,10 @@ impl Render for Nagios {
         }
 
         let mut long = Vec::new();
-        for c in &report.checks {
+        // The root causes' lines first, in the diagnosis' order.
+        let mut ordered: Vec<&crate::report::model::CheckReport> = report.checks.iter().collect();
+        ordered.sort_by_key(|c| report.diagnosis.iter().position(|d| d.check == c.id).unwrap_or(usize::MAX));
+        for c in ordered {
             for f in &c.findings {
                 if f.severity == Severity::Info && c.status == Status::Ok {
                     continue;
@@ -154,10 +194,11 @@ impl Render for Nagios {
                     (false, Some(n)) => format!(" ({} #{n})", f.kb.article),
                     (false, None) => format!(" ({})", f.kb.article),
                 };
-                long.push(format!("[{}] {} {}: {}{kb}", f.severity.as_str(), c.id, f.code, plain(&f.message)));
+                let sev = super::severity_word(f.severity, lang);
+                long.push(format!("[{sev}] {} {}: {}{kb}", c.id, f.code, plain(&f.message)));
             }
             if c.status == Status::Error && c.findings.is_empty() {
-                long.push(format!("[error] {}: {}", c.id, plain(&c.summary)));
+                long.push(format!("[{}] {}: {}", word(lang, "erro", "error"), c.id, plain(&c.summary)));
             }
         }
         fit(&plain(&head), &perf, essential, &long, self.max_output, lang).into_bytes()

@@ -46,6 +46,15 @@ pub fn report(r: &mut Report) {
     }
     clean_in_place(&mut r.summary.status);
     host(&mut r.run.host);
+    r.run.discovered.values_mut().for_each(clean_in_place);
+    for cause in &mut r.diagnosis {
+        for text in
+            [&mut cause.code, &mut cause.check, &mut cause.first_step, &mut cause.message, &mut cause.kb.article]
+        {
+            clean_in_place(text);
+        }
+        cause.explains.iter_mut().for_each(clean_in_place);
+    }
     for c in &mut r.checks {
         for text in [&mut c.id, &mut c.check, &mut c.summary] {
             clean_in_place(text);
@@ -100,6 +109,7 @@ mod tests {
             },
             lang: Lang::En,
             os_family: OsFamily::Debian,
+            discovered: Default::default(),
         }
     }
 

@@ -48,6 +48,10 @@ pub struct RunInfo {
     pub duration_ms: u64,
     pub environment: String,
     pub host: HostInfo,
+    /// What the run discovered that fix steps name: `sei_dir`, `cert_path`, `db_host`, `db_port`,
+    /// `db_user`, `db_name` (only those it learnt).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub discovered: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -85,6 +89,36 @@ pub struct NodeFacts {
     pub module_version: Option<String>,
 }
 
+/// The KB reference of a root cause (SPEC §8.4 `kb`): the article and its numbered cause.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CauseKb {
+    pub article: String,
+    pub cause: Option<u32>,
+}
+
+/// One root cause of the run's diagnosis (SPEC §8.4): the finding that explains the others.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cause {
+    /// The finding code of the cause.
+    pub code: String,
+    /// The check id where it was found.
+    pub check: String,
+    /// The check ids this cause accounts for (its consequences), in catalog order.
+    pub explains: Vec<String>,
+    /// The one thing to do first, filled with what this run discovered.
+    pub first_step: String,
+    pub kb: CauseKb,
+    /// The cause finding's severity and message, for renderers (absent from older reports).
+    #[serde(default = "default_severity")]
+    pub severity: Severity,
+    #[serde(default)]
+    pub message: String,
+}
+
+fn default_severity() -> Severity {
+    Severity::Fail
+}
+
 /// The whole report, exactly the JSON of SPEC §6. It reads back from JSON (for `merge` and
 /// `diff`); the language and OS family are not in the JSON and read back as their defaults.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -93,6 +127,9 @@ pub struct Report {
     pub tool: ToolInfo,
     pub run: RunInfo,
     pub summary: Summary,
+    /// The root causes, most important first; empty on a healthy run (SPEC §8.4).
+    #[serde(default)]
+    pub diagnosis: Vec<Cause>,
     pub checks: Vec<CheckReport>,
     /// The node's facts for the fleet rules; absent in `pen-doctor cert` and in older reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -534,6 +534,31 @@ pub fn tcp_open(place: Place<'_>, addr: SocketAddr, timeout: Duration) -> bool {
     place.run(|| std::net::TcpStream::connect_timeout(&addr, timeout).is_ok())
 }
 
+/// Validates the JSON `doc` against the repository's `schema` (e.g. `schema/report.schema.json`)
+/// with python3-jsonschema (Draft 2020-12); panics listing every error.
+pub fn assert_schema_valid(schema: &str, doc: &str) {
+    let dir = temp_dir("pdt-schema-");
+    let file = dir.path().join("doc.json");
+    std::fs::write(&file, doc).unwrap();
+    let script = r#"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))), key=str)
+for e in errors:
+    print(list(e.absolute_path), e.message)
+sys.exit(1 if errors else 0)
+"#;
+    let run = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(schema))
+        .arg(&file)
+        .run();
+    assert_eq!(run.code, Some(0), "the JSON does not follow {schema}\n{run}");
+}
+
 /// A fresh temporary directory (removed on drop).
 pub fn temp_dir(prefix: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
