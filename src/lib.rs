@@ -23,6 +23,7 @@ pub mod logclass;
 #[cfg(test)]
 mod mutation;
 pub mod net;
+pub mod node;
 pub mod output;
 pub mod phpini;
 pub mod pki;

@@ -184,9 +184,24 @@ fn manual_sample_is_linted() {
     assert!(has("/etc/supervisord.d/sei-pen.ini:22 unknown key 'edutorestart'"), "{problems:#?}");
     assert!(has("unknown key 'logfile'"), "{problems:#?}");
     assert!(has("php binary not found: /usr/bin/php"), "{problems:#?}");
-    assert!(has("script not found: /opt/sei/web/modulos/pen/rn/PendenciasTramiteRN.php"), "{problems:#?}");
-    assert!(!has("script not found: /opt/sei/web/modulos/pen/rn/ProcessarPendenciasRN.php"), "{problems:#?}");
-    assert!(has("script removed in newer module versions: MonitoramentoTarefasPEN.php"), "{problems:#?}");
+    // Scripts that are not there: the 1.x monitor, and the single monitor 3.7.0 removed.
+    let missing: Vec<&serde_json::Value> = r.check("supervisor")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "SUPERVISOR_SCRIPT_MISSING")
+        .collect();
+    assert_eq!(missing.len(), 2, "{missing:#?}");
+    let by_program =
+        |p: &str| missing.iter().find(|f| f["params"]["program"] == p).unwrap_or_else(|| panic!("{p}: {missing:#?}"));
+    assert_eq!(
+        by_program("sei_monitorar_pendencias")["params"]["script"],
+        "/opt/sei/web/modulos/pen/rn/PendenciasTramiteRN.php"
+    );
+    let old = by_program("sei_monitoramento_antigo");
+    assert_eq!(old["params"]["removed_in"], "3.7.0", "{old}");
+    assert_eq!(old["params"]["line"], "29", "{old}");
+    assert!(old["message"].as_str().unwrap().contains("3.7.0"), "{old}");
     assert!(has("user not found: sei"), "{problems:#?}");
     assert!(!has("user not found: apache"), "{problems:#?}");
     assert!(r.codes("supervisor").contains(&"SUPERVISOR_DOWN".to_string()));
