@@ -98,7 +98,15 @@ struct Local {
     processes: Vec<PenProcess>,
 }
 
-fn read_local(version: Option<String>, cert: Option<PathBuf>) -> Local {
+/// Whether a process serves the installation at `sei_dir`: its script lies under it (any
+/// process counts when the installation is not known).
+fn serves(p: &PenProcess, sei_dir: Option<&Path>) -> bool {
+    let Some(dir) = sei_dir else { return true };
+    let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
+    canon(&hostfs::path(&p.script_path)).starts_with(canon(dir))
+}
+
+fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<PathBuf>) -> Local {
     let cfg = supervisor_conf::load();
     let env = daemon_env(cfg.daemon_pid);
     let (programs, mut invalid) = programs::pen_programs(&cfg, &env);
@@ -129,7 +137,8 @@ fn read_local(version: Option<String>, cert: Option<PathBuf>) -> Local {
             programs::judge(p, installed.as_ref(), eras, cert.as_deref()).into_iter().map(move |x| (i, x))
         })
         .collect();
-    Local { cfg, programs, invalid, judged, processes: procs::scan() }
+    let processes = procs::scan().into_iter().filter(|p| serves(p, sei_dir.as_deref())).collect();
+    Local { cfg, programs, invalid, judged, processes }
 }
 
 fn program_finding(p: &Program, problem: &ProgramProblem, installed: &str) -> Finding {
@@ -216,8 +225,9 @@ impl Check for SupervisorCheck {
         // The configuration and the files it names are looked at off the runtime's threads: a
         // read that blocks (a hung network mount) must not keep the deadline from firing.
         let v = version.clone();
+        let sei_dir = s.sei.as_ref().map(|i| i.dir.clone());
         let Local { cfg, programs, invalid, judged, processes } =
-            tokio::task::spawn_blocking(move || read_local(v, cert)).await.unwrap_or_default();
+            tokio::task::spawn_blocking(move || read_local(v, cert, sei_dir)).await.unwrap_or_default();
         let installed = version.clone().unwrap_or_else(|| "-".into());
         let era = version.as_deref().and_then(crate::eras::era_of);
         let mut o = Outcome::new().evidence("config_files", &cfg.files);
@@ -234,7 +244,8 @@ impl Check for SupervisorCheck {
                 .map(|p| {
                     json!({"name": p.name, "script": p.script_path, "file": p.file, "line": p.line,
                                 "directory": p.directory.as_ref().map(|d| &d.0), "user": p.user.as_ref().map(|u| &u.0),
-                                "processes": p.processes})
+                                "processes": p.processes,
+                                "stdout_logfile": p.stdout_logfile, "stderr_logfile": p.stderr_logfile})
                 })
                 .collect::<Vec<_>>(),
         );

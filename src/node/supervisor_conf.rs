@@ -411,6 +411,12 @@ pub fn glob(pattern: &Path, cap: usize) -> (Vec<PathBuf>, bool) {
                         next.push(entry);
                     }
                 }
+            } else if comp == ".." {
+                // Lexically, as people read the path (`%(here)s/../../x`).
+                let up = base.parent().unwrap_or(base).to_path_buf();
+                if !next.contains(&up) {
+                    next.push(up);
+                }
             } else {
                 let p = base.join(comp);
                 if p.exists() {
