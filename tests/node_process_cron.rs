@@ -113,3 +113,163 @@ fn contingency_cron_scheduled_obsolete_or_missing() {
     assert_eq!(r.codes("cron:pen"), vec!["SEI_SCHEDULER_CRON_MISSING"]);
     assert_eq!(r.code, 0);
 }
+
+/// A process whose command line is `sh -c 'sleep 300; :' SCRIPT ARGS…`: the script and its
+/// `--worker=NN` in its arguments, as `php SCRIPT --worker=NN` has them.
+fn shell_worker(script: &std::path::Path, args: &[&str]) -> Proc {
+    Proc::spawn(
+        Command::new("sh")
+            .args(["-c", "sleep 300; :"])
+            .arg(script)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+#[test]
+fn stale_and_duplicated_pen_processes_with_the_monitors_age() {
+    let tmp = plain_root();
+    let root = tmp.path();
+    let sei = root.join("opt/sei");
+    copy_sei_tree("modpen4", &sei);
+    let mod_pen = sei.join("scripts/mod-pen");
+    // A 1.x worker left on a 4.0.1 node (its file still there), and the single monitor 3.7.0
+    // removed (its file gone): both still running.
+    let old = write(root, "opt/sei/web/modulos/pen/rn/ProcessarPendenciasRN.php", "<?php\n");
+    let other_era = shell_worker(&old, &[]);
+    let gone = shell_worker(&mod_pen.join("MonitoramentoTarefasPEN.php"), &["--monitorar"]);
+    // Two workers with the same number, and the era's monitors.
+    let w1 = shell_worker(&mod_pen.join("ProcessamentoTarefasPEN.php"), &["--worker=03"]);
+    let w2 = shell_worker(&mod_pen.join("ProcessamentoTarefasPEN.php"), &["--worker=03"]);
+    let w3 = shell_worker(&mod_pen.join("ProcessamentoTarefasPEN.php"), &["--worker=04"]);
+    let envio = shell_worker(&mod_pen.join("MonitoramentoEnvioTarefasPEN.php"), &["--worker=00", "--monitorar"]);
+    let receb = shell_worker(&mod_pen.join("MonitoramentoRecebimentoTarefasPEN.php"), &["--worker=00", "--monitorar"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let sei_dir = sei.display().to_string();
+    let r = run_check(&["--only", "process:pen", "--sei-dir", &sei_dir], Some(root));
+    let check = r.check("process:pen");
+    let of = |code: &str| -> Vec<serde_json::Value> {
+        check["findings"].as_array().unwrap().iter().filter(|f| f["code"] == code).cloned().collect()
+    };
+    let stale = of("PEN_STALE_PROCESS");
+    let reason = |pid: u32| {
+        stale
+            .iter()
+            .find(|f| f["params"]["pid"] == pid.to_string())
+            .map(|f| f["params"]["reason"].as_str().unwrap().to_string())
+    };
+    assert_eq!(reason(other_era.pid()).as_deref(), Some("other-era"), "{stale:#?}");
+    assert_eq!(reason(gone.pid()).as_deref(), Some("script-gone"), "{stale:#?}");
+    for p in [&w1, &w2, &w3, &envio, &receb] {
+        assert_eq!(reason(p.pid()), None, "{stale:#?}");
+    }
+    assert!(stale.iter().all(|f| f["severity"] == "warn"));
+    let dup = of("PEN_WORKERS_DUPLICATED");
+    let ours = dup
+        .iter()
+        .find(|f| f["params"]["pids"] == format!("{}, {}", w1.pid(), w2.pid()))
+        .unwrap_or_else(|| panic!("{dup:#?}"));
+    assert_eq!(ours["params"]["script"], "ProcessamentoTarefasPEN.php");
+    assert_eq!(ours["params"]["worker"], "03");
+    assert!(!dup.iter().any(|f| f["params"]["pids"].as_str().unwrap().contains(&w3.pid().to_string())), "{dup:#?}");
+    // The monitors of the era, with their age.
+    let ages = r.evidence("process:pen")["monitor_ages"].as_array().unwrap().clone();
+    for p in [&envio, &receb] {
+        let m = ages.iter().find(|m| m["pid"] == p.pid()).unwrap_or_else(|| panic!("{ages:#?}"));
+        assert!(m["age_secs"].as_u64().is_some(), "{m}");
+        assert_eq!(m["worker"], "00");
+    }
+    assert_eq!(r.status("process:pen"), "warn", "{check}");
+}
+
+/// A crontab tree under a fresh root: `files` are (path, text).
+fn cron_root(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = plain_root();
+    for (path, text) in files {
+        write(tmp.path(), path, text);
+    }
+    tmp
+}
+
+#[test]
+fn the_scheduler_and_the_traps_of_real_cron_lines() {
+    // A user crontab (crontab -e) written as if it were /etc/crontab, and a system one that
+    // repeats the user inside the command.
+    let tmp = cron_root(&[
+        (
+            "var/spool/cron/crontabs/root",
+            "*/2 * * * * root /bin/true /opt/sei/scripts/AgendamentoTarefaSEI.php\n",
+        ),
+        (
+            "etc/cron.d/sei",
+            "*/10 * * * * root . /crond_env.sh; root /bin/true /opt/sei/bin/mod-pen/verificar-reboot-fila.sh >> /var/log/x.log 2>&1\n",
+        ),
+    ]);
+    let r = run_check(&["--only", "cron"], Some(tmp.path()));
+    let problems: Vec<(String, String, String)> = r.check("cron:pen")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "CRON_ENTRY_BROKEN")
+        .map(|f| {
+            (
+                f["params"]["file"].as_str().unwrap().to_string(),
+                f["params"]["line"].as_str().unwrap().to_string(),
+                f["params"]["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|(f, l, p)| f == "/var/spool/cron/crontabs/root" && l == "1" && p.contains("user field 'root'")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|(f, _, p)| f == "/etc/cron.d/sei" && p.contains("user name 'root' inside the command")),
+        "{problems:#?}"
+    );
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(r.status("cron:pen"), "fail");
+    // The scheduler is scheduled (broken, but there): the fleet sees it.
+    assert_eq!(r.evidence("cron:pen")["scheduler"]["file"], "/var/spool/cron/crontabs/root");
+}
+
+#[test]
+fn no_scheduler_on_the_queue_node_fails() {
+    // supervisord here runs the module's workers: this is the node that needs the scheduler.
+    let tmp = cron_root(&[
+        ("etc/crontab", "SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"),
+        (
+            "etc/supervisord.conf",
+            "[program:pen]\ncommand=/usr/bin/php /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php --worker=00\n",
+        ),
+    ]);
+    let r = run_check(&["--only", "cron"], Some(tmp.path()));
+    let f = r.finding("cron:pen", "SEI_SCHEDULER_CRON_MISSING");
+    assert_eq!(f["severity"], "fail");
+    assert_eq!(r.evidence("cron:pen")["queue_node"], true);
+    assert_eq!(r.evidence("cron:pen")["scheduler"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_contingency_script_calls_a_python_its_path_does_not_have() {
+    let script = "#!/bin/bash\nPATH=/usr/bin:/sbin:/bin:/usr/sbin\n\
+                  python /opt/sei/bin/mod-pen/verificar-pendencias-represadas.py || true\nexit 0\n";
+    let tmp = cron_root(&[
+        ("etc/cron.d/sei", "*/10 * * * * root /opt/sei/bin/mod-pen/verificar-reboot-fila.sh\n"),
+        ("opt/sei/bin/mod-pen/verificar-reboot-fila.sh", script),
+    ]);
+    let r = run_check(&["--only", "cron"], Some(tmp.path()));
+    let f = r.finding("cron:pen", "REBOOT_FILA_PYTHON_MISSING");
+    assert_eq!(f["params"]["script"], "/opt/sei/bin/mod-pen/verificar-reboot-fila.sh");
+    assert_eq!(f["params"]["path"], "/usr/bin:/sbin:/bin:/usr/sbin");
+    assert_eq!(f["severity"], "warn");
+
+    // With a python where the script looks (not where pen-doctor's own PATH would): no finding.
+    write(tmp.path(), "sbin/python", "");
+    let r = run_check(&["--only", "cron"], Some(tmp.path()));
+    assert!(!r.codes("cron:pen").contains(&"REBOOT_FILA_PYTHON_MISSING".to_string()));
+}

@@ -71,11 +71,13 @@ impl Check for ProcessCheck {
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let version = ctx.settings.sei.as_ref().and_then(|s| s.pen_version.clone());
         // Whether each process's script still exists, read off the runtime's threads.
-        let (processes, gone) = tokio::task::spawn_blocking(|| {
+        let sei_dir = ctx.settings.sei.as_ref().map(|s| s.dir.clone());
+        let (processes, gone, ours) = tokio::task::spawn_blocking(move || {
             let ps = procs::scan();
             let gone: Vec<bool> =
                 ps.iter().map(|p| p.script_path.starts_with('/') && !hostfs::exists(&p.script_path)).collect();
-            (ps, gone)
+            let ours: Vec<bool> = ps.iter().map(|p| procs::serves(p, sei_dir.as_deref())).collect();
+            (ps, gone, ours)
         })
         .await
         .unwrap_or_default();
@@ -106,8 +108,10 @@ impl Check for ProcessCheck {
             }
         }
         let scripts_of_era: Vec<&str> = era.map(era_scripts).unwrap_or_default();
-        for (p, gone) in processes.iter().zip(&gone) {
-            let other_era = known_version && !scripts_of_era.contains(&p.script);
+        for ((p, gone), ours) in processes.iter().zip(&gone).zip(&ours) {
+            // Another installation on this host may be of another version: only ours is judged
+            // by our era.
+            let other_era = known_version && *ours && !scripts_of_era.contains(&p.script);
             if *gone || other_era {
                 o.push(
                     Finding::new("PEN_STALE_PROCESS")
@@ -119,7 +123,9 @@ impl Check for ProcessCheck {
                 );
             }
         }
-        for (script, worker, pids) in procs::duplicated_workers(&processes) {
+        let serving: Vec<PenProcess> =
+            processes.iter().zip(&ours).filter(|(_, o)| **o).map(|(p, _)| p.clone()).collect();
+        for (script, worker, pids) in procs::duplicated_workers(&serving) {
             o.push(
                 Finding::new("PEN_WORKERS_DUPLICATED")
                     .with("script", script)

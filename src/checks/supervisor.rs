@@ -98,14 +98,6 @@ struct Local {
     processes: Vec<PenProcess>,
 }
 
-/// Whether a process serves the installation at `sei_dir`: its script lies under it (any
-/// process counts when the installation is not known).
-fn serves(p: &PenProcess, sei_dir: Option<&Path>) -> bool {
-    let Some(dir) = sei_dir else { return true };
-    let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
-    canon(&hostfs::path(&p.script_path)).starts_with(canon(dir))
-}
-
 fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<PathBuf>) -> Local {
     let cfg = supervisor_conf::load();
     let env = daemon_env(cfg.daemon_pid);
@@ -137,7 +129,7 @@ fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<Pa
             programs::judge(p, installed.as_ref(), eras, cert.as_deref()).into_iter().map(move |x| (i, x))
         })
         .collect();
-    let processes = procs::scan().into_iter().filter(|p| serves(p, sei_dir.as_deref())).collect();
+    let processes = procs::scan().into_iter().filter(|p| procs::serves(p, sei_dir.as_deref())).collect();
     Local { cfg, programs, invalid, judged, processes }
 }
 

@@ -93,6 +93,14 @@ pub fn scan() -> Vec<PenProcess> {
     out
 }
 
+/// Whether a process serves the installation at `sei_dir`: its script lies under it (every
+/// process does when the installation is not known).
+pub fn serves(p: &PenProcess, sei_dir: Option<&Path>) -> bool {
+    let Some(dir) = sei_dir else { return true };
+    let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
+    canon(&hostfs::path(&p.script_path)).starts_with(canon(dir))
+}
+
 /// Groups of processes running the same script with the same `--worker=NN`.
 pub fn duplicated_workers(procs: &[PenProcess]) -> Vec<(&'static str, String, Vec<u32>)> {
     let mut groups: std::collections::BTreeMap<(&'static str, String), Vec<u32>> = Default::default();
