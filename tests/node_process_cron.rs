@@ -157,7 +157,7 @@ fn stale_and_duplicated_pen_processes_with_the_monitors_age() {
     let reason = |pid: u32| {
         stale
             .iter()
-            .find(|f| f["params"]["pid"] == pid.to_string())
+            .find(|f| f["params"]["pid"].as_str() == Some(pid.to_string().as_str()))
             .map(|f| f["params"]["reason"].as_str().unwrap().to_string())
     };
     assert_eq!(reason(other_era.pid()).as_deref(), Some("other-era"), "{stale:#?}");
@@ -272,4 +272,24 @@ fn the_contingency_script_calls_a_python_its_path_does_not_have() {
     write(tmp.path(), "sbin/python", "");
     let r = run_check(&["--only", "cron"], Some(tmp.path()));
     assert!(!r.codes("cron:pen").contains(&"REBOOT_FILA_PYTHON_MISSING".to_string()));
+}
+
+#[test]
+fn huge_crontabs_are_bounded_and_named() {
+    // 100 000 lines (about 3 MB): refused by the reader's cap, the file named.
+    let big: String = (0..100_000).map(|i| format!("* * * * * root /bin/true job-{i:06}\n")).collect();
+    // 40 000 broken lines under the cap: five reported, the rest counted, no flood.
+    let broken: String = (0..40_000).map(|_| "* * * * * root mod-pen\n").collect();
+    let tmp = cron_root(&[("etc/cron.d/enorme", &big), ("var/spool/cron/root", &broken)]);
+    let r = run_check(&["--only", "cron"], Some(tmp.path()));
+    let f = r.finding("cron:pen", "HOST_FILE_UNREADABLE");
+    assert_eq!(f["params"]["path"], "/etc/cron.d/enorme");
+    assert!(f["params"]["error"].as_str().unwrap().contains("too large"), "{f}");
+    let broken_found = r.codes("cron:pen").iter().filter(|c| *c == "CRON_ENTRY_BROKEN").count();
+    assert_eq!(broken_found, 5);
+    assert_eq!(
+        r.evidence("cron:pen")["broken_entries_left_out"],
+        serde_json::json!([["/var/spool/cron/root", 39_995]])
+    );
+    assert!(r.elapsed < std::time::Duration::from_secs(20));
 }

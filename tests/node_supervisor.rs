@@ -270,20 +270,20 @@ fn garbage_and_silent_sockets_are_down_within_the_timeout() {
 // ------------------------------------------------------------------ the module's own samples
 
 /// A node set up like a real one under `root`: the SEI tree of `fixtures/sei/TREE` at
-/// `/opt/sei` (its module version selects the era), a php stand-in, a log directory, and
+/// `/srv/sei` (its module version selects the era), a php stand-in, a log directory, and
 /// supervisord's main file at `/etc/supervisor/supervisord.conf` pulling in
-/// `/opt/sei/config/mod-pen/*.ini` with `%(here)s`, as the module's manual has it.
+/// `/srv/sei/config/mod-pen/*.ini` with `%(here)s`, as the module's manual has it.
 fn node_with_sample(tree: &str, sample: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = plain_root();
     let root = tmp.path();
-    copy_sei_tree(tree, &root.join("opt/sei"));
+    copy_sei_tree(tree, &root.join("srv/sei"));
     write_exec(root, "usr/bin/php", PHP_STAND_IN);
     std::fs::create_dir_all(root.join("log")).unwrap();
     let sock = root.join("supervisor.sock");
     let mut conf = base_conf(root, &format!("[unix_http_server]\nfile={}\nchmod=0700\n", sock.display()));
-    conf.push_str("\n[include]\nfiles = %(here)s/../../opt/sei/config/mod-pen/*.ini\n");
+    conf.push_str("\n[include]\nfiles = %(here)s/../../srv/sei/config/mod-pen/*.ini\n");
     write(root, "etc/supervisor/supervisord.conf", &conf);
-    write(root, "opt/sei/config/mod-pen/supervisor.ini", &sample.replace("{root}", &root.display().to_string()));
+    write(root, "srv/sei/config/mod-pen/supervisor.ini", &sample.replace("{root}", &root.display().to_string()));
     (tmp, sock)
 }
 
@@ -292,12 +292,12 @@ fn node_with_sample(tree: &str, sample: &str) -> (tempfile::TempDir, PathBuf) {
 fn program(name: &str, script: &str, args: &str, logs: &str) -> String {
     format!(
         "[program:{name}]\ncommand={{root}}/usr/bin/php -c /etc/php.ini %(here)s/../../scripts/mod-pen/{script} {args}\n\
-         directory={{root}}/opt/sei/web\nuser=root\nautostart=true\nautorestart=true\nstartsecs=1\nstartretries=1\n{logs}\n"
+         directory={{root}}/srv/sei/web\nuser=root\nautostart=true\nautorestart=true\nstartsecs=1\nstartretries=1\n{logs}\n"
     )
 }
 
 fn sei_dir(root: &Path) -> String {
-    root.join("opt/sei").display().to_string()
+    root.join("srv/sei").display().to_string()
 }
 
 /// Runs the supervisor check until `ready` holds (supervisord settles programs in seconds).
@@ -361,8 +361,8 @@ fn the_sample_shipped_with_3_7_to_4_0_3_sends_nothing_and_says_why() {
     assert_eq!(f["params"]["removed_in"], "3.7.0");
     assert_eq!(f["params"]["installed"], "4.0.1");
     let script = f["params"]["script"].as_str().unwrap();
-    assert!(script.ends_with("/opt/sei/config/mod-pen/../../scripts/mod-pen/MonitoramentoTarefasPEN.php"), "{script}");
-    assert_eq!(f["params"]["file"], "/opt/sei/config/mod-pen/supervisor.ini");
+    assert!(script.ends_with("/srv/sei/config/mod-pen/../../scripts/mod-pen/MonitoramentoTarefasPEN.php"), "{script}");
+    assert_eq!(f["params"]["file"], "/srv/sei/config/mod-pen/supervisor.ini");
 
     // Its real failure: PHP's words on stdout and the exit status supervisord logged.
     let f = r.finding("supervisor", "SUPERVISOR_PROGRAM_NOT_RUNNING");
@@ -451,7 +451,7 @@ fn duplicate_sections_merge_and_one_monitor_disappears() {
     let r_ = root.display().to_string();
     write(
         root,
-        "opt/sei/config/mod-pen/teste-a.ini",
+        "srv/sei/config/mod-pen/teste-a.ini",
         &program(
             "monitoramento_tarefas_pen",
             "MonitoramentoEnvioTarefasPEN.php",
@@ -462,7 +462,7 @@ fn duplicate_sections_merge_and_one_monitor_disappears() {
     );
     write(
         root,
-        "opt/sei/config/mod-pen/teste-b.ini",
+        "srv/sei/config/mod-pen/teste-b.ini",
         &program("monitoramento_tarefas_pen", "MonitoramentoRecebimentoTarefasPEN.php", "--monitorar", "")
             .replace("{root}", &r_),
     );
@@ -471,8 +471,8 @@ fn duplicate_sections_merge_and_one_monitor_disappears() {
     let r = check_until(root, |r| state_of(r, "monitoramento_tarefas_pen") == "RUNNING");
     let f = r.finding("supervisor", "SUPERVISOR_DUPLICATE_SECTION");
     assert_eq!(f["params"]["section"], "program:monitoramento_tarefas_pen");
-    assert!(f["params"]["first"].as_str().unwrap().ends_with("/opt/sei/config/mod-pen/teste-a.ini:1"), "{f}");
-    assert!(f["params"]["again"].as_str().unwrap().ends_with("/opt/sei/config/mod-pen/teste-b.ini:1"), "{f}");
+    assert!(f["params"]["first"].as_str().unwrap().ends_with("/srv/sei/config/mod-pen/teste-a.ini:1"), "{f}");
+    assert!(f["params"]["again"].as_str().unwrap().ends_with("/srv/sei/config/mod-pen/teste-b.ini:1"), "{f}");
     assert_eq!(f["params"]["replaced"], "command");
     assert_eq!(f["severity"], "warn");
     // What supervisord runs: the later command, with the earlier file's stderr_logfile.
@@ -493,7 +493,7 @@ fn a_missing_directory_of_the_2x_sample_shows_supervisord_s_own_words() {
         "--monitorar --segundo-plano",
         "stdout_logfile={root}/log/m.out\nstderr_logfile={root}/log/m.err",
     )
-    .replace("directory={root}/opt/sei/web\n", "directory={root}/opt/sei-antigo/web\n")
+    .replace("directory={root}/srv/sei/web\n", "directory={root}/srv/sei-antigo/web\n")
         + &program(
             "processamento_tarefas_pen",
             "ProcessamentoTarefasPEN.php",
@@ -503,7 +503,7 @@ fn a_missing_directory_of_the_2x_sample_shows_supervisord_s_own_words() {
     let (tmp, sock) = node_with_sample("modpen2", &sample);
     let root = tmp.path();
     for s in ["MonitoramentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"] {
-        write(root, &format!("opt/sei/scripts/mod-pen/{s}"), "<?php\n");
+        write(root, &format!("srv/sei/scripts/mod-pen/{s}"), "<?php\n");
     }
     let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
     wait_path(&sock);
@@ -511,7 +511,7 @@ fn a_missing_directory_of_the_2x_sample_shows_supervisord_s_own_words() {
     assert_eq!(r.evidence("supervisor")["era"], "2.0-3.0");
     let f = r.finding("supervisor", "SUPERVISOR_DIRECTORY_MISSING");
     assert_eq!(f["params"]["program"], "monitoramento_tarefas_pen");
-    assert_eq!(f["params"]["directory"], format!("{}/opt/sei-antigo/web", root.display()));
+    assert_eq!(f["params"]["directory"], format!("{}/srv/sei-antigo/web", root.display()));
     let f = r.finding("supervisor", "SUPERVISOR_PROGRAM_NOT_RUNNING");
     assert_eq!(f["params"]["exitstatus"], "127", "{f}");
     assert!(f["params"]["stderr"].as_str().unwrap().contains("child process was not spawned"), "{f}");
@@ -532,10 +532,10 @@ fn a_missing_directory_of_the_2x_sample_shows_supervisord_s_own_words() {
 fn a_program_user_that_cannot_read_the_certificate() {
     let tmp = plain_root();
     let root = tmp.path();
-    let sei = root.join("opt/sei");
+    let sei = root.join("srv/sei");
     copy_sei_tree("modpen4", &sei);
     write(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n");
-    let cert = write(root, "opt/sei/config/mod-pen/certificado.pem", "-----BEGIN CERTIFICATE-----\n");
+    let cert = write(root, "srv/sei/config/mod-pen/certificado.pem", "-----BEGIN CERTIFICATE-----\n");
     std::fs::set_permissions(&cert, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let conf_file = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
     let text = std::fs::read_to_string(&conf_file).unwrap();
@@ -546,8 +546,8 @@ fn a_program_user_that_cannot_read_the_certificate() {
         root,
         "etc/supervisord.conf",
         &format!(
-            "[program:envio]\ncommand=/bin/sh {r_}/opt/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php\nuser=www-data\n\
-             [program:recebimento]\ncommand=/bin/sh {r_}/opt/sei/scripts/mod-pen/MonitoramentoRecebimentoTarefasPEN.php\nuser=root\n"
+            "[program:envio]\ncommand=/bin/sh {r_}/srv/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php\nuser=www-data\n\
+             [program:recebimento]\ncommand=/bin/sh {r_}/srv/sei/scripts/mod-pen/MonitoramentoRecebimentoTarefasPEN.php\nuser=root\n"
         ),
     );
     let dir = tempfile::tempdir().unwrap();
@@ -561,4 +561,96 @@ fn a_program_user_that_cannot_read_the_certificate() {
     assert_eq!(f[0]["params"]["owner_mode"], "root:root 0600");
     // No worker configured or running for this installation: said, with the era's script.
     assert!(findings(&r, "PEN_MONITOR_MISSING").iter().any(|f| f["params"]["script"] == "ProcessamentoTarefasPEN.php"));
+}
+
+// ------------------------------------------------------------------------------- bad input
+
+#[test]
+fn a_configuration_that_includes_itself_or_thousands_of_files_is_read_bounded() {
+    let tmp = plain_root();
+    let root = tmp.path();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix://{}/missing.sock", dir.path().display());
+    write(
+        root,
+        "etc/supervisord.conf",
+        "[include]\nfiles = supervisord.conf conf.d/*.ini\n\n[program:pen]\ncommand=/bin/sh /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\n",
+    );
+    for i in 0..3000 {
+        write(root, &format!("etc/conf.d/p{i:05}.ini"), &format!("[program:p{i}]\ncommand=sleep {i}\n"));
+    }
+    let r = run_check(&["--only", "supervisor", "--supervisor", &missing], Some(root));
+    let problems: Vec<String> = r.check("supervisor")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "SUPERVISOR_CONFIG_INVALID")
+        .map(|f| format!("{}: {}", f["params"]["file"].as_str().unwrap(), f["params"]["problem"].as_str().unwrap()))
+        .collect();
+    assert!(
+        problems.iter().any(|p| p == "/etc/supervisord.conf: /etc/supervisord.conf includes itself (supervisord.conf)"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("/etc/supervisord.conf: include pattern conf.d/*.ini matches more than 256 files")),
+        "{problems:#?}"
+    );
+    let files = r.evidence("supervisor")["config_files"].as_array().unwrap().len();
+    assert!(files <= 257, "{files}");
+    // Read once: the main file's program is not a duplicate of itself.
+    assert!(!r.codes("supervisor").contains(&"SUPERVISOR_DUPLICATE_SECTION".to_string()));
+    assert!(r.elapsed < Duration::from_secs(20));
+}
+
+#[test]
+fn a_binary_log_and_a_multi_gigabyte_stderr_log_are_read_from_their_end() {
+    let tmp = plain_root();
+    let root = tmp.path();
+    let r_ = root.display().to_string();
+    std::fs::create_dir_all(root.join("log")).unwrap();
+    // A stderr log of 4 GiB (sparse), whose last line is the error: only its end is read.
+    let huge = root.join("log/huge.err");
+    {
+        let f = std::fs::File::create(&huge).unwrap();
+        f.set_len(4 * 1024 * 1024 * 1024).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&huge).unwrap();
+        f.write_all(b"\nPHP Fatal error:  the last line of a huge log\n").unwrap();
+    }
+    let sock = root.join("supervisor.sock");
+    let mut conf = base_conf(root, &format!("[unix_http_server]\nfile={}\nchmod=0700\n", sock.display()));
+    conf.push_str(&format!(
+        "\n[program:binario]\ncommand=/bin/sh -c 'head -c 8192 /dev/urandom; exit 2' {r_}/opt/sei/scripts/mod-pen/MonitoramentoEnvioTarefasPEN.php\n\
+         stdout_logfile={r_}/log/bin.out\nstderr_logfile={r_}/log/bin.err\nautostart=true\nstartsecs=1\nstartretries=0\n\
+         \n[program:enorme]\ncommand=/bin/sh {r_}/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\n\
+         stderr_logfile={}\nautostart=false\n",
+        huge.display()
+    ));
+    write(root, "etc/supervisord.conf", &conf);
+    let _sd = Supervisord::start(&root.join("etc/supervisord.conf"));
+    wait_path(&sock);
+    let args = ["--only", "supervisor", "--timeout", "2s"];
+    let start = Instant::now();
+    let r = loop {
+        let r = run_check(&args, Some(root));
+        if state_of(&r, "binario") == "FATAL" {
+            break r;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", r.check("supervisor"));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let programs = r.evidence("supervisor")["pen_programs"].as_array().unwrap().clone();
+    let bin = programs.iter().find(|p| p["name"] == "binario").unwrap();
+    assert_eq!(bin["binary_log"], true, "{bin}");
+    assert_eq!(bin["stdout_tail"], serde_json::json!([]), "{bin}");
+    let huge_p = programs.iter().find(|p| p["name"] == "enorme").unwrap();
+    assert_eq!(huge_p["state"], "STOPPED");
+    assert_eq!(huge_p["stderr_tail"], serde_json::json!(["PHP Fatal error:  the last line of a huge log"]), "{huge_p}");
+    assert_eq!(huge_p["stderr_log"], huge.display().to_string());
+    let not_running: Vec<&serde_json::Value> = findings(&r, "SUPERVISOR_PROGRAM_NOT_RUNNING");
+    let bin_f = not_running.iter().find(|f| f["params"]["program"] == "binario").unwrap();
+    assert_eq!(bin_f["params"]["stdout"], "-");
+    assert_eq!(bin_f["params"]["exitstatus"], "2", "{bin_f}");
+    assert!(r.elapsed < Duration::from_secs(20));
 }

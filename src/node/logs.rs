@@ -51,6 +51,9 @@ pub fn looks_binary(text: &str) -> bool {
 
 /// A tail from text already read (XML-RPC, or a file).
 pub fn tail_of_text(text: &str, source: &str) -> Tail {
+    // A log truncated in place while its writer kept its offset (logrotate's copytruncate), or
+    // preallocated, starts with a hole of NULs: not binary, only empty.
+    let text = text.trim_start_matches('\0');
     if looks_binary(text) {
         return Tail { source: source.to_string(), lines: Vec::new(), binary: true };
     }
