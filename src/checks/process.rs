@@ -97,7 +97,11 @@ impl Check for ProcessCheck {
                 .collect::<Vec<_>>(),
         );
         if let Some(era) = era {
-            let missing = missing(&processes, era);
+            let workers = crate::node::programs::workers_needed(era, ctx.settings.sei.as_ref());
+            let missing: Vec<&str> = missing(&processes, era)
+                .into_iter()
+                .filter(|s| workers || era.monitors.iter().any(|m| crate::node::base_name(m) == *s))
+                .collect();
             if !missing.is_empty() {
                 o.push(
                     Finding::new("PEN_WORKERS_NOT_RUNNING")

@@ -296,7 +296,8 @@ impl Check for SupervisorCheck {
         );
         if let Some(era) = era {
             if !programs.is_empty() || !processes.is_empty() {
-                for (script, monitor) in programs::required(era) {
+                let workers = programs::workers_needed(era, s.sei.as_ref());
+                for (script, monitor) in programs::required(era).into_iter().filter(|(_, m)| *m || workers) {
                     let by_program = programs.iter().any(|p| p.script == script);
                     let by_process = processes.iter().any(|p| p.script == script);
                     if !by_program && !by_process {

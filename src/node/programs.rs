@@ -242,6 +242,13 @@ pub fn misnamed(name: &str, script: &str) -> bool {
     (n.contains("envio") && s.contains("recebimento")) || (n.contains("recebimento") && s.contains("envio"))
 }
 
+/// Whether the workers must run: not when the module is configured without gearman (an empty
+/// `Gearman > Servidor`: the work then runs inside the monitors) in an era that reads it.
+pub fn workers_needed(era: &Era, sei: Option<&crate::sei::SeiInstall>) -> bool {
+    let without_gearman = sei.and_then(|s| s.pen.as_ref()).is_some_and(|p| p.gearman.is_none());
+    !(era.gearman_configurable && without_gearman)
+}
+
 /// What an era requires to run, by script file name: (script, is a monitor).
 pub fn required(era: &Era) -> Vec<(&'static str, bool)> {
     let mut out = Vec::new();
