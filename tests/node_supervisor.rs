@@ -579,6 +579,14 @@ fn a_configuration_that_includes_itself_or_thousands_of_files_is_read_bounded() 
     for i in 0..3000 {
         write(root, &format!("etc/conf.d/p{i:05}.ini"), &format!("[program:p{i}]\ncommand=sleep {i}\n"));
     }
+    // The first included file: 5000 PEN programs with a typo each, one section 2000 times.
+    let flood: String = (0..2000)
+        .map(|i| format!("[program:dup]\ncommand=/bin/sh /x/y{i}\n"))
+        .chain((0..5000).map(|i| {
+            format!("[program:w{i}]\ncommand=/bin/sh /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\nedutorestart=true\n")
+        }))
+        .collect();
+    write(root, "etc/conf.d/p00000.ini", &flood);
     let r = run_check(&["--only", "supervisor", "--supervisor", &missing], Some(root));
     let problems: Vec<String> = r.check("supervisor")["findings"]
         .as_array()
@@ -600,7 +608,14 @@ fn a_configuration_that_includes_itself_or_thousands_of_files_is_read_bounded() 
     let files = r.evidence("supervisor")["config_files"].as_array().unwrap().len();
     assert!(files <= 257, "{files}");
     // Read once: the main file's program is not a duplicate of itself.
-    assert!(!r.codes("supervisor").contains(&"SUPERVISOR_DUPLICATE_SECTION".to_string()));
+    let codes = r.codes("supervisor");
+    let dups = findings(&r, "SUPERVISOR_DUPLICATE_SECTION");
+    assert!(dups.iter().all(|f| f["params"]["section"] == "program:dup"), "{dups:#?}");
+    // Bounded: at most 32 findings of one code, the rest counted.
+    assert!(dups.len() <= 32 && !dups.is_empty());
+    assert_eq!(codes.iter().filter(|c| *c == "SUPERVISOR_CONFIG_INVALID").count(), 32);
+    assert!(r.evidence("supervisor")["findings_left_out"]["SUPERVISOR_CONFIG_INVALID"].as_u64().unwrap() > 1000);
+    assert!(r.evidence("supervisor")["left_out_by_bounds"].as_u64().unwrap() > 0);
     assert!(r.elapsed < Duration::from_secs(20));
 }
 

@@ -211,6 +211,36 @@ impl Check for SupervisorCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
+        let mut o = self.judge(ctx).await;
+        cap_findings(&mut o);
+        o
+    }
+}
+
+/// Findings of one code kept at most: a hostile configuration (thousands of PEN programs with
+/// unknown keys) gives a bounded report; the number left out is in evidence.
+pub const MAX_FINDINGS_PER_CODE: usize = 32;
+
+fn cap_findings(o: &mut Outcome) {
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    o.findings.retain(|f| {
+        let n = seen.entry(f.code).or_default();
+        *n += 1;
+        if *n > MAX_FINDINGS_PER_CODE {
+            *left_out.entry(f.code).or_default() += 1;
+            false
+        } else {
+            true
+        }
+    });
+    if !left_out.is_empty() {
+        o.set_evidence("findings_left_out", &left_out);
+    }
+}
+
+impl SupervisorCheck {
+    async fn judge(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
         let version = s.sei.as_ref().and_then(|i| i.pen_version.clone());
         let cert = s.sei.as_ref().and_then(|i| i.pen.as_ref()).and_then(|p| p.cert_path.clone());
@@ -257,6 +287,9 @@ impl Check for SupervisorCheck {
         }
         if !cfg.duplicates.is_empty() {
             o.set_evidence("duplicate_sections", &cfg.duplicates);
+        }
+        if cfg.left_out > 0 {
+            o.set_evidence("left_out_by_bounds", cfg.left_out);
         }
         for (file, line, problem) in &invalid {
             o.push(

@@ -16,6 +16,11 @@ use std::path::{Path, PathBuf};
 pub const MAX_INCLUDED: usize = 256;
 /// Bytes of configuration read at most, all files together.
 pub const MAX_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+/// Sections kept at most (all files together), keys kept per section at most, duplicates
+/// reported at most: a hostile file costs no more.
+pub const MAX_SECTIONS: usize = 4096;
+pub const MAX_KEYS: usize = 256;
+pub const MAX_DUPLICATES: usize = 32;
 
 /// Where supervisord looks for its configuration when it is not given `-c`.
 pub const DEFAULT_FILES: &[&str] = &["/etc/supervisord.conf", "/etc/supervisor/supervisord.conf"];
@@ -130,7 +135,11 @@ pub struct Config {
     pub files: Vec<String>,
     /// Merged sections, in the order they first appear.
     pub sections: Vec<Section>,
+    /// Position of each section in `sections`, by name.
+    index: std::collections::HashMap<String, usize>,
     pub duplicates: Vec<Duplicate>,
+    /// Duplicates beyond [`MAX_DUPLICATES`], and sections or keys beyond the caps, not kept.
+    pub left_out: usize,
     pub problems: Vec<Problem>,
     /// Files that exist but could not be read (not regular, too large, no permission).
     pub unreadable: Vec<hostfs::FileError>,
@@ -138,7 +147,7 @@ pub struct Config {
 
 impl Config {
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     /// The `[program:x]` sections.
@@ -147,24 +156,39 @@ impl Config {
     }
 
     fn merge(&mut self, parsed: Vec<Section>) {
-        for s in parsed {
-            match self.sections.iter_mut().find(|m| m.name == s.name) {
-                Some(m) => {
-                    let replaced: Vec<String> = s
-                        .entries
-                        .iter()
-                        .filter(|e| m.get(&e.key).is_some_and(|old| old.value != e.value))
-                        .map(|e| e.key.clone())
-                        .collect();
-                    self.duplicates.push(Duplicate {
-                        section: s.name.clone(),
-                        first: format!("{}:{}", m.file, m.line),
-                        again: format!("{}:{}", s.file, s.line),
-                        replaced,
-                    });
-                    m.entries.extend(s.entries);
+        for mut s in parsed {
+            if s.entries.len() > MAX_KEYS {
+                self.left_out += s.entries.len() - MAX_KEYS;
+                s.entries.truncate(MAX_KEYS);
+            }
+            match self.index.get(&s.name).copied() {
+                Some(i) => {
+                    let m = &mut self.sections[i];
+                    if self.duplicates.len() < MAX_DUPLICATES {
+                        let replaced: Vec<String> = s
+                            .entries
+                            .iter()
+                            .filter(|e| m.get(&e.key).is_some_and(|old| old.value != e.value))
+                            .map(|e| e.key.clone())
+                            .collect();
+                        self.duplicates.push(Duplicate {
+                            section: s.name.clone(),
+                            first: format!("{}:{}", m.file, m.line),
+                            again: format!("{}:{}", s.file, s.line),
+                            replaced,
+                        });
+                    } else {
+                        self.left_out += 1;
+                    }
+                    let room = MAX_KEYS.saturating_sub(m.entries.len());
+                    self.left_out += s.entries.len().saturating_sub(room);
+                    m.entries.extend(s.entries.into_iter().take(room));
                 }
-                None => self.sections.push(s),
+                None if self.sections.len() >= MAX_SECTIONS => self.left_out += 1,
+                None => {
+                    self.index.insert(s.name.clone(), self.sections.len());
+                    self.sections.push(s);
+                }
             }
         }
     }
@@ -207,7 +231,7 @@ pub fn expand(value: &str, vars: &BTreeMap<String, String>) -> Result<String, St
         let spec = &spec_and_rest[..conv];
         let kind = spec_and_rest.as_bytes()[conv];
         let v = vars.get(name).ok_or_else(|| format!("unknown expansion %({name})"))?;
-        let width: usize = spec.trim_start_matches(['0', '-']).parse().unwrap_or(0);
+        let width: usize = spec.trim_start_matches(['0', '-']).parse::<usize>().unwrap_or(0).min(64);
         let text = match kind {
             b'd' | b'i' => {
                 let n: i64 = v.trim().parse().map_err(|_| format!("%({name}) is not a number"))?;
@@ -401,11 +425,19 @@ pub fn glob(pattern: &Path, cap: usize) -> (Vec<PathBuf>, bool) {
         })
         .collect();
     let mut capped = false;
+    // Directory entries looked at in all (`/*/*/*` over a whole disk costs no more).
+    let mut budget = hostfs::MAX_DIR_ENTRIES;
     for comp in &comps {
         let mut next = Vec::new();
         for base in &current {
             if comp.contains(['*', '?']) {
-                for entry in hostfs::list_real_dir(base) {
+                let entries = hostfs::list_real_dir(base);
+                if entries.len() > budget {
+                    capped = true;
+                    break;
+                }
+                budget -= entries.len();
+                for entry in entries {
                     let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     if !name.starts_with('.') && hostfs::wildcard(comp, name) {
                         next.push(entry);
