@@ -17,7 +17,13 @@ struct Supervisord(std::process::Child);
 
 impl Supervisord {
     fn start(conf: &Path) -> Supervisord {
+        Supervisord::start_with_env(conf, &[])
+    }
+
+    /// With variables added to its environment (for `%(ENV_X)s`).
+    fn start_with_env(conf: &Path, env: &[(&str, &str)]) -> Supervisord {
         let child = Command::new("supervisord")
+            .envs(env.iter().copied())
             .args(["-n", "-c"])
             .arg(conf)
             .stdout(Stdio::null())
@@ -426,13 +432,18 @@ fn the_fixed_sample_is_healthy_and_a_generic_name_is_no_misnomer() {
         "--worker=%(process_num)02d",
         &(own("proc") + "\nprocess_name=%(program_name)s_%(process_num)02d\nnumprocs=2"),
     );
+    // The web root from supervisord's own environment, as docker images write it.
+    let sample = sample.replace("directory={root}/srv/sei/web", "directory=%(ENV_SEI_HOME)s/web");
     let (tmp, sock) = node_with_sample("modpen4", &sample);
     let root = tmp.path();
-    let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
+    let home = root.join("srv/sei").display().to_string();
+    let _sd = Supervisord::start_with_env(&root.join("etc/supervisor/supervisord.conf"), &[("SEI_HOME", &home)]);
     wait_path(&sock);
     let r = check_until(root, |r| r.check("supervisor")["summary"].as_str().is_some() && r.summary_running() == 4);
     assert_eq!(r.codes("supervisor"), Vec::<String>::new(), "{}", r.check("supervisor"));
     assert_eq!(r.status("supervisor"), "ok");
+    let conf = r.evidence("supervisor")["pen_program_config"].as_array().unwrap().clone();
+    assert!(conf.iter().all(|p| p["directory"] == format!("{home}/web")), "{conf:#?}");
 }
 
 #[test]

@@ -65,6 +65,64 @@ pub fn worker_number(words: &[&str]) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Every reader of this module over mutated real-shaped inputs: no panic, bounded output.
+    #[test]
+    fn readers_survive_mutated_inputs() {
+        let samples: &[&[u8]] = &[
+            b"[program:m]\ncommand=/usr/bin/php -c /etc/php.ini %(here)s/../../scripts/mod-pen/MonitoramentoTarefasPEN.php --worker=%(process_num)02d\nprocess_name=%(program_name)s_%(process_num)02d\nnumprocs=4 ; c\n  cont\n[include]\nfiles=%(ENV_X)s/*.ini\n",
+            b"*/2 * * * * root . /crond_env.sh; root /usr/bin/php -c /etc/php.ini /opt/sei/scripts/AgendamentoTarefaSEI.php 2>&1 >> /x.log\n@reboot x\nA=B\n",
+            b"2026-11-27 00:01:00,010 INFO exited: mon (exit status 127; not expected)\nspawnerr: can't find command\n\0\0x",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let vars: std::collections::BTreeMap<String, String> =
+            [("program_name", "p"), ("process_num", "1"), ("ENV_X", "/x")]
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+        for sample in samples {
+            for _ in 0..4000 {
+                let mut b = sample.to_vec();
+                for _ in 0..(next() % 6 + 1) {
+                    let i = (next() as usize) % b.len().max(1);
+                    match next() % 4 {
+                        0 if !b.is_empty() => b[i] = next() as u8,
+                        1 => b.insert(i, b"%()s[];=#\n\t\0-c2>&1"[(next() % 17) as usize]),
+                        2 if !b.is_empty() => {
+                            b.remove(i);
+                        }
+                        _ => b.truncate(i),
+                    }
+                }
+                let t = String::from_utf8_lossy(&b);
+                for s in supervisor_conf::parse_ini(&t, "/f") {
+                    for e in &s.entries {
+                        let _ = supervisor_conf::expand(&e.value, &vars);
+                    }
+                }
+                for line in t.lines() {
+                    for system in [true, false] {
+                        if let Some((_, cmd)) = crontab::command_of(line, system) {
+                            let _ = crontab::traps(cmd, !system, &|w| w == "root");
+                        }
+                    }
+                }
+                let _ = crontab::calls_python(&t);
+                let _ = crontab::script_path_dirs(&t);
+                let _ = logs::exit_from_daemon_log(&t, "mon");
+                assert!(logs::tail_of_text(&t, "x").lines.len() <= logs::TAIL_LINES);
+                let words: Vec<&str> = t.split_whitespace().collect();
+                let _ = pen_script_of_words(&words);
+                let _ = worker_number(&words);
+            }
+        }
+    }
+
     #[test]
     fn scripts_come_from_the_era_table() {
         for s in [
