@@ -323,7 +323,7 @@ impl SupervisorCheck {
             "monitors",
             processes
                 .iter()
-                .filter(|p| p.script.starts_with("Monitoramento") || p.script.starts_with("Pendencias"))
+                .filter(|p| crate::node::is_monitor(p.script))
                 .map(|p| json!({"pid": p.pid, "script": p.script, "worker": p.worker, "age_secs": p.uptime_secs}))
                 .collect::<Vec<_>>(),
         );

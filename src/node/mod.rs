@@ -31,6 +31,11 @@ pub fn known_scripts() -> &'static [String] {
     })
 }
 
+/// Whether some era runs `script` (a file name) as a monitor.
+pub fn is_monitor(script: &str) -> bool {
+    crate::eras::table().eras.iter().any(|e| e.monitors.iter().any(|m| base_name(m) == script))
+}
+
 /// The last component of a path (`a/b/C.php` → `C.php`), quotes removed.
 pub fn base_name(path: &str) -> &str {
     let p = path.trim_matches(['"', '\'']);
@@ -142,5 +147,7 @@ mod tests {
         assert_eq!(pen_script_in("notes-ProcessamentoTarefasPEN.php.txt"), None);
         assert_eq!(worker_number(&["php", "x.php", "--worker=07"]), Some("07".into()));
         assert_eq!(worker_number(&["php", "x.php", "--worker", "3"]), Some("3".into()));
+        assert!(is_monitor("MonitoramentoTarefasPEN.php") && is_monitor("PendenciasTramiteRN.php"));
+        assert!(!is_monitor("ProcessamentoTarefasPEN.php"));
     }
 }
