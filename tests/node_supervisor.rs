@@ -680,3 +680,35 @@ fn a_binary_log_and_a_multi_gigabyte_stderr_log_are_read_from_their_end() {
     assert_eq!(bin_f["params"]["exitstatus"], "2", "{bin_f}");
     assert!(r.elapsed < Duration::from_secs(20));
 }
+
+#[test]
+fn secrets_in_a_failed_program_s_logs_never_leave() {
+    let tmp = plain_root();
+    let root = tmp.path();
+    let r_ = root.display().to_string();
+    let port = free_port();
+    let secret = "Sup3rv1sor-Pass-42";
+    let mut conf =
+        base_conf(root, &format!("[inet_http_server]\nport=127.0.0.1:{port}\nusername=pen\npassword={secret}\n"));
+    conf.push_str(&format!(
+        "\n[program:vaza]\ncommand=/bin/sh -c 'echo \"conectando com senha {secret}\" >&2; echo \"pass={secret}\"; exit 3' {r_}/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\n\
+         autostart=true\nstartsecs=1\nstartretries=0\n"
+    ));
+    write(root, "etc/supervisord.conf", &conf);
+    let _sd = Supervisord::start(&root.join("etc/supervisord.conf"));
+    wait_tcp(port);
+    let start = Instant::now();
+    let r = loop {
+        let r = run_check(&["--only", "supervisor", "--timeout", "2s"], Some(root));
+        if state_of(&r, "vaza") == "FATAL" {
+            break r;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", r.check("supervisor"));
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let f = r.finding("supervisor", "SUPERVISOR_PROGRAM_NOT_RUNNING");
+    assert!(f["params"]["stderr"].as_str().unwrap().contains("conectando com senha"), "{f}");
+    assert_eq!(f["params"]["exitstatus"], "3");
+    let all = r.report.to_string();
+    assert!(!all.contains(secret), "{all}");
+}
