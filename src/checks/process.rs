@@ -51,6 +51,16 @@ fn judged_era(processes: &[PenProcess], version: Option<&str>) -> Option<&'stati
     })
 }
 
+/// Whether a process's script file is gone: neither on this host nor inside the process's own
+/// root (a container's process names paths of its image, `/proc/PID/root/...` from here).
+fn script_gone(p: &PenProcess) -> bool {
+    if !p.script_path.starts_with('/') {
+        return false;
+    }
+    let inside = hostfs::path(format!("/proc/{}/root", p.pid)).join(p.script_path.trim_start_matches('/'));
+    !hostfs::exists(&p.script_path) && !inside.exists()
+}
+
 /// Which of the era's scripts no process runs.
 pub fn missing(processes: &[PenProcess], era: &Era) -> Vec<&'static str> {
     era_scripts(era).into_iter().filter(|s| !processes.iter().any(|p| p.script == *s)).collect()
@@ -74,8 +84,7 @@ impl Check for ProcessCheck {
         let sei_dir = ctx.settings.sei.as_ref().map(|s| s.dir.clone());
         let (processes, gone, ours) = tokio::task::spawn_blocking(move || {
             let ps = procs::scan();
-            let gone: Vec<bool> =
-                ps.iter().map(|p| p.script_path.starts_with('/') && !hostfs::exists(&p.script_path)).collect();
+            let gone: Vec<bool> = ps.iter().map(script_gone).collect();
             let ours: Vec<bool> = ps.iter().map(|p| procs::serves(p, sei_dir.as_deref())).collect();
             (ps, gone, ours)
         })
