@@ -360,6 +360,7 @@ fn the_sample_shipped_with_3_7_to_4_0_3_sends_nothing_and_says_why() {
     let ev = r.evidence("supervisor");
     assert!(ev["main_found_by"].as_str().unwrap().contains("running supervisord"), "{ev}");
     assert_eq!(ev["era"], "4.0-4.1");
+    assert_eq!(ev["era_sample_broken"], true);
 
     // The removed single monitor, and the version that removed it.
     let f = r.finding("supervisor", "SUPERVISOR_SCRIPT_MISSING");

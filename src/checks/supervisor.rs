@@ -273,6 +273,9 @@ impl SupervisorCheck {
         );
         o.set_evidence("module_version", &version);
         o.set_evidence("era", era.map(|e| e.id.as_str()));
+        // The module's own supervisor.exemplo.ini of this era is known to be wrong: an analyst
+        // reading the evidence knows where a node set up from it went astray.
+        o.set_evidence("era_sample_broken", era.map(|e| e.supervisor_sample_broken));
         for e in &cfg.unreadable {
             o.push(super::host_file_unreadable(e));
         }

@@ -157,7 +157,16 @@ pub fn traps(command: &str, user_crontab: bool, is_user: &dyn Fn(&str) -> bool) 
 /// Reads every crontab.
 pub fn scan() -> Crontabs {
     let mut out = Crontabs::default();
-    let is_user = |w: &str| !w.contains('/') && !w.contains('=') && hostfs::user_exists(w);
+    // A user name where a command is expected; a user named like a program on PATH (`mysql`)
+    // may well be that program.
+    let is_user = |w: &str| {
+        !w.contains('/')
+            && !w.contains('=')
+            && hostfs::user_exists(w)
+            && !["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]
+                .iter()
+                .any(|d| hostfs::exists(format!("{d}/{w}")))
+    };
     for (real, system) in files() {
         let text = match hostfs::read_real(&real) {
             Ok(t) => t,
