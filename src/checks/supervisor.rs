@@ -77,14 +77,15 @@ fn endpoint_from_config(cfg: &Config) -> Option<(Endpoint, Option<(String, Secre
     None
 }
 
-/// The environment of the running supervisord (for `%(ENV_X)s`), else pen-doctor's own.
-fn daemon_env(pid: Option<u32>) -> BTreeMap<String, String> {
+/// The environment of the running supervisord (for `%(ENV_X)s`), else pen-doctor's own; and
+/// whether it is supervisord's.
+fn daemon_env(pid: Option<u32>) -> (BTreeMap<String, String>, bool) {
     if let Some(pid) = pid {
         if let Ok(raw) = hostfs::read_file(&hostfs::path(format!("/proc/{pid}/environ")), hostfs::Kind::Kernel) {
-            return crate::hostenv::parse_environ(&raw);
+            return (crate::hostenv::parse_environ(&raw), true);
         }
     }
-    std::env::vars().collect()
+    (std::env::vars().collect(), false)
 }
 
 /// Everything read from files and `/proc`, off the runtime's threads.
@@ -100,8 +101,10 @@ struct Local {
 
 fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<PathBuf>) -> Local {
     let cfg = supervisor_conf::load();
-    let env = daemon_env(cfg.daemon_pid);
+    let (env, daemons) = daemon_env(cfg.daemon_pid);
     let (programs, mut invalid) = programs::pen_programs(&cfg, &env);
+    // A variable missing from pen-doctor's own environment says nothing of supervisord's.
+    invalid.retain(|(_, _, p)| daemons || !p.starts_with("unknown expansion %(ENV_"));
     invalid.extend(cfg.problems.iter().cloned());
     for p in &programs {
         if let Some(s) = cfg.section(&format!("program:{}", p.name)) {
@@ -290,6 +293,9 @@ impl SupervisorCheck {
         }
         if !cfg.duplicates.is_empty() {
             o.set_evidence("duplicate_sections", &cfg.duplicates);
+        }
+        if !cfg.unmatched.is_empty() {
+            o.set_evidence("include_patterns_without_match", &cfg.unmatched);
         }
         if cfg.left_out > 0 {
             o.set_evidence("left_out_by_bounds", cfg.left_out);

@@ -141,6 +141,8 @@ pub struct Config {
     /// Duplicates beyond [`MAX_DUPLICATES`], and sections or keys beyond the caps, not kept.
     pub left_out: usize,
     pub problems: Vec<Problem>,
+    /// `[include]` patterns that matched no file.
+    pub unmatched: Vec<String>,
     /// Files that exist but could not be read (not regular, too large, no permission).
     pub unreadable: Vec<hostfs::FileError>,
 }
@@ -352,7 +354,8 @@ pub fn load_from(cfg: &mut Config, main_real: &Path) {
         let abs = if pattern.starts_with('/') { hostfs::path(pattern) } else { main_dir_real.join(pattern) };
         let (matched, capped) = glob(&abs, MAX_INCLUDED + 1);
         if matched.is_empty() {
-            cfg.problems.push((files.file.clone(), files.line, format!("include pattern matches no file: {pattern}")));
+            // supervisord only logs it: an empty conf.d is a healthy configuration.
+            cfg.unmatched.push(pattern.to_string());
             continue;
         }
         if capped || matched.len() > MAX_INCLUDED {
