@@ -204,7 +204,8 @@ fn the_scheduler_and_the_traps_of_real_cron_lines() {
         ),
         (
             "etc/cron.d/sei",
-            "*/10 * * * * root . /crond_env.sh; root /bin/true /opt/sei/bin/mod-pen/verificar-reboot-fila.sh >> /var/log/x.log 2>&1\n",
+            "*/10 * * * * root . /crond_env.sh; root /bin/true /opt/sei/bin/mod-pen/verificar-reboot-fila.sh >> /var/log/x.log 2>&1\n\
+             */2 * * * * apache /bin/true /opt/sei/scripts/AgendamentoTarefaSEI.php\n",
         ),
     ]);
     let r = run_check(&["--only", "cron"], Some(tmp.path()));
@@ -231,10 +232,17 @@ fn the_scheduler_and_the_traps_of_real_cron_lines() {
         problems.iter().any(|(f, _, p)| f == "/etc/cron.d/sei" && p.contains("user name 'root' inside the command")),
         "{problems:#?}"
     );
-    assert_eq!(problems.len(), 2, "{problems:#?}");
+    // The scheduler twice on one node: the same tasks run twice.
+    assert!(
+        problems.iter().any(|(f, l, p)| f == "/var/spool/cron/crontabs/root"
+            && l == "1"
+            && p == "AgendamentoTarefaSEI.php scheduled again (first at /etc/cron.d/sei:2)"),
+        "{problems:#?}"
+    );
+    assert_eq!(problems.len(), 3, "{problems:#?}");
     assert_eq!(r.status("cron:pen"), "fail");
     // The scheduler is scheduled (broken, but there): the fleet sees it.
-    assert_eq!(r.evidence("cron:pen")["scheduler"]["file"], "/var/spool/cron/crontabs/root");
+    assert_eq!(r.evidence("cron:pen")["scheduler"]["file"], "/etc/cron.d/sei");
 }
 
 #[test]

@@ -125,6 +125,26 @@ impl Check for CronCheck {
         }
         if scheduler.len() > 1 {
             o.set_evidence("scheduler_entries", &scheduler);
+            // Each run of the scheduler runs every due task: twice on one node, the same tasks
+            // compete for the same records.
+            let first = &scheduler[0];
+            for again in &scheduler[1..] {
+                o.push(
+                    Finding::new("CRON_ENTRY_BROKEN")
+                        .with("file", &again.file)
+                        .with("line", again.line)
+                        .with(
+                            "problem",
+                            format!(
+                                "{} scheduled again (first at {}:{})",
+                                crontab::SCHEDULER_SCRIPT,
+                                first.file,
+                                first.line
+                            ),
+                        )
+                        .severity(Severity::Warn),
+                );
+            }
         }
         for b in &broken {
             let f = Finding::new("CRON_ENTRY_BROKEN")
