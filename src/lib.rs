@@ -25,6 +25,7 @@ pub mod model;
 #[cfg(test)]
 mod mutation;
 pub mod net;
+pub mod node;
 pub mod output;
 pub mod phpini;
 pub mod pki;

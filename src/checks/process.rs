@@ -1,14 +1,18 @@
-//! `process:pen`: the PEN PHP workers run on this node, read from `/proc` (pid, user, uptime,
-//! command line), judged against the module generation when it is known.
+//! `process:pen`: the PEN PHP processes running on this node, read from `/proc` (`src/node`),
+//! judged against the installed module's era: the era's monitors and workers run, no process
+//! runs a script that no longer exists or belongs to another era (the old workers that never
+//! exit), no two processes run the same script with the same `--worker=NN`; each monitor's
+//! age in evidence.
 
 use super::core::{Check, Ctx};
 pub use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
+use crate::eras::Era;
 use crate::hostfs;
-use crate::model::Finding;
-use crate::model::Outcome;
+use crate::model::{Finding, Outcome};
+use crate::node::procs::{self, PenProcess};
 use crate::settings::Settings;
 use async_trait::async_trait;
-use std::path::Path;
+use serde_json::json;
 use std::sync::Arc;
 
 pub struct ProcessCheck {
@@ -24,101 +28,37 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(ProcessCheck { from_sei: settings.sei.is_some() })]
 }
 
-/// A running PEN worker.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Worker {
-    pub pid: u32,
-    pub script: &'static str,
-    pub user: String,
-    pub uptime_secs: Option<u64>,
-    pub command: String,
+/// The scripts of an era, by file name.
+fn era_scripts(era: &Era) -> Vec<&'static str> {
+    crate::node::programs::required(era).into_iter().map(|(s, _)| s).collect()
 }
 
-/// The PEN script a command line runs, if any.
-pub fn pen_script(args: &[&str]) -> Option<&'static str> {
-    args.iter().find_map(|a| {
-        let base = a.rsplit('/').next().unwrap_or(a);
-        SCRIPTS_4X
-            .iter()
-            .chain(SCRIPTS_LEGACY)
-            .copied()
-            .find(|s| base == *s || a.split_whitespace().any(|w| w.ends_with(&format!("/{s}")) || w == *s))
+/// The era judged: the installed one, else the one whose scripts best match what runs (ties
+/// go to the latest era).
+fn judged_era(processes: &[PenProcess], version: Option<&str>) -> Option<&'static Era> {
+    if let Some(e) = version.and_then(crate::eras::era_of) {
+        return Some(e);
+    }
+    let t = crate::eras::table();
+    t.eras.iter().rev().max_by_key(|e| {
+        let scripts = era_scripts(e);
+        scripts.iter().filter(|s| processes.iter().any(|p| p.script == **s)).count()
     })
 }
 
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf only reads a system constant.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
+/// Whether a process's script file is gone: neither on this host nor inside the process's own
+/// root (a container's process names paths of its image, `/proc/PID/root/...` from here).
+fn script_gone(p: &PenProcess) -> bool {
+    if !p.script_path.starts_with('/') {
+        return false;
     }
+    let inside = hostfs::path(format!("/proc/{}/root", p.pid)).join(p.script_path.trim_start_matches('/'));
+    !hostfs::exists(&p.script_path) && !inside.exists()
 }
 
-fn uptime_of(dir: &Path, boot_uptime: Option<f64>) -> Option<u64> {
-    let stat = hostfs::read_real(&dir.join("stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    // Fields after the command: state is field 3, start time is field 22.
-    let start: f64 = after.split_whitespace().nth(19)?.parse().ok()?;
-    let up = boot_uptime? - start / clock_ticks();
-    (up >= 0.0).then_some(up as u64)
-}
-
-/// The PEN workers running now.
-pub fn scan() -> Vec<Worker> {
-    let me = std::process::id();
-    let users = hostfs::users();
-    let boot_uptime = hostfs::read("/proc/uptime").ok().and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
-    let mut out = Vec::new();
-    for dir in hostfs::list_dir("/proc") {
-        let Some(pid) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if pid == me {
-            continue;
-        }
-        let Ok(raw) = hostfs::read_file(&dir.join("cmdline"), hostfs::Kind::Kernel) else { continue };
-        let text = String::from_utf8_lossy(&raw);
-        let args: Vec<&str> = text.split('\0').filter(|a| !a.is_empty()).collect();
-        let Some(script) = pen_script(&args) else { continue };
-        let uid = hostfs::read_real(&dir.join("status")).ok().and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok())
-        });
-        let user = match uid {
-            Some(u) => users.get(&u).cloned().unwrap_or_else(|| u.to_string()),
-            None => "?".into(),
-        };
-        let command: String = args.join(" ").chars().take(300).collect();
-        out.push(Worker { pid, script, user, uptime_secs: uptime_of(&dir, boot_uptime), command });
-    }
-    out.sort_by_key(|w| w.pid);
-    out
-}
-
-/// The module generation from its version (`4.0.1` → 4).
-fn major(version: &str) -> Option<u32> {
-    version.trim().trim_start_matches(['v', 'V']).split('.').next()?.parse().ok()
-}
-
-/// Which expected scripts are missing: (generation label, missing scripts).
-pub fn missing(workers: &[Worker], version: Option<&str>) -> (&'static str, Vec<&'static str>) {
-    let running = |s: &&str| workers.iter().any(|w| w.script == *s);
-    let miss = |set: &[&'static str]| set.iter().copied().filter(|s| !running(s)).collect::<Vec<_>>();
-    match version.and_then(major) {
-        Some(m) if m >= 4 => ("4.x", miss(SCRIPTS_4X)),
-        Some(_) => ("1.x-3.x", miss(SCRIPTS_LEGACY)),
-        None => {
-            let (new, old) = (miss(SCRIPTS_4X), miss(SCRIPTS_LEGACY));
-            if new.is_empty() || old.is_empty() {
-                ("4.x", Vec::new())
-            } else if old.len() < SCRIPTS_LEGACY.len() && new.len() == SCRIPTS_4X.len() {
-                ("1.x-3.x", old)
-            } else {
-                ("4.x", new)
-            }
-        }
-    }
+/// Which of the era's scripts no process runs.
+pub fn missing(processes: &[PenProcess], era: &Era) -> Vec<&'static str> {
+    era_scripts(era).into_iter().filter(|s| !processes.iter().any(|p| p.script == *s)).collect()
 }
 
 #[async_trait]
@@ -135,19 +75,70 @@ impl Check for ProcessCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let version = ctx.settings.sei.as_ref().and_then(|s| s.pen_version.clone());
-        let workers = tokio::task::spawn_blocking(scan).await.unwrap_or_default();
-        let (generation, missing) = missing(&workers, version.as_deref());
+        // Whether each process's script still exists, read off the runtime's threads.
+        let sei_dir = ctx.settings.sei.as_ref().map(|s| s.dir.clone());
+        let (processes, gone, ours) = tokio::task::spawn_blocking(move || {
+            let ps = procs::scan();
+            let gone: Vec<bool> = ps.iter().map(script_gone).collect();
+            let ours: Vec<bool> = ps.iter().map(|p| procs::serves(p, sei_dir.as_deref())).collect();
+            (ps, gone, ours)
+        })
+        .await
+        .unwrap_or_default();
+        let era = judged_era(&processes, version.as_deref());
+        let known_version = version.as_deref().and_then(crate::eras::era_of).is_some();
         let mut o = Outcome::new()
-            .evidence("workers", &workers)
-            .evidence("generation", generation)
+            .evidence("workers", &processes)
+            .evidence("generation", era.map(|e| e.id.as_str()))
             .evidence("module_version", &version)
-            .summary("count", workers.len());
-        if !missing.is_empty() {
+            .summary("count", processes.len());
+        o.set_evidence(
+            "monitor_ages",
+            processes
+                .iter()
+                .filter(|p| era.is_some_and(|e| e.monitors.iter().any(|m| crate::node::base_name(m) == p.script)))
+                .map(|p| json!({"pid": p.pid, "script": p.script, "worker": p.worker, "age_secs": p.uptime_secs}))
+                .collect::<Vec<_>>(),
+        );
+        if let Some(era) = era {
+            let workers = crate::node::programs::workers_needed(era, ctx.settings.sei.as_ref());
+            let missing: Vec<&str> = missing(&processes, era)
+                .into_iter()
+                .filter(|s| workers || era.monitors.iter().any(|m| crate::node::base_name(m) == *s))
+                .collect();
+            if !missing.is_empty() {
+                o.push(
+                    Finding::new("PEN_WORKERS_NOT_RUNNING")
+                        .with("missing", missing.join(", "))
+                        .with("generation", &era.id)
+                        .with("running", processes.len()),
+                );
+            }
+        }
+        let scripts_of_era: Vec<&str> = era.map(era_scripts).unwrap_or_default();
+        for ((p, gone), ours) in processes.iter().zip(&gone).zip(&ours) {
+            // Another installation on this host may be of another version: only ours is judged
+            // by our era.
+            let other_era = known_version && *ours && !scripts_of_era.contains(&p.script);
+            if *gone || other_era {
+                o.push(
+                    Finding::new("PEN_STALE_PROCESS")
+                        .with("pid", p.pid)
+                        .with("script", &p.script_path)
+                        .with("reason", if *gone { "script-gone" } else { "other-era" })
+                        .with("age_secs", p.uptime_secs.map(|a| a.to_string()).unwrap_or_else(|| "-".into()))
+                        .with("installed", version.as_deref().unwrap_or("-")),
+                );
+            }
+        }
+        let serving: Vec<PenProcess> =
+            processes.iter().zip(&ours).filter(|(_, o)| **o).map(|(p, _)| p.clone()).collect();
+        for (script, worker, pids) in procs::duplicated_workers(&serving) {
             o.push(
-                Finding::new("PEN_WORKERS_NOT_RUNNING")
-                    .with("missing", missing.join(", "))
-                    .with("generation", generation)
-                    .with("running", workers.len()),
+                Finding::new("PEN_WORKERS_DUPLICATED")
+                    .with("script", script)
+                    .with("worker", worker)
+                    .with("pids", pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),
             );
         }
         o
@@ -159,17 +150,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recognises_scripts() {
+    fn the_era_decides_what_must_run() {
+        let e = crate::eras::era_of("4.0.3").unwrap();
         assert_eq!(
-            pen_script(&["/usr/bin/php", "-c", "/etc/php.ini", "/opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php"]),
-            Some("ProcessamentoTarefasPEN.php")
+            era_scripts(e),
+            [
+                "MonitoramentoEnvioTarefasPEN.php",
+                "MonitoramentoRecebimentoTarefasPEN.php",
+                "ProcessamentoTarefasPEN.php"
+            ]
         );
-        assert_eq!(
-            pen_script(&["bash", "-c", "php /opt/sei/web/modulos/pen/rn/PendenciasTramiteRN.php"]),
-            Some("PendenciasTramiteRN.php")
-        );
-        assert_eq!(pen_script(&["vim", "notes-ProcessamentoTarefasPEN.php.txt"]), None);
-        assert_eq!(major("4.0.2"), Some(4));
-        assert_eq!(major("3.7.0"), Some(3));
+        let e = crate::eras::era_of("3.5.0").unwrap();
+        assert_eq!(era_scripts(e), ["MonitoramentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"]);
+        let e = crate::eras::era_of("1.5.4").unwrap();
+        assert_eq!(era_scripts(e), ["PendenciasTramiteRN.php", "ProcessarPendenciasRN.php"]);
     }
 }

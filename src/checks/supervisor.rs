@@ -1,61 +1,30 @@
-//! `supervisor`: finds supervisord's configuration (and its includes), talks XML-RPC to it,
-//! requires every program that runs a PEN script to be RUNNING (with the tail of stderr for
-//! those that are not), and lints the PEN program sections.
+//! `supervisor`: reads supervisord's configuration as supervisord reads it (`src/node`), judges
+//! each PEN program against the installed module's era (script, `directory=`, name, `user=`
+//! and the certificate, the era's required monitors and workers), talks XML-RPC to supervisord,
+//! requires every PEN program to be RUNNING, and gives a failed one's real exit status and the
+//! tails of its stderr and stdout logs.
 
 use super::core::{Check, Ctx};
-use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
+use super::facts::pen_node;
 use crate::hostfs;
-use crate::model::Finding;
-use crate::model::Outcome;
+use crate::model::{Finding, Outcome};
+use crate::node::logs::{self, Tail};
+use crate::node::procs::{self, PenProcess};
+use crate::node::programs::{self, Program, ProgramProblem};
+use crate::node::supervisor_conf;
 use crate::proto::xmlrpc::{self, Endpoint, Param, Value};
 use crate::secret::Secret;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The worker script of mod-sei-pen 2.x that newer versions no longer ship.
-pub const REMOVED_SCRIPTS: &[&str] = &["MonitoramentoTarefasPEN.php"];
+pub use crate::node::supervisor_conf::{parse_ini, Config, Entry, Section};
 
-const CONFIG_FILES: &[&str] = &["/etc/supervisord.conf", "/etc/supervisor/supervisord.conf"];
-
-/// The keys supervisord understands in a `[program:x]` section.
-const PROGRAM_KEYS: &[&str] = &[
-    "command",
-    "process_name",
-    "numprocs",
-    "numprocs_start",
-    "priority",
-    "autostart",
-    "autorestart",
-    "startsecs",
-    "startretries",
-    "exitcodes",
-    "stopsignal",
-    "stopwaitsecs",
-    "stopasgroup",
-    "killasgroup",
-    "user",
-    "redirect_stderr",
-    "stdout_logfile",
-    "stdout_logfile_maxbytes",
-    "stdout_logfile_backups",
-    "stdout_capture_maxbytes",
-    "stdout_events_enabled",
-    "stdout_syslog",
-    "stderr_logfile",
-    "stderr_logfile_maxbytes",
-    "stderr_logfile_backups",
-    "stderr_capture_maxbytes",
-    "stderr_events_enabled",
-    "stderr_syslog",
-    "environment",
-    "directory",
-    "umask",
-    "serverurl",
-];
+/// Where supervisord looks for its configuration.
+const CONFIG_FILES: &[&str] = supervisor_conf::DEFAULT_FILES;
 
 pub struct SupervisorCheck;
 
@@ -68,149 +37,20 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(SupervisorCheck)]
 }
 
-/// One key of an INI section, with where it was written.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub key: String,
-    pub value: String,
-    pub line: usize,
-}
-
-/// One `[section]` of a supervisord configuration file.
-#[derive(Clone, Debug)]
-pub struct Section {
-    pub name: String,
-    /// The host path of the file (for people).
-    pub file: String,
-    pub line: usize,
-    pub entries: Vec<Entry>,
-}
-
-impl Section {
-    pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().rev().find(|e| e.key == key)
-    }
-}
-
-/// Parses supervisord's INI dialect: `key = value` or `key: value`, `;`/`#` comments (inline
-/// `;` after whitespace too), indented continuation lines.
-pub fn parse_ini(text: &str, file: &str) -> Vec<Section> {
-    let mut sections: Vec<Section> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with(';') || trimmed.starts_with('#') {
-            continue;
-        }
-        let continuation = raw.starts_with([' ', '\t']);
-        if continuation {
-            if let Some(e) = sections.last_mut().and_then(|s| s.entries.last_mut()) {
-                e.value.push(' ');
-                e.value.push_str(strip_inline_comment(trimmed));
-                continue;
-            }
-        }
-        if let Some(name) = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-            sections.push(Section {
-                name: name.trim().to_string(),
-                file: file.to_string(),
-                line: line_no,
-                entries: Vec::new(),
-            });
-            continue;
-        }
-        let Some(section) = sections.last_mut() else { continue };
-        let split = match (trimmed.find('='), trimmed.find(':')) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => {
-                section.entries.push(Entry { key: trimmed.to_ascii_lowercase(), value: String::new(), line: line_no });
-                continue;
-            }
-        };
-        let key = trimmed[..split].trim().to_ascii_lowercase();
-        let value = strip_inline_comment(trimmed[split + 1..].trim()).to_string();
-        section.entries.push(Entry { key, value, line: line_no });
-    }
-    sections
-}
-
-fn strip_inline_comment(v: &str) -> &str {
-    match v.find(" ;").or_else(|| v.find("\t;")) {
-        Some(i) => v[..i].trim_end(),
-        None => v,
-    }
-}
-
-/// The configuration read: sections of the main file and its includes.
-#[derive(Default)]
-pub struct Config {
-    pub main: Option<String>,
-    pub files: Vec<String>,
-    pub sections: Vec<Section>,
-    /// Files that exist but could not be read (not regular, too large, no permission).
-    pub unreadable: Vec<hostfs::FileError>,
-}
-
-fn here_expand(value: &str, dir: &Path) -> String {
-    value.replace("%(here)s", &dir.display().to_string())
-}
-
-/// Finds and reads supervisord's configuration with its `[include] files=` globs.
+/// Finds and reads supervisord's configuration with its includes.
 pub fn load_config() -> Config {
-    let mut cfg = Config::default();
-    let Some(main) = CONFIG_FILES.iter().find(|f| hostfs::exists(f)) else { return cfg };
-    let text = match hostfs::read(main) {
-        Ok(t) => t,
-        Err(e) => {
-            cfg.unreadable.push(e);
-            return cfg;
-        }
-    };
-    let main_dir = Path::new(main).parent().unwrap_or(Path::new("/")).to_path_buf();
-    cfg.main = Some(main.to_string());
-    cfg.files.push(main.to_string());
-    let sections = parse_ini(&text, main);
-    let includes: Vec<String> = sections
-        .iter()
-        .filter(|s| s.name == "include")
-        .filter_map(|s| s.get("files"))
-        .flat_map(|e| e.value.split_whitespace().map(|p| here_expand(p, &main_dir)).collect::<Vec<_>>())
-        .collect();
-    cfg.sections = sections;
-    for pattern in includes {
-        let abs = if pattern.starts_with('/') { PathBuf::from(&pattern) } else { main_dir.join(&pattern) };
-        let (dir, name) = (abs.parent().unwrap_or(Path::new("/")).to_path_buf(), abs.file_name());
-        let Some(name) = name.and_then(|n| n.to_str()) else { continue };
-        let mut matched: Vec<PathBuf> = hostfs::list_dir(&dir)
-            .into_iter()
-            .filter(|p| {
-                !p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| hostfs::wildcard(name, n))
-            })
-            .collect();
-        matched.sort();
-        for real in matched {
-            let shown = hostfs::display(&real);
-            if cfg.files.contains(&shown) {
-                continue;
-            }
-            match hostfs::read_real(&real) {
-                Ok(t) => {
-                    cfg.sections.extend(parse_ini(&t, &shown));
-                    cfg.files.push(shown);
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => cfg.unreadable.push(e),
-            }
-        }
-    }
-    cfg
+    supervisor_conf::load()
+}
+
+/// The PEN script a command runs (any era's, removed ones included).
+pub fn pen_script_of(command: &str) -> Option<&'static str> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    crate::node::pen_script_of_words(&words).map(|(s, _)| s)
 }
 
 /// The endpoint and credentials named by the configuration's `[unix_http_server]` or
 /// `[inet_http_server]`.
 fn endpoint_from_config(cfg: &Config) -> Option<(Endpoint, Option<(String, Secret)>)> {
-    let main_dir = cfg.main.as_deref().and_then(|m| Path::new(m).parent()).unwrap_or(Path::new("/")).to_path_buf();
     let creds = |s: &Section| {
         let user = s.get("username").map(|e| e.value.clone()).filter(|u| !u.is_empty())?;
         let pass = s.get("password").map(|e| e.value.clone()).unwrap_or_default();
@@ -219,12 +59,12 @@ fn endpoint_from_config(cfg: &Config) -> Option<(Endpoint, Option<(String, Secre
         crate::redact::register_credentials(&user, &pass);
         Some((user, Secret::new(pass)))
     };
-    if let Some(s) = cfg.sections.iter().find(|s| s.name == "unix_http_server") {
+    if let Some(s) = cfg.section("unix_http_server") {
         if let Some(file) = s.get("file") {
-            return Some((Endpoint::Unix(PathBuf::from(here_expand(&file.value, &main_dir))), creds(s)));
+            return Some((Endpoint::Unix(PathBuf::from(&file.value)), creds(s)));
         }
     }
-    if let Some(s) = cfg.sections.iter().find(|s| s.name == "inet_http_server") {
+    if let Some(s) = cfg.section("inet_http_server") {
         if let Some(port) = s.get("port") {
             let v = port.value.trim();
             let addr = match v.rsplit_once(':') {
@@ -238,54 +78,131 @@ fn endpoint_from_config(cfg: &Config) -> Option<(Endpoint, Option<(String, Secre
     None
 }
 
-/// The PEN script a command runs (current, legacy or removed).
-pub fn pen_script_of(command: &str) -> Option<&'static str> {
-    command.split_whitespace().find_map(|w| {
-        let base = w.rsplit('/').next().unwrap_or(w).trim_matches(['"', '\'']);
-        SCRIPTS_4X.iter().chain(SCRIPTS_LEGACY).chain(REMOVED_SCRIPTS).copied().find(|s| base == *s)
-    })
+/// The environment of the running supervisord (for `%(ENV_X)s`), else pen-doctor's own; and
+/// whether it is supervisord's.
+fn daemon_env(pid: Option<u32>) -> (BTreeMap<String, String>, bool) {
+    if let Some(pid) = pid {
+        if let Ok(raw) = hostfs::read_file(&hostfs::path(format!("/proc/{pid}/environ")), hostfs::Kind::Kernel) {
+            return (crate::hostenv::parse_environ(&raw), true);
+        }
+    }
+    (std::env::vars().collect(), false)
 }
 
-/// The lint problems of the PEN program sections: (file, line, problem).
-pub fn lint(cfg: &Config, module_major: Option<u32>) -> Vec<(String, usize, String)> {
-    let mut out = Vec::new();
-    for s in cfg.sections.iter().filter(|s| s.name.starts_with("program:")) {
-        let Some(cmd) = s.get("command") else { continue };
-        let Some(script) = pen_script_of(&cmd.value) else { continue };
-        for e in &s.entries {
-            if !PROGRAM_KEYS.contains(&e.key.as_str()) {
-                out.push((s.file.clone(), e.line, format!("unknown key '{}'", e.key)));
-            }
+/// Everything read from files and `/proc`, off the runtime's threads.
+#[derive(Default)]
+struct Local {
+    cfg: Config,
+    programs: Vec<Program>,
+    /// Problems of the configuration: (file, line, problem).
+    invalid: Vec<(String, usize, String)>,
+    judged: Vec<(usize, ProgramProblem)>,
+    processes: Vec<PenProcess>,
+}
+
+fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<PathBuf>) -> Local {
+    let cfg = supervisor_conf::load();
+    let (env, daemons) = daemon_env(cfg.daemon_pid);
+    let (programs, mut invalid) = programs::pen_programs(&cfg, &env);
+    // A variable missing from pen-doctor's own environment says nothing of supervisord's.
+    invalid.retain(|(_, _, p)| daemons || !p.starts_with("unknown expansion %(ENV_"));
+    invalid.extend(cfg.problems.iter().cloned());
+    for p in &programs {
+        if let Some(s) = cfg.section(&format!("program:{}", p.name)) {
+            invalid.extend(programs::unknown_keys(s));
         }
-        let words: Vec<&str> = cmd.value.split_whitespace().map(|w| w.trim_matches(['"', '\''])).collect();
+        let words: Vec<&str> = p.command.split_whitespace().map(|w| w.trim_matches(['"', '\''])).collect();
         if let Some(bin) = words.first() {
-            let base = bin.rsplit('/').next().unwrap_or(bin);
+            let base = crate::node::base_name(bin);
             if bin.starts_with('/') && base.starts_with("php") && !bin.contains("%(") && !hostfs::exists(bin) {
-                out.push((s.file.clone(), cmd.line, format!("php binary not found: {bin}")));
+                invalid.push((p.command_file.clone(), p.command_line, format!("php binary not found: {bin}")));
             }
         }
-        if REMOVED_SCRIPTS.contains(&script) {
-            out.push((s.file.clone(), cmd.line, format!("script removed in newer module versions: {script}")));
-        } else if SCRIPTS_LEGACY.contains(&script) && module_major.is_some_and(|m| m >= 4) {
-            out.push((s.file.clone(), cmd.line, format!("script of module 1.x-3.x, absent in 4.x: {script}")));
-        }
-        if let Some(path) = words.iter().find(|w| w.rsplit('/').next() == Some(script)) {
-            if path.starts_with('/') && !path.contains("%(") && !hostfs::exists(path) {
-                out.push((s.file.clone(), cmd.line, format!("script not found: {path}")));
-            }
-        }
-        if let Some(user) = s.get("user") {
-            if !user.value.is_empty() && !hostfs::user_exists(&user.value) {
-                out.push((s.file.clone(), user.line, format!("user not found: {}", user.value)));
+        if let Some((user, line)) = &p.user {
+            if !user.is_empty() && !hostfs::user_exists(user) {
+                invalid.push((p.file.clone(), *line, format!("user not found: {user}")));
             }
         }
     }
-    out
+    let installed = version.as_deref().and_then(crate::eras::Version::parse);
+    let eras = crate::eras::table();
+    let judged = programs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            programs::judge(p, installed.as_ref(), eras, cert.as_deref()).into_iter().map(move |x| (i, x))
+        })
+        .collect();
+    let processes = procs::scan().into_iter().filter(|p| procs::serves(p, sei_dir.as_deref())).collect();
+    Local { cfg, programs, invalid, judged, processes }
 }
 
-fn last_lines(text: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.chars().take(300).collect()).collect()
+fn program_finding(p: &Program, problem: &ProgramProblem, installed: &str) -> Finding {
+    match problem {
+        ProgramProblem::ScriptMissing { removed_in } => Finding::new("SUPERVISOR_SCRIPT_MISSING")
+            .with("program", &p.name)
+            .with("script", &p.script_path)
+            .with("file", &p.command_file)
+            .with("line", p.command_line)
+            .with("removed_in", removed_in.as_deref().unwrap_or("-"))
+            .with("installed", installed),
+        ProgramProblem::DirectoryMissing => {
+            let (dir, line) = p.directory.clone().unwrap_or_default();
+            Finding::new("SUPERVISOR_DIRECTORY_MISSING")
+                .with("program", &p.name)
+                .with("directory", dir)
+                .with("file", &p.file)
+                .with("line", line)
+        }
+        ProgramProblem::Misnamed => Finding::new("SUPERVISOR_PROGRAM_MISNAMED")
+            .with("program", &p.name)
+            .with("script", p.script)
+            .with("file", &p.file)
+            .with("line", p.line),
+        ProgramProblem::UserCannotReadCert { user, cert, owner_mode } => {
+            Finding::new("SUPERVISOR_USER_CANNOT_READ_CERT")
+                .with("program", &p.name)
+                .with("user", user)
+                .with("cert", cert)
+                .with("owner_mode", owner_mode)
+        }
+        ProgramProblem::Invalid { file, line, problem } => {
+            Finding::new("SUPERVISOR_CONFIG_INVALID").with("file", file).with("line", line).with("problem", problem)
+        }
+    }
+}
+
+/// The tail of one stream of a process: the file the configuration names when it can be read,
+/// else supervisord's own copy over XML-RPC.
+async fn stream_tail(
+    endpoint: &Endpoint,
+    auth: Option<&(String, Secret)>,
+    full: &str,
+    file: Option<String>,
+    stderr: bool,
+    t: std::time::Duration,
+) -> Tail {
+    if let Some(f) = file {
+        let got = tokio::task::spawn_blocking(move || logs::tail_file(&f)).await;
+        if let Ok(Ok(tail)) = got {
+            return tail;
+        }
+    }
+    let method = if stderr { "supervisor.tailProcessStderrLog" } else { "supervisor.tailProcessStdoutLog" };
+    match xmlrpc::call(
+        endpoint,
+        auth,
+        method,
+        &[Param::Str(full), Param::Int(0), Param::Int(logs::TAIL_BYTES as i64)],
+        t,
+    )
+    .await
+    {
+        Ok(Value::Array(parts)) => {
+            parts.first().and_then(Value::as_str).map(|s| logs::tail_of_text(s, "supervisord")).unwrap_or_default()
+        }
+        _ => Tail::default(),
+    }
 }
 
 #[async_trait]
@@ -298,42 +215,145 @@ impl Check for SupervisorCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
+        let mut o = self.judge(ctx).await;
+        cap_findings(&mut o);
+        o
+    }
+}
+
+/// Findings of one code kept at most: a hostile configuration (thousands of PEN programs with
+/// unknown keys) gives a bounded report; the number left out is in evidence.
+pub const MAX_FINDINGS_PER_CODE: usize = 32;
+
+fn cap_findings(o: &mut Outcome) {
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    o.findings.retain(|f| {
+        let n = seen.entry(f.code).or_default();
+        *n += 1;
+        if *n > MAX_FINDINGS_PER_CODE {
+            *left_out.entry(f.code).or_default() += 1;
+            false
+        } else {
+            true
+        }
+    });
+    if !left_out.is_empty() {
+        o.set_evidence("findings_left_out", &left_out);
+    }
+}
+
+impl SupervisorCheck {
+    async fn judge(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
-        let module_major = s
-            .sei
-            .as_ref()
-            .and_then(|i| i.pen_version.as_deref())
-            .and_then(|v| v.trim().split('.').next()?.parse::<u32>().ok());
+        let version = s.sei.as_ref().and_then(|i| i.pen_version.clone());
+        let cert = s.sei.as_ref().and_then(|i| i.pen.as_ref()).and_then(|p| p.cert_path.clone());
         // The configuration and the files it names are looked at off the runtime's threads: a
         // read that blocks (a hung network mount) must not keep the deadline from firing.
-        let (cfg, problems) = tokio::task::spawn_blocking(move || {
-            let cfg = load_config();
-            let problems = lint(&cfg, module_major);
-            (cfg, problems)
-        })
-        .await
-        .unwrap_or_default();
+        let v = version.clone();
+        let sei_dir = s.sei.as_ref().map(|i| i.dir.clone());
+        let Local { cfg, programs, invalid, judged, processes } =
+            tokio::task::spawn_blocking(move || read_local(v, cert, sei_dir)).await.unwrap_or_default();
+        let installed = version.clone().unwrap_or_else(|| "-".into());
+        let era = version.as_deref().and_then(crate::eras::era_of);
         let mut o = Outcome::new().evidence("config_files", &cfg.files);
+        if let Some(from) = &cfg.main_from {
+            o.set_evidence("main_found_by", from);
+        }
         // Which sections run PEN workers, from the files alone (the fleet compares nodes by it).
-        let pen_sections: Vec<&str> = cfg
-            .sections
-            .iter()
-            .filter(|s| {
-                s.name.starts_with("program:") && s.get("command").is_some_and(|c| pen_script_of(&c.value).is_some())
-            })
-            .map(|s| s.name.as_str())
-            .collect();
+        let pen_sections: Vec<String> = programs.iter().map(|p| format!("program:{}", p.name)).collect();
         o.set_evidence("pen_program_sections", &pen_sections);
+        o.set_evidence(
+            "pen_program_config",
+            programs
+                .iter()
+                .map(|p| {
+                    json!({"name": p.name, "script": p.script_path, "file": p.file, "line": p.line,
+                                "directory": p.directory.as_ref().map(|d| &d.0), "user": p.user.as_ref().map(|u| &u.0),
+                                "processes": p.processes,
+                                "stdout_logfile": p.stdout_logfile, "stderr_logfile": p.stderr_logfile})
+                })
+                .collect::<Vec<_>>(),
+        );
+        o.set_evidence("module_version", &version);
+        o.set_evidence("era", era.map(|e| e.id.as_str()));
+        // The module's own supervisor.exemplo.ini of this era is known to be wrong: an analyst
+        // reading the evidence knows where a node set up from it went astray.
+        o.set_evidence("era_sample_broken", era.map(|e| e.supervisor_sample_broken));
         for e in &cfg.unreadable {
             o.push(super::core::host_file_unreadable(e));
         }
-        for (file, line, problem) in problems {
+        for d in &cfg.duplicates {
+            o.push(
+                Finding::new("SUPERVISOR_DUPLICATE_SECTION")
+                    .with("section", &d.section)
+                    .with("first", &d.first)
+                    .with("again", &d.again)
+                    .with("replaced", if d.replaced.is_empty() { "-".to_string() } else { d.replaced.join(", ") }),
+            );
+        }
+        if !cfg.duplicates.is_empty() {
+            o.set_evidence("duplicate_sections", &cfg.duplicates);
+        }
+        if !cfg.unmatched.is_empty() {
+            o.set_evidence("include_patterns_without_match", &cfg.unmatched);
+        }
+        if cfg.left_out > 0 {
+            o.set_evidence("left_out_by_bounds", cfg.left_out);
+        }
+        for (file, line, problem) in &invalid {
             o.push(
                 Finding::new("SUPERVISOR_CONFIG_INVALID")
                     .with("file", file)
                     .with("line", line)
                     .with("problem", problem),
             );
+        }
+        for (i, problem) in &judged {
+            o.push(program_finding(&programs[*i], problem, &installed));
+        }
+        // Logs several PEN programs write to: their tails mix.
+        let mut by_log: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for p in &programs {
+            for f in [&p.stdout_logfile, &p.stderr_logfile].into_iter().flatten() {
+                by_log.entry(f.as_str()).or_default().insert(p.name.as_str());
+            }
+        }
+        for (log, names) in by_log.iter().filter(|(_, n)| n.len() > 1) {
+            o.push(
+                Finding::new("SUPERVISOR_LOG_SHARED")
+                    .with("log", log)
+                    .with("programs", names.iter().copied().collect::<Vec<_>>().join(", ")),
+            );
+        }
+        // The era's monitors and workers: each run by some program or some process. Judged on
+        // the node that runs PEN's queue (some PEN program or process is here); elsewhere the
+        // absence of all is the other findings' business.
+        o.set_evidence(
+            "monitors",
+            processes
+                .iter()
+                .filter(|p| crate::node::is_monitor(p.script))
+                .map(|p| json!({"pid": p.pid, "script": p.script, "worker": p.worker, "age_secs": p.uptime_secs}))
+                .collect::<Vec<_>>(),
+        );
+        if let Some(era) = era {
+            if !programs.is_empty() || !processes.is_empty() {
+                let workers = programs::workers_needed(era, s.sei.as_ref());
+                for (script, monitor) in programs::required(era).into_iter().filter(|(_, m)| *m || workers) {
+                    let by_program = programs.iter().any(|p| p.script == script);
+                    let by_process = processes.iter().any(|p| p.script == script);
+                    if !by_program && !by_process {
+                        o.push(
+                            Finding::new("PEN_MONITOR_MISSING")
+                                .with("script", script)
+                                .with("kind", if monitor { "monitor" } else { "worker" })
+                                .with("installed", &installed)
+                                .with("era", &era.id),
+                        );
+                    }
+                }
+            }
         }
 
         let from_config = endpoint_from_config(&cfg);
@@ -378,14 +398,7 @@ impl Check for SupervisorCheck {
         };
 
         // Which groups run a PEN script: the configuration files, and supervisord's own view.
-        let mut pen_groups: BTreeSet<String> = cfg
-            .sections
-            .iter()
-            .filter_map(|sec| {
-                let name = sec.name.strip_prefix("program:")?;
-                pen_script_of(&sec.get("command")?.value).map(|_| name.to_string())
-            })
-            .collect();
+        let mut pen_groups: BTreeSet<String> = programs.iter().map(|p| p.name.clone()).collect();
         if let Ok(Value::Array(conf)) =
             xmlrpc::call(&endpoint, auth.as_ref(), "supervisor.getAllConfigInfo", &[], t).await
         {
@@ -400,7 +413,10 @@ impl Check for SupervisorCheck {
             }
         }
 
-        let mut programs = Vec::new();
+        // supervisord's own log: the real exit status of a process that exited too quickly
+        // (XML-RPC reports none for it).
+        let mut daemon_log: Option<String> = None;
+        let mut programs_out = Vec::new();
         let mut running = 0;
         for info in &infos {
             let name = info.get("name").and_then(Value::as_str).unwrap_or("?").to_string();
@@ -410,14 +426,14 @@ impl Check for SupervisorCheck {
             }
             let state = info.get("statename").and_then(Value::as_str).unwrap_or("UNKNOWN").to_string();
             let full = if group == name { name.clone() } else { format!("{group}:{name}") };
-            let exitstatus = info.get("exitstatus").and_then(Value::as_i64).unwrap_or(0);
+            let reported = info.get("exitstatus").and_then(Value::as_i64).unwrap_or(0);
             let description = info.get("description").and_then(Value::as_str).unwrap_or("").to_string();
             let now = info.get("now").and_then(Value::as_i64).unwrap_or(0);
             let start = info.get("start").and_then(Value::as_i64).unwrap_or(0);
             let stop = info.get("stop").and_then(Value::as_i64).unwrap_or(0);
             let mut entry = json!({
                 "name": full, "state": state, "pid": info.get("pid").and_then(Value::as_i64),
-                "exitstatus": exitstatus, "description": description,
+                "exitstatus": reported, "description": description,
                 "uptime_secs": if state == "RUNNING" && start > 0 { Some(now - start) } else { None },
                 "stopped_for_secs": if state != "RUNNING" && stop > 0 && now >= stop { Some(now - stop) } else { None },
                 "spawnerr": info.get("spawnerr").and_then(Value::as_str).filter(|e| !e.is_empty()),
@@ -425,33 +441,44 @@ impl Check for SupervisorCheck {
             if matches!(state.as_str(), "RUNNING" | "STARTING") {
                 running += 1;
             } else {
-                let tail = match xmlrpc::call(
-                    &endpoint,
-                    auth.as_ref(),
-                    "supervisor.tailProcessStderrLog",
-                    &[Param::Str(&full), Param::Int(0), Param::Int(2048)],
-                    t,
-                )
-                .await
-                {
-                    Ok(Value::Array(parts)) => {
-                        parts.first().and_then(Value::as_str).map(|s| last_lines(s, 10)).unwrap_or_default()
-                    }
-                    _ => Vec::new(),
+                if daemon_log.is_none() {
+                    daemon_log = Some(read_daemon_log(&endpoint, auth.as_ref(), &cfg, t).await);
+                }
+                let (logged, spawnerr) = logs::exit_from_daemon_log(daemon_log.as_deref().unwrap_or(""), &name);
+                let exitstatus = logged.unwrap_or(reported);
+                let prog = programs.iter().find(|p| p.name == group);
+                let (out_file, err_file) = match prog {
+                    Some(p) if p.redirect_stderr => (p.stdout_logfile.clone(), p.stdout_logfile.clone()),
+                    Some(p) => (p.stdout_logfile.clone(), p.stderr_logfile.clone()),
+                    None => (None, None),
                 };
-                entry["stderr_tail"] = json!(tail);
+                let stderr = stream_tail(&endpoint, auth.as_ref(), &full, err_file, true, t).await;
+                let stdout = stream_tail(&endpoint, auth.as_ref(), &full, out_file, false, t).await;
+                entry["exitstatus"] = json!(exitstatus);
+                entry["exitstatus_reported"] = json!(reported);
+                entry["stderr_tail"] = json!(stderr.lines);
+                entry["stdout_tail"] = json!(stdout.lines);
+                entry["stderr_log"] = json!(stderr.source);
+                entry["stdout_log"] = json!(stdout.source);
+                if stderr.binary || stdout.binary {
+                    entry["binary_log"] = json!(true);
+                }
+                if let Some(e) = &spawnerr {
+                    entry["daemon_spawnerr"] = json!(e);
+                }
                 o.push(
                     Finding::new("SUPERVISOR_PROGRAM_NOT_RUNNING")
                         .with("program", &full)
                         .with("state", &state)
                         .with("exitstatus", exitstatus)
                         .with("description", &description)
-                        .with("stderr", tail.last().cloned().unwrap_or_else(|| "-".into())),
+                        .with("stderr", stderr.last())
+                        .with("stdout", stdout.last()),
                 );
             }
-            programs.push(entry);
+            programs_out.push(entry);
         }
-        o.set_evidence("pen_programs", &programs);
+        o.set_evidence("pen_programs", &programs_out);
         o.set_evidence("programs_total", infos.len());
         o.summary.insert("running", running.to_string());
         if pen_groups.is_empty() {
@@ -464,17 +491,37 @@ impl Check for SupervisorCheck {
     }
 }
 
+/// The end of supervisord's own log: over XML-RPC (`readLog`), else the `[supervisord]
+/// logfile=` of the configuration.
+async fn read_daemon_log(
+    endpoint: &Endpoint,
+    auth: Option<&(String, Secret)>,
+    cfg: &Config,
+    t: std::time::Duration,
+) -> String {
+    let max = logs::TAIL_BYTES as i64 * 4;
+    if let Ok(Value::Str(text)) =
+        xmlrpc::call(endpoint, auth, "supervisor.readLog", &[Param::Int(-max), Param::Int(0)], t).await
+    {
+        return text;
+    }
+    let Some(file) = cfg.section("supervisord").and_then(|s| s.get("logfile")).map(|e| e.value.clone()) else {
+        return String::new();
+    };
+    if !Path::new(&file).is_absolute() {
+        return String::new();
+    }
+    tokio::task::spawn_blocking(move || hostfs::read_tail(&file, max as u64).unwrap_or_default())
+        .await
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ini_dialect() {
-        let t = "[program:x]\ncommand = /usr/bin/php a.php ; comment\n  --flag\nuser: apache\n; note\n[include]\nfiles = a/*.conf b.ini\n";
-        let s = parse_ini(t, "/etc/s.conf");
-        assert_eq!(s[0].get("command").unwrap().value, "/usr/bin/php a.php --flag");
-        assert_eq!(s[0].get("user").unwrap().line, 4);
-        assert_eq!(s[1].get("files").unwrap().value, "a/*.conf b.ini");
+    fn scripts_of_commands() {
         assert_eq!(
             pen_script_of("/usr/bin/php -c /etc/php.ini /opt/sei/web/modulos/pen/rn/ProcessarPendenciasRN.php"),
             Some("ProcessarPendenciasRN.php")

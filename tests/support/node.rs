@@ -148,3 +148,29 @@ pub fn responder(b: Behaviour) -> u16 {
     });
     port
 }
+
+/// Copies the SEI fixture tree `fixtures/sei/NAME` to `dest` (created), as an installation.
+pub fn copy_sei_tree(name: &str, dest: &Path) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name);
+    std::fs::create_dir_all(dest).unwrap();
+    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dest).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Writes an executable file.
+pub fn write_exec(root: &Path, rel: &str, text: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = write(root, rel, text);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+/// A stand-in for PHP's command-line binary: like `php [-c INI] SCRIPT ARGS`, it prints
+/// "Could not open input file: SCRIPT" on stdout and exits 1 when the script does not exist,
+/// and otherwise stays alive with its command line intact (as a PHP worker does).
+pub const PHP_STAND_IN: &str = "#!/bin/sh\n\
+    if [ \"$1\" = \"-c\" ]; then shift 2; fi\n\
+    if [ ! -f \"$1\" ]; then echo \"Could not open input file: $1\"; exit 1; fi\n\
+    sleep 600 &\n\
+    trap 'kill $! 2>/dev/null; exit 0' TERM INT\n\
+    wait\n";
