@@ -80,11 +80,17 @@ impl Check for TcpCheck {
                 Err(e) => {
                     let answer = e.to_string();
                     o.set_evidence("proxy_answer", &answer);
-                    if let Some(status) = e.answer().and_then(|a| a.status) {
+                    let status = e.answer().and_then(|a| a.status);
+                    if let Some(status) = status {
                         o.set_evidence("proxy_status", status);
                     }
+                    let code = match status {
+                        Some(407) => "PROXY_AUTH_REQUIRED",
+                        Some(403) => "PROXY_DENIED",
+                        _ => "PROXY_FAILED",
+                    };
                     o.push(
-                        Finding::new("PROXY_FAILED")
+                        Finding::new(code)
                             .with("proxy", &shown)
                             .with("host", &host)
                             .with("port", port)
