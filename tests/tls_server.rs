@@ -305,8 +305,15 @@ fn client_certificate_refused(lab: Lab, version: &str) {
     // A certificate from a CA the server does not know.
     let stranger = issue(&Spec::client("ORGAO X", "Outra"), rsa_key(), Some(&lab.pki.unknown_ca));
     let file = lab.pki.write("stranger.pem", stranger.pem() + &stranger.key_pem());
+    // The server's CertificateRequest lists the CAs it accepts: the finding names them.
     let json = lab.with_client("api.test", soap, file.to_str().unwrap());
-    assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_REJECTED"]);
+    assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_ISSUER_NOT_ACCEPTED"]);
+    let f = finding(check(&json, "http:tramita"), "CLIENT_CERT_ISSUER_NOT_ACCEPTED");
+    assert!(f["params"]["issuer"].as_str().unwrap().contains("AC Desconhecida"), "{f:#}");
+    assert!(
+        f["params"]["accepted"].as_str().unwrap().contains("Autoridade Certificadora Raiz Brasileira Teste"),
+        "{f:#}"
+    );
     assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_ISSUER_UNKNOWN"]);
 
     // An expired certificate: found by cert:client and refused by the server.

@@ -305,6 +305,23 @@ fn cert_alert(e: &ReqError) -> Option<String> {
     }
 }
 
+/// When the server's CertificateRequest listed acceptable CAs and no certificate of the chain
+/// we send is issued by (or is) one of them: our top issuer, and the names the server listed.
+fn issuer_not_accepted(id: &client_cert::Identity, fact: &TlsFact) -> Option<(String, Vec<String>)> {
+    let request = fact.seen.certificate_request.as_ref()?;
+    if request.acceptable_cas.is_empty() {
+        return None;
+    }
+    let infos: Vec<crate::pki::CertInfo> = id.certs.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
+    let listed = |name: &[u8]| request.acceptable_cas.iter().any(|ca| ca.as_slice() == name);
+    if infos.is_empty() || infos.iter().any(|c| listed(&c.issuer_raw) || listed(&c.subject_raw)) {
+        return None;
+    }
+    let top = infos.iter().find(|c| !infos.iter().any(|o| o.subject_raw == c.issuer_raw)).unwrap_or(&infos[0]);
+    let names = request.acceptable_cas.iter().take(20).map(|der| super::tls::name_text(der)).collect();
+    Some((top.issuer.clone(), names))
+}
+
 fn snippet(r: &Response) -> String {
     let t = r.text();
     let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -354,8 +371,32 @@ impl Check for HttpCheck {
         // The judgement of a response common to every service: certificate refused, server error.
         let host = fact.host.clone();
         let addr = fact.path.describe();
+        let chain_gap = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.chain_gap.clone());
+        let not_accepted = identity.as_deref().and_then(|id| issuer_not_accepted(id, fact));
         let common = |s: &Step| -> Option<Finding> {
             let rejected = |answer: String| {
+                // What the server could not accept, when we can tell: a chain it cannot build
+                // (the file lacks an intermediate), an issuer it does not list.
+                if let (Some(id), Some(missing)) = (&identity, &chain_gap) {
+                    return Some(
+                        Finding::new("CLIENT_CERT_CHAIN_NOT_SENT")
+                            .with("host", &host)
+                            .with("subject", &id.subject)
+                            .with("missing", missing)
+                            .with("answer", &answer)
+                            .with("url", s.url.as_str()),
+                    );
+                }
+                if let Some((issuer, accepted)) = &not_accepted {
+                    return Some(
+                        Finding::new("CLIENT_CERT_ISSUER_NOT_ACCEPTED")
+                            .with("host", &host)
+                            .with("issuer", issuer)
+                            .with("accepted", accepted.join("; "))
+                            .with("answer", &answer)
+                            .with("url", s.url.as_str()),
+                    );
+                }
                 let reason = if identity.is_some() {
                     format!("{answer} (certificate sent: {sent})")
                 } else {

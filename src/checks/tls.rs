@@ -155,7 +155,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 }
 
 /// An X.500 name (DER) as text, like the subjects of the chain.
-fn name_text(der: &[u8]) -> String {
+pub fn name_text(der: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
     match x509_parser::x509::X509Name::from_der(der) {
         Ok((_, name)) => name.to_string(),
