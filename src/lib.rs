@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod host;
 pub mod hostenv;
 pub mod hostfs;
+pub mod interception;
 pub mod kb;
 pub mod log_correlation;
 pub mod logclass;

@@ -303,8 +303,19 @@ impl Check for TlsCheck {
                     .with("openssl", &ossl_msg),
             );
         }
+        // A chain made by a TLS-inspecting device, trusted or not: that is the cause to name.
+        let expected = crate::targets::expected_issuers(&self.target.name, &host);
+        let interception = crate::interception::detect(&infos, expected);
+        if let Some(i) = &interception {
+            o.set_evidence("interception", i);
+            o.push(
+                Finding::new("TLS_INTERCEPTED").with("host", &host).with("vendor", &i.vendor).with("issuer", &i.issuer),
+            );
+        }
         if !verified {
-            o.push(classify(&infos, chain.first(), store, &host));
+            if interception.is_none() {
+                o.push(classify(&infos, chain.first(), store, &host));
+            }
             return o;
         }
         let anchor = anchor_of(&infos, store).unwrap_or_else(|| "?".into());
