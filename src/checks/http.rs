@@ -7,6 +7,7 @@
 //! Tells a refused client certificate from server errors and from foreign answers.
 
 use super::client_cert::{self, IdentityFact};
+use super::ntp::DateSample;
 use super::tls::TlsFact;
 use super::{Check, Ctx, Outcome};
 use crate::duration::humanize;
@@ -20,10 +21,16 @@ use crate::targets::Target;
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use url::Url;
+
+/// What `http:<target>` hands on: the server's clock as its answers' `Date` told it (the
+/// second clock of `ntp` when no NTP server answers).
+pub struct HttpFact {
+    pub clock: Option<DateSample>,
+}
 
 /// Why a request got no HTTP answer.
 #[derive(Debug)]
@@ -65,6 +72,8 @@ struct Link<'a> {
     /// Connections used so far (the one handed over counts).
     used: u32,
     timeout: Duration,
+    /// The server's clock read from the `Date` of each answer (the tightest kept).
+    clock: Option<DateSample>,
 }
 
 /// Where a request went: the connection's number and, when it was opened for this request, why.
@@ -81,7 +90,7 @@ impl<'a> Link<'a> {
                 Some(Ok(id)) => (Some(id), None),
                 Some(Err(e)) => (None, Some(e.to_string())),
             };
-        Link { fact, identity, identity_error, conn: None, reconnect_because: None, used: 0, timeout }
+        Link { fact, identity, identity_error, conn: None, reconnect_because: None, used: 0, timeout, clock: None }
     }
 
     /// A new connection along the verified path, within `timeout`; either way, where the
@@ -164,7 +173,16 @@ impl<'a> Link<'a> {
         if let Some(a) = auth {
             request = request.header("Authorization", a.expose());
         }
+        let sent = SystemTime::now();
         let (result, via) = self.send(&request).await;
+        let received = SystemTime::now();
+        if let Ok(r) = &result {
+            if let Some(sample) = r.date().and_then(|d| DateSample::new(url.as_str(), d, sent, received)) {
+                if self.clock.as_ref().is_none_or(|c| sample.uncertainty_secs < c.uncertainty_secs) {
+                    self.clock = Some(sample);
+                }
+            }
+        }
         Step { url, result, ms: start.elapsed().as_millis() as u64, via }
     }
 
@@ -598,6 +616,7 @@ impl Check for HttpCheck {
             }
         }
         o.set_evidence("requests", steps);
+        let clock = link.clock.take();
         let connections = link.close().await;
         o.set_evidence("connections", connections);
         if let Some((url, status)) = last_ok {
@@ -605,6 +624,7 @@ impl Check for HttpCheck {
                 .summary("url", url)
                 .summary("status", if status == 0 { "held (long-poll)".to_string() } else { status.to_string() });
         }
+        o.set_fact(HttpFact { clock });
         o
     }
 }
