@@ -20,6 +20,7 @@ pub mod http;
 pub mod ntp;
 pub mod process;
 pub mod sei_log;
+pub mod service_proxy;
 pub mod store;
 pub mod supervisor;
 pub mod tcp;
