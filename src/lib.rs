@@ -10,6 +10,7 @@ pub mod correlate;
 pub mod db;
 pub mod discovery_db;
 pub mod duration;
+pub mod elf;
 pub mod engine;
 pub mod eras;
 pub mod flagvalue;

@@ -25,6 +25,7 @@ pub mod store;
 pub mod supervisor;
 pub mod tcp;
 pub mod tls;
+pub mod tls_stack;
 pub mod webhook;
 
 /// Data a check hands to the checks that depend on it (addresses, a loaded store, an identity).

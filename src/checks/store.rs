@@ -270,6 +270,11 @@ fn analyse(settings: &Settings) -> Outcome {
         }
     };
     let now = pki::now_ts();
+    // The TLS library PHP's curl extension links: how this store is used, and with which words.
+    let stack = super::tls_stack::detect(settings.php_ini.as_deref());
+    if let Some(st) = &stack {
+        o.set_evidence("tls_stack", st);
+    }
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {
         o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", "no certificate in it"));
@@ -292,7 +297,11 @@ fn analyse(settings: &Settings) -> Outcome {
         let list: Vec<String> =
             expired.iter().map(|c| format!("{} ({})", pki::short_name(&c.info), c.info.not_after)).collect();
         o.set_evidence("expired", &list);
-        o.push(Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", &shown).with("roots", list.join("; ")));
+        let f = Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", &shown).with("roots", list.join("; "));
+        // OpenSSL before 1.1.0 builds Let's Encrypt's path through an expired DST Root CA X3
+        // still in the store and fails: for such a stack this is a failure, not a warning.
+        let dst = expired.iter().any(|c| well_known_name(&c.info) == Some("DST Root CA X3"));
+        o.push(if dst && stack.as_ref().is_some_and(|s| s.old_openssl()) { f.severity(Severity::Fail) } else { f });
     }
     let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
     if !parsed.certs.is_empty() && !has("ISRG Root X1") {
