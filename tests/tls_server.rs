@@ -275,6 +275,24 @@ fn openssl_disagreement_is_reported() {
     let f = finding(&tls, "TLS_VERDICT_DISAGREEMENT");
     assert_eq!(f["severity"], "info");
     assert_eq!(tls["evidence"]["openssl"]["verified"], false);
+    // The host's own openssl command, on the same chain and store, says the same as the library.
+    let tool = &tls["evidence"]["host_openssl"];
+    assert_eq!(tool["verified"], false, "{tls:#}");
+    assert!(tool["tool"].as_str().unwrap().ends_with("openssl verify"), "{tool:#}");
+    assert!(tool["result"].as_str().unwrap().contains("error"), "{tool:#}");
+    let f = finding(&tls, "TLS_HOST_TOOL_DISAGREES");
+    assert_eq!(f["params"]["ours"], "ok");
+}
+
+#[test]
+fn the_host_openssl_agrees_on_a_good_chain() {
+    let lab = Lab::new();
+    let tls = lab.tls_only("good.test", lab.store.to_str().unwrap());
+    assert_eq!(tls["status"], "ok", "{tls:#}");
+    let tool = &tls["evidence"]["host_openssl"];
+    assert_eq!(tool["verified"], true, "{tls:#}");
+    assert!(tool["library"].as_str().unwrap().starts_with("libssl.so"), "{tool:#}");
+    assert!(!codes(&tls).contains(&"TLS_HOST_TOOL_DISAGREES".to_string()));
 }
 
 #[test]

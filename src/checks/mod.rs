@@ -16,6 +16,7 @@ pub mod cron;
 pub mod database;
 pub mod dns;
 pub mod gearman;
+pub mod host_tools;
 pub mod http;
 pub mod ntp;
 pub mod process;

@@ -27,6 +27,8 @@ pub struct TrustStore {
     pub path: String,
     pub source: String,
     pub certs: Vec<StoreCert>,
+    /// The TLS library PHP's curl extension links (its `DT_NEEDED` name), when found.
+    pub tls_library: Option<String>,
 }
 
 impl TrustStore {
@@ -255,7 +257,7 @@ fn analyse(settings: &Settings) -> Outcome {
             o.push(super::host_file_unreadable(e));
         }
     }
-    let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), certs: Vec::new() };
+    let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), ..TrustStore::default() };
     let parsed = match load(&choice.path) {
         Ok(p) => p,
         Err(Reason::NotFound) => {
@@ -274,6 +276,7 @@ fn analyse(settings: &Settings) -> Outcome {
     let stack = super::tls_stack::detect(settings.php_ini.as_deref());
     if let Some(st) = &stack {
         o.set_evidence("tls_stack", st);
+        store.tls_library = st.library.as_deref().and_then(|l| l.split_whitespace().next()).map(str::to_string);
     }
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {

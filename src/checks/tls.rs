@@ -349,6 +349,24 @@ impl Check for TlsCheck {
                     .with("openssl", &ossl_msg),
             );
         }
+        // The host's own `openssl` on the same chain and store: evidence, and a finding when it
+        // disagrees with ours while built on the library PHP's curl uses (or that is unknown).
+        if let Some(tool) = super::host_tools::openssl_verify(&store.path, &chain, &host, timeout).await {
+            let same = match (&tool.library, &store.tls_library) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            o.set_evidence("host_openssl", &tool);
+            if tool.verified != verified && same {
+                o.push(
+                    Finding::new("TLS_HOST_TOOL_DISAGREES")
+                        .with("host", &host)
+                        .with("tool", &tool.tool)
+                        .with("result", &tool.result)
+                        .with("ours", rustls_error.clone().unwrap_or_else(|| "ok".into())),
+                );
+            }
+        }
         // A chain made by a TLS-inspecting device, trusted or not: that is the cause to name.
         let expected = crate::targets::expected_issuers(&self.target.name, &host);
         let interception = crate::interception::detect(&infos, expected);
