@@ -60,6 +60,11 @@ impl Lab {
 
     /// `check --only tls` of `target` at `https://host:port/`, the store holding `roots`.
     fn tls(&self, target: &str, host: &str, roots: &[&Issued]) -> serde_json::Value {
+        check(&self.run(target, host, roots, "tls"), &format!("tls:{target}")).clone()
+    }
+
+    /// The report of `check --only ONLY` of `target` at `https://host:port/`.
+    fn run(&self, target: &str, host: &str, roots: &[&Issued], only: &str) -> serde_json::Value {
         let port = self.nginx.port;
         let store = self
             .pki
@@ -76,7 +81,7 @@ impl Lab {
                 "--resolve",
                 &resolve,
                 "--only",
-                "tls",
+                only,
                 "--timeout",
                 "2s",
                 "--format",
@@ -86,7 +91,7 @@ impl Lab {
             ],
             &[],
         );
-        check(&run.json(), &format!("tls:{target}")).clone()
+        run.json()
     }
 }
 
@@ -108,6 +113,13 @@ fn an_inspection_ca_is_named_whether_trusted_or_not() {
     assert_eq!(codes(&tls), vec!["TLS_INTERCEPTED"], "{tls:#}");
     assert_eq!(tls["status"], "fail");
     assert_eq!(tls["evidence"]["rustls"]["verified"], true);
+
+    // What the device answers is not the service's: http is skipped naming the interception,
+    // instead of judging the device's answers (a confusing certificate refusal for mTLS).
+    let run = lab.run("protocolo-integrado", "api.test", &[&lab.pki.root, &lab.forti], "http");
+    let http = check(&run, "http:protocolo-integrado");
+    assert_eq!(http["status"], "skip", "{http:#}");
+    assert!(http["skipped_because"].to_string().contains("TLS_INTERCEPTED"), "{http:#}");
 }
 
 #[test]

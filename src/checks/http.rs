@@ -370,6 +370,11 @@ impl Check for HttpCheck {
         let Some(fact) = ctx.fact::<TlsFact>(&tls_id) else {
             return Outcome::skipped(tls_id);
         };
+        // Through an inspecting device the answers (and any refusal of the client certificate)
+        // are the device's, not the service's: nothing to learn from asking.
+        if let Some(vendor) = &fact.intercepted {
+            return Outcome::skipped(format!("{tls_id}: TLS_INTERCEPTED ({vendor})"));
+        }
         let timeout = ctx.timeout();
         let identity = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.identity.clone());
         let cert_path = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).map(|f| f.path.clone());

@@ -47,6 +47,8 @@ pub struct TlsFact {
     /// What the handshake saw: the chain presented, the server's certificate request with its
     /// acceptable CA names, the negotiated version.
     pub seen: Seen,
+    /// The vendor of the TLS-inspecting device the chain came from, when it did.
+    pub intercepted: Option<String>,
 }
 
 /// The certificate in the store (valid, as OpenSSL would use it) that anchors the chain.
@@ -411,6 +413,7 @@ impl Check for TlsCheck {
             identity_offered,
             refused,
             seen,
+            intercepted: interception.map(|i| i.vendor),
         })
     }
 }
