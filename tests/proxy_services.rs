@@ -122,3 +122,30 @@ fn without_sei_on_the_host_the_services_are_not_compared() {
     let c = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
     assert!(codes(c).is_empty(), "{c:#}");
 }
+
+#[test]
+fn the_tls_a_program_gets_through_its_proxy_is_judged_for_interception() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.1 localhost\n127.0.0.2 api.tramita.test\n");
+    // The server behind the program's proxy presents a chain an inspecting device made.
+    let pki = Pki::new();
+    let forti = pki.root_with(CaSpec::new("FortiGate CA").subject("/C=US/O=Fortinet/CN=FortiGate CA"));
+    let leaf = pki.leaf(&forti, LeafSpec::server("api.tramita.test"));
+    let _nginx = Nginx::start(
+        &ns,
+        &format!(
+            "server {{ listen 127.0.0.2:443 ssl; ssl_certificate {}; ssl_certificate_key {}; \
+             location / {{ return 200 \"ok\\n\"; }} }}",
+            leaf.chain.display(),
+            leaf.key.display()
+        ),
+    );
+    let proxy = Tinyproxy::start(&ns, "127.0.0.1:3128", &[443]);
+    let (root, _sd) = supervised_root("http://127.0.0.1:3128");
+    let c = run_tcp(&ns, root.path());
+    let mut got = codes(&c);
+    got.sort();
+    assert_eq!(got, vec!["PROXY_SERVICE_DIFFERS", "TLS_INTERCEPTED"], "{c:#}");
+    assert_eq!(finding(&c, "TLS_INTERCEPTED")["params"]["vendor"], "Fortinet FortiGate");
+    assert_eq!(proxy.connects_to("api.tramita.test:443"), 1);
+}

@@ -112,7 +112,14 @@ impl TcpCheck {
             );
             let result = match &route {
                 Route::Proxy { url, .. } => match proxy::connect(url, &host, port, timeout).await {
-                    Ok(_) => "connected".to_string(),
+                    Ok(stream) => {
+                        // The TLS that service gets through its proxy: an inspecting proxy
+                        // shows in the chain it presents.
+                        if let Some(f) = self.intercepted_on(stream, &host, timeout).await {
+                            o.push(f);
+                        }
+                        "connected".to_string()
+                    }
                     Err(e) => {
                         o.push(proxy_finding(&e, &text, &host, port));
                         e.to_string()
@@ -156,6 +163,20 @@ impl TcpCheck {
             evidence.push(serde_json::json!({"services": names, "route": text, "result": result}));
         }
         o.set_evidence("service_routes", evidence);
+    }
+
+    /// A capture-only handshake over a service's tunnel, judged for interception.
+    async fn intercepted_on(&self, stream: TcpStream, host: &str, timeout: std::time::Duration) -> Option<Finding> {
+        let name = crate::net::tls::server_name(host).ok()?;
+        let client = crate::net::tls::Client::new(crate::net::tls::Verify::CaptureOnly);
+        let chain = match client.handshake(stream, &name, timeout).await {
+            Ok(s) => s.seen.chain,
+            Err(f) => f.seen.chain,
+        };
+        let infos: Vec<crate::pki::CertInfo> = chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
+        let expected = crate::targets::expected_issuers(&self.target.name, host);
+        let i = crate::interception::detect(&infos, expected)?;
+        Some(Finding::new("TLS_INTERCEPTED").with("host", host).with("vendor", i.vendor).with("issuer", i.issuer))
     }
 
     /// The target as this shell reaches it.
