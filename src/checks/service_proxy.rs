@@ -3,7 +3,8 @@
 //! and cron (their `/proc/PID/environ`, via [`crate::hostenv`]), and the `environment=` of
 //! supervisor programs (a minimal, self-contained reading of the usual configuration files: the
 //! main file and the `conf.d`/`supervisord.d` includes, `[program:x]` sections, one
-//! `environment=` line each). A program inherits supervisord's environment and its own
+//! `environment=` line each, and `[supervisord]`'s own). A program inherits supervisord's environment (its
+//! process and `[supervisord] environment=`) and its own
 //! `environment=` overrides it.
 
 use crate::hostfs;
@@ -73,6 +74,9 @@ const SUPERVISOR_INCLUDES: &[(&str, &str)] = &[("/etc/supervisor/conf.d", "conf"
 const MAX_FILES: usize = 200;
 const MAX_PROGRAMS: usize = 200;
 
+/// The name [`program_environments`] gives the `[supervisord]` section's own `environment=`.
+pub const SUPERVISORD: &str = "[supervisord]";
+
 /// `KEY="value",KEY2=value2` of a supervisor `environment=` line.
 pub fn parse_environment(value: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -106,8 +110,13 @@ pub fn program_environments(text: &str) -> Vec<(String, BTreeMap<String, String>
     for line in text.lines() {
         let line = line.trim();
         if line.starts_with('[') {
-            current =
-                line.trim_matches(|c| c == '[' || c == ']').strip_prefix("program:").map(|n| n.trim().to_string());
+            let section = line.trim_matches(|c| c == '[' || c == ']').trim();
+            // `[supervisord]`'s environment= is given to every program: kept under that name.
+            current = if section == "supervisord" {
+                Some(SUPERVISORD.to_string())
+            } else {
+                section.strip_prefix("program:").map(|n| n.trim().to_string())
+            };
             continue;
         }
         if line.starts_with(';') || line.starts_with('#') {
@@ -161,11 +170,19 @@ pub fn services() -> &'static [ServiceProxy] {
             .collect();
         let supervisord = envs.processes.iter().find(|p| p.name == "supervisord");
         const VARS: [&str; 4] = ["https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"];
-        for (name, env) in supervisor_programs() {
-            if !VARS.iter().any(|v| env.contains_key(*v)) {
+        let programs = supervisor_programs();
+        let global = programs.iter().find(|(n, _)| n == SUPERVISORD).map(|(_, e)| e.clone()).unwrap_or_default();
+        for (name, env) in programs.iter().filter(|(n, _)| n != SUPERVISORD) {
+            if !VARS.iter().any(|v| env.contains_key(*v) || global.contains_key(*v)) {
                 continue;
             }
-            let get = |v: &str| env.get(v).cloned().or_else(|| supervisord.and_then(|s| s.get(v)).map(str::to_string));
+            // The program's own environment=, then [supervisord]'s, then supervisord's process.
+            let get = |v: &str| {
+                env.get(v)
+                    .or_else(|| global.get(v))
+                    .cloned()
+                    .or_else(|| supervisord.and_then(|s| s.get(v)).map(str::to_string))
+            };
             out.push(ServiceProxy::from_vars(format!("supervisor program {name}"), get));
         }
         out
@@ -194,10 +211,11 @@ mod tests {
         let text = "[supervisord]\nenvironment=HTTPS_PROXY=x\n[program:pen-envio]\ncommand=php x\n\
                     environment=https_proxy=\"http://p:3128\"\n[program:other]\ncommand=y\n";
         let p = program_environments(text);
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].0, "pen-envio");
-        assert_eq!(p[0].1["https_proxy"], "http://p:3128");
-        let s = ServiceProxy::from_vars("x".into(), |v| p[0].1.get(v).cloned());
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].0.as_str(), p[0].1["HTTPS_PROXY"].as_str()), (SUPERVISORD, "x"));
+        assert_eq!(p[1].0, "pen-envio");
+        assert_eq!(p[1].1["https_proxy"], "http://p:3128");
+        let s = ServiceProxy::from_vars("x".into(), |v| p[1].1.get(v).cloned());
         assert_eq!(s.url.as_ref().map(|u| u.as_str()), Some("http://p:3128/"));
         assert_eq!(route_text(&s.policy().route("a.gov.br", 443)), "http://p:3128");
         let none = ServiceProxy::from_vars("y".into(), |_| None);
