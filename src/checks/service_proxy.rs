@@ -3,9 +3,8 @@
 //! and cron (their `/proc/PID/environ`, via [`crate::hostenv`]), and the `environment=` of
 //! supervisor programs (a minimal, self-contained reading of the usual configuration files: the
 //! main file and the `conf.d`/`supervisord.d` includes, `[program:x]` sections, one
-//! `environment=` line each, and `[supervisord]`'s own). A program inherits supervisord's environment (its
-//! process and `[supervisord] environment=`) and its own
-//! `environment=` overrides it.
+//! `environment=` line each, and `[supervisord]`'s own). A program inherits supervisord's
+//! environment (its process and `[supervisord] environment=`); its own `environment=` overrides it.
 
 use crate::hostfs;
 use crate::net::proxy::{self, ProxyPolicy, Route};
