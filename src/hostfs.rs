@@ -39,6 +39,8 @@ pub enum Kind {
     Kernel,
     /// A JSON report read back by `merge` and `diff`.
     Report,
+    /// A shared library or PHP extension (ELF) whose dynamic section is read.
+    Library,
 }
 
 impl Kind {
@@ -52,6 +54,8 @@ impl Kind {
             // a run's report, 20–200 KiB.
             Kind::CaBundle | Kind::Report => 2 * MIB,
             Kind::PhpSource => 4 * MIB,
+            // PHP's curl.so is 100–300 KiB, libcurl under 1 MiB.
+            Kind::Library => 16 * MIB,
         }
     }
 

@@ -556,6 +556,57 @@ pub fn kdf_iterations(der: &[u8]) -> u64 {
     most
 }
 
+// ----------------------------------------------------------------------------- legacy PKCS#12
+
+/// Password-based encryption schemes of old PKCS#12 exports (RC2, RC4, DES, 3DES): readable
+/// here, refused by an OpenSSL 3 without its legacy provider. `(OID content, name)`.
+const LEGACY_PBE: &[(&[u8], &str)] = &[
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x01], "pbeWithSHA1And128BitRC4"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x02], "pbeWithSHA1And40BitRC4"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x03], "pbeWithSHA1And3-KeyTripleDES-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x04], "pbeWithSHA1And2-KeyTripleDES-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x05], "pbeWithSHA1And128BitRC2-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x0c, 0x01, 0x06], "pbeWithSHA1And40BitRC2-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x01], "pbeWithMD2AndDES-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x03], "pbeWithMD5AndDES-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x04], "pbeWithMD2AndRC2-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x06], "pbeWithMD5AndRC2-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0a], "pbeWithSHA1AndDES-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0b], "pbeWithSHA1AndRC2-CBC"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x07], "des-ede3-cbc"),
+    (&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x03, 0x02], "rc2-cbc"),
+    (&[0x2b, 0x0e, 0x03, 0x02, 0x07], "des-cbc"),
+];
+
+fn walk_legacy(b: &[u8], depth: u32, found: &mut Vec<&'static str>) {
+    if depth > 64 || found.len() >= 8 {
+        return;
+    }
+    for (tag, content) in der_children(b) {
+        match tag {
+            0x06 => {
+                if let Some((_, name)) = LEGACY_PBE.iter().find(|(oid, _)| *oid == content) {
+                    if !found.contains(name) {
+                        found.push(name);
+                    }
+                }
+            }
+            0x04 if content.first() == Some(&0x30) => walk_legacy(content, depth + 1, found),
+            t if t & 0x20 != 0 => walk_legacy(content, depth + 1, found),
+            _ => {}
+        }
+    }
+}
+
+/// The legacy encryption schemes (RC2, RC4, DES, 3DES) a PKCS#12 file uses, read from its DER
+/// in the clear (the certificate bag's and the key bag's algorithm identifiers); empty for a
+/// modern (AES, PBES2) export.
+pub fn pkcs12_legacy_algorithms(der: &[u8]) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    walk_legacy(der, 0, &mut found);
+    found
+}
+
 /// Puts the certificate that matches the key first; else the first non-CA certificate.
 fn order(mut l: Loaded) -> Loaded {
     let idx = match &l.key {
@@ -580,6 +631,25 @@ fn order(mut l: Loaded) -> Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_pkcs12_is_told_from_a_modern_one() {
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "legacy").unwrap();
+        let name = name.build();
+        let mut b = X509::builder().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap()).unwrap();
+        b.sign(&key, openssl::hash::MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let modern = openssl::pkcs12::Pkcs12::builder().pkey(&key).cert(&cert).build2("pw").unwrap().to_der().unwrap();
+        assert!(pkcs12_legacy_algorithms(&modern).is_empty());
+        assert!(pkcs12_legacy_algorithms(b"\x30\x84\xff\xff\xff\xff").is_empty());
+    }
 
     #[test]
     fn pem_split_handles_garbage_and_truncation() {

@@ -30,6 +30,9 @@ impl Environment {
 pub struct TargetSpec {
     pub name: String,
     pub mutual_tls: bool,
+    /// Names one of which a certificate of the service's genuine chain is issued by.
+    #[serde(default)]
+    pub expected_issuers: Vec<String>,
     pub desenvolvimento: String,
     pub homologacao: String,
     pub producao: String,
@@ -51,6 +54,21 @@ pub fn table() -> &'static BTreeMap<String, TargetSpec> {
     TABLE.get_or_init(|| {
         toml::from_str(include_str!("../checks/targets.toml")).expect("checks/targets.toml is valid (tested)")
     })
+}
+
+/// The expected issuers of target `name` when `host` is one of the table's hosts for it (a
+/// service moved elsewhere by `--endpoint` or the SEI configuration is not judged by them).
+pub fn expected_issuers(name: &str, host: &str) -> &'static [String] {
+    let Some(spec) = table().get(name) else { return &[] };
+    let host = host.to_ascii_lowercase();
+    let known = [Environment::Desenvolvimento, Environment::Homologacao, Environment::Producao].iter().any(|env| {
+        Url::parse(spec.url(*env)).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)) == Some(host.clone())
+    });
+    if known {
+        &spec.expected_issuers
+    } else {
+        &[]
+    }
 }
 
 /// The environment a URL belongs to, judged by the table's hosts.

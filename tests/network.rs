@@ -463,7 +463,7 @@ fn behind_a_proxy_a_name_only_the_proxy_resolves_is_not_a_failure() {
 }
 
 #[test]
-fn connect_refused_by_the_proxy_is_proxy_failed_with_its_answer() {
+fn connect_refused_by_the_proxy_policy_is_proxy_denied_with_its_answer() {
     let lab = ProxyLab::new();
     let (run, report) = check(
         &lab.ns,
@@ -481,12 +481,43 @@ fn connect_refused_by_the_proxy_is_proxy_failed_with_its_answer() {
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(c["status"], "fail", "{c:#}");
-    let f = finding(c, "PROXY_FAILED");
+    assert!(codes(c).contains(&"PROXY_DENIED".to_string()) && !codes(c).contains(&"PROXY_FAILED".to_string()), "{c:#}");
+    let f = finding(c, "PROXY_DENIED");
     assert_eq!(f["severity"], "fail");
     assert_eq!(f["kb"]["cause"], 3);
     assert!(f["message"].as_str().unwrap_or("").contains("403"), "the proxy's answer: {f:#}");
     assert!(c["evidence"]["proxy_answer"].as_str().unwrap_or("").contains("403 Access violation"), "{c:#}");
+    assert_eq!(c["evidence"]["proxy_status"], 403);
     assert_eq!(lab.other.accepted(), 0);
+}
+
+/// tinyproxy with `BasicAuth`: a CONNECT without credentials is answered 407 and named so; the
+/// same proxy with the right credentials in the URL opens the tunnel.
+#[test]
+fn proxy_demanding_credentials_is_proxy_auth_required() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.1 localhost\n127.0.0.2 api.tramita.test\n");
+    let web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
+    let proxy = Tinyproxy::start_with_auth(&ns, "127.0.0.1:3128", &[443], Some(("sei", "Pr0xyPass")));
+    let args = ["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"];
+    let (run, report) = check_env(&ns, &args, &[("HTTPS_PROXY", "http://127.0.0.1:3128")]);
+    run.assert_code(1);
+    let c = by_id(&report, "tcp:tramita");
+    assert!(
+        codes(c).contains(&"PROXY_AUTH_REQUIRED".to_string()) && !codes(c).contains(&"PROXY_FAILED".to_string()),
+        "{c:#}"
+    );
+    let f = finding(c, "PROXY_AUTH_REQUIRED");
+    assert_eq!(f["severity"], "fail");
+    assert!(f["message"].as_str().unwrap_or("").contains("407"), "{f:#}");
+    assert_eq!(c["evidence"]["proxy_status"], 407);
+    assert_eq!(web.accepted(), 0);
+
+    let (run, report) = check_env(&ns, &args, &[("HTTPS_PROXY", "http://sei:Pr0xyPass@127.0.0.1:3128")]);
+    run.assert_code(0);
+    assert_eq!(codes(by_id(&report, "tcp:tramita")), vec!["PROXY_IN_USE"]);
+    assert_eq!(web.accepted(), 1, "{}", proxy.log());
+    assert!(!run.stdout.contains("Pr0xyPass"), "{run}");
 }
 
 #[test]

@@ -572,7 +572,7 @@ fn a_proxy_echoing_proxy_authorization_leaks_nothing() {
     }
     // The proxy's answer is shown, masked and escaped.
     let report = report_of(&outs);
-    let f = finding(&report, "tcp:tramita", "PROXY_FAILED");
+    let f = finding(&report, "tcp:tramita", "PROXY_AUTH_REQUIRED");
     let answer = f["params"]["answer"].as_str().unwrap();
     assert!(
         answer.starts_with("HTTP/1.1 407 ") && answer.contains("Basic ***") && answer.contains("\\x1b[31m"),

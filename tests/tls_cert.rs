@@ -101,8 +101,27 @@ fn legacy_encrypted_key_and_pkcs12_load() {
     std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let (_, chk) = cert_json(&legacy, Some(PASS));
     assert_eq!(chk["status"], "ok", "{chk:#}");
+    // Readable, and said to be legacy (info) with the re-export command.
+    assert_eq!(codes(&chk), vec!["CLIENT_CERT_LEGACY_PKCS12"]);
+    let f = finding(&chk, "CLIENT_CERT_LEGACY_PKCS12");
+    assert_eq!(f["severity"], "info");
+    let algorithms = f["params"]["algorithms"].as_str().unwrap();
+    assert!(algorithms.contains("RC2") && algorithms.contains("3-KeyTripleDES"), "{f:#}");
+    assert!(f["fix"].to_string().contains("openssl pkcs12 -legacy -in"), "{f:#}");
     let (_, chk) = cert_json(&legacy, Some("wrong password"));
-    assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD"]);
+    assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD", "CLIENT_CERT_LEGACY_PKCS12"]);
+
+    // The same certificate exported by OpenSSL 3's defaults (AES, PBKDF2) is not legacy.
+    let modern = pki.path("modern.p12");
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs12", "-export", "-in", pem.to_str().unwrap(), "-out", modern.to_str().unwrap()])
+        .args(["-passout", &format!("pass:{PASS}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::set_permissions(&modern, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (_, chk) = cert_json(&modern, Some(PASS));
+    assert!(codes(&chk).is_empty(), "{chk:#}");
 }
 
 #[test]

@@ -274,6 +274,24 @@ fn openssl_disagreement_is_reported() {
     let f = finding(&tls, "TLS_VERDICT_DISAGREEMENT");
     assert_eq!(f["severity"], "info");
     assert_eq!(tls["evidence"]["openssl"]["verified"], false);
+    // The host's own openssl command, on the same chain and store, says the same as the library.
+    let tool = &tls["evidence"]["host_openssl"];
+    assert_eq!(tool["verified"], false, "{tls:#}");
+    assert!(tool["tool"].as_str().unwrap().ends_with("openssl verify"), "{tool:#}");
+    assert!(tool["result"].as_str().unwrap().contains("error"), "{tool:#}");
+    let f = finding(&tls, "TLS_HOST_TOOL_DISAGREES");
+    assert_eq!(f["params"]["ours"], "ok");
+}
+
+#[test]
+fn the_host_openssl_agrees_on_a_good_chain() {
+    let lab = Lab::new();
+    let tls = lab.tls_only("good.test", lab.store.to_str().unwrap());
+    assert_eq!(tls["status"], "ok", "{tls:#}");
+    let tool = &tls["evidence"]["host_openssl"];
+    assert_eq!(tool["verified"], true, "{tls:#}");
+    assert!(tool["library"].as_str().unwrap().starts_with("libssl.so"), "{tool:#}");
+    assert!(!codes(&tls).contains(&"TLS_HOST_TOOL_DISAGREES".to_string()));
 }
 
 #[test]
@@ -304,8 +322,15 @@ fn client_certificate_refused(lab: Lab, version: &str) {
     // A certificate from a CA the server does not know.
     let stranger = issue(&Spec::client("ORGAO X", "Outra"), rsa_key(), Some(&lab.pki.unknown_ca));
     let file = lab.pki.write("stranger.pem", stranger.pem() + &stranger.key_pem());
+    // The server's CertificateRequest lists the CAs it accepts: the finding names them.
     let json = lab.with_client("api.test", soap, file.to_str().unwrap());
-    assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_REJECTED"]);
+    assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_ISSUER_NOT_ACCEPTED"]);
+    let f = finding(check(&json, "http:tramita"), "CLIENT_CERT_ISSUER_NOT_ACCEPTED");
+    assert!(f["params"]["issuer"].as_str().unwrap().contains("AC Desconhecida"), "{f:#}");
+    assert!(
+        f["params"]["accepted"].as_str().unwrap().contains("Autoridade Certificadora Raiz Brasileira Teste"),
+        "{f:#}"
+    );
     assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_ISSUER_UNKNOWN"]);
 
     // An expired certificate: found by cert:client and refused by the server.

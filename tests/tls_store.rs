@@ -45,12 +45,22 @@ fn expired_roots_and_icp_brasil() {
     assert!(f["message"].as_str().unwrap().contains("Teste Old Root X3"));
     finding(&chk, "CA_STORE_MISSING_ICP_BRASIL");
 
-    let icp =
-        issue(&Spec { org: "ICP-Brasil", ..Spec::ca("Autoridade Certificadora Raiz Brasileira v10") }, ec_key(), None);
-    let b = pki.write("icp.pem", isrg_x1() + &icp.pem());
+    // The real root ITI publishes is recognised by its fingerprint...
+    let real = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real-certs/icp-brasil/ICP-Brasilv10.pem"),
+    )
+    .unwrap();
+    let b = pki.write("icp.pem", isrg_x1() + &real);
     let chk = store_check(&["--target", "pucomex", "--ca-bundle", b.to_str().unwrap()]);
     assert!(!codes(&chk).contains(&"CA_STORE_MISSING_ICP_BRASIL".to_string()), "{chk:#}");
     assert_eq!(chk["evidence"]["well_known_roots"][1]["name"], "ICP-Brasil v10");
+
+    // ...a root that only borrows its name is not.
+    let fake =
+        issue(&Spec { org: "ICP-Brasil", ..Spec::ca("Autoridade Certificadora Raiz Brasileira v10") }, ec_key(), None);
+    let b = pki.write("fake-icp.pem", isrg_x1() + &fake.pem());
+    let chk = store_check(&["--target", "pucomex", "--ca-bundle", b.to_str().unwrap()]);
+    finding(&chk, "CA_STORE_MISSING_ICP_BRASIL");
 }
 
 #[test]

@@ -90,6 +90,30 @@ impl Check for CertCheck {
     }
 }
 
+/// Whether an X.500 name (as text) is an ICP-Brasil root's: they are all named "Autoridade
+/// Certificadora Raiz Brasileira vN"; every other ICP-Brasil CA is an intermediate.
+fn is_icp_root_name(name: &str) -> bool {
+    name.contains("CN=Autoridade Certificadora Raiz Brasileira")
+}
+
+/// The issuer whose certificate the file lacks between its leaf and the root: the chain in the
+/// file is followed from the leaf up; when it stops below a root and the missing issuer is
+/// known to be an intermediate (an ICP-Brasil CA other than a root), that issuer is returned.
+/// An issuer pen-doctor cannot tell from a root yields `None` (no false alarm).
+pub fn chain_gap(infos: &[pki::CertInfo]) -> Option<String> {
+    let mut cur = infos.first()?;
+    for _ in 0..10 {
+        if cur.self_issued() {
+            return None;
+        }
+        match infos.iter().find(|c| c.subject_raw == cur.issuer_raw && c.sha256 != cur.sha256) {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    (cur.issuer.contains("O=ICP-Brasil") && !is_icp_root_name(&cur.issuer)).then(|| cur.issuer.clone())
+}
+
 /// Whether the chain names an ICP-Brasil issuer (every ICP-Brasil CA carries `O=ICP-Brasil`).
 fn issued_by_icp_brasil(infos: &[pki::CertInfo]) -> bool {
     infos.iter().any(|i| i.issuer.contains("O=ICP-Brasil"))
@@ -101,11 +125,11 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         return Outcome::new()
             .finding(Finding::new("CLIENT_CERT_NOT_CONFIGURED"))
             .evidence("file", NOT_CONFIGURED)
-            .fact(IdentityFact { identity: None, path: NOT_CONFIGURED.into() });
+            .fact(IdentityFact { identity: None, path: NOT_CONFIGURED.into(), chain_gap: None });
     };
     let shown = path.display().to_string();
     let mut o = Outcome::new().evidence("file", &shown);
-    let no_identity = || IdentityFact { identity: None, path: shown.clone() };
+    let no_identity = || IdentityFact { identity: None, path: shown.clone(), chain_gap: None };
     let bytes = match hostfs::read_file(path, Kind::Certificate) {
         Ok(b) => b,
         Err(e) => {
@@ -122,6 +146,15 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
             return o;
         }
     };
+    if loaded.format == "PKCS#12" {
+        let legacy = pki::pkcs12_legacy_algorithms(&bytes);
+        if !legacy.is_empty() {
+            o.set_evidence("pkcs12_encryption", &legacy);
+            o.push(
+                Finding::new("CLIENT_CERT_LEGACY_PKCS12").with("path", &shown).with("algorithms", legacy.join(", ")),
+            );
+        }
+    }
     drop(bytes);
     o.set_evidence("format", loaded.format);
     o.set_evidence("password", if password.is_some() { "configured" } else { "not configured" });
@@ -131,6 +164,16 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         if infos.len() > 1 {
             o.set_evidence("chain", &infos[1..]);
         }
+    }
+    let chain_gap = chain_gap(&infos);
+    if let (Some(missing), Some(leaf)) = (&chain_gap, infos.first()) {
+        o.set_evidence("chain_missing", missing);
+        o.push(
+            Finding::new("CLIENT_CERT_CHAIN_INCOMPLETE")
+                .with("path", &shown)
+                .with("subject", &leaf.subject)
+                .with("missing", missing),
+        );
     }
     let key = match loaded.key {
         KeyState::Present(k) => Some(k),
@@ -245,7 +288,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         }),
         _ => None,
     };
-    o.set_fact(IdentityFact { identity, path: shown });
+    o.set_fact(IdentityFact { identity, path: shown, chain_gap });
     o
 }
 

@@ -37,6 +37,8 @@ pub struct TlsFact {
     /// What the handshake saw: the chain presented, the server's certificate request with its
     /// acceptable CA names, the negotiated version.
     pub seen: Seen,
+    /// The vendor of the TLS-inspecting device the chain came from, when it did.
+    pub intercepted: Option<String>,
 }
 
 /// A client identity held in memory only: the certificate chain (leaf first) and its key.
@@ -51,6 +53,9 @@ pub struct IdentityFact {
     pub identity: Option<Arc<Identity>>,
     /// The certificate path, or `(not configured)`.
     pub path: String,
+    /// The issuer whose certificate the file lacks on the way from the leaf to its root: what
+    /// the server cannot build a path through.
+    pub chain_gap: Option<String>,
 }
 
 /// Shown as the path when no certificate is configured.

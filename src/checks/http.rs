@@ -8,6 +8,7 @@
 
 use super::core::{Check, Ctx};
 use super::facts::{self, IdentityFact, TlsFact};
+use super::ntp::DateSample;
 use crate::duration::humanize;
 use crate::model::Finding;
 use crate::model::Outcome;
@@ -20,10 +21,16 @@ use crate::targets::Target;
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use url::Url;
+
+/// What `http:<target>` hands on: the server's clock as its answers' `Date` told it (the
+/// second clock of `ntp` when no NTP server answers).
+pub struct HttpFact {
+    pub clock: Option<DateSample>,
+}
 
 /// Why a request got no HTTP answer.
 #[derive(Debug)]
@@ -65,6 +72,8 @@ struct Link<'a> {
     /// Connections used so far (the one handed over counts).
     used: u32,
     timeout: Duration,
+    /// The server's clock read from the `Date` of each answer (the tightest kept).
+    clock: Option<DateSample>,
 }
 
 /// Where a request went: the connection's number and, when it was opened for this request, why.
@@ -81,7 +90,7 @@ impl<'a> Link<'a> {
                 Some(Ok(id)) => (Some(id), None),
                 Some(Err(e)) => (None, Some(e.to_string())),
             };
-        Link { fact, identity, identity_error, conn: None, reconnect_because: None, used: 0, timeout }
+        Link { fact, identity, identity_error, conn: None, reconnect_because: None, used: 0, timeout, clock: None }
     }
 
     /// A new connection along the verified path, within `timeout`; either way, where the
@@ -164,7 +173,16 @@ impl<'a> Link<'a> {
         if let Some(a) = auth {
             request = request.header("Authorization", a.expose());
         }
+        let sent = SystemTime::now();
         let (result, via) = self.send(&request).await;
+        let received = SystemTime::now();
+        if let Ok(r) = &result {
+            if let Some(sample) = r.date().and_then(|d| DateSample::new(url.as_str(), d, sent, received)) {
+                if self.clock.as_ref().is_none_or(|c| sample.uncertainty_secs < c.uncertainty_secs) {
+                    self.clock = Some(sample);
+                }
+            }
+        }
         Step { url, result, ms: start.elapsed().as_millis() as u64, via }
     }
 
@@ -305,6 +323,23 @@ fn cert_alert(e: &ReqError) -> Option<String> {
     }
 }
 
+/// When the server's CertificateRequest listed acceptable CAs and no certificate of the chain
+/// we send is issued by (or is) one of them: our top issuer, and the names the server listed.
+fn issuer_not_accepted(id: &facts::Identity, fact: &TlsFact) -> Option<(String, Vec<String>)> {
+    let request = fact.seen.certificate_request.as_ref()?;
+    if request.acceptable_cas.is_empty() {
+        return None;
+    }
+    let infos: Vec<crate::pki::CertInfo> = id.certs.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
+    let listed = |name: &[u8]| request.acceptable_cas.iter().any(|ca| ca.as_slice() == name);
+    if infos.is_empty() || infos.iter().any(|c| listed(&c.issuer_raw) || listed(&c.subject_raw)) {
+        return None;
+    }
+    let top = infos.iter().find(|c| !infos.iter().any(|o| o.subject_raw == c.issuer_raw)).unwrap_or(&infos[0]);
+    let names = request.acceptable_cas.iter().take(20).map(|der| super::tls::name_text(der)).collect();
+    Some((top.issuer.clone(), names))
+}
+
 fn snippet(r: &Response) -> String {
     let t = r.text();
     let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -335,6 +370,11 @@ impl Check for HttpCheck {
         let Some(fact) = ctx.fact::<TlsFact>(&tls_id) else {
             return Outcome::skipped(tls_id);
         };
+        // Through an inspecting device the answers (and any refusal of the client certificate)
+        // are the device's, not the service's: nothing to learn from asking.
+        if let Some(vendor) = &fact.intercepted {
+            return Outcome::skipped(format!("{tls_id}: TLS_INTERCEPTED ({vendor})"));
+        }
         let timeout = ctx.timeout();
         let identity = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.identity.clone());
         let cert_path = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).map(|f| f.path.clone());
@@ -354,8 +394,32 @@ impl Check for HttpCheck {
         // The judgement of a response common to every service: certificate refused, server error.
         let host = fact.host.clone();
         let addr = fact.path.describe();
+        let chain_gap = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.chain_gap.clone());
+        let not_accepted = identity.as_deref().and_then(|id| issuer_not_accepted(id, fact));
         let common = |s: &Step| -> Option<Finding> {
             let rejected = |answer: String| {
+                // What the server could not accept, when we can tell: a chain it cannot build
+                // (the file lacks an intermediate), an issuer it does not list.
+                if let (Some(id), Some(missing)) = (&identity, &chain_gap) {
+                    return Some(
+                        Finding::new("CLIENT_CERT_CHAIN_NOT_SENT")
+                            .with("host", &host)
+                            .with("subject", &id.subject)
+                            .with("missing", missing)
+                            .with("answer", &answer)
+                            .with("url", s.url.as_str()),
+                    );
+                }
+                if let Some((issuer, accepted)) = &not_accepted {
+                    return Some(
+                        Finding::new("CLIENT_CERT_ISSUER_NOT_ACCEPTED")
+                            .with("host", &host)
+                            .with("issuer", issuer)
+                            .with("accepted", accepted.join("; "))
+                            .with("answer", &answer)
+                            .with("url", s.url.as_str()),
+                    );
+                }
                 let reason = if identity.is_some() {
                     format!("{answer} (certificate sent: {sent})")
                 } else {
@@ -557,6 +621,7 @@ impl Check for HttpCheck {
             }
         }
         o.set_evidence("requests", steps);
+        let clock = link.clock.take();
         let connections = link.close().await;
         o.set_evidence("connections", connections);
         if let Some((url, status)) = last_ok {
@@ -564,6 +629,7 @@ impl Check for HttpCheck {
                 .summary("url", url)
                 .summary("status", if status == 0 { "held (long-poll)".to_string() } else { status.to_string() });
         }
+        o.set_fact(HttpFact { clock });
         o
     }
 }

@@ -10,6 +10,7 @@ pub mod database;
 pub mod dns;
 pub mod facts;
 pub mod gearman;
+pub mod host_tools;
 pub mod http;
 pub mod ntp;
 pub mod plan;
@@ -17,10 +18,12 @@ pub mod process;
 #[cfg(test)]
 mod robustness;
 pub mod sei_log;
+pub mod service_proxy;
 pub mod store;
 pub mod supervisor;
 pub mod tcp;
 pub mod tls;
+pub mod tls_stack;
 pub mod trust;
 pub mod webhook;
 

@@ -20,11 +20,70 @@ pub struct ClockFacts {
     pub synchronized: bool,
 }
 
-pub struct NtpCheck;
+pub struct NtpCheck {
+    /// The `http:<target>` checks whose answers' `Date` is the second clock.
+    http_checks: Vec<String>,
+}
 
 /// The `ntp` check always runs: the clock matters for TLS everywhere.
-pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    vec![Box::new(NtpCheck)]
+pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
+    vec![Box::new(NtpCheck { http_checks: settings.targets.iter().map(|t| format!("http:{}", t.name)).collect() })]
+}
+
+/// The server's clock read from an HTTP answer's `Date` header: a second clock, good to about
+/// a second, for when no NTP server answers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DateSample {
+    pub url: String,
+    /// The header as sent.
+    pub date: String,
+    /// The offset (server minus local) nearest zero that the `Date` (whole seconds) and the
+    /// request's round trip allow: 0 when the clocks may agree, so a slow answer never alarms.
+    pub offset_secs: f64,
+    /// The width of the interval the true offset lies in (1 s of `Date` plus the round trip).
+    pub uncertainty_secs: f64,
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year, hms, "GMT"] = parts.as_slice() else { return None };
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = months.iter().position(|m| m == month)? as u8 + 1;
+    let date =
+        time::Date::from_calendar_date(year.parse().ok()?, time::Month::try_from(month).ok()?, day.parse().ok()?)
+            .ok()?;
+    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    let time = time::Time::from_hms(h, m, sec).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc().unix_timestamp())
+}
+
+impl DateSample {
+    pub fn new(url: &str, date: &str, sent: std::time::SystemTime, received: std::time::SystemTime) -> Option<Self> {
+        let server = parse_http_date(date)? as f64;
+        let secs = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default()
+        };
+        let (sent, received) = (secs(sent), secs(received));
+        // The server wrote `Date` at some true moment between our send and our receipt, and
+        // its clock then read between `server` and `server + 1`.
+        let low = server - received;
+        let high = server + 1.0 - sent;
+        let offset_secs = if low > 0.0 {
+            low
+        } else if high < 0.0 {
+            high
+        } else {
+            0.0
+        };
+        Some(DateSample {
+            url: url.chars().take(300).collect(),
+            date: date.chars().take(64).collect(),
+            offset_secs,
+            uncertainty_secs: high - low,
+        })
+    }
 }
 
 /// The kernel's clock discipline state.
@@ -183,6 +242,9 @@ impl Check for NtpCheck {
     fn kind(&self) -> &'static str {
         "ntp"
     }
+    fn uses(&self) -> Vec<String> {
+        self.http_checks.clone()
+    }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
@@ -231,7 +293,7 @@ impl Check for NtpCheck {
         let crit = s.ntp_crit.as_secs_f64();
         // The limits the offset was judged by (--ntp-warn/--ntp-crit), for monitoring's thresholds.
         o.set_evidence("thresholds", json!({"warn_secs": warn, "crit_secs": crit}));
-        let offset = best.as_ref().map(|(_, b)| b.offset);
+        let offset: Option<f64> = best.as_ref().map(|(_, b)| b.offset);
         match &best {
             Some((srv, b)) => {
                 o.set_evidence("offset", format_offset(b.offset));
@@ -258,6 +320,34 @@ impl Check for NtpCheck {
                 );
             }
             None => {}
+        }
+        // No NTP answer: the `Date` of the services' HTTPS answers is the second clock.
+        let mut offset = offset;
+        if best.is_none() {
+            let second = self
+                .http_checks
+                .iter()
+                .filter_map(|id| ctx.fact::<super::http::HttpFact>(id).and_then(|f| f.clock.clone()))
+                .min_by(|a, b| a.uncertainty_secs.total_cmp(&b.uncertainty_secs));
+            if let Some(d) = second {
+                o.set_evidence("offset", format_offset(d.offset_secs));
+                o.set_evidence("offset_source", json!({"source": "http-date", "url": &d.url, "date": &d.date}));
+                o.summary.insert("offset", format_offset(d.offset_secs));
+                o.summary.insert("server", format!("{} (Date)", d.url));
+                offset = Some(d.offset_secs);
+                if d.offset_secs.abs() > warn {
+                    let (sev, limit) =
+                        if d.offset_secs.abs() > crit { (Severity::Fail, crit) } else { (Severity::Warn, warn) };
+                    o.set_evidence("tls_validity_at_risk", true);
+                    o.push(
+                        Finding::new("NTP_OFFSET_HIGH")
+                            .with("offset", format_offset(d.offset_secs))
+                            .with("server", format!("{} (Date)", d.url))
+                            .with("threshold", format_offset(limit))
+                            .severity(sev),
+                    );
+                }
+            }
         }
 
         if let Some(k) = &kernel {
@@ -288,5 +378,31 @@ impl Check for NtpCheck {
 
         o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates_and_the_second_clock() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        for bad in
+            ["", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 99:49:37 GMT"]
+        {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        let at = |secs: f64| std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(secs);
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT";
+        // Sent and received within the second the server wrote: the clocks may agree.
+        let d = DateSample::new("https://x/", date, at(784111777.2), at(784111777.4)).unwrap();
+        assert_eq!(d.offset_secs, 0.0);
+        // The server is 40 s ahead: at least 40 s minus the round trip and the rounding.
+        let d = DateSample::new("https://x/", date, at(784111737.2), at(784111737.5)).unwrap();
+        assert!((39.4..=39.6).contains(&d.offset_secs), "{d:?}");
+        // Behind, by at least 9 s.
+        let d = DateSample::new("https://x/", date, at(784111787.0), at(784111787.1)).unwrap();
+        assert!((-9.1..=-8.9).contains(&d.offset_secs), "{d:?}");
     }
 }

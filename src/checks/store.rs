@@ -27,8 +27,8 @@ struct WellKnown {
 // ISRG Root X1 and X2: fingerprints computed from the certificates shipped by ca-certificates.
 // DST Root CA X3: the fingerprint published in Mozilla's certdata and in the JDK's cacerts list
 // (the certificate left the distributions' bundles in 2021).
-// ICP-Brasil roots: identified by subject (CN, with O=ICP-Brasil); their fingerprints could not be
-// checked against the certificates themselves here, so no fingerprint is hard-coded.
+// ICP-Brasil roots v5, v10, v11, v12: fingerprints of the certificates ITI publishes (copies in
+// fixtures/real-certs/icp-brasil/). A root that only borrows the name is not recognised.
 const WELL_KNOWN: &[WellKnown] = &[
     WellKnown {
         name: "ISRG Root X1",
@@ -45,10 +45,26 @@ const WELL_KNOWN: &[WellKnown] = &[
         sha256: Some("06:87:26:03:31:A7:24:03:D9:09:F1:05:E6:9B:CF:0D:32:E1:BD:24:93:FF:C6:D9:20:6D:11:BC:D6:77:07:39"),
         subject_cn: "DST Root CA X3",
     },
-    WellKnown { name: "ICP-Brasil v5", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v5" },
-    WellKnown { name: "ICP-Brasil v10", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v10" },
-    WellKnown { name: "ICP-Brasil v11", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v11" },
-    WellKnown { name: "ICP-Brasil v12", sha256: None, subject_cn: "Autoridade Certificadora Raiz Brasileira v12" },
+    WellKnown {
+        name: "ICP-Brasil v5",
+        sha256: Some("CA:A5:3F:C6:09:1C:69:51:88:7C:97:6E:37:8F:6E:F8:9A:A6:37:7C:55:D9:7B:64:75:42:2B:71:ED:7E:9B:17"),
+        subject_cn: "Autoridade Certificadora Raiz Brasileira v5",
+    },
+    WellKnown {
+        name: "ICP-Brasil v10",
+        sha256: Some("6E:0B:FF:06:9A:26:99:4C:15:DE:2C:48:88:CC:54:AF:84:88:2E:54:95:B7:FB:F6:6B:E9:CC:FF:EC:74:89:F6"),
+        subject_cn: "Autoridade Certificadora Raiz Brasileira v10",
+    },
+    WellKnown {
+        name: "ICP-Brasil v11",
+        sha256: Some("14:06:71:00:58:18:0F:A4:08:1A:AB:3F:24:6F:17:02:42:9C:55:2A:11:FA:31:43:B8:4C:88:CB:3A:B8:E5:E7"),
+        subject_cn: "Autoridade Certificadora Raiz Brasileira v11",
+    },
+    WellKnown {
+        name: "ICP-Brasil v12",
+        sha256: Some("D8:47:8E:37:CE:19:C6:90:CF:65:73:81:E6:8F:E6:00:E4:E1:A0:42:53:68:30:F0:68:47:E0:3E:55:4C:4B:01"),
+        subject_cn: "Autoridade Certificadora Raiz Brasileira v12",
+    },
 ];
 
 fn well_known_name(info: &CertInfo) -> Option<&'static str> {
@@ -167,7 +183,7 @@ fn analyse(settings: &Settings) -> Outcome {
             o.push(super::core::host_file_unreadable(e));
         }
     }
-    let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), certs: Vec::new() };
+    let mut store = TrustStore { path: shown.clone(), source: choice.source.clone(), ..TrustStore::default() };
     let parsed = match load(&choice.path) {
         Ok(p) => p,
         Err(Reason::NotFound) => {
@@ -182,6 +198,12 @@ fn analyse(settings: &Settings) -> Outcome {
         }
     };
     let now = pki::now_ts();
+    // The TLS library PHP's curl extension links: how this store is used, and with which words.
+    let stack = super::tls_stack::detect(settings.php_ini.as_deref());
+    if let Some(st) = &stack {
+        o.set_evidence("tls_stack", st);
+        store.tls_library = st.library.as_deref().and_then(|l| l.split_whitespace().next()).map(str::to_string);
+    }
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {
         o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", "no certificate in it"));
@@ -204,7 +226,11 @@ fn analyse(settings: &Settings) -> Outcome {
         let list: Vec<String> =
             expired.iter().map(|c| format!("{} ({})", pki::short_name(&c.info), c.info.not_after)).collect();
         o.set_evidence("expired", &list);
-        o.push(expired_roots_finding(&shown, &expired, &list));
+        let f = expired_roots_finding(&shown, &expired, &list);
+        // OpenSSL before 1.1.0 builds Let's Encrypt's path through an expired DST Root CA X3
+        // still in the store and fails: for such a stack this is a failure, not a warning.
+        let dst = expired.iter().any(|c| well_known_name(&c.info) == Some("DST Root CA X3"));
+        o.push(if dst && stack.as_ref().is_some_and(|s| s.old_openssl()) { f.severity(Severity::Fail) } else { f });
     }
     let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
     if !parsed.certs.is_empty() && !has("ISRG Root X1") {

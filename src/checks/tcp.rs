@@ -49,6 +49,133 @@ impl Check for TcpCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
+        let mut o = self.own_path(ctx).await;
+        self.service_paths(ctx, &mut o).await;
+        o
+    }
+}
+
+/// The proxy finding for a CONNECT that failed: 407, 403, or any other answer.
+fn proxy_finding(e: &proxy::ProxyError, shown: &str, host: &str, port: u16) -> Finding {
+    let code = match e.answer().and_then(|a| a.status) {
+        Some(407) => "PROXY_AUTH_REQUIRED",
+        Some(403) => "PROXY_DENIED",
+        _ => "PROXY_FAILED",
+    };
+    Finding::new(code).with("proxy", shown).with("host", host).with("port", port).with("answer", e.to_string())
+}
+
+impl TcpCheck {
+    /// The routes the services that run SEI take to the target, when they differ from this
+    /// shell's: said (`PROXY_SERVICE_DIFFERS`), and each such route tried once (a CONNECT through
+    /// the service's proxy, or a direct connection), its failure reported like ours.
+    /// Only on a host where SEI was found: elsewhere the services are not SEI's.
+    async fn service_paths(&self, ctx: &Ctx, o: &mut Outcome) {
+        if ctx.settings.sei.as_ref().is_none_or(|s| s.files_read.is_empty()) {
+            return;
+        }
+        let host = self.target.host();
+        let port = self.target.port();
+        let timeout = ctx.timeout();
+        let ours = super::service_proxy::route_text(&ctx.settings.proxy.policy().route(&host, port));
+        let services = tokio::task::spawn_blocking(super::service_proxy::services).await.unwrap_or_default();
+        // Distinct routes, each with the services that take it.
+        let mut routes: Vec<(Route, String, Vec<String>)> = Vec::new();
+        for s in services {
+            let route = s.policy().route(&host, port);
+            let text = super::service_proxy::route_text(&route);
+            if text == ours {
+                continue;
+            }
+            match routes.iter_mut().find(|(_, t, _)| *t == text) {
+                Some(r) => r.2.push(s.service.clone()),
+                None => routes.push((route, text, vec![s.service.clone()])),
+            }
+        }
+        if routes.is_empty() {
+            return;
+        }
+        let mut evidence = Vec::new();
+        for (route, text, names) in routes {
+            o.push(
+                Finding::new("PROXY_SERVICE_DIFFERS")
+                    .with("services", names.join(", "))
+                    .with("host", &host)
+                    .with("port", port)
+                    .with("route", &text)
+                    .with("ours", &ours),
+            );
+            let result = match &route {
+                Route::Proxy { url, .. } => match proxy::connect(url, &host, port, timeout).await {
+                    Ok(stream) => {
+                        // The TLS that service gets through its proxy: an inspecting proxy
+                        // shows in the chain it presents.
+                        if let Some(f) = self.intercepted_on(stream, &host, timeout).await {
+                            o.push(f);
+                        }
+                        "connected".to_string()
+                    }
+                    Err(e) => {
+                        o.push(proxy_finding(&e, &text, &host, port));
+                        e.to_string()
+                    }
+                },
+                _ => {
+                    let addr = ctx.fact::<Resolved>(&self.dns_id()).and_then(|r| r.addrs.first().copied());
+                    match addr {
+                        None => "not tried: the name has no address here".to_string(),
+                        Some(ip) => {
+                            let addr = SocketAddr::new(ip, port);
+                            match connect::attempt(addr, timeout).await {
+                                Attempt::Connected(_) => "connected".to_string(),
+                                Attempt::Timeout => {
+                                    o.push(
+                                        Finding::new("TCP_TIMEOUT")
+                                            .with("host", &host)
+                                            .with("addr", addr)
+                                            .with("timeout", humanize(timeout)),
+                                    );
+                                    "timeout".to_string()
+                                }
+                                Attempt::Refused => {
+                                    o.push(Finding::new("TCP_REFUSED").with("host", &host).with("addr", addr));
+                                    "refused".to_string()
+                                }
+                                Attempt::Unreachable(e) => {
+                                    o.push(
+                                        Finding::new("TCP_UNREACHABLE")
+                                            .with("host", &host)
+                                            .with("addr", addr)
+                                            .with("error", &e),
+                                    );
+                                    format!("unreachable: {e}")
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            evidence.push(serde_json::json!({"services": names, "route": text, "result": result}));
+        }
+        o.set_evidence("service_routes", evidence);
+    }
+
+    /// A capture-only handshake over a service's tunnel, judged for interception.
+    async fn intercepted_on(&self, stream: TcpStream, host: &str, timeout: std::time::Duration) -> Option<Finding> {
+        let name = crate::net::tls::server_name(host).ok()?;
+        let client = crate::net::tls::Client::new(crate::net::tls::Verify::CaptureOnly);
+        let chain = match client.handshake(stream, &name, timeout).await {
+            Ok(s) => s.seen.chain,
+            Err(f) => f.seen.chain,
+        };
+        let infos: Vec<crate::pki::CertInfo> = chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
+        let expected = crate::targets::expected_issuers(&self.target.name, host);
+        let i = crate::interception::detect(&infos, expected)?;
+        Some(Finding::new("TLS_INTERCEPTED").with("host", host).with("vendor", i.vendor).with("issuer", i.issuer))
+    }
+
+    /// The target as this shell reaches it.
+    async fn own_path(&self, ctx: &Ctx) -> Outcome {
         let host = self.target.host();
         let port = self.target.port();
         let timeout = ctx.timeout();
@@ -78,13 +205,7 @@ impl Check for TcpCheck {
                     if let Some(status) = e.answer().and_then(|a| a.status) {
                         o.set_evidence("proxy_status", status);
                     }
-                    o.push(
-                        Finding::new(code::PROXY_FAILED)
-                            .with("proxy", &shown)
-                            .with("host", &host)
-                            .with("port", port)
-                            .with("answer", answer),
-                    );
+                    o.push(proxy_finding(&e, &shown, &host, port));
                     return o;
                 }
             }

@@ -111,6 +111,52 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
     Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("path", &store.path).with("root", &cur.issuer)
 }
 
+/// The ICP-Brasil roots ITI publishes (v5, v10, v11, v12), for the verdict of a public store.
+const ICP_BRASIL_ROOTS: &[&str] = &[
+    include_str!("../../fixtures/real-certs/icp-brasil/ICP-Brasilv5.pem"),
+    include_str!("../../fixtures/real-certs/icp-brasil/ICP-Brasilv10.pem"),
+    include_str!("../../fixtures/real-certs/icp-brasil/ICP-Brasilv11.pem"),
+    include_str!("../../fixtures/real-certs/icp-brasil/ICP-Brasilv12.pem"),
+];
+
+/// The name of the public store judged beside PHP's.
+pub const PUBLIC_STORE: &str = "webpki-roots (Mozilla) + ICP-Brasil v5/v10/v11/v12";
+
+/// Other stores' OpenSSL verdicts on a chain PHP's store refused: the distribution's bundle
+/// (when PHP uses another file) and the public roots with ICP-Brasil's. `(store, verified, words)`.
+fn other_stores(
+    php_store: &str,
+    family: crate::host::OsFamily,
+    chain: &[CertificateDer<'_>],
+    host: &str,
+) -> Vec<(String, bool, String)> {
+    use crate::host::OsFamily;
+    let mut out = Vec::new();
+    let (debian, rhel) = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt");
+    let order = match family {
+        OsFamily::Rhel6 | OsFamily::Rhel7 | OsFamily::Rhel8 => [rhel, debian],
+        _ => [debian, rhel],
+    };
+    if let Some(system) = order.iter().find(|p| crate::hostfs::path(p).is_file()) {
+        let real = crate::hostfs::path(system);
+        if real != std::path::Path::new(php_store) && *system != php_store {
+            if let Ok(parsed) = super::store::load(&real) {
+                let (ok, words) = tls::openssl_verdict(parsed.certs.iter().map(|c| c.der.as_slice()), chain, host);
+                out.push((system.to_string(), ok, words));
+            }
+        }
+    }
+    let mut public = tls::public_roots();
+    for pem in ICP_BRASIL_ROOTS {
+        if let Some(der) = pki::split_pem(pem).blocks.into_iter().find_map(|b| b.der) {
+            let _ = public.add(CertificateDer::from(der));
+        }
+    }
+    let (ok, words) = tls::rustls_verdict(Arc::new(public), chain, host);
+    out.push((PUBLIC_STORE.to_string(), ok, words));
+    out
+}
+
 pub struct TlsCheck {
     target: Target,
     /// The `cert:*` check that holds the identity (mutual-TLS targets only).
@@ -130,7 +176,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 }
 
 /// An X.500 name (DER) as text, like the subjects of the chain.
-fn name_text(der: &[u8]) -> String {
+pub fn name_text(der: &[u8]) -> String {
     use x509_parser::prelude::FromDer;
     match x509_parser::x509::X509Name::from_der(der) {
         Ok((_, name)) => name.to_string(),
@@ -278,8 +324,56 @@ impl Check for TlsCheck {
                     .with("openssl", &ossl_msg),
             );
         }
+        // The host's own `openssl` on the same chain and store: evidence, and a finding when it
+        // disagrees with ours while built on the library PHP's curl uses (or that is unknown).
+        if let Some(tool) = super::host_tools::openssl_verify(&store.path, &chain, &host, timeout).await {
+            let same = match (&tool.library, &store.tls_library) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            o.set_evidence("host_openssl", &tool);
+            if tool.verified != verified && same {
+                o.push(
+                    Finding::new("TLS_HOST_TOOL_DISAGREES")
+                        .with("host", &host)
+                        .with("tool", &tool.tool)
+                        .with("result", &tool.result)
+                        .with("ours", rustls_error.clone().unwrap_or_else(|| "ok".into())),
+                );
+            }
+        }
+        // A chain made by a TLS-inspecting device, trusted or not: that is the cause to name.
+        let expected = crate::targets::expected_issuers(&self.target.name, &host);
+        let interception = crate::interception::detect(&infos, expected);
+        if let Some(i) = &interception {
+            o.set_evidence("interception", i);
+            o.push(
+                Finding::new("TLS_INTERCEPTED").with("host", &host).with("vendor", &i.vendor).with("issuer", &i.issuer),
+            );
+        }
         if !verified {
-            o.push(classify(&infos, chain.first(), store, &host));
+            if interception.is_none() {
+                o.push(classify(&infos, chain.first(), store, &host));
+                // Would another store trust it? Then the fault is the store PHP uses.
+                let (php_store, family, owned, name) =
+                    (store.path.clone(), ctx.settings.os_family, chain.clone(), host.clone());
+                let others = tokio::task::spawn_blocking(move || other_stores(&php_store, family, &owned, &name))
+                    .await
+                    .unwrap_or_default();
+                let mut stores = vec![json!({"store": &store.path, "verified": ossl_ok, "result": &ossl_msg})];
+                stores.extend(others.iter().map(|(s, ok, w)| json!({"store": s, "verified": ok, "result": w})));
+                o.set_evidence("stores", stores);
+                if !ossl_ok {
+                    if let Some((other, _, _)) = others.iter().find(|(_, ok, _)| *ok) {
+                        o.push(
+                            Finding::new("TLS_OTHER_STORE_TRUSTS")
+                                .with("host", &host)
+                                .with("path", &store.path)
+                                .with("other", other),
+                        );
+                    }
+                }
+            }
             return o;
         }
         let anchor = anchor_of(&infos, store).unwrap_or_else(|| "?".into());
@@ -292,6 +386,7 @@ impl Check for TlsCheck {
             identity_offered,
             refused,
             seen,
+            intercepted: interception.map(|i| i.vendor),
         })
     }
 }

@@ -20,6 +20,8 @@ pub struct TrustStore {
     pub path: String,
     pub source: String,
     pub certs: Vec<StoreCert>,
+    /// The TLS library PHP's curl extension links (its `DT_NEEDED` name), when found.
+    pub tls_library: Option<String>,
 }
 
 impl TrustStore {

@@ -77,7 +77,12 @@ impl WebhookCheck {
 pub fn root_store(ca_bundle: Option<&Path>) -> Result<RootCertStore, String> {
     let Some(path) = ca_bundle else { return Ok(tls::public_roots()) };
     let parsed = trust::load(path).map_err(|e| format!("{}: {}", path.display(), e))?;
-    let bundle = TrustStore { path: path.display().to_string(), source: "--ca-bundle".into(), certs: parsed.certs };
+    let bundle = TrustStore {
+        path: path.display().to_string(),
+        source: "--ca-bundle".into(),
+        certs: parsed.certs,
+        ..TrustStore::default()
+    };
     let roots = trust::roots_of(&bundle);
     if roots.is_empty() {
         return Err(format!("{}: no certificate", path.display()));

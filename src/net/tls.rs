@@ -395,6 +395,24 @@ impl ResolvesClientCert for ClientCertRecorder {
     }
 }
 
+/// rustls's verdict on `chain` (leaf first) for `host` against `roots`, now, without a
+/// connection: whether it verifies, and the error's words.
+pub fn rustls_verdict(roots: Arc<RootCertStore>, chain: &[CertificateDer<'_>], host: &str) -> (bool, String) {
+    let Some((leaf, rest)) = chain.split_first() else { return (false, "no certificate presented".into()) };
+    let verifier = match WebPkiServerVerifier::builder_with_provider(roots, provider()).build() {
+        Ok(v) => v,
+        Err(e) => return (false, e.to_string()),
+    };
+    let name = match server_name(host) {
+        Ok(n) => n,
+        Err(e) => return (false, e.to_string()),
+    };
+    match verifier.verify_server_cert(leaf, rest, &name, &[], UnixTime::now()) {
+        Ok(_) => (true, "ok".into()),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
 /// OpenSSL's verdict on `chain` (leaf first) for `host`, against exactly the `store`
 /// certificates (DER): whether it verifies, and OpenSSL's own words.
 pub fn openssl_verdict<'a>(

@@ -232,7 +232,11 @@ impl Pki {
             key: same_key(&root.key),
         };
         let stranger = issue(&Spec::ca("Teste Stranger Root"), ec_key(), None);
-        let client_ca = issue(&Spec { org: "ICP-Brasil", ..Spec::ca("AC Teste Cliente v5") }, ec_key(), None);
+        let client_ca = issue(
+            &Spec { org: "ICP-Brasil", ..Spec::ca("Autoridade Certificadora Raiz Brasileira Teste") },
+            ec_key(),
+            None,
+        );
         let unknown_ca = issue(&Spec::ca("AC Desconhecida"), ec_key(), None);
         Pki { dir, root, inter, old_root, cross, stranger, client_ca, unknown_ca }
     }

@@ -18,6 +18,17 @@ impl Tinyproxy {
     /// `connect_ports` (empty: any port, tinyproxy's default). It resolves names with the
     /// place's resolver (the namespace's resolv.conf and hosts). Waits until it accepts.
     pub fn start<'a>(place: impl Into<Place<'a>>, addr: impl ToSocketAddrs, connect_ports: &[u16]) -> Tinyproxy {
+        Tinyproxy::start_with_auth(place, addr, connect_ports, None)
+    }
+
+    /// Like [`Tinyproxy::start`], and with `basic_auth` (user, password) tinyproxy demands those
+    /// credentials (`BasicAuth`): a CONNECT without them gets `407 Proxy Authentication Required`.
+    pub fn start_with_auth<'a>(
+        place: impl Into<Place<'a>>,
+        addr: impl ToSocketAddrs,
+        connect_ports: &[u16],
+        basic_auth: Option<(&str, &str)>,
+    ) -> Tinyproxy {
         let place = place.into();
         let addr = sockaddr(addr);
         let dir = temp_dir("pdt-tinyproxy-");
@@ -30,6 +41,9 @@ impl Tinyproxy {
         );
         for p in connect_ports {
             conf.push_str(&format!("ConnectPort {p}\n"));
+        }
+        if let Some((user, password)) = basic_auth {
+            conf.push_str(&format!("BasicAuth {user} {password}\n"));
         }
         let conf_path = dir.path().join("tinyproxy.conf");
         std::fs::write(&conf_path, conf).unwrap_or_else(|e| panic!("cannot write tinyproxy.conf: {e}"));

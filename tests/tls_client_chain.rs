@@ -1,0 +1,117 @@
+//! The client chain the server wants, against a real nginx that verifies client certificates
+//! (`ssl_verify_client on`, the client root only in `ssl_client_certificate`, `ssl_verify_depth
+//! 2`): an ICP-Brasil-shaped client certificate issued by an intermediate, in a file with and
+//! without that intermediate.
+
+mod support;
+use support::pki_tls;
+
+use pki_tls::*;
+
+const PASS: &str = "Senha-Da-Cadeia-3";
+
+struct Lab {
+    pki: Pki,
+    nginx: Nginx,
+    store: std::path::PathBuf,
+    inter: Issued,
+    leaf: Issued,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let pki = Pki::new();
+        let server = pki.server_leaf(&Spec::server("api.test"));
+        let chain = pki.write("server-chain.pem", server.pem() + &pki.inter.pem());
+        let key = pki.write("server.key", server.key_pem());
+        let client_root = pki.write("client-root.pem", pki.client_ca.pem());
+        let conf = format!(
+            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {}; \
+             ssl_certificate_key {}; ssl_verify_client on; ssl_client_certificate {}; ssl_verify_depth 2;\n\
+             location / {{ default_type text/xml; return 200 '<?xml version=\"1.0\"?><wsdl:definitions xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" name=\"Pen\"></wsdl:definitions>'; }}\n}}\n",
+            chain.display(),
+            key.display(),
+            client_root.display()
+        );
+        let nginx = Nginx::on_free_port(&conf);
+        let store = pki.write("store.pem", pki.root.pem());
+        let inter =
+            issue(&Spec { org: "ICP-Brasil", ..Spec::ca("AC Teste Intermediaria v5") }, ec_key(), Some(&pki.client_ca));
+        let leaf = issue(&Spec::client("ORGAO CADEIA:00394460000141", "ICP-Brasil"), rsa_key(), Some(&inter));
+        Lab { pki, nginx, store, inter, leaf }
+    }
+
+    fn run(&self, cert: &std::path::Path) -> serde_json::Value {
+        let port = self.nginx.port();
+        let endpoint = format!("tramita=https://api.test:{port}/interoperabilidade/soap/v3/");
+        let resolve = format!("api.test:{port}:127.0.0.1");
+        let run = pen_doctor(
+            &[
+                "check",
+                "--target",
+                "tramita",
+                "--endpoint",
+                &endpoint,
+                "--resolve",
+                &resolve,
+                "--only",
+                "http",
+                "--timeout",
+                "2s",
+                "--format",
+                "json",
+                "--ca-bundle",
+                self.store.to_str().unwrap(),
+                "--cert",
+                cert.to_str().unwrap(),
+                "--cert-password-env",
+                "CP",
+            ],
+            &[("CP", PASS)],
+        );
+        assert!(!run.stdout.contains(PASS) && !run.stderr.contains(PASS), "the password leaked");
+        run.json()
+    }
+}
+
+#[test]
+fn leaf_without_its_intermediate_is_incomplete_and_refused_for_it() {
+    let lab = Lab::new();
+    let file = lab.pki.write("leaf-only.pem", lab.leaf.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
+    let json = lab.run(&file);
+    let cert = check(&json, "cert:client");
+    assert_eq!(codes(cert), vec!["CLIENT_CERT_CHAIN_INCOMPLETE"], "{cert:#}");
+    assert_eq!(cert["status"], "warn");
+    let f = finding(cert, "CLIENT_CERT_CHAIN_INCOMPLETE");
+    assert!(f["params"]["missing"].as_str().unwrap().contains("AC Teste Intermediaria v5"), "{f:#}");
+    let http = check(&json, "http:tramita");
+    assert_eq!(codes(http), vec!["CLIENT_CERT_CHAIN_NOT_SENT"], "{http:#}");
+    assert_eq!(http["status"], "fail");
+    let f = finding(http, "CLIENT_CERT_CHAIN_NOT_SENT");
+    assert!(f["params"]["answer"].as_str().unwrap().contains("400"), "nginx's own refusal: {f:#}");
+    assert!(f["params"]["missing"].as_str().unwrap().contains("AC Teste Intermediaria v5"), "{f:#}");
+}
+
+#[test]
+fn leaf_with_its_intermediate_passes() {
+    let lab = Lab::new();
+    let file =
+        lab.pki.write("leaf-chain.pem", lab.leaf.pem() + &lab.inter.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
+    let json = lab.run(&file);
+    let cert = check(&json, "cert:client");
+    assert!(codes(cert).is_empty(), "{cert:#}");
+    let http = check(&json, "http:tramita");
+    assert_eq!(http["status"], "ok", "{http:#}");
+
+    // The same chain in a PKCS#12 (leaf, key and intermediate), as OpenSSL 3 exports it.
+    let p12 = lab.pki.write("leaf-chain.p12", lab.leaf.p12(PASS, &[&lab.inter]));
+    let json = lab.run(&p12);
+    assert!(codes(check(&json, "cert:client")).is_empty());
+    assert_eq!(check(&json, "http:tramita")["status"], "ok");
+
+    // Without the intermediate, the PKCS#12 is incomplete too.
+    let p12 = lab.pki.write("leaf-only.p12", lab.leaf.p12(PASS, &[]));
+    let json = lab.run(&p12);
+    assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_CHAIN_INCOMPLETE"]);
+    assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_CHAIN_NOT_SENT"]);
+}

@@ -1,0 +1,144 @@
+//! TLS interception against a real nginx: a certificate issued on the fly by a CA named like a
+//! FortiGate's (trusted by the store and not), and a built-in target reached at its official
+//! host presenting a chain outside its expected issuers, next to one inside them (no alarm).
+
+mod support;
+use support::pki_tls;
+
+use pki_tls::*;
+
+const TRAMITA_HOST: &str = "api.conectagov.processoeletronico.gov.br";
+
+struct Lab {
+    pki: Pki,
+    nginx: Nginx,
+    forti: Issued,
+    le_root: Issued,
+}
+
+impl Lab {
+    /// `official_is_genuine`: whether the official Tramita host is served the Let's Encrypt-named
+    /// chain (else the chain of the test's own CA).
+    fn new(official_is_genuine: bool) -> Lab {
+        let pki = Pki::new();
+        // The inspection CA a FortiGate generates, and a leaf it made for the host asked for.
+        let forti = issue(&Spec { org: "Fortinet", ..Spec::ca("FortiGate CA") }, ec_key(), None);
+        let mut spec = Spec::server("api.test");
+        spec.dns = vec!["api.test", TRAMITA_HOST];
+        let forged = issue(&spec, ec_key(), Some(&forti));
+        // A chain named like the service's own (Let's Encrypt) and one of another CA.
+        let le_root =
+            issue(&Spec { org: "Internet Security Research Group", ..Spec::ca("ISRG Root X1") }, ec_key(), None);
+        let le_inter = issue(&Spec { org: "Let's Encrypt", ..Spec::ca("R11") }, ec_key(), Some(&le_root));
+        let mut spec = Spec::server(TRAMITA_HOST);
+        spec.dns = vec![TRAMITA_HOST, "le.test"];
+        let genuine = issue(&spec, ec_key(), Some(&le_inter));
+        let mut spec = Spec::server(TRAMITA_HOST);
+        spec.dns = vec![TRAMITA_HOST, "other.test"];
+        let other = pki.server_leaf(&spec);
+        let w = |name: &str, s: String| pki.write(name, s).display().to_string();
+        let (le_names, other_names) = if official_is_genuine {
+            (format!("le.test {TRAMITA_HOST}"), "other.test".to_string())
+        } else {
+            ("le.test".to_string(), format!("other.test {TRAMITA_HOST}"))
+        };
+        let servers = [
+            ("api.test".to_string(), w("forged.pem", forged.pem()), w("forged.key", forged.key_pem())),
+            (le_names, w("le.pem", genuine.pem() + &le_inter.pem()), w("le.key", genuine.key_pem())),
+            (other_names, w("other.pem", other.pem() + &pki.inter.pem()), w("other.key", other.key_pem())),
+        ];
+        let mut conf = String::new();
+        for (name, chain, key) in servers {
+            conf += &format!(
+                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_certificate {chain}; \
+                 ssl_certificate_key {key}; location / {{ return 200 'ok'; }} }}\n"
+            );
+        }
+        let nginx = Nginx::on_free_port(&conf);
+        Lab { pki, nginx, forti, le_root }
+    }
+
+    /// `check --only tls` of `target` at `https://host:port/`, the store holding `roots`.
+    fn tls(&self, target: &str, host: &str, roots: &[&Issued]) -> serde_json::Value {
+        check(&self.run(target, host, roots, "tls"), &format!("tls:{target}")).clone()
+    }
+
+    /// The report of `check --only ONLY` of `target` at `https://host:port/`.
+    fn run(&self, target: &str, host: &str, roots: &[&Issued], only: &str) -> serde_json::Value {
+        let port = self.nginx.port();
+        let store = self
+            .pki
+            .write(&format!("store-{}.pem", roots.len()), roots.iter().map(|r| r.pem()).collect::<Vec<_>>().concat());
+        let endpoint = format!("{target}=https://{host}:{port}/");
+        let resolve = format!("{host}:{port}:127.0.0.1");
+        let run = pen_doctor(
+            &[
+                "check",
+                "--target",
+                target,
+                "--endpoint",
+                &endpoint,
+                "--resolve",
+                &resolve,
+                "--only",
+                only,
+                "--timeout",
+                "2s",
+                "--format",
+                "json",
+                "--ca-bundle",
+                store.to_str().unwrap(),
+            ],
+            &[],
+        );
+        run.json()
+    }
+}
+
+#[test]
+fn an_inspection_ca_is_named_whether_trusted_or_not() {
+    let lab = Lab::new(true);
+    // Untrusted: not SERVER_CERT_UNTRUSTED, the interception.
+    let tls = lab.tls("protocolo-integrado", "api.test", &[&lab.pki.root]);
+    assert_eq!(codes(&tls), vec!["TLS_INTERCEPTED"], "{tls:#}");
+    assert_eq!(tls["status"], "fail");
+    let f = finding(&tls, "TLS_INTERCEPTED");
+    assert_eq!(f["params"]["vendor"], "Fortinet FortiGate");
+    assert!(f["params"]["issuer"].as_str().unwrap().contains("FortiGate CA"), "{f:#}");
+    assert!(f["message"].as_str().unwrap().contains("api.test"), "{f:#}");
+    assert_eq!(tls["evidence"]["interception"]["by"], "vendor");
+
+    // Trusted (its CA added to the store): the handshake verifies, and it is still a failure.
+    let tls = lab.tls("protocolo-integrado", "api.test", &[&lab.pki.root, &lab.forti]);
+    assert_eq!(codes(&tls), vec!["TLS_INTERCEPTED"], "{tls:#}");
+    assert_eq!(tls["status"], "fail");
+    assert_eq!(tls["evidence"]["rustls"]["verified"], true);
+
+    // What the device answers is not the service's: http is skipped naming the interception,
+    // instead of judging the device's answers (a confusing certificate refusal for mTLS).
+    let run = lab.run("protocolo-integrado", "api.test", &[&lab.pki.root, &lab.forti], "http");
+    let http = check(&run, "http:protocolo-integrado");
+    assert_eq!(http["status"], "skip", "{http:#}");
+    assert!(http["skipped_because"].to_string().contains("TLS_INTERCEPTED"), "{http:#}");
+}
+
+#[test]
+fn a_builtin_host_outside_its_expected_issuers_is_intercepted_and_inside_is_not() {
+    // The official host presenting a Let's Encrypt chain: no alarm.
+    let lab = Lab::new(true);
+    let tls = lab.tls("tramita", TRAMITA_HOST, &[&lab.le_root]);
+    assert_eq!(tls["status"], "ok", "a chain of the expected issuers: {tls:#}");
+    assert!(codes(&tls).is_empty(), "{tls:#}");
+
+    // The official host presenting a chain of another CA the store trusts: an inspecting device
+    // without a known vendor name, named by the issuer's organisation.
+    let lab = Lab::new(false);
+    let tls = lab.tls("tramita", TRAMITA_HOST, &[&lab.pki.root]);
+    assert_eq!(codes(&tls), vec!["TLS_INTERCEPTED"], "{tls:#}");
+    assert_eq!(tls["evidence"]["interception"]["by"], "unexpected-issuer");
+    assert_eq!(finding(&tls, "TLS_INTERCEPTED")["params"]["vendor"], "pen-doctor test");
+
+    // The same chain at a host outside the table is not judged by the table's issuers.
+    let tls = lab.tls("tramita", "other.test", &[&lab.pki.root]);
+    assert_eq!(tls["status"], "ok", "{tls:#}");
+}
