@@ -364,7 +364,7 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         if kb.article(code.trim()).is_some() {
             message.push_str(&format!("; {} is an article: `pen-doctor kb show {}`", code.trim(), code.trim()));
         }
-        let near = crate::ui::nearest(&wanted, kb.codes.iter().map(|c| c.code.as_str()));
+        let near = crate::flagvalue::nearest(&wanted, kb.codes.iter().map(|c| c.code.as_str()));
         if !near.is_empty() {
             message.push_str(&format!("; did you mean {}?", near.join(", ")));
         }
@@ -450,7 +450,7 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         if kb.code(&wanted.replace(['-', ' '], "_")).is_some() {
             message.push_str(&format!("; {wanted} is a finding code: `pen-doctor explain {wanted}`"));
         } else {
-            let near = crate::ui::nearest(&wanted, kb.articles.iter().map(|a| a.id.as_str()));
+            let near = crate::flagvalue::nearest(&wanted, kb.articles.iter().map(|a| a.id.as_str()));
             if !near.is_empty() {
                 message.push_str(&format!("; did you mean {}?", near.join(", ")));
             }

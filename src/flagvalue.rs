@@ -373,7 +373,7 @@ pub fn finding_code(v: &str) -> Result<String, String> {
     if kb.code(&code).is_some() {
         return Ok(code);
     }
-    let near = crate::ui::nearest(&code, kb.codes.iter().map(|c| c.code.as_str()));
+    let near = nearest(&code, kb.codes.iter().map(|c| c.code.as_str()));
     let hint = if near.is_empty() { String::new() } else { format!("; did you mean {}?", near.join(", ")) };
     Err(format!("unknown finding code {} (see `pen-doctor kb list --codes`){hint}", quote(v)))
 }
@@ -529,6 +529,23 @@ pub mod de {
         output: "output",
         bundle: "bundle",
     );
+}
+
+/// The candidates nearest to `wanted` (a mistyped code or article id): close in edit distance
+/// first, then those sharing words (`CERT_EXPIRED` for `EXPIRED_CERT`); at most five.
+pub fn nearest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let wanted: String = wanted.chars().take(100).collect();
+    let words: std::collections::BTreeSet<&str> = wanted.split(['_', '-']).filter(|w| w.len() >= 3).collect();
+    let mut scored: Vec<(bool, std::cmp::Reverse<usize>, usize, &str)> = candidates
+        .filter_map(|c| {
+            let distance = strsim::levenshtein(&wanted, &c.to_ascii_uppercase());
+            let shared = c.to_ascii_uppercase().split(['_', '-']).filter(|w| words.contains(w)).count();
+            let close = distance <= (wanted.len().max(c.len()) / 4).max(2);
+            (close || shared > 0).then_some((!close, std::cmp::Reverse(shared), distance, c))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, _, _, c)| c).collect()
 }
 
 #[cfg(test)]

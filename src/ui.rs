@@ -64,23 +64,6 @@ pub fn lang_of_locale(var: impl Fn(&str) -> Option<String>) -> Lang {
     }
 }
 
-/// The candidates nearest to `wanted` (a mistyped code or article id): close in edit distance
-/// first, then those sharing words (`CERT_EXPIRED` for `EXPIRED_CERT`); at most five.
-pub fn nearest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let wanted: String = wanted.chars().take(100).collect();
-    let words: std::collections::BTreeSet<&str> = wanted.split(['_', '-']).filter(|w| w.len() >= 3).collect();
-    let mut scored: Vec<(bool, std::cmp::Reverse<usize>, usize, &str)> = candidates
-        .filter_map(|c| {
-            let distance = strsim::levenshtein(&wanted, &c.to_ascii_uppercase());
-            let shared = c.to_ascii_uppercase().split(['_', '-']).filter(|w| words.contains(w)).count();
-            let close = distance <= (wanted.len().max(c.len()) / 4).max(2);
-            (close || shared > 0).then_some((!close, std::cmp::Reverse(shared), distance, c))
-        })
-        .collect();
-    scored.sort();
-    scored.into_iter().take(5).map(|(_, _, _, c)| c).collect()
-}
-
 // ------------------------------------------------------------------ the localized command
 
 /// The key of a command in the table: `pen-doctor`, `check`, `kb list`.
@@ -302,6 +285,7 @@ pub fn man_page(subcommand: Option<&str>, lang: Lang) -> Result<Vec<u8>, String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flagvalue::nearest;
 
     #[test]
     fn the_table_parses_and_every_text_has_both_languages() {

@@ -86,3 +86,23 @@ pub fn pen_node(settings: &Settings) -> bool {
     };
     settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some() || unreadable(s))
 }
+
+/// The server's clock read from an HTTP answer's `Date` header: a second clock, good to about
+/// a second, for when no NTP server answers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DateSample {
+    pub url: String,
+    /// The header as sent.
+    pub date: String,
+    /// The offset (server minus local) nearest zero that the `Date` (whole seconds) and the
+    /// request's round trip allow: 0 when the clocks may agree, so a slow answer never alarms.
+    pub offset_secs: f64,
+    /// The width of the interval the true offset lies in (1 s of `Date` plus the round trip).
+    pub uncertainty_secs: f64,
+}
+
+/// What `http:<target>` hands on: the server's clock as its answers' `Date` told it (the
+/// second clock of `ntp` when no NTP server answers).
+pub struct HttpFact {
+    pub clock: Option<DateSample>,
+}

@@ -7,8 +7,7 @@
 //! Tells a refused client certificate from server errors and from foreign answers.
 
 use super::core::{Check, Ctx};
-use super::facts::{self, IdentityFact, TlsFact};
-use super::ntp::DateSample;
+use super::facts::{self, DateSample, HttpFact, IdentityFact, TlsFact};
 use crate::duration::humanize;
 use crate::model::Finding;
 use crate::model::Outcome;
@@ -25,12 +24,6 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use url::Url;
-
-/// What `http:<target>` hands on: the server's clock as its answers' `Date` told it (the
-/// second clock of `ntp` when no NTP server answers).
-pub struct HttpFact {
-    pub clock: Option<DateSample>,
-}
 
 /// Why a request got no HTTP answer.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! NTP servers measured by SNTP, and which time daemon runs and whether it uses NTP.br.
 
 use super::core::{Check, Ctx};
+use super::facts::{DateSample, HttpFact};
 use crate::hostfs;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
@@ -28,20 +29,6 @@ pub struct NtpCheck {
 /// The `ntp` check always runs: the clock matters for TLS everywhere.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(NtpCheck { http_checks: settings.targets.iter().map(|t| format!("http:{}", t.name)).collect() })]
-}
-
-/// The server's clock read from an HTTP answer's `Date` header: a second clock, good to about
-/// a second, for when no NTP server answers.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct DateSample {
-    pub url: String,
-    /// The header as sent.
-    pub date: String,
-    /// The offset (server minus local) nearest zero that the `Date` (whole seconds) and the
-    /// request's round trip allow: 0 when the clocks may agree, so a slow answer never alarms.
-    pub offset_secs: f64,
-    /// The width of the interval the true offset lies in (1 s of `Date` plus the round trip).
-    pub uncertainty_secs: f64,
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
@@ -327,7 +314,7 @@ impl Check for NtpCheck {
             let second = self
                 .http_checks
                 .iter()
-                .filter_map(|id| ctx.fact::<super::http::HttpFact>(id).and_then(|f| f.clock.clone()))
+                .filter_map(|id| ctx.fact::<HttpFact>(id).and_then(|f| f.clock.clone()))
                 .min_by(|a, b| a.uncertainty_secs.total_cmp(&b.uncertainty_secs));
             if let Some(d) = second {
                 o.set_evidence("offset", format_offset(d.offset_secs));
