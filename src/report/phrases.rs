@@ -150,6 +150,17 @@ mod tests {
     }
 
     #[test]
+    fn the_node_checks_evidence_is_said_in_portuguese() {
+        assert_eq!(say("PHP binary not found: /usr/bin/php", Lang::Pt), "binário do PHP não encontrado: /usr/bin/php");
+        assert_eq!(
+            say("user field 'root' in a user crontab (cron runs 'root' as a command)", Lang::Pt),
+            "campo de usuário 'root' numa crontab de usuário (o cron executa 'root' como comando)"
+        );
+        assert_eq!(say("script-gone", Lang::Pt), "script removido");
+        assert_eq!(say("script-gone", Lang::En), "script-gone");
+    }
+
+    #[test]
     fn one_is_singular() {
         assert_eq!(singular("vence em 2027 (faltam 1 dias).", Lang::Pt), "vence em 2027 (falta 1 dia).");
         assert_eq!(singular("venceu há 1 dias; 11 dias; 21 dias", Lang::Pt), "venceu há 1 dia; 11 dias; 21 dias");
