@@ -425,13 +425,7 @@ fn fix_steps_name_the_installation_and_database_this_run_found() {
     // SEI installed outside /opt/sei, its database at 127.0.0.1:3306 where nothing answers.
     let dir = temp_dir("pdt-diag-sei-");
     let sei = dir.path().join("srv-sei");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"))
-        .arg(&sei)
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    support::node::copy_sei_tree("modpen4", &sei);
     let ns = Netns::new();
     let mut cmd = pen_doctor(&ns);
     cmd.args(["check", "--format", "json", "--only", "cert,pen", "--timeout", "2s", "--sei-dir"]).arg(&sei);
@@ -674,13 +668,7 @@ fn the_report_says_which_configuration_it_used_and_why() {
     // An installation outside /opt/sei: read from there, its addresses used.
     let dir = temp_dir("pdt-diag-conf-");
     let sei = dir.path().join("srv-sei");
-    let copied = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"))
-        .arg(&sei)
-        .status()
-        .unwrap();
-    assert!(copied.success());
+    support::node::copy_sei_tree("modpen4", &sei);
     let human = |args: &[&str]| {
         let mut cmd = pen_doctor(&ns);
         cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]).args(args);
