@@ -7,50 +7,9 @@ mod support;
 use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::node::*;
 use support::Run;
-
-/// supervisord in the foreground, stopped with SIGTERM (so it stops its programs) on drop.
-struct Supervisord(std::process::Child);
-
-impl Supervisord {
-    fn start(conf: &Path) -> Supervisord {
-        Supervisord::start_with_env(conf, &[])
-    }
-
-    /// With variables added to its environment (for `%(ENV_X)s`).
-    fn start_with_env(conf: &Path, env: &[(&str, &str)]) -> Supervisord {
-        let child = Command::new("supervisord")
-            .envs(env.iter().copied())
-            .args(["-n", "-c"])
-            .arg(conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start supervisord");
-        Supervisord(child)
-    }
-}
-
-impl Drop for Supervisord {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/node").join(name)
@@ -354,7 +313,7 @@ fn the_sample_shipped_with_3_7_to_4_0_3_sends_nothing_and_says_why() {
         );
     let (tmp, sock) = node_with_sample("modpen4", &sample);
     let root = tmp.path();
-    let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisor/supervisord.conf"));
     wait_path(&sock);
     let r = check_until(root, |r| state_of(r, "monitoramento_tarefas_pen") == "FATAL");
     let ev = r.evidence("supervisor");
@@ -438,7 +397,7 @@ fn the_fixed_sample_is_healthy_and_a_generic_name_is_no_misnomer() {
     let (tmp, sock) = node_with_sample("modpen4", &sample);
     let root = tmp.path();
     let home = root.join("srv/sei").display().to_string();
-    let _sd = Supervisord::start_with_env(&root.join("etc/supervisor/supervisord.conf"), &[("SEI_HOME", &home)]);
+    let _sd = supervisord_with_env(&root.join("etc/supervisor/supervisord.conf"), &[("SEI_HOME", &home)]);
     wait_path(&sock);
     let r = check_until(root, |r| r.check("supervisor")["summary"].as_str().is_some() && r.summary_running() == 4);
     assert_eq!(r.codes("supervisor"), Vec::<String>::new(), "{}", r.check("supervisor"));
@@ -478,7 +437,7 @@ fn duplicate_sections_merge_and_one_monitor_disappears() {
         &program("monitoramento_tarefas_pen", "MonitoramentoRecebimentoTarefasPEN.php", "--monitorar", "")
             .replace("{root}", &r_),
     );
-    let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisor/supervisord.conf"));
     wait_path(&sock);
     let r = check_until(root, |r| state_of(r, "monitoramento_tarefas_pen") == "RUNNING");
     let f = r.finding("supervisor", "SUPERVISOR_DUPLICATE_SECTION");
@@ -517,7 +476,7 @@ fn a_missing_directory_of_the_2x_sample_shows_supervisord_s_own_words() {
     for s in ["MonitoramentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"] {
         write(root, &format!("srv/sei/scripts/mod-pen/{s}"), "<?php\n");
     }
-    let _sd = Supervisord::start(&root.join("etc/supervisor/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisor/supervisord.conf"));
     wait_path(&sock);
     let r = check_until(root, |r| state_of(r, "monitoramento_tarefas_pen") == "FATAL");
     assert_eq!(r.evidence("supervisor")["era"], "2.0-3.0");
@@ -655,7 +614,7 @@ fn a_binary_log_and_a_multi_gigabyte_stderr_log_are_read_from_their_end() {
         huge.display()
     ));
     write(root, "etc/supervisord.conf", &conf);
-    let _sd = Supervisord::start(&root.join("etc/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisord.conf"));
     wait_path(&sock);
     let args = ["--only", "supervisor", "--timeout", "2s"];
     let start = Instant::now();
@@ -696,7 +655,7 @@ fn secrets_in_a_failed_program_s_logs_never_leave() {
          autostart=true\nstartsecs=1\nstartretries=0\n"
     ));
     write(root, "etc/supervisord.conf", &conf);
-    let _sd = Supervisord::start(&root.join("etc/supervisord.conf"));
+    let _sd = supervisord(&root.join("etc/supervisord.conf"));
     wait_tcp(port);
     let start = Instant::now();
     let r = loop {

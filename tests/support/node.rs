@@ -63,8 +63,13 @@ pub fn gearmand(dir: &Path) -> (Proc, u16) {
 /// supervisord in the foreground with `conf`; on drop it gets SIGTERM and up to 10 s to stop
 /// its programs.
 pub fn supervisord(conf: &Path) -> Proc {
+    supervisord_with_env(conf, &[])
+}
+
+/// [`supervisord`] with variables added to its environment (for `%(ENV_X)s`).
+pub fn supervisord_with_env(conf: &Path, env: &[(&str, &str)]) -> Proc {
     let mut cmd = Command::new("supervisord");
-    cmd.args(["-n", "-c"]).arg(conf);
+    cmd.envs(env.iter().copied()).args(["-n", "-c"]).arg(conf);
     Proc::spawn_quiet("supervisord", cmd).with_grace(Duration::from_secs(10))
 }
 
