@@ -4,21 +4,22 @@
 //! errors against the live checks (`crate::log_correlation`).
 
 use crate::engine::Executed;
+use crate::model::code;
 use crate::model::Finding;
 
 /// The code added to both the certificate check and the clock check.
-pub const CLOCK_AND_CERTIFICATE: &str = "CERT_NOT_YET_VALID_CLOCK_OFF";
+pub const CLOCK_AND_CERTIFICATE: &str = code::CERT_NOT_YET_VALID_CLOCK_OFF;
 
 /// What the clock check found wrong, as one value for the message: the measured offset, or the
 /// kernel's estimated maximum error when it is unsynchronised.
 fn clock_problem(ntp: &Executed) -> Option<String> {
     let findings = &ntp.outcome.findings;
-    if let Some(f) = findings.iter().find(|f| f.code == "NTP_OFFSET_HIGH") {
+    if let Some(f) = findings.iter().find(|f| f.code == code::NTP_OFFSET_HIGH) {
         return Some(f.params.get("offset").cloned().unwrap_or_else(|| "?".into()));
     }
     findings
         .iter()
-        .find(|f| f.code == "NTP_UNSYNCHRONIZED")
+        .find(|f| f.code == code::NTP_UNSYNCHRONIZED)
         .map(|f| f.params.get("maxerror_ms").map(|ms| format!("± {ms} ms")).unwrap_or_else(|| "?".into()))
 }
 
@@ -37,7 +38,7 @@ fn clock_and_certificate(executed: &mut [Executed]) {
             .outcome
             .findings
             .iter()
-            .filter(|f| f.code == "CLIENT_CERT_NOT_YET_VALID")
+            .filter(|f| f.code == code::CLIENT_CERT_NOT_YET_VALID)
             .map(|f| f.params.get("subject").cloned().unwrap_or_default())
             .collect();
         for subject in not_yet {

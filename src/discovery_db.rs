@@ -121,7 +121,7 @@ pub fn apply(install: &mut SeiInstall, answer: Answer) {
             let (pen, problems) = sei::pen_from_database(&rows, &table);
             let config = install.pen_config_path();
             install.problems.retain(|f| {
-                !(f.code == "SEI_CONFIG_NOT_FOUND" && f.params.get("path") == Some(&config.display().to_string()))
+                !(f.code == code::SEI_CONFIG_NOT_FOUND && f.params.get("path") == Some(&config.display().to_string()))
             });
             install.problems.extend(problems);
             for (name, value) in &rows {

@@ -5,6 +5,7 @@
 //! any, are passed on; their absence or failure never skips it).
 
 use crate::checks::{Check, Completed, Ctx, Outcome};
+use crate::model::code;
 use crate::model::{Finding, Status};
 use crate::settings::Settings;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -155,7 +156,7 @@ impl Runner {
                     match task.await {
                         Ok(o) => o,
                         Err(e) => Outcome::error(
-                            Finding::new("CHECK_INTERNAL_ERROR")
+                            Finding::new(code::CHECK_INTERNAL_ERROR)
                                 .with("error", if e.is_panic() { "panic" } else { "cancelled" }),
                         ),
                     }
@@ -248,7 +249,7 @@ pub async fn run_observed(
         .map(|(id, kind, target)| {
             let (outcome, status, duration) = results.remove(&id).unwrap_or_else(|| {
                 let o = Outcome::error(
-                    Finding::new("RUN_DEADLINE_EXCEEDED").with("deadline", crate::duration::humanize(deadline)),
+                    Finding::new(code::RUN_DEADLINE_EXCEEDED).with("deadline", crate::duration::humanize(deadline)),
                 );
                 (o, Status::Error, deadline)
             });

@@ -9,11 +9,12 @@
 use crate::checks::sei_log;
 use crate::engine::Executed;
 use crate::kb;
+use crate::model::code;
 use crate::model::{Finding, Severity, Status};
 use std::collections::HashMap;
 
 /// The code added when the live checks pass now.
-pub const OTHER_CONTEXT: &str = "SEI_LOG_OTHER_CONTEXT";
+pub const OTHER_CONTEXT: &str = code::SEI_LOG_OTHER_CONTEXT;
 
 /// Adds the comparison to `sei:log`'s findings, in place, and updates its status.
 pub fn correlate(executed: &mut [Executed]) {

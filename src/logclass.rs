@@ -6,6 +6,7 @@
 
 use crate::eras::Version;
 use crate::kb::{Kb, Text};
+use crate::model::code;
 use crate::model::Lang;
 use serde::Deserialize;
 use std::sync::OnceLock;
@@ -306,7 +307,7 @@ impl Classes {
 }
 
 /// The code every known-bug rule gives.
-pub const KNOWN_BUG: &str = "PEN_KNOWN_BUG";
+pub const KNOWN_BUG: &str = code::PEN_KNOWN_BUG;
 
 /// The table compiled in from `checks/log_classes.toml`, parsed once.
 pub fn table() -> &'static Classes {

@@ -14,6 +14,7 @@
 use super::core::{Check, Ctx};
 pub use super::facts::{check_id_for, Identity, IdentityFact, NOT_CONFIGURED};
 use crate::hostfs::{self, Kind, Reason};
+use crate::model::code;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::pki::{self, KeyState};
@@ -86,7 +87,7 @@ impl Check for CertCheck {
         let (path, password, which) = (self.path.clone(), self.password.clone(), self.which);
         tokio::task::spawn_blocking(move || inspect(path.as_deref(), password.as_ref(), which, true))
             .await
-            .unwrap_or_else(|_| Outcome::error(Finding::new("CHECK_INTERNAL_ERROR").with("error", "panic")))
+            .unwrap_or_else(|_| Outcome::error(Finding::new(code::CHECK_INTERNAL_ERROR).with("error", "panic")))
     }
 }
 
@@ -123,7 +124,7 @@ fn issued_by_icp_brasil(infos: &[pki::CertInfo]) -> bool {
 pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, judge_access: bool) -> Outcome {
     let Some(path) = path else {
         return Outcome::new()
-            .finding(Finding::new("CLIENT_CERT_NOT_CONFIGURED"))
+            .finding(Finding::new(code::CLIENT_CERT_NOT_CONFIGURED))
             .evidence("file", NOT_CONFIGURED)
             .fact(IdentityFact { identity: None, path: NOT_CONFIGURED.into(), chain_gap: None });
     };
@@ -141,7 +142,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     let loaded = match pki::load_identity_bytes(&bytes, password) {
         Ok(l) => l,
         Err(error) => {
-            o.push(Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", &shown).with("error", error));
+            o.push(Finding::new(code::CLIENT_CERT_INVALID_FORMAT).with("path", &shown).with("error", error));
             o.set_fact(no_identity());
             return o;
         }
@@ -151,7 +152,9 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         if !legacy.is_empty() {
             o.set_evidence("pkcs12_encryption", &legacy);
             o.push(
-                Finding::new("CLIENT_CERT_LEGACY_PKCS12").with("path", &shown).with("algorithms", legacy.join(", ")),
+                Finding::new(code::CLIENT_CERT_LEGACY_PKCS12)
+                    .with("path", &shown)
+                    .with("algorithms", legacy.join(", ")),
             );
         }
     }
@@ -169,7 +172,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     if let (Some(missing), Some(leaf)) = (&chain_gap, infos.first()) {
         o.set_evidence("chain_missing", missing);
         o.push(
-            Finding::new("CLIENT_CERT_CHAIN_INCOMPLETE")
+            Finding::new(code::CLIENT_CERT_CHAIN_INCOMPLETE)
                 .with("path", &shown)
                 .with("subject", &leaf.subject)
                 .with("missing", missing),
@@ -178,20 +181,20 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     let key = match loaded.key {
         KeyState::Present(k) => Some(k),
         KeyState::Absent => {
-            o.push(Finding::new("CLIENT_CERT_NO_KEY").with("path", &shown));
+            o.push(Finding::new(code::CLIENT_CERT_NO_KEY).with("path", &shown));
             None
         }
         KeyState::BadPassword { configured: true } => {
-            o.push(Finding::new("CLIENT_CERT_BAD_PASSWORD").with("path", &shown));
+            o.push(Finding::new(code::CLIENT_CERT_BAD_PASSWORD).with("path", &shown));
             None
         }
         KeyState::BadPassword { configured: false } => {
-            o.push(Finding::new("CLIENT_CERT_NO_PASSWORD").with("path", &shown));
+            o.push(Finding::new(code::CLIENT_CERT_NO_PASSWORD).with("path", &shown));
             None
         }
         KeyState::Unsupported { detail } => {
             o.push(
-                Finding::new("CLIENT_CERT_ALGORITHM_UNSUPPORTED")
+                Finding::new(code::CLIENT_CERT_ALGORITHM_UNSUPPORTED)
                     .with("path", &shown)
                     .with("format", loaded.format)
                     .with("error", detail),
@@ -200,7 +203,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         }
         KeyState::TooCostly { iterations } => {
             o.push(
-                Finding::new("CLIENT_CERT_KDF_TOO_COSTLY")
+                Finding::new(code::CLIENT_CERT_KDF_TOO_COSTLY)
                     .with("path", &shown)
                     .with("iterations", iterations)
                     .with("limit", pki::MAX_KDF_ITERATIONS),
@@ -215,7 +218,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         );
         if !loaded.key_matches {
             o.push(
-                Finding::new("CLIENT_CERT_KEY_MISMATCH")
+                Finding::new(code::CLIENT_CERT_KEY_MISMATCH)
                     .with("path", &shown)
                     .with("subject", infos.first().map(|i| i.subject.clone()).unwrap_or_default()),
             );
@@ -227,14 +230,14 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         o.set_evidence("days_left", days);
         if now < leaf.not_before_ts {
             o.push(
-                Finding::new("CLIENT_CERT_NOT_YET_VALID")
+                Finding::new(code::CLIENT_CERT_NOT_YET_VALID)
                     .with("subject", &leaf.subject)
                     .with("not_before", &leaf.not_before)
                     .with("now", pki::format_time(now)),
             );
         } else if leaf.expired_at(now) {
             o.push(
-                Finding::new("CLIENT_CERT_EXPIRED")
+                Finding::new(code::CLIENT_CERT_EXPIRED)
                     .with("subject", &leaf.subject)
                     .with("not_after", &leaf.not_after)
                     // Whole days since it expired: 3 days and some hours ago is "3 days ago".
@@ -242,7 +245,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
             );
         } else if days < EXPIRING_DAYS {
             o.push(
-                Finding::new("CLIENT_CERT_EXPIRING")
+                Finding::new(code::CLIENT_CERT_EXPIRING)
                     .with("subject", &leaf.subject)
                     .with("not_after", &leaf.not_after)
                     .with("days", days),
@@ -250,7 +253,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         }
         if !leaf.allows_client_auth() {
             o.push(
-                Finding::new("CLIENT_CERT_NO_CLIENT_AUTH")
+                Finding::new(code::CLIENT_CERT_NO_CLIENT_AUTH)
                     .with("subject", &leaf.subject)
                     .with("usages", leaf.extended_key_usage.clone().unwrap_or_default().join(", ")),
             );
@@ -259,7 +262,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         o.set_evidence("icp_brasil", icp);
         if !icp {
             let top = infos.last().map(|i| i.issuer.clone()).unwrap_or_default();
-            let f = Finding::new("CLIENT_CERT_ISSUER_UNKNOWN").with("subject", &leaf.subject).with("issuer", top);
+            let f = Finding::new(code::CLIENT_CERT_ISSUER_UNKNOWN).with("subject", &leaf.subject).with("issuer", top);
             o.push(if which == Which::Pucomex { f.severity(Severity::Fail) } else { f });
         }
         o = o.summary("subject", pki::short_name(leaf)).summary("not_after", &leaf.not_after).summary("days", days);
@@ -269,7 +272,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
         if !users.is_empty() && !users.iter().any(|u| hostfs::user_can_read(path, u)) {
             let (owner, mode) = hostfs::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
             o.push(
-                Finding::new("CLIENT_CERT_UNREADABLE")
+                Finding::new(code::CLIENT_CERT_UNREADABLE)
                     .with("path", &shown)
                     .with("error", "the file's mode does not let this user read it")
                     .with("owner", owner)
@@ -295,14 +298,14 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
 /// The finding for a certificate file that could not be read at all.
 fn unreadable(path: &Path, shown: &str, reason: Reason) -> Finding {
     match reason {
-        Reason::NotFound => Finding::new("CLIENT_CERT_MISSING").with("path", shown),
-        Reason::TooLarge { size, limit } => Finding::new("CLIENT_CERT_TOO_LARGE")
+        Reason::NotFound => Finding::new(code::CLIENT_CERT_MISSING).with("path", shown),
+        Reason::TooLarge { size, limit } => Finding::new(code::CLIENT_CERT_TOO_LARGE)
             .with("path", shown)
             .with("size", size.map(|n| format!("{n} bytes")).unwrap_or_else(|| format!("more than {limit} bytes")))
             .with("limit", hostfs::human_size(limit)),
         Reason::PermissionDenied { user } => {
             let (owner, mode) = hostfs::owner_and_mode(path).unwrap_or_else(|| ("?".into(), "?".into()));
-            Finding::new("CLIENT_CERT_UNREADABLE")
+            Finding::new(code::CLIENT_CERT_UNREADABLE)
                 .with("path", shown)
                 .with("error", "permission denied")
                 .with("owner", owner)
@@ -310,7 +313,7 @@ fn unreadable(path: &Path, shown: &str, reason: Reason) -> Finding {
                 .with("web_user", user)
         }
         // A FIFO, a device, a directory, a kernel file, an I/O error: not a certificate file.
-        other => Finding::new("CLIENT_CERT_INVALID_FORMAT").with("path", shown).with("error", other),
+        other => Finding::new(code::CLIENT_CERT_INVALID_FORMAT).with("path", shown).with("error", other),
     }
 }
 

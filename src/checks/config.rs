@@ -245,7 +245,10 @@ impl Check for ConfigCheck {
         // could be read, the flags and the defaults. Not when nothing could be read at all: they
         // would judge defaults this node may not use, so they are shown as skipped behind it.
         let unreadable = install.files_read.is_empty()
-            && install.problems.iter().any(|f| matches!(f.code, "SEI_CONFIG_UNREADABLE" | "SEI_CONFIG_TIMEOUT"));
+            && install
+                .problems
+                .iter()
+                .any(|f| matches!(f.code, code::SEI_CONFIG_UNREADABLE | code::SEI_CONFIG_TIMEOUT));
         if !unreadable {
             outcome.set_fact(install.clone());
         }

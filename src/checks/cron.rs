@@ -5,6 +5,7 @@
 
 use super::core::{Check, Ctx};
 use crate::hostfs;
+use crate::model::code;
 use crate::model::{Finding, Outcome, Severity};
 use crate::node::crontab::{self, Crontabs};
 use crate::settings::Settings;
@@ -109,17 +110,17 @@ impl Check for CronCheck {
             }
             (None, Some(e)) => {
                 o.summary.insert("file", e.file.clone());
-                o.push(Finding::new("CRON_CONTINGENCY_OBSOLETE").with("file", &e.file).with("line", e.line));
+                o.push(Finding::new(code::CRON_CONTINGENCY_OBSOLETE).with("file", &e.file).with("line", e.line));
                 o.set_evidence("entry", &e);
             }
-            (None, None) => o.push(Finding::new("CRON_CONTINGENCY_MISSING").with("searched", crontab::SEARCHED)),
+            (None, None) => o.push(Finding::new(code::CRON_CONTINGENCY_MISSING).with("searched", crontab::SEARCHED)),
         }
         o.set_evidence("queue_node", queue);
         match scheduler.first() {
             Some(e) => o.set_evidence("scheduler", e),
             None => {
                 o.set_evidence("scheduler", serde_json::Value::Null);
-                let f = Finding::new("SEI_SCHEDULER_CRON_MISSING").with("searched", crontab::SEARCHED);
+                let f = Finding::new(code::SEI_SCHEDULER_CRON_MISSING).with("searched", crontab::SEARCHED);
                 o.push(if queue { f } else { f.severity(Severity::Info) });
             }
         }
@@ -130,7 +131,7 @@ impl Check for CronCheck {
             let first = &scheduler[0];
             for again in &scheduler[1..] {
                 o.push(
-                    Finding::new("CRON_ENTRY_BROKEN")
+                    Finding::new(code::CRON_ENTRY_BROKEN)
                         .with("file", &again.file)
                         .with("line", again.line)
                         .with(
@@ -147,7 +148,7 @@ impl Check for CronCheck {
             }
         }
         for b in &broken {
-            let f = Finding::new("CRON_ENTRY_BROKEN")
+            let f = Finding::new(code::CRON_ENTRY_BROKEN)
                 .with("file", &b.file)
                 .with("line", b.line)
                 .with("problem", &b.problem);
@@ -157,7 +158,7 @@ impl Check for CronCheck {
             o.set_evidence("broken_entries_left_out", &broken_left_out);
         }
         if let Some((script, dirs)) = python {
-            o.push(Finding::new("REBOOT_FILA_PYTHON_MISSING").with("script", script).with("path", dirs.join(":")));
+            o.push(Finding::new(code::REBOOT_FILA_PYTHON_MISSING).with("script", script).with("path", dirs.join(":")));
         }
         for e in &unreadable {
             o.push(super::core::host_file_unreadable(e));

@@ -124,8 +124,10 @@ async fn read_tasks(session: &mut Session, class: &str) -> Result<Vec<Task>, db:
 /// findings; the codes are `<PREFIX>_TASK_MISSING`, `_DISABLED`, `_FAILED`, `_NEVER_RUN`.
 fn judge_tasks(tasks: &[Task], wanted: &[&str], module: Module) -> Vec<Finding> {
     let (missing, disabled, failed, never) = match module {
-        Module::Pi => ("PI_TASK_MISSING", "PI_TASK_DISABLED", "PI_TASK_FAILED", "PI_TASK_NEVER_RUN"),
-        Module::Pen => ("PEN_TASK_MISSING", "PEN_TASK_DISABLED", "PEN_TASK_FAILED", "PEN_TASK_NEVER_RUN"),
+        Module::Pi => (code::PI_TASK_MISSING, code::PI_TASK_DISABLED, code::PI_TASK_FAILED, code::PI_TASK_NEVER_RUN),
+        Module::Pen => {
+            (code::PEN_TASK_MISSING, code::PEN_TASK_DISABLED, code::PEN_TASK_FAILED, code::PEN_TASK_NEVER_RUN)
+        }
     };
     let mut out = Vec::new();
     for name in wanted {
@@ -293,8 +295,8 @@ impl Check for AgendamentosCheck {
         let target = match settings.db_target() {
             Ok(t) => t,
             // Nothing to read: the check did not run, and says why.
-            Err(f) if f.code == "DB_NOT_CONFIGURED" => {
-                let mut o = Outcome::skipped("DB_NOT_CONFIGURED");
+            Err(f) if f.code == code::DB_NOT_CONFIGURED => {
+                let mut o = Outcome::skipped(code::DB_NOT_CONFIGURED);
                 o.push(f);
                 return o;
             }

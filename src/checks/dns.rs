@@ -5,6 +5,7 @@
 
 use super::core::{Check, Ctx};
 pub use super::facts::Resolved;
+use crate::model::code;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::net::resolve::{self, ResolveError};
@@ -58,11 +59,11 @@ impl Check for DnsCheck {
         let server = failure.server.clone().unwrap_or_else(|| "-".into());
         let base = |code: &'static str| Finding::new(code).with("host", &host).with("server", &server);
         let finding = match failure.error {
-            ResolveError::NxDomain => base("DNS_NXDOMAIN"),
-            ResolveError::ServFail => base("DNS_SERVFAIL"),
-            ResolveError::NoAddress => base("DNS_NO_ADDRESS"),
-            ResolveError::Timeout => base("DNS_TIMEOUT").with("timeout", crate::duration::humanize(ctx.timeout())),
-            ResolveError::Config(e) | ResolveError::Other(e) => base("DNS_ERROR").with("error", e),
+            ResolveError::NxDomain => base(code::DNS_NXDOMAIN),
+            ResolveError::ServFail => base(code::DNS_SERVFAIL),
+            ResolveError::NoAddress => base(code::DNS_NO_ADDRESS),
+            ResolveError::Timeout => base(code::DNS_TIMEOUT).with("timeout", crate::duration::humanize(ctx.timeout())),
+            ResolveError::Config(e) | ResolveError::Other(e) => base(code::DNS_ERROR).with("error", e),
         };
         let finding = if via_proxy { finding.severity(Severity::Info) } else { finding };
         let mut o = Outcome::new().finding(finding).evidence("host", &host);

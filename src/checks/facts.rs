@@ -2,6 +2,7 @@
 //! gives `tls`, what `tls` and `cert:*` give `http`, which node runs the PEN workers. Families
 //! import these from here, never from each other.
 
+use crate::model::code;
 use crate::net::tls::{HsError, Seen, Session};
 use crate::net::{Handoff, Path};
 use crate::settings::Settings;
@@ -82,7 +83,7 @@ pub fn pen_node(settings: &Settings) -> bool {
     // An installation whose configuration cannot be read may well be one: its node checks are
     // planned, and shown as skipped behind `config:sei`, rather than left out.
     let unreadable = |s: &crate::sei::SeiInstall| {
-        s.problems.iter().any(|f| matches!(f.code, "SEI_CONFIG_UNREADABLE" | "SEI_CONFIG_TIMEOUT"))
+        s.problems.iter().any(|f| matches!(f.code, code::SEI_CONFIG_UNREADABLE | code::SEI_CONFIG_TIMEOUT))
     };
     settings.sei.as_ref().is_some_and(|s| s.pen_enabled() || s.pen.is_some() || unreadable(s))
 }

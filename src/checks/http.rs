@@ -9,6 +9,7 @@
 use super::core::{Check, Ctx};
 use super::facts::{self, DateSample, HttpFact, IdentityFact, TlsFact};
 use crate::duration::humanize;
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::net::http::{self, HttpError, Limits, Request, Response};
@@ -395,7 +396,7 @@ impl Check for HttpCheck {
                 // (the file lacks an intermediate), an issuer it does not list.
                 if let (Some(id), Some(missing)) = (&identity, &chain_gap) {
                     return Some(
-                        Finding::new("CLIENT_CERT_CHAIN_NOT_SENT")
+                        Finding::new(code::CLIENT_CERT_CHAIN_NOT_SENT)
                             .with("host", &host)
                             .with("subject", &id.subject)
                             .with("missing", missing)
@@ -405,7 +406,7 @@ impl Check for HttpCheck {
                 }
                 if let Some((issuer, accepted)) = &not_accepted {
                     return Some(
-                        Finding::new("CLIENT_CERT_ISSUER_NOT_ACCEPTED")
+                        Finding::new(code::CLIENT_CERT_ISSUER_NOT_ACCEPTED)
                             .with("host", &host)
                             .with("issuer", issuer)
                             .with("accepted", accepted.join("; "))
@@ -419,7 +420,7 @@ impl Check for HttpCheck {
                     format!("{answer} (no client certificate was sent: {sent})")
                 };
                 Some(
-                    Finding::new("CLIENT_CERT_REJECTED")
+                    Finding::new(code::CLIENT_CERT_REJECTED)
                         .with("host", &host)
                         .with("reason", reason)
                         .with("url", s.url.as_str()),
@@ -434,22 +435,24 @@ impl Check for HttpCheck {
                     }
                     match e {
                         ReqError::Timeout => Some(
-                            Finding::new("HTTP_TIMEOUT").with("url", s.url.as_str()).with("timeout", humanize(timeout)),
+                            Finding::new(code::HTTP_TIMEOUT)
+                                .with("url", s.url.as_str())
+                                .with("timeout", humanize(timeout)),
                         ),
                         ReqError::Handshake(HsError::Timeout) => Some(
-                            Finding::new("TLS_TIMEOUT")
+                            Finding::new(code::TLS_TIMEOUT)
                                 .with("host", &host)
                                 .with("addr", &addr)
                                 .with("timeout", humanize(timeout)),
                         ),
                         ReqError::Handshake(h) => Some(
-                            Finding::new("TLS_HANDSHAKE_FAILED")
+                            Finding::new(code::TLS_HANDSHAKE_FAILED)
                                 .with("host", &host)
                                 .with("addr", &addr)
                                 .with("error", h.to_string()),
                         ),
                         other => Some(
-                            Finding::new("HTTP_UNEXPECTED_RESPONSE")
+                            Finding::new(code::HTTP_UNEXPECTED_RESPONSE)
                                 .with("url", s.url.as_str())
                                 .with("status", "-")
                                 .with("detail", describe(other)),
@@ -459,7 +462,7 @@ impl Check for HttpCheck {
                 Ok(r) if nginx_cert_page(r) => rejected(format!("HTTP 400: {}", snippet(r))),
                 Ok(r) if mtls && (r.status == 401 || r.status == 403) => rejected(format!("HTTP {}", r.status)),
                 Ok(r) if r.status >= 500 => {
-                    Some(Finding::new("HTTP_SERVER_ERROR").with("url", s.url.as_str()).with("status", r.status))
+                    Some(Finding::new(code::HTTP_SERVER_ERROR).with("url", s.url.as_str()).with("status", r.status))
                 }
                 Ok(_) => None,
             }
@@ -469,7 +472,7 @@ impl Check for HttpCheck {
                 Ok(r) => (r.status.to_string(), snippet(r)),
                 Err(e) => ("-".into(), describe(e)),
             };
-            Finding::new("HTTP_UNEXPECTED_RESPONSE")
+            Finding::new(code::HTTP_UNEXPECTED_RESPONSE)
                 .with("url", s.url.as_str())
                 .with("status", status)
                 .with("detail", format!("expected {what}, got: {answer}"))
@@ -530,7 +533,7 @@ impl Check for HttpCheck {
                             steps.push(s.evidence());
                             match &s.result {
                                 Ok(r) if (r.status == 401 || r.status == 403) && !nginx_cert_page(r) => o.push(
-                                    Finding::new("TRAMITA_NOT_AUTHORIZED")
+                                    Finding::new(code::TRAMITA_NOT_AUTHORIZED)
                                         .with("url", s.url.as_str())
                                         .with("status", r.status),
                                 ),
@@ -587,7 +590,7 @@ impl Check for HttpCheck {
                 steps.push(s.evidence());
                 match &s.result {
                     Ok(r) if r.status == 401 => o.push(
-                        Finding::new("PI_WS_AUTH_FAILED")
+                        Finding::new(code::PI_WS_AUTH_FAILED)
                             .with("url", s.url.as_str())
                             .with("user", ctx.settings.pi_user.clone().unwrap_or_else(|| "(none)".into())),
                     ),

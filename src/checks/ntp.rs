@@ -4,6 +4,7 @@
 use super::core::{Check, Ctx};
 use super::facts::{DateSample, HttpFact};
 use crate::hostfs;
+use crate::model::code;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::proto::sntp;
@@ -291,7 +292,7 @@ impl Check for NtpCheck {
                         if b.offset.abs() > crit { (Severity::Fail, crit) } else { (Severity::Warn, warn) };
                     o.set_evidence("tls_validity_at_risk", true);
                     o.push(
-                        Finding::new("NTP_OFFSET_HIGH")
+                        Finding::new(code::NTP_OFFSET_HIGH)
                             .with("offset", format_offset(b.offset))
                             .with("server", srv)
                             .with("threshold", format_offset(limit))
@@ -301,7 +302,7 @@ impl Check for NtpCheck {
             }
             None if !s.ntp_servers.is_empty() => {
                 o.push(
-                    Finding::new("NTP_UNREACHABLE")
+                    Finding::new(code::NTP_UNREACHABLE)
                         .with("servers", s.ntp_servers.join(", "))
                         .with("error", errors.join("; ")),
                 );
@@ -327,7 +328,7 @@ impl Check for NtpCheck {
                         if d.offset_secs.abs() > crit { (Severity::Fail, crit) } else { (Severity::Warn, warn) };
                     o.set_evidence("tls_validity_at_risk", true);
                     o.push(
-                        Finding::new("NTP_OFFSET_HIGH")
+                        Finding::new(code::NTP_OFFSET_HIGH)
                             .with("offset", format_offset(d.offset_secs))
                             .with("server", format!("{} (Date)", d.url))
                             .with("threshold", format_offset(limit))
@@ -344,18 +345,18 @@ impl Check for NtpCheck {
                     Some(off) if off.abs() <= warn => Severity::Warn,
                     _ => Severity::Fail,
                 };
-                o.push(Finding::new("NTP_UNSYNCHRONIZED").with("maxerror_ms", k.maxerror_us / 1000).severity(sev));
+                o.push(Finding::new(code::NTP_UNSYNCHRONIZED).with("maxerror_ms", k.maxerror_us / 1000).severity(sev));
             }
         }
 
         o.set_evidence("daemons", &host.daemons);
         match host.daemons.first() {
-            None => o.push(Finding::new("NTP_NO_DAEMON")),
+            None => o.push(Finding::new(code::NTP_NO_DAEMON)),
             Some(d) => {
                 o.set_evidence("daemon_config", &host.config_files);
                 if !host.uses_ntp_br {
                     let file = host.config_files.first().cloned().unwrap_or_else(|| "-".into());
-                    o.push(Finding::new("NTP_NOT_NTP_BR").with("daemon", d).with("file", file));
+                    o.push(Finding::new(code::NTP_NOT_NTP_BR).with("daemon", d).with("file", file));
                 }
             }
         }

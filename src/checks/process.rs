@@ -8,6 +8,7 @@ use super::core::{Check, Ctx};
 pub use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
 use crate::eras::Era;
 use crate::hostfs;
+use crate::model::code;
 use crate::model::{Finding, Outcome};
 use crate::node::procs::{self, PenProcess};
 use crate::settings::Settings;
@@ -108,7 +109,7 @@ impl Check for ProcessCheck {
                 .collect();
             if !missing.is_empty() {
                 o.push(
-                    Finding::new("PEN_WORKERS_NOT_RUNNING")
+                    Finding::new(code::PEN_WORKERS_NOT_RUNNING)
                         .with("missing", missing.join(", "))
                         .with("generation", &era.id)
                         .with("running", processes.len()),
@@ -122,7 +123,7 @@ impl Check for ProcessCheck {
             let other_era = known_version && *ours && !scripts_of_era.contains(&p.script);
             if *gone || other_era {
                 o.push(
-                    Finding::new("PEN_STALE_PROCESS")
+                    Finding::new(code::PEN_STALE_PROCESS)
                         .with("pid", p.pid)
                         .with("script", &p.script_path)
                         .with("reason", if *gone { "script-gone" } else { "other-era" })
@@ -135,7 +136,7 @@ impl Check for ProcessCheck {
             processes.iter().zip(&ours).filter(|(_, o)| **o).map(|(p, _)| p.clone()).collect();
         for (script, worker, pids) in procs::duplicated_workers(&serving) {
             o.push(
-                Finding::new("PEN_WORKERS_DUPLICATED")
+                Finding::new(code::PEN_WORKERS_DUPLICATED)
                     .with("script", script)
                     .with("worker", worker)
                     .with("pids", pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")),

@@ -292,7 +292,7 @@ struct Group {
 impl Group {
     /// The code the group's finding has (a known bug's version aside).
     fn code(&self) -> &'static str {
-        self.rule.map_or("SEI_LOG_OTHER_ERRORS", |r| code_str(&r.code))
+        self.rule.map_or(code::SEI_LOG_OTHER_ERRORS, |r| code_str(&r.code))
     }
 }
 
@@ -540,14 +540,14 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
             None => f,
         }
     };
-    let Some(rule) = g.rule else { return base("SEI_LOG_OTHER_ERRORS") };
+    let Some(rule) = g.rule else { return base(code::SEI_LOG_OTHER_ERRORS) };
     let live = live_ids(rule, &g.target).join(",");
     let with_live = |f: Finding| if live.is_empty() { f } else { f.with("live", &live) };
     let Some(bug) = &rule.bug else {
         return with_live(base(code_str(&rule.code)).with("rule", &rule.id));
     };
     let affected = installed.version.as_ref().map(|v| bug.affects(v));
-    let code = if affected == Some(false) { "PEN_KNOWN_BUG_NOT_AFFECTED" } else { logclass::KNOWN_BUG };
+    let code = if affected == Some(false) { code::PEN_KNOWN_BUG_NOT_AFFECTED } else { logclass::KNOWN_BUG };
     let lower = g.latest.as_ref().map(|(t, _)| t.to_ascii_lowercase()).unwrap_or_default();
     let signature = rule.patterns.iter().find(|p| p.matches_lower(&lower)).unwrap_or(&rule.patterns[0]);
     with_live(base(code))
@@ -571,7 +571,7 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
 
 /// A code of the classes table as the `'static` text a finding carries.
 fn code_str(code: &str) -> &'static str {
-    logclass::table().rules.iter().find(|r| r.code == code).map_or("SEI_LOG_OTHER_ERRORS", |r| r.code.as_str())
+    logclass::table().rules.iter().find(|r| r.code == code).map_or(code::SEI_LOG_OTHER_ERRORS, |r| r.code.as_str())
 }
 
 /// Every secret this run knows, longest first (a password inside another stays hidden).
@@ -831,8 +831,8 @@ impl Check for SeiLogCheck {
         let settings = &ctx.settings;
         let target = match settings.db_target() {
             Ok(t) => t,
-            Err(f) if f.code == "DB_NOT_CONFIGURED" => {
-                let mut o = Outcome::skipped("DB_NOT_CONFIGURED");
+            Err(f) if f.code == code::DB_NOT_CONFIGURED => {
+                let mut o = Outcome::skipped(code::DB_NOT_CONFIGURED);
                 o.push(f);
                 return o;
             }

@@ -6,6 +6,7 @@
 use super::core::{Check, Ctx};
 pub use super::trust::{load, parse_bundle, Parsed, StoreCert, TrustStore};
 use crate::hostfs::{FileError, Reason};
+use crate::model::code;
 use crate::model::OsFamily;
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
@@ -161,7 +162,7 @@ impl Check for StoreCheck {
         let settings = Arc::clone(&ctx.settings);
         tokio::task::spawn_blocking(move || analyse(&settings))
             .await
-            .unwrap_or_else(|_| Outcome::error(Finding::new("CHECK_INTERNAL_ERROR").with("error", "panic")))
+            .unwrap_or_else(|_| Outcome::error(Finding::new(code::CHECK_INTERNAL_ERROR).with("error", "panic")))
     }
 }
 
@@ -178,7 +179,7 @@ fn analyse(settings: &Settings) -> Outcome {
         let path = e.path.display();
         if settings.php_ini.as_deref() == Some(e.path.as_path()) {
             // The operator named this php.ini: which bundle SEI's PHP uses is unknown.
-            o.push(Finding::new("INPUT_UNREADABLE").with("path", path).with("error", &e.reason));
+            o.push(Finding::new(code::INPUT_UNREADABLE).with("path", path).with("error", &e.reason));
         } else {
             o.push(super::core::host_file_unreadable(e));
         }
@@ -187,12 +188,12 @@ fn analyse(settings: &Settings) -> Outcome {
     let parsed = match load(&choice.path) {
         Ok(p) => p,
         Err(Reason::NotFound) => {
-            o.push(Finding::new("CA_STORE_NOT_FOUND").with("path", &shown).with("source", &choice.source));
+            o.push(Finding::new(code::CA_STORE_NOT_FOUND).with("path", &shown).with("source", &choice.source));
             o.set_fact(store);
             return o;
         }
         Err(e) => {
-            o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", e));
+            o.push(Finding::new(code::CA_STORE_UNREADABLE).with("path", &shown).with("error", e));
             o.set_fact(store);
             return o;
         }
@@ -206,10 +207,10 @@ fn analyse(settings: &Settings) -> Outcome {
     }
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {
-        o.push(Finding::new("CA_STORE_UNREADABLE").with("path", &shown).with("error", "no certificate in it"));
+        o.push(Finding::new(code::CA_STORE_UNREADABLE).with("path", &shown).with("error", "no certificate in it"));
     }
     if parsed.garbage > 0 {
-        o.push(Finding::new("CA_STORE_GARBAGE").with("path", &shown).with("count", parsed.garbage));
+        o.push(Finding::new(code::CA_STORE_GARBAGE).with("path", &shown).with("count", parsed.garbage));
         o.set_evidence("damaged_blocks", parsed.garbage);
     }
     let mut known = Vec::new();
@@ -234,14 +235,14 @@ fn analyse(settings: &Settings) -> Outcome {
     }
     let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
     if !parsed.certs.is_empty() && !has("ISRG Root X1") {
-        let f = Finding::new("CA_STORE_MISSING_ISRG_ROOT_X1").with("path", &shown);
+        let f = Finding::new(code::CA_STORE_MISSING_ISRG_ROOT_X1).with("path", &shown);
         let pen = targets.iter().any(|t| *t == "tramita" || *t == "pendencias");
         o.push(if pen { f } else { f.severity(Severity::Info) });
     }
     if targets.contains(&"pucomex")
         && !known.iter().any(|k| k["name"].as_str().is_some_and(|n| n.starts_with("ICP-Brasil")))
     {
-        o.push(Finding::new("CA_STORE_MISSING_ICP_BRASIL").with("path", &shown).with("target", "pucomex"));
+        o.push(Finding::new(code::CA_STORE_MISSING_ICP_BRASIL).with("path", &shown).with("target", "pucomex"));
     }
     store.certs = parsed.certs;
     o.summary("path", &shown).summary("count", store.certs.len()).fact(store)
@@ -259,7 +260,7 @@ fn expired_roots_finding(shown: &str, expired: &[&StoreCert], list: &[String]) -
         EXPIRED_ON_TARGET_PATHS.iter().any(|n| name.contains(n))
     });
     let entry = |c: &StoreCert| format!("mozilla/{}.crt", pki::short_name(&c.info).replace(' ', "_"));
-    let f = Finding::new("CA_STORE_EXPIRED_ROOTS").with("path", shown).with("roots", list.join("; "));
+    let f = Finding::new(code::CA_STORE_EXPIRED_ROOTS).with("path", shown).with("roots", list.join("; "));
     match (on_path, expired.first()) {
         (Some(c), _) => f.with("conf_entry", entry(c)),
         (None, Some(c)) => f.with("conf_entry", entry(c)).severity(Severity::Info),

@@ -7,6 +7,7 @@
 use super::core::{Check, Ctx};
 use super::facts::pen_node;
 use crate::hostfs;
+use crate::model::code;
 use crate::model::{Finding, Outcome};
 use crate::node::logs::{self, Tail};
 use crate::node::procs::{self, PenProcess};
@@ -139,7 +140,7 @@ fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<Pa
 
 fn program_finding(p: &Program, problem: &ProgramProblem, installed: &str) -> Finding {
     match problem {
-        ProgramProblem::ScriptMissing { removed_in } => Finding::new("SUPERVISOR_SCRIPT_MISSING")
+        ProgramProblem::ScriptMissing { removed_in } => Finding::new(code::SUPERVISOR_SCRIPT_MISSING)
             .with("program", &p.name)
             .with("script", &p.script_path)
             .with("file", &p.command_file)
@@ -148,26 +149,26 @@ fn program_finding(p: &Program, problem: &ProgramProblem, installed: &str) -> Fi
             .with("installed", installed),
         ProgramProblem::DirectoryMissing => {
             let (dir, line) = p.directory.clone().unwrap_or_default();
-            Finding::new("SUPERVISOR_DIRECTORY_MISSING")
+            Finding::new(code::SUPERVISOR_DIRECTORY_MISSING)
                 .with("program", &p.name)
                 .with("directory", dir)
                 .with("file", &p.file)
                 .with("line", line)
         }
-        ProgramProblem::Misnamed => Finding::new("SUPERVISOR_PROGRAM_MISNAMED")
+        ProgramProblem::Misnamed => Finding::new(code::SUPERVISOR_PROGRAM_MISNAMED)
             .with("program", &p.name)
             .with("script", p.script)
             .with("file", &p.file)
             .with("line", p.line),
         ProgramProblem::UserCannotReadCert { user, cert, owner_mode } => {
-            Finding::new("SUPERVISOR_USER_CANNOT_READ_CERT")
+            Finding::new(code::SUPERVISOR_USER_CANNOT_READ_CERT)
                 .with("program", &p.name)
                 .with("user", user)
                 .with("cert", cert)
                 .with("owner_mode", owner_mode)
         }
         ProgramProblem::Invalid { file, line, problem } => {
-            Finding::new("SUPERVISOR_CONFIG_INVALID").with("file", file).with("line", line).with("problem", problem)
+            Finding::new(code::SUPERVISOR_CONFIG_INVALID).with("file", file).with("line", line).with("problem", problem)
         }
     }
 }
@@ -285,7 +286,7 @@ impl SupervisorCheck {
         }
         for d in &cfg.duplicates {
             o.push(
-                Finding::new("SUPERVISOR_DUPLICATE_SECTION")
+                Finding::new(code::SUPERVISOR_DUPLICATE_SECTION)
                     .with("section", &d.section)
                     .with("first", &d.first)
                     .with("again", &d.again)
@@ -303,7 +304,7 @@ impl SupervisorCheck {
         }
         for (file, line, problem) in &invalid {
             o.push(
-                Finding::new("SUPERVISOR_CONFIG_INVALID")
+                Finding::new(code::SUPERVISOR_CONFIG_INVALID)
                     .with("file", file)
                     .with("line", line)
                     .with("problem", problem),
@@ -321,7 +322,7 @@ impl SupervisorCheck {
         }
         for (log, names) in by_log.iter().filter(|(_, n)| n.len() > 1) {
             o.push(
-                Finding::new("SUPERVISOR_LOG_SHARED")
+                Finding::new(code::SUPERVISOR_LOG_SHARED)
                     .with("log", log)
                     .with("programs", names.iter().copied().collect::<Vec<_>>().join(", ")),
             );
@@ -345,7 +346,7 @@ impl SupervisorCheck {
                     let by_process = processes.iter().any(|p| p.script == script);
                     if !by_program && !by_process {
                         o.push(
-                            Finding::new("PEN_MONITOR_MISSING")
+                            Finding::new(code::PEN_MONITOR_MISSING)
                                 .with("script", script)
                                 .with("kind", if monitor { "monitor" } else { "worker" })
                                 .with("installed", &installed)
@@ -367,14 +368,16 @@ impl SupervisorCheck {
                 }
                 None => {
                     o.push(
-                        Finding::new("SUPERVISOR_DOWN").with("addr", flag).with("error", "invalid --supervisor value"),
+                        Finding::new(code::SUPERVISOR_DOWN)
+                            .with("addr", flag)
+                            .with("error", "invalid --supervisor value"),
                     );
                     return o;
                 }
             },
             (None, Some(found)) => found,
             (None, None) => {
-                o.push(Finding::new("SUPERVISOR_CONFIG_NOT_FOUND").with("paths", CONFIG_FILES.join(", ")));
+                o.push(Finding::new(code::SUPERVISOR_CONFIG_NOT_FOUND).with("paths", CONFIG_FILES.join(", ")));
                 return o;
             }
         };
@@ -385,14 +388,16 @@ impl SupervisorCheck {
             Ok(Value::Array(items)) => items,
             Ok(_) => {
                 o.push(
-                    Finding::new("SUPERVISOR_DOWN")
+                    Finding::new(code::SUPERVISOR_DOWN)
                         .with("addr", endpoint.to_string())
                         .with("error", "getAllProcessInfo did not return a list"),
                 );
                 return o;
             }
             Err(e) => {
-                o.push(Finding::new("SUPERVISOR_DOWN").with("addr", endpoint.to_string()).with("error", e.to_string()));
+                o.push(
+                    Finding::new(code::SUPERVISOR_DOWN).with("addr", endpoint.to_string()).with("error", e.to_string()),
+                );
                 return o;
             }
         };
@@ -467,7 +472,7 @@ impl SupervisorCheck {
                     entry["daemon_spawnerr"] = json!(e);
                 }
                 o.push(
-                    Finding::new("SUPERVISOR_PROGRAM_NOT_RUNNING")
+                    Finding::new(code::SUPERVISOR_PROGRAM_NOT_RUNNING)
                         .with("program", &full)
                         .with("state", &state)
                         .with("exitstatus", exitstatus)
@@ -483,7 +488,7 @@ impl SupervisorCheck {
         o.summary.insert("running", running.to_string());
         if pen_groups.is_empty() {
             o.push(
-                Finding::new("SUPERVISOR_NO_PEN_PROGRAMS")
+                Finding::new(code::SUPERVISOR_NO_PEN_PROGRAMS)
                     .with("file", if cfg.files.is_empty() { endpoint.to_string() } else { cfg.files.join(", ") }),
             );
         }

@@ -58,9 +58,9 @@ impl Check for TcpCheck {
 /// The proxy finding for a CONNECT that failed: 407, 403, or any other answer.
 fn proxy_finding(e: &proxy::ProxyError, shown: &str, host: &str, port: u16) -> Finding {
     let code = match e.answer().and_then(|a| a.status) {
-        Some(407) => "PROXY_AUTH_REQUIRED",
-        Some(403) => "PROXY_DENIED",
-        _ => "PROXY_FAILED",
+        Some(407) => code::PROXY_AUTH_REQUIRED,
+        Some(403) => code::PROXY_DENIED,
+        _ => code::PROXY_FAILED,
     };
     Finding::new(code).with("proxy", shown).with("host", host).with("port", port).with("answer", e.to_string())
 }
@@ -98,7 +98,7 @@ impl TcpCheck {
         let mut evidence = Vec::new();
         for (route, text, names) in routes {
             o.push(
-                Finding::new("PROXY_SERVICE_DIFFERS")
+                Finding::new(code::PROXY_SERVICE_DIFFERS)
                     .with("services", names.join(", "))
                     .with("host", &host)
                     .with("port", port)
@@ -130,7 +130,7 @@ impl TcpCheck {
                                 Attempt::Connected(_) => "connected".to_string(),
                                 Attempt::Timeout => {
                                     o.push(
-                                        Finding::new("TCP_TIMEOUT")
+                                        Finding::new(code::TCP_TIMEOUT)
                                             .with("host", &host)
                                             .with("addr", addr)
                                             .with("timeout", humanize(timeout)),
@@ -138,12 +138,12 @@ impl TcpCheck {
                                     "timeout".to_string()
                                 }
                                 Attempt::Refused => {
-                                    o.push(Finding::new("TCP_REFUSED").with("host", &host).with("addr", addr));
+                                    o.push(Finding::new(code::TCP_REFUSED).with("host", &host).with("addr", addr));
                                     "refused".to_string()
                                 }
                                 Attempt::Unreachable(e) => {
                                     o.push(
-                                        Finding::new("TCP_UNREACHABLE")
+                                        Finding::new(code::TCP_UNREACHABLE)
                                             .with("host", &host)
                                             .with("addr", addr)
                                             .with("error", &e),
@@ -171,7 +171,7 @@ impl TcpCheck {
         let infos: Vec<crate::pki::CertInfo> = chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
         let expected = crate::targets::expected_issuers(&self.target.name, host);
         let i = crate::interception::detect(&infos, expected)?;
-        Some(Finding::new("TLS_INTERCEPTED").with("host", host).with("vendor", i.vendor).with("issuer", i.issuer))
+        Some(Finding::new(code::TLS_INTERCEPTED).with("host", host).with("vendor", i.vendor).with("issuer", i.issuer))
     }
 
     /// The target as this shell reaches it.

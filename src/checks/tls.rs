@@ -12,6 +12,7 @@ use super::facts::{self, IdentityFact, Reached};
 pub use super::trust::roots_of;
 use super::trust::TrustStore;
 use crate::duration::humanize;
+use crate::model::code;
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::net::tls::{self, Client, ClientIdentity, HsError, Seen, Verify};
@@ -44,12 +45,12 @@ pub fn anchor_of(chain: &[CertInfo], store: &TrustStore) -> Option<String> {
 pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store: &TrustStore, host: &str) -> Finding {
     let now = pki::now_ts();
     let Some(leaf) = chain.first() else {
-        return Finding::new("TLS_HANDSHAKE_FAILED")
+        return Finding::new(code::TLS_HANDSHAKE_FAILED)
             .with("host", host)
             .with("error", "the server presented no certificate");
     };
     if leaf.expired_at(now) {
-        return Finding::new("SERVER_CERT_EXPIRED")
+        return Finding::new(code::SERVER_CERT_EXPIRED)
             .with("host", host)
             .with("subject", &leaf.subject)
             .with("not_after", &leaf.not_after);
@@ -62,7 +63,7 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
     };
     if !name_ok {
         let names = if leaf.dns_names.is_empty() { leaf.subject.clone() } else { leaf.dns_names.join(", ") };
-        return Finding::new("SERVER_CERT_HOSTNAME_MISMATCH")
+        return Finding::new(code::SERVER_CERT_HOSTNAME_MISMATCH)
             .with("host", host)
             .with("names", names)
             .with("issuer", &leaf.issuer);
@@ -74,18 +75,18 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
         {
             // The path reaches a valid anchor: something on the way is wrong.
             if let Some(bad) = chain.iter().find(|c| c.expired_at(now) || now < c.not_before_ts) {
-                return Finding::new("SERVER_CERT_EXPIRED")
+                return Finding::new(code::SERVER_CERT_EXPIRED)
                     .with("host", host)
                     .with("subject", &bad.subject)
                     .with("not_after", &bad.not_after);
             }
-            return Finding::new("SERVER_CERT_UNTRUSTED")
+            return Finding::new(code::SERVER_CERT_UNTRUSTED)
                 .with("host", host)
                 .with("path", &store.path)
                 .with("root", &cur.issuer);
         }
         if let Some(old) = store.by_subject(&cur.issuer_raw).find(|c| c.info.expired_at(now)) {
-            return Finding::new("SERVER_CHAIN_EXPIRED_ROOT")
+            return Finding::new(code::SERVER_CHAIN_EXPIRED_ROOT)
                 .with("host", host)
                 .with("root", &old.info.subject)
                 .with("not_after", &old.info.not_after);
@@ -95,20 +96,20 @@ pub fn classify(chain: &[CertInfo], leaf_der: Option<&CertificateDer<'_>>, store
             continue;
         }
         if cur.self_issued() {
-            return Finding::new("SERVER_CERT_UNTRUSTED")
+            return Finding::new(code::SERVER_CERT_UNTRUSTED)
                 .with("host", host)
                 .with("path", &store.path)
                 .with("root", &cur.subject);
         }
         if std::ptr::eq(cur, leaf) {
-            return Finding::new("SERVER_CHAIN_INCOMPLETE").with("host", host).with("issuer", &cur.issuer);
+            return Finding::new(code::SERVER_CHAIN_INCOMPLETE).with("host", host).with("issuer", &cur.issuer);
         }
-        return Finding::new("SERVER_CERT_UNTRUSTED")
+        return Finding::new(code::SERVER_CERT_UNTRUSTED)
             .with("host", host)
             .with("path", &store.path)
             .with("root", &cur.issuer);
     }
-    Finding::new("SERVER_CERT_UNTRUSTED").with("host", host).with("path", &store.path).with("root", &cur.issuer)
+    Finding::new(code::SERVER_CERT_UNTRUSTED).with("host", host).with("path", &store.path).with("root", &cur.issuer)
 }
 
 /// The ICP-Brasil roots ITI publishes (v5, v10, v11, v12), for the verdict of a public store.
@@ -227,7 +228,7 @@ impl Check for TlsCheck {
         let timeout = ctx.timeout();
         let mut o = Outcome::new().evidence("host", &host).evidence("store", &store.path);
         let handshake_failed = |e: String| {
-            Finding::new("TLS_HANDSHAKE_FAILED").with("host", &host).with("addr", path.describe()).with("error", e)
+            Finding::new(code::TLS_HANDSHAKE_FAILED).with("host", &host).with("addr", path.describe()).with("error", e)
         };
         let name = match tls::server_name(&host) {
             Ok(n) => n,
@@ -274,7 +275,7 @@ impl Check for TlsCheck {
             Some(HsError::Tls(rustls::Error::InvalidCertificate(_))) => false,
             Some(HsError::Timeout) => {
                 return o.finding(
-                    Finding::new("TLS_TIMEOUT")
+                    Finding::new(code::TLS_TIMEOUT)
                         .with("host", &host)
                         .with("addr", path.describe())
                         .with("timeout", humanize(timeout)),
@@ -318,7 +319,7 @@ impl Check for TlsCheck {
         }
         if ossl_ok != verified {
             o.push(
-                Finding::new("TLS_VERDICT_DISAGREEMENT")
+                Finding::new(code::TLS_VERDICT_DISAGREEMENT)
                     .with("host", &host)
                     .with("rustls", rustls_error.clone().unwrap_or_else(|| "ok".into()))
                     .with("openssl", &ossl_msg),
@@ -334,7 +335,7 @@ impl Check for TlsCheck {
             o.set_evidence("host_openssl", &tool);
             if tool.verified != verified && same {
                 o.push(
-                    Finding::new("TLS_HOST_TOOL_DISAGREES")
+                    Finding::new(code::TLS_HOST_TOOL_DISAGREES)
                         .with("host", &host)
                         .with("tool", &tool.tool)
                         .with("result", &tool.result)
@@ -348,7 +349,10 @@ impl Check for TlsCheck {
         if let Some(i) = &interception {
             o.set_evidence("interception", i);
             o.push(
-                Finding::new("TLS_INTERCEPTED").with("host", &host).with("vendor", &i.vendor).with("issuer", &i.issuer),
+                Finding::new(code::TLS_INTERCEPTED)
+                    .with("host", &host)
+                    .with("vendor", &i.vendor)
+                    .with("issuer", &i.issuer),
             );
         }
         if !verified {
@@ -366,7 +370,7 @@ impl Check for TlsCheck {
                 if !ossl_ok {
                     if let Some((other, _, _)) = others.iter().find(|(_, ok, _)| *ok) {
                         o.push(
-                            Finding::new("TLS_OTHER_STORE_TRUSTS")
+                            Finding::new(code::TLS_OTHER_STORE_TRUSTS)
                                 .with("host", &host)
                                 .with("path", &store.path)
                                 .with("other", other),

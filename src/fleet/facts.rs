@@ -5,11 +5,12 @@
 //! cron (`cron:pen`). A fact the run could not establish stays `None`: the rules then say
 //! "unknown" instead of guessing.
 
+use crate::model::code;
 use crate::report::model::{CheckReport, NodeFacts, Report, Status};
 use serde_json::Value;
 
 /// The finding the cron check gives when SEI's scheduler is not in this node's cron.
-pub const SCHEDULER_MISSING_CODE: &str = "SEI_SCHEDULER_CRON_MISSING";
+pub const SCHEDULER_MISSING_CODE: &str = code::SEI_SCHEDULER_CRON_MISSING;
 
 fn check<'a>(report: &'a Report, id: &str) -> Option<&'a CheckReport> {
     report.checks.iter().find(|c| c.id == id)
@@ -71,7 +72,7 @@ fn scheduler_cron(c: &CheckReport) -> Option<bool> {
 /// this host. `Some(false)`: the module has no Gearman block, or the address is another host.
 /// `None`: the check did not run, or nothing answered here (the node's own failure says why).
 fn gearman_here(c: &CheckReport, local: &dyn Fn(&str) -> bool) -> Option<bool> {
-    if c.findings.iter().any(|f| f.code == "GEARMAN_NOT_CONFIGURED") {
+    if c.findings.iter().any(|f| f.code == code::GEARMAN_NOT_CONFIGURED) {
         return Some(false);
     }
     if !ran(c) {
@@ -96,7 +97,7 @@ fn supervisor_configured(c: &CheckReport) -> Option<bool> {
     }
     if c.findings
         .iter()
-        .any(|f| matches!(f.code.as_str(), "SUPERVISOR_NO_PEN_PROGRAMS" | "SUPERVISOR_CONFIG_NOT_FOUND"))
+        .any(|f| matches!(f.code.as_str(), code::SUPERVISOR_NO_PEN_PROGRAMS | code::SUPERVISOR_CONFIG_NOT_FOUND))
     {
         return Some(false);
     }

@@ -6,14 +6,15 @@
 //! carry says "unknown" and names those nodes; it never guesses.
 
 use crate::kb::Lang;
+use crate::model::code;
 use crate::render::word;
 use crate::report::model::{Finding, NodeFacts};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const CERT_SHARED: &str = "FLEET_CERT_SHARED_ACROSS_ENVIRONMENTS";
-pub const SCHEDULER_NOT_UNIQUE: &str = "FLEET_SCHEDULER_NOT_UNIQUE";
-pub const QUEUE_OFF_CRON_NODE: &str = "FLEET_QUEUE_OFF_CRON_NODE";
+pub const CERT_SHARED: &str = code::FLEET_CERT_SHARED_ACROSS_ENVIRONMENTS;
+pub const SCHEDULER_NOT_UNIQUE: &str = code::FLEET_SCHEDULER_NOT_UNIQUE;
+pub const QUEUE_OFF_CRON_NODE: &str = code::FLEET_QUEUE_OFF_CRON_NODE;
 
 /// One node as the rules see it.
 pub struct Node<'a> {

@@ -3,6 +3,7 @@
 //! check brought back is cleaned first ([`clean`]): no renderer sees a secret or a raw control
 //! character.
 
+use crate::model::code;
 pub mod clean;
 pub mod model;
 pub mod phrases;
@@ -25,7 +26,9 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
     // addresses of the environment); where each target's address came from.
     let state = match sei {
         Some(s) if !s.files_read.is_empty() => "found",
-        Some(s) if s.problems.iter().any(|f| matches!(f.code, "SEI_CONFIG_UNREADABLE" | "SEI_CONFIG_TIMEOUT")) => {
+        Some(s)
+            if s.problems.iter().any(|f| matches!(f.code, code::SEI_CONFIG_UNREADABLE | code::SEI_CONFIG_TIMEOUT)) =>
+        {
             "unreadable"
         }
         _ => "absent",

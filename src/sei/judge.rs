@@ -66,12 +66,12 @@ fn keys(pen: &PenConfig, era: Option<&Era>, out: &mut Vec<Finding>) {
     for key in &r.required {
         let state = pen.key(key);
         let code = match state {
-            KeyState::Missing => "PEN_CONFIG_MISSING_KEY",
+            KeyState::Missing => code::PEN_CONFIG_MISSING_KEY,
             KeyState::Empty | KeyState::False if r.nonempty.contains(key) => {
                 if key == "SenhaCertificado" {
-                    "PEN_CERT_PASSWORD_EMPTY"
+                    code::PEN_CERT_PASSWORD_EMPTY
                 } else {
-                    "PEN_CONFIG_MISSING_KEY"
+                    code::PEN_CONFIG_MISSING_KEY
                 }
             }
             _ => continue,

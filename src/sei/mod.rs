@@ -888,7 +888,7 @@ pub fn database_parameter(key: &str) -> &str {
 }
 
 fn read_pi(r: &mut FileReader<'_>, cfg: &PhpValue) -> PiConfig {
-    const MISSING: &str = "PI_CONFIG_MISSING_KEY";
+    const MISSING: &str = code::PI_CONFIG_MISSING_KEY;
     let group = cfg.get("ProtocoloIntegrado");
     if group.is_none() {
         r.problems.push(Finding::new(MISSING).with("path", r.path.display()).with("key", "ProtocoloIntegrado"));
