@@ -111,6 +111,8 @@ pub struct Rule {
     pub article: String,
     pub cause: Option<u32>,
     pub patterns: Vec<Pattern>,
+    /// The modules whose entries the rule classifies (empty: every module).
+    pub modules: Vec<String>,
     /// Check names (`dns`, `tcp`, `tls`, `http`, `ca`, `cert`) that prove the same failure now.
     pub live: Vec<String>,
     pub bug: Option<Bug>,
@@ -151,6 +153,8 @@ struct RawRule {
     article: String,
     cause: Option<u32>,
     patterns: Vec<String>,
+    #[serde(default)]
+    modules: Vec<String>,
     live: Vec<String>,
     bug: Option<RawBug>,
 }
@@ -213,6 +217,9 @@ impl Classes {
                     Some(Bug { affected_from: from, fixed_in: fixed, reference: b.reference, meaning: b.meaning })
                 }
             };
+            if let Some(m) = r.modules.iter().find(|m| !modules.iter().any(|x: &Module| &x.id == *m)) {
+                return Err(format!("rule {}: unknown module {m:?}", r.id));
+            }
             let patterns = patterns(&r.patterns, &format!("rule {}", r.id))?;
             rules.push(Rule {
                 id: r.id,
@@ -220,6 +227,7 @@ impl Classes {
                 article: r.article,
                 cause: r.cause,
                 patterns,
+                modules: r.modules,
                 live: r.live,
                 bug,
             });
@@ -266,10 +274,13 @@ impl Classes {
         self.modules.iter().find(|m| m.words.iter().any(|w| w.matches_lower(&lower)))
     }
 
-    /// The first rule that classifies `text`, if any.
-    pub fn rule_of(&self, text: &str) -> Option<&Rule> {
+    /// The first rule that classifies `text`, written by the module `module`, if any.
+    pub fn rule_of(&self, module: &str, text: &str) -> Option<&Rule> {
         let lower = text.to_ascii_lowercase();
-        self.rules.iter().find(|r| r.patterns.iter().any(|p| p.matches_lower(&lower)))
+        self.rules.iter().find(|r| {
+            (r.modules.is_empty() || r.modules.iter().any(|m| m == module))
+                && r.patterns.iter().any(|p| p.matches_lower(&lower))
+        })
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -300,7 +311,13 @@ impl Classes {
     pub fn rule_case_sql(&self, expr: &str) -> String {
         let mut sql = String::from("CASE");
         for r in &self.rules {
-            sql += &format!(" WHEN {} THEN '{}'", any_like(&r.patterns, expr), r.id);
+            let of_module = if r.modules.is_empty() {
+                String::new()
+            } else {
+                let ids: Vec<String> = r.modules.iter().map(|m| format!("'{m}'")).collect();
+                format!("({}) IN ({}) AND ", self.module_case_sql(expr), ids.join(", "))
+            };
+            sql += &format!(" WHEN {of_module}{} THEN '{}'", any_like(&r.patterns, expr), r.id);
         }
         sql + " ELSE '' END"
     }
@@ -380,7 +397,7 @@ mod tests {
             ),
             (
                 "Transação não autorizada devido a falta de integridade do seu certificado com common name X",
-                "client-certificate",
+                "certificate-environment",
             ),
             (
                 "cURL error 35: error:14094412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate",
@@ -404,11 +421,26 @@ mod tests {
             ("Erro processando operação consultarHtmlVersao: Could not connect to host", "html-version-https"),
         ];
         for (text, rule) in cases {
-            assert_eq!(t.rule_of(text).map(|r| r.id.as_str()), Some(rule), "{text}");
+            assert_eq!(t.rule_of("pen", text).map(|r| r.id.as_str()), Some(rule), "{text}");
         }
         // cURL error 60 is not cURL error 6.
-        assert_ne!(t.rule_of("cURL error 60: x").unwrap().id, "network");
-        assert!(t.rule_of("Processo enviado com sucesso").is_none());
+        assert_ne!(t.rule_of("pen", "cURL error 60: x").unwrap().id, "network");
+        assert!(t.rule_of("pen", "Processo enviado com sucesso").is_none());
+    }
+
+    #[test]
+    fn a_rule_of_one_module_classifies_only_that_module() {
+        let t = table();
+        // Protocolo Integrado's certificate chain (Sectigo/USERTrust) has its own article; the
+        // same words from the PEN module stay the general trust class.
+        let nss = "cURL error 60: Peer's Certificate issuer is not recognized.";
+        assert_eq!(t.rule_of("pi", nss).unwrap().id, "pi-server-trust");
+        assert_eq!(t.rule_of("pen", nss).unwrap().id, "server-trust");
+        let sql = t.rule_case_sql("x");
+        let pi_rule = sql.split(" WHEN ").find(|w| w.ends_with("THEN 'pi-server-trust'")).unwrap();
+        assert!(pi_rule.contains("IN ('pi') AND"), "{pi_rule}");
+        let bad = TABLE.replacen("modules = [\"pi\"]", "modules = [\"marte\"]", 1);
+        assert!(Classes::parse(&bad).unwrap_err().contains("unknown module"));
     }
 
     #[test]

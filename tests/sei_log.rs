@@ -174,6 +174,8 @@ fn fill_every_class(fx: &Fixture) {
         e(20, "ReceberProcedimentoRN: Processo recusado pelo destinatário: espécie documental não mapeada".into()),
         // Protocolo Integrado.
         e(10, "ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado\nSOAP-ERROR: Could not connect to host".into()),
+        // Protocolo Integrado's certificate chain, in CentOS 7's NSS wording.
+        e(9, "ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado\ncURL error 60: Peer's Certificate issuer is not recognized.".into()),
         // SEI's scheduler: a failed run of a PEN task in the window.
         e(5, format!("Agendamento FALHOU (sei-node1)\n\nServidor: sei-node1\n\nData/Hora: 20/11/2026 10:00:00\n\nComando: PENAgendamentoRN::processarTarefasEnvioPEN()\n\nErro: cURL error 60: SSL certificate problem: unable to get local issuer certificate for {TRAMITA}tramites")),
         // Noise: other modules with the same library errors, SEI's own words, a PEN entry of
@@ -233,9 +235,19 @@ fn every_class_of_the_real_strings_is_counted_and_other_modules_are_ignored() {
     assert_eq!(param(pend, "count"), "1");
 
     let client = finding(log, "SEI_LOG_CLIENT_CERT_ERRORS", "target", "tramita");
-    assert_eq!(param(client, "count"), "2");
-    assert!(param(client, "latest").contains("falta de integridade do seu certificado"));
+    assert_eq!(param(client, "count"), "1");
+    assert!(param(client, "latest").contains("unable to set private key file"));
     assert_eq!(client["kb"]["cause"], 1);
+    // The API's refusal of a certificate of another environment has its own article.
+    let environment = finding(log, "SEI_LOG_CERT_WRONG_ENVIRONMENT", "target", "tramita");
+    assert_eq!(param(environment, "count"), "1");
+    assert!(param(environment, "latest").contains("falta de integridade do seu certificado"));
+    assert_eq!(environment["kb"]["article"], "PEN-ATENDIMENTO-CERTIFICADO-AMBIENTE");
+    // Protocolo Integrado's trust errors point at its chain-update article; PEN's do not.
+    let pi_trust = finding(log, "SEI_LOG_PI_TRUST_ERRORS", "module", "pi");
+    assert_eq!(param(pi_trust, "target"), "protocolo-integrado");
+    assert_eq!(pi_trust["kb"]["article"], "PI-ATENDIMENTO-CADEIA-CERTIFICADO");
+    assert!(findings(log, "SEI_LOG_TRUST_ERRORS").iter().all(|f| f["params"]["module"] == "pen"), "{log:#}");
 
     let network: Vec<&Value> = findings(log, "SEI_LOG_NETWORK_ERRORS")
         .into_iter()
@@ -282,7 +294,7 @@ fn every_class_of_the_real_strings_is_counted_and_other_modules_are_ignored() {
     assert_eq!(param(other, "count"), "1");
     assert!(param(other, "latest").contains("espécie documental"));
 
-    // Every module entry in the window and nothing else: 19 of 22 entries are PEN/PI errors
+    // Every module entry in the window and nothing else: 20 of 23 entries are PEN/PI errors
     // or warnings, the three noise entries of other modules and SEI are not, the info entry
     // and the entries three days old are outside.
     let counted: u64 = log["evidence"]["classes"]
@@ -292,7 +304,7 @@ fn every_class_of_the_real_strings_is_counted_and_other_modules_are_ignored() {
         .filter(|c| c["in_window"] == true)
         .map(|c| c["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(counted, 15, "{log:#}");
+    assert_eq!(counted, 16, "{log:#}");
     for noise in ["MdEstatisticas", "MdWsSeiRN", "tramitação", "three days ago"] {
         assert!(!log.to_string().contains(noise), "{noise} was counted: {log:#}");
     }
@@ -556,7 +568,7 @@ fn tables_of_another_shape_are_read_or_named_never_a_crash() {
     let network = finding(log, "SEI_LOG_NETWORK_ERRORS", "module", "pen");
     assert_eq!(param(network, "count"), "2");
     assert!(param(network, "latest").contains("Operation timed out"), "the newest, found without an id: {network:#}");
-    let pi = finding(log, "SEI_LOG_TRUST_ERRORS", "module", "pi");
+    let pi = finding(log, "SEI_LOG_PI_TRUST_ERRORS", "module", "pi");
     assert_eq!(
         param(pi, "source"),
         "infra_agendamento_tarefa.texto_erro, ProtocoloIntegradoAgendamentoRN::publicarProtocoloIntegrado"

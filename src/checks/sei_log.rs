@@ -696,7 +696,7 @@ impl SeiLogCheck {
                             .iter()
                             .find(|n| lower.contains(&n.text))
                             .map_or_else(|| module.target.clone(), |n| n.target.clone()),
-                        rule: classes.rule_of(&text),
+                        rule: classes.rule_of(&module.id, &text),
                         count: 1,
                         first: when.clone(),
                         last: when,
