@@ -391,6 +391,19 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     if let Some(a) = article {
         let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
     }
+    for (target, r) in kb
+        .routes
+        .iter()
+        .filter_map(|r| kb.kb_ref_for(c, Some(&r.target)).article.ne(&c.article).then_some((&r.target, r)))
+    {
+        let line = crate::ui::text("explain.target_article", lang)
+            .replace("{target}", target)
+            .replace("{article}", &r.article);
+        let _ = writeln!(out, "{line}");
+        if let Some(a) = kb.article(&r.article) {
+            let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
+        }
+    }
     let fix = fix_steps(c, lang, family);
     if !fix.is_empty() {
         let _ = writeln!(out, "\n{}:", crate::ui::text("explain.fix", lang).replace("{os}", &os_name(family, lang)));

@@ -142,6 +142,33 @@ pub const CODE_FILES: &[(&str, &str)] = &[
 
 const ARTICLES: &str = include_str!("../checks/articles.toml");
 const SUMMARIES: &str = include_str!("../checks/summaries.toml");
+const TARGET_ARTICLES: &str = include_str!("../checks/target_articles.toml");
+
+/// A target whose findings of some codes point at its own article (`checks/target_articles.toml`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub target: String,
+    /// Code names, or prefixes ending in `*`.
+    pub codes: Vec<String>,
+    pub article: String,
+    pub cause: Option<u32>,
+}
+
+impl Route {
+    fn covers(&self, code: &str) -> bool {
+        self.codes.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => code.starts_with(prefix),
+            None => p == code,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RoutesFile {
+    #[serde(default)]
+    route: Vec<Route>,
+}
 
 /// The loaded knowledge base.
 pub struct Kb {
@@ -149,6 +176,7 @@ pub struct Kb {
     pub codes: Vec<Code>,
     by_code: HashMap<String, usize>,
     pub summaries: BTreeMap<String, Summaries>,
+    pub routes: Vec<Route>,
 }
 
 /// Loads and parses the embedded files; an error names the file (tested, so never at run time).
@@ -161,8 +189,10 @@ pub fn load() -> Result<Kb, String> {
     }
     let summaries: BTreeMap<String, Summaries> =
         toml::from_str(SUMMARIES).map_err(|e| format!("checks/summaries.toml: {e}"))?;
+    let routes: RoutesFile =
+        toml::from_str(TARGET_ARTICLES).map_err(|e| format!("checks/target_articles.toml: {e}"))?;
     let by_code = codes.iter().enumerate().map(|(i, c)| (c.code.clone(), i)).collect();
-    Ok(Kb { articles: articles.article, codes, by_code, summaries })
+    Ok(Kb { articles: articles.article, codes, by_code, summaries, routes: routes.route })
 }
 
 /// The knowledge base of this binary.
@@ -212,10 +242,18 @@ impl Kb {
     }
 
     pub fn kb_ref(&self, code: &Code) -> KbRef {
-        let article = self.article(&code.article);
+        self.kb_ref_for(code, None)
+    }
+
+    /// The KB reference of a finding of `code` reported by a check of `target`: the target's own
+    /// article when `checks/target_articles.toml` routes the code there, else the code's.
+    pub fn kb_ref_for(&self, code: &Code, target: Option<&str>) -> KbRef {
+        let route = target.and_then(|t| self.routes.iter().find(|r| r.target == t && r.covers(&code.code)));
+        let (id, cause) = route.map_or((&code.article, code.cause), |r| (&r.article, r.cause));
+        let article = self.article(id);
         KbRef {
-            article: code.article.clone(),
-            cause: code.cause,
+            article: id.clone(),
+            cause,
             title: article.map(|a| a.title.clone()).unwrap_or_default(),
             url: article.map(|a| a.url.clone()).unwrap_or_default(),
         }
@@ -251,8 +289,11 @@ impl Kb {
     }
 
     /// The codes that cite an article.
+    /// The codes that point at `article`: its own, then those a target routes to it.
     pub fn codes_of(&self, article: &str) -> Vec<&Code> {
-        self.codes.iter().filter(|c| c.article == article).collect()
+        let routed = |c: &Code| self.routes.iter().any(|r| r.article == article && r.covers(&c.code));
+        let own = self.codes.iter().filter(|c| c.article == article);
+        own.chain(self.codes.iter().filter(|c| c.article != article && routed(c))).collect()
     }
 }
 
@@ -277,6 +318,28 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn every_target_route_names_a_target_an_article_and_declared_codes() {
+        let kb = kb();
+        assert!(!kb.routes.is_empty());
+        for r in &kb.routes {
+            assert!(crate::targets::table().contains_key(&r.target), "unknown target {}", r.target);
+            let article = kb.article(&r.article).unwrap_or_else(|| panic!("unknown article {}", r.article));
+            if let Some(n) = r.cause {
+                assert!(article.causes.iter().any(|c| c.number == n), "{} has no cause {n}", r.article);
+            }
+            for p in &r.codes {
+                assert!(kb.codes.iter().any(|c| r.covers(&c.code)), "{p} covers no declared code");
+            }
+        }
+        let untrusted = kb.code("SERVER_CERT_UNTRUSTED").unwrap();
+        assert_eq!(kb.kb_ref_for(untrusted, Some("protocolo-integrado")).article, "PI-ATENDIMENTO-CADEIA-CERTIFICADO");
+        assert_eq!(kb.kb_ref_for(untrusted, Some("tramita")).article, "TRAMITA-FALHA-COMUNICACAO");
+        let expired = kb.code("CLIENT_CERT_EXPIRED").unwrap();
+        assert_eq!(kb.kb_ref_for(expired, Some("pucomex")).article, "PUCOMEX-WEBHOOKS");
+        assert_eq!(kb.kb_ref_for(expired, None).article, "TRAMITA-FALHA-COMUNICACAO");
     }
 
     #[test]

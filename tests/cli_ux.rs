@@ -153,6 +153,12 @@ fn explain_and_kb_show_for_another_os_and_nearest_codes() {
         "{show}"
     );
     assert!(show.stdout.contains("      1. "), "each code with its fix steps: {show}");
+    // A target's own article: the codes routed to it are listed there, and explain names it.
+    let pucomex = pen_doctor(Host).args(["kb", "show", "PUCOMEX-WEBHOOKS"]).run();
+    assert!(pucomex.stdout.contains("CLIENT_CERT_EXPIRED"), "{pucomex}");
+    let explained = pen_doctor(Host).args(["explain", "CLIENT_CERT_EXPIRED", "--lang", "en"]).run();
+    assert!(explained.stdout.contains("In the checks of pucomex: PUCOMEX-WEBHOOKS"), "{explained}");
+
     let code_as_article = pen_doctor(Host).args(["kb", "show", "ntp_unsynchronized"]).run();
     code_as_article.assert_code(2);
     assert!(code_as_article.stderr.contains("`pen-doctor explain NTP_UNSYNCHRONIZED`"), "{code_as_article}");

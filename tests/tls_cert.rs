@@ -196,7 +196,9 @@ fn validity_usage_and_issuer_findings() {
     );
     let json = run.json();
     let chk = check(&json, "cert:pucomex");
-    assert_eq!(finding(chk, "CLIENT_CERT_ISSUER_UNKNOWN")["severity"], "fail");
+    let f = finding(chk, "CLIENT_CERT_ISSUER_UNKNOWN");
+    assert_eq!(f["severity"], "fail");
+    assert_eq!(f["kb"]["article"], "PUCOMEX-WEBHOOKS", "{f:#}");
     assert_eq!(chk["status"], "fail");
 }
 

@@ -237,7 +237,10 @@ fn server_chain_failures_are_named() {
     let stranger = lab.pki.write("stranger.pem", lab.pki.stranger.pem());
     let tls = lab.tls_only("good.test", stranger.to_str().unwrap());
     assert_eq!(codes(&tls), vec!["SERVER_CERT_UNTRUSTED"], "{tls:#}");
-    assert!(finding(&tls, "SERVER_CERT_UNTRUSTED")["params"]["root"].as_str().unwrap().contains("Teste Root X1"));
+    let untrusted = finding(&tls, "SERVER_CERT_UNTRUSTED");
+    assert!(untrusted["params"]["root"].as_str().unwrap().contains("Teste Root X1"));
+    // Protocolo Integrado's untrusted chain is its own support article (the Sectigo chain update).
+    assert_eq!(untrusted["kb"]["article"], "PI-ATENDIMENTO-CADEIA-CERTIFICADO", "{untrusted:#}");
     assert_eq!(tls["evidence"]["openssl"]["verified"], false);
 }
 
@@ -564,6 +567,8 @@ fn client_certificate_refused_with_a_tls_alert() {
         assert_eq!(check(&json, "tls:pucomex")["status"], "ok", "{flag}: {json:#}");
         let f = finding(check(&json, "http:pucomex"), "CLIENT_CERT_REJECTED");
         assert!(f["params"]["reason"].as_str().unwrap().contains("TLS alert"), "{flag}: {f:#}");
+        // Pucomex's certificate is not Tramita's: its refusal points at Pucomex's article.
+        assert_eq!(f["kb"]["article"], "PUCOMEX-WEBHOOKS", "{flag}: {f:#}");
         if flag == "-tls1_2" {
             // TLS 1.2: the alert ends the handshake after the server chain was verified.
             assert_eq!(check(&json, "tls:pucomex")["evidence"]["client_certificate_demanded"], "HandshakeFailure");

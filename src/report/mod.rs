@@ -102,13 +102,15 @@ pub fn fill_discovered(step: &str, discovered: &BTreeMap<String, String>, lang: 
 
 /// Enriches one finding from the knowledge base.
 pub fn enrich(kb: &Kb, f: &model::Finding, lang: Lang, family: OsFamily) -> ReportedFinding {
-    enrich_with(kb, f, lang, family, &BTreeMap::new())
+    enrich_with(kb, f, None, lang, family, &BTreeMap::new())
 }
 
-/// [`enrich`], fix steps also filled with what the run discovered (the finding's facts win).
+/// [`enrich`] for a finding of a check of `target` (whose own article may take the finding),
+/// fix steps also filled with what the run discovered (the finding's facts win).
 pub fn enrich_with(
     kb: &Kb,
     f: &model::Finding,
+    target: Option<&str>,
     lang: Lang,
     family: OsFamily,
     discovered: &BTreeMap<String, String>,
@@ -122,7 +124,7 @@ pub fn enrich_with(
                 code: f.code.to_string(),
                 severity: f.severity.unwrap_or(code.severity),
                 message: phrases::singular(&kb::fill(code.message.get(lang), &shown), lang),
-                kb: kb.kb_ref(code),
+                kb: kb.kb_ref_for(code, target),
                 fix: kb
                     .fix(code, lang, family)
                     .iter()
@@ -212,11 +214,13 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
     let mut checks: Vec<CheckReport> = executed
         .into_iter()
         .map(|e| {
+            // `cert:pucomex` has no network target but is Pucomex's all the same.
+            let target = e.target.as_deref().or_else(|| e.id.split_once(':').map(|(_, t)| t));
             let mut findings: Vec<ReportedFinding> = e
                 .outcome
                 .findings
                 .iter()
-                .map(|f| enrich_with(kb, f, meta.lang, meta.os_family, &meta.discovered))
+                .map(|f| enrich_with(kb, f, target, meta.lang, meta.os_family, &meta.discovered))
                 .collect();
             findings.sort_by_key(|f| f.severity);
             let summary = match findings.first() {
