@@ -130,6 +130,31 @@ fn a_resolver_that_never_answers_is_the_cause_of_every_unresolved_name() {
 }
 
 #[test]
+fn a_resolver_that_does_not_know_the_public_names_is_one_cause_for_every_target() {
+    // Split DNS without forwarding: the agency's server says NXDOMAIN for every public name.
+    let ns = Netns::new();
+    let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().nxdomain("gov.test"));
+    ns.use_nameserver("127.0.0.53");
+    let args = [
+        "--only",
+        "dns,tcp,tls,http",
+        "--target",
+        "tramita,pendencias",
+        "--endpoint",
+        "tramita=https://api.gov.test/interoperabilidade/rest/v3/",
+        "--endpoint",
+        "pendencias=https://pendencias.gov.test/",
+        "--timeout",
+        "1s",
+    ];
+    let report = first_cause(&ns, &args, &[], "dns:tramita", "DNS_NXDOMAIN");
+    assert_explains(&report, &["dns:pendencias", "tcp:pendencias", "http:tramita", "http:pendencias"]);
+    assert_only_one_failure(&report);
+    let step = report["diagnosis"][0]["first_step"].as_str().unwrap();
+    assert!(step.contains("getent ahosts api.gov.test") && step.contains("127.0.0.53"), "{step}");
+}
+
+#[test]
 fn a_firewall_that_drops_the_packets_is_the_cause_of_every_target_behind_it() {
     let ns = Netns::new();
     ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
