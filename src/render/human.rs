@@ -153,7 +153,7 @@ impl Render for Human {
         }
         out.push('\n');
         self.diagnosis(&mut out, report);
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
         for c in report.checks.iter().filter(|c| !folded.contains_key(c.id.as_str())) {
             let _ = writeln!(out, "{} {:<width$}  {}", self.status_tag(c.status, lang), c.id, c.summary);

@@ -123,7 +123,7 @@ impl Render for Junit {
             let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", xml(value));
         }
         out.push_str("    </properties>\n");
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         // The root causes first, in the diagnosis' order; then the catalog's order.
         let mut ordered: Vec<&CheckReport> = report.checks.iter().collect();
         ordered.sort_by_key(|c| report.diagnosis.iter().position(|d| d.check == c.id).unwrap_or(usize::MAX));

@@ -276,7 +276,7 @@ impl Render for Markdown {
             count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
         );
         diagnosis(&mut out, report);
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let _ = writeln!(out, "## {}\n", word(lang, "Verificações", "Checks"));
         let _ = writeln!(
             out,

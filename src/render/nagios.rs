@@ -123,7 +123,7 @@ impl Render for Nagios {
             ));
         }
         // The root causes first (what each explains in parentheses), then any other problem.
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let mut problems: Vec<String> = report
             .diagnosis
             .iter()

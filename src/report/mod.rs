@@ -5,6 +5,7 @@
 
 use crate::model::code;
 pub mod clean;
+pub mod diagnosis;
 pub mod model;
 pub mod phrases;
 
@@ -205,7 +206,7 @@ pub struct RunMeta {
 /// Assembles the report from the executed checks (already in catalog order).
 pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
     executed.iter_mut().for_each(clean::executed);
-    crate::diagnosis::trace_skips_to_root(&mut executed);
+    diagnosis::trace_skips_to_root(&mut executed);
     clean::host(&mut meta.host);
     meta.discovered.values_mut().for_each(crate::redact::clean_in_place);
     let kb = kb::kb();
@@ -256,7 +257,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
             }
         })
         .collect();
-    let diagnosis = crate::diagnosis::diagnose(&mut checks, meta.lang);
+    let diagnosis = diagnosis::diagnose(&mut checks, meta.lang);
     Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
