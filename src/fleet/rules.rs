@@ -7,7 +7,7 @@
 
 use crate::kb::Lang;
 use crate::model::code;
-use crate::render::word;
+use crate::render::words::word;
 use crate::report::model::{Finding, NodeFacts};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,7 +5,8 @@
 //! id, its title and, when it did not pass, its finding code. The diagnosis leads: the root
 //! causes' test cases come first, and a consequence's message names its cause.
 
-use super::{word, Render};
+use super::contract::Render;
+use super::words::{self, word};
 use crate::report::model::Report;
 use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
 use std::fmt::Write;
@@ -139,7 +140,7 @@ impl Render for Junit {
                 .findings
                 .iter()
                 .filter(|f| f.severity != Severity::Fail || c.status == Status::Warn)
-                .map(|f| format!("[{}] {}", super::severity_word(f.severity, lang), finding_line(f)))
+                .map(|f| format!("[{}] {}", words::severity_word(f.severity, lang), finding_line(f)))
                 .collect();
             if !c.evidence.is_empty() && c.status != Status::Skip {
                 let evidence = serde_json::to_string(&c.evidence).unwrap_or_default();
