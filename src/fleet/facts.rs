@@ -6,12 +6,12 @@
 //! "unknown" instead of guessing.
 
 use crate::host::is_local;
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::report::model::{CheckReport, NodeFacts, Report, Status};
 use serde_json::Value;
 
 /// The finding the cron check gives when SEI's scheduler is not in this node's cron.
-pub const SCHEDULER_MISSING_CODE: &str = code::SEI_SCHEDULER_CRON_MISSING;
+pub const SCHEDULER_MISSING_CODE: Code = code::SEI_SCHEDULER_CRON_MISSING;
 
 fn check<'a>(report: &'a Report, id: &str) -> Option<&'a CheckReport> {
     report.checks.iter().find(|c| c.id == id)
@@ -96,10 +96,9 @@ fn supervisor_configured(c: &CheckReport) -> Option<bool> {
     if let Some(Value::Array(sections)) = c.evidence.get("pen_program_sections") {
         return Some(!sections.is_empty());
     }
-    if c.findings
-        .iter()
-        .any(|f| matches!(f.code.as_str(), code::SUPERVISOR_NO_PEN_PROGRAMS | code::SUPERVISOR_CONFIG_NOT_FOUND))
-    {
+    if c.findings.iter().any(|f| {
+        matches!(code::parse(&f.code), Some(code::SUPERVISOR_NO_PEN_PROGRAMS | code::SUPERVISOR_CONFIG_NOT_FOUND))
+    }) {
         return Some(false);
     }
     match c.evidence.get("pen_programs") {
@@ -217,7 +216,7 @@ mod tests {
         };
         assert_eq!(cron(json!({"scheduler": {"file": "/etc/cron.d/sei", "line": 3}}), &[]), Some(true));
         assert_eq!(cron(json!({"scheduler": null}), &[]), Some(false));
-        assert_eq!(cron(json!({}), &[SCHEDULER_MISSING_CODE]), Some(false));
+        assert_eq!(cron(json!({}), &[SCHEDULER_MISSING_CODE.as_str()]), Some(false));
         assert_eq!(cron(json!({}), &[]), None);
 
         let gearman = |evidence: Value, status: Status, codes: &[&str]| {

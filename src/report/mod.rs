@@ -115,7 +115,7 @@ pub fn enrich_with(
     discovered: &BTreeMap<String, String>,
 ) -> ReportedFinding {
     let params: BTreeMap<String, String> = f.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    match kb.code(f.code) {
+    match kb.code(&f.code) {
         Some(code) => {
             // The words a person reads: the facts' OS and library phrases in the report's language.
             let shown = phrases::params(&f.params, lang);
@@ -180,7 +180,7 @@ pub fn accept(executed: &mut [Executed], codes: &[String]) {
     let kb = kb::kb();
     for e in executed.iter_mut() {
         let mut touched = false;
-        for f in e.outcome.findings.iter_mut().filter(|f| codes.iter().any(|c| c == f.code)) {
+        for f in e.outcome.findings.iter_mut().filter(|f| codes.iter().any(|c| *c == f.code)) {
             f.severity = Some(Severity::Info);
             f.params.insert("ignored", "--ignore".into());
             touched = true;

@@ -19,7 +19,7 @@ pub use judge::judge;
 
 use crate::eras;
 use crate::hostfs::{self, Kind, Reason};
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::Finding;
 use crate::secret::Secret;
 use install::{PEN_CONFIG, SEI_CONFIG};
@@ -257,7 +257,7 @@ impl FileReader<'_> {
         &mut self,
         group: Option<&PhpValue>,
         key: &str,
-        missing: Option<&'static str>,
+        missing: Option<Code>,
         secret: bool,
     ) -> (Option<String>, KeyState) {
         let field = self.field(key, group.and_then(|g| g.get(key)));
@@ -279,23 +279,12 @@ impl FileReader<'_> {
         (value, state)
     }
 
-    fn text(
-        &mut self,
-        group: Option<&PhpValue>,
-        key: &str,
-        missing: Option<&'static str>,
-        secret: bool,
-    ) -> Option<String> {
+    fn text(&mut self, group: Option<&PhpValue>, key: &str, missing: Option<Code>, secret: bool) -> Option<String> {
         self.text_state(group, key, missing, secret).0
     }
 
     /// A URL key: present values must be `http(s)://host/…`.
-    fn url(
-        &mut self,
-        group: Option<&PhpValue>,
-        key: &str,
-        missing: Option<&'static str>,
-    ) -> (Option<String>, KeyState) {
+    fn url(&mut self, group: Option<&PhpValue>, key: &str, missing: Option<Code>) -> (Option<String>, KeyState) {
         let (v, state) = self.text_state(group, key, missing, false);
         let Some(v) = v else { return (None, state) };
         let ok = url::Url::parse(&v).ok().filter(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
@@ -674,7 +663,7 @@ pub fn pen_from_database(rows: &[(String, Option<String>)], table: &str) -> (Pen
 }
 
 fn read_pi(r: &mut FileReader<'_>, cfg: &PhpValue) -> PiConfig {
-    const MISSING: &str = code::PI_CONFIG_MISSING_KEY;
+    const MISSING: Code = code::PI_CONFIG_MISSING_KEY;
     let group = cfg.get("ProtocoloIntegrado");
     if group.is_none() {
         r.problems.push(Finding::new(MISSING).with("path", r.path.display()).with("key", "ProtocoloIntegrado"));
@@ -753,7 +742,7 @@ mod tests {
     }
 
     fn codes(install: &SeiInstall) -> Vec<&'static str> {
-        install.findings().iter().map(|f| f.code).collect()
+        install.findings().iter().map(|f| f.code.as_str()).collect()
     }
 
     /// Discovery of a tree as it stands, apart from this host: `getenv()` from the test's own
@@ -965,7 +954,7 @@ mod tests {
         ]);
         let s = discover(d.path());
         let findings = s.findings();
-        let keys: Vec<(&str, &str)> = findings.iter().map(|f| (f.code, param(f, "key"))).collect();
+        let keys: Vec<(&str, &str)> = findings.iter().map(|f| (f.code.as_str(), param(f, "key"))).collect();
         assert_eq!(
             keys,
             [
@@ -1237,7 +1226,7 @@ mod tests {
         let judged = |edits: &[(&str, &str, &str)], remove: &[&str]| {
             let d = modpen4_with(edits, remove);
             let s = discover(d.path());
-            s.findings().iter().map(|f| (f.code, f.params.clone())).collect::<Vec<_>>()
+            s.findings().iter().map(|f| (f.code.as_str(), f.params.clone())).collect::<Vec<_>>()
         };
         // The manual's SOAP address on a 4.x module.
         let soap = "https://homolog.api.processoeletronico.gov.br/interoperabilidade/soap/v3/";
