@@ -1,6 +1,7 @@
-//! Generates the `code` module from `checks/codes/*.toml`: one `pub const` per declared finding
-//! code, so a code written as `code::X` that the knowledge base does not declare fails to
-//! compile. Reads only the `code = "…"` lines; the knowledge base itself parses the files.
+//! Generates the `code` module's constants from `checks/codes/*.toml`: one `pub const X: Code`
+//! per declared finding code, so a code written as `code::X` that the knowledge base does not
+//! declare fails to compile. Reads only the `code = "…"` lines; the knowledge base itself parses
+//! the files.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,11 +28,11 @@ fn main() {
                 !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
                 "{name}: {code:?} is not a code name"
             );
-            let _ = writeln!(out, "/// Declared in `checks/codes/{name}`.\npub const {code}: &str = \"{code}\";");
+            let _ = writeln!(out, "/// Declared in `checks/codes/{name}`.\npub const {code}: Code = Code(\"{code}\");");
             all.push(code.to_string());
         }
     }
-    let _ = writeln!(out, "/// Every declared code, in file order.\npub const ALL: &[&str] = &[");
+    let _ = writeln!(out, "/// Every declared code, in file order.\npub const ALL: &[Code] = &[");
     for code in &all {
         let _ = writeln!(out, "    {code},");
     }

@@ -4,11 +4,11 @@
 //! errors against the live checks (`crate::log_correlation`).
 
 use crate::engine::Executed;
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::Finding;
 
 /// The code added to both the certificate check and the clock check.
-pub const CLOCK_AND_CERTIFICATE: &str = code::CERT_NOT_YET_VALID_CLOCK_OFF;
+pub const CLOCK_AND_CERTIFICATE: Code = code::CERT_NOT_YET_VALID_CLOCK_OFF;
 
 /// What the clock check found wrong, as one value for the message: the measured offset, or the
 /// kernel's estimated maximum error when it is unsynchronised.
@@ -69,7 +69,7 @@ mod tests {
     }
 
     fn codes(e: &Executed) -> Vec<&str> {
-        e.outcome.findings.iter().map(|f| f.code).collect()
+        e.outcome.findings.iter().map(|f| f.code.as_str()).collect()
     }
 
     #[test]
@@ -78,13 +78,13 @@ mod tests {
             executed(
                 "cert:client",
                 "cert",
-                vec![Finding::new("CLIENT_CERT_NOT_YET_VALID").with("subject", "CN=orgao")],
+                vec![Finding::new(crate::model::code::CLIENT_CERT_NOT_YET_VALID).with("subject", "CN=orgao")],
             ),
-            executed("ntp", "ntp", vec![Finding::new("NTP_OFFSET_HIGH").with("offset", "-3600.0 s")]),
+            executed("ntp", "ntp", vec![Finding::new(crate::model::code::NTP_OFFSET_HIGH).with("offset", "-3600.0 s")]),
         ];
         correlate(&mut runs);
-        assert_eq!(codes(&runs[0]), ["CLIENT_CERT_NOT_YET_VALID", CLOCK_AND_CERTIFICATE]);
-        assert_eq!(codes(&runs[1]), ["NTP_OFFSET_HIGH", CLOCK_AND_CERTIFICATE]);
+        assert_eq!(codes(&runs[0]), ["CLIENT_CERT_NOT_YET_VALID", CLOCK_AND_CERTIFICATE.as_str()]);
+        assert_eq!(codes(&runs[1]), ["NTP_OFFSET_HIGH", CLOCK_AND_CERTIFICATE.as_str()]);
         assert_eq!(runs[1].outcome.findings[1].params["clock"], "-3600.0 s");
         assert_eq!(runs[1].outcome.findings[1].params["subject"], "CN=orgao");
     }
@@ -92,14 +92,22 @@ mod tests {
     #[test]
     fn nothing_is_added_when_only_one_side_is_wrong() {
         let mut runs = vec![
-            executed("cert:client", "cert", vec![Finding::new("CLIENT_CERT_NOT_YET_VALID").with("subject", "CN=x")]),
+            executed(
+                "cert:client",
+                "cert",
+                vec![Finding::new(crate::model::code::CLIENT_CERT_NOT_YET_VALID).with("subject", "CN=x")],
+            ),
             executed("ntp", "ntp", vec![]),
         ];
         correlate(&mut runs);
         assert_eq!(codes(&runs[0]), ["CLIENT_CERT_NOT_YET_VALID"]);
         let mut runs = vec![
-            executed("cert:client", "cert", vec![Finding::new("CLIENT_CERT_EXPIRED")]),
-            executed("ntp", "ntp", vec![Finding::new("NTP_UNSYNCHRONIZED").with("maxerror_ms", "16000")]),
+            executed("cert:client", "cert", vec![Finding::new(crate::model::code::CLIENT_CERT_EXPIRED)]),
+            executed(
+                "ntp",
+                "ntp",
+                vec![Finding::new(crate::model::code::NTP_UNSYNCHRONIZED).with("maxerror_ms", "16000")],
+            ),
         ];
         correlate(&mut runs);
         assert_eq!(codes(&runs[1]), ["NTP_UNSYNCHRONIZED"]);

@@ -188,7 +188,8 @@ mod tests {
             usable: true,
             modules: vec!["PENIntegracao".into()],
             pen_version: Some("1.5.4".into()),
-            problems: vec![Finding::new("SEI_CONFIG_NOT_FOUND").with("path", "config/mod-pen/ConfiguracaoModPEN.php")],
+            problems: vec![Finding::new(crate::model::code::SEI_CONFIG_NOT_FOUND)
+                .with("path", "config/mod-pen/ConfiguracaoModPEN.php")],
             ..Default::default()
         }
     }
@@ -218,7 +219,7 @@ mod tests {
         assert_eq!(pen.key("SenhaCertificado"), KeyState::Empty);
         assert!(s.problems.is_empty(), "{:?}", s.problems);
         let codes: Vec<_> =
-            s.findings().iter().map(|f| (f.code, f.params.get("key").cloned().unwrap_or_default())).collect();
+            s.findings().iter().map(|f| (f.code.as_str(), f.params.get("key").cloned().unwrap_or_default())).collect();
         assert!(codes.contains(&("PEN_CERT_PASSWORD_EMPTY", "PEN_SENHA_CERTIFICADO_DIGITAL".into())), "{codes:?}");
         assert!(!needed(&s));
     }
@@ -239,7 +240,7 @@ mod tests {
 
     #[test]
     fn an_unreachable_database_is_said_only_when_the_configuration_is_there() {
-        let err = Some(Finding::new("DB_UNREACHABLE").with("addr", "x").with("error", "refused"));
+        let err = Some(Finding::new(crate::model::code::DB_UNREACHABLE).with("addr", "x").with("error", "refused"));
         let mut s = one_x();
         apply(&mut s, Answer { error: err.clone(), ..Default::default() });
         assert!(s.problems.iter().any(|f| f.code == "DB_UNREACHABLE"));

@@ -301,7 +301,7 @@ mod tests {
                 o.set_evidence("used", seen);
             }
             if self.fail {
-                o.push(Finding::new("TCP_REFUSED"));
+                o.push(Finding::new(crate::model::code::TCP_REFUSED));
             }
             if self.fact {
                 o.set_fact(self.id.to_string());

@@ -11,7 +11,7 @@ use crate::cli::FleetFormat;
 use crate::flagvalue::safe;
 use crate::host::OsFamily;
 use crate::kb::{self, Lang};
-use crate::render::word;
+use crate::render::words::word;
 use crate::report::model::{HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, ToolInfo};
 use colored::Colorize;
 use serde::Serialize;

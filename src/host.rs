@@ -1,5 +1,5 @@
 //! Facts about the machine pen-doctor runs on: hostname, OS and its family (which decides the
-//! fix steps shown), kernel.
+//! fix steps shown), kernel, and whether an address names this machine.
 
 use crate::hostfs::{self, Kind};
 use crate::model::HostInfo;
@@ -48,6 +48,24 @@ pub fn detect_os(os_release: Option<&str>, redhat_release: Option<&str>) -> (Str
     ("desconhecido".to_string(), OsFamily::Other)
 }
 
+/// Whether `host` is this machine: loopback, `localhost`, this host's name, or an address
+/// assigned to one of its interfaces (binding a socket to it succeeds; nothing is sent).
+pub fn is_local(host: &str, hostname: &str) -> bool {
+    let host = host.trim().trim_end_matches('.');
+    if host.eq_ignore_ascii_case("localhost")
+        || host.eq_ignore_ascii_case("localhost.localdomain")
+        || (!hostname.is_empty() && host.eq_ignore_ascii_case(hostname))
+        || (!hostname.is_empty() && host.split('.').next().is_some_and(|h| h.eq_ignore_ascii_case(hostname)))
+    {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_loopback() => true,
+        Ok(ip) => std::net::UdpSocket::bind((ip, 0)).is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// This host's facts.
 pub fn host_info() -> (HostInfo, OsFamily) {
     let read = |path: &str, kind| hostfs::read_lossy(Path::new(path), kind).ok();
@@ -77,5 +95,15 @@ mod tests {
         let (name, fam) = detect_os(None, Some(c6));
         assert_eq!((name.as_str(), fam), ("CentOS release 6.10 (Final)", OsFamily::Rhel6));
         assert_eq!(detect_os(Some("ID=alpine\nVERSION_ID=3.19\n"), None).1, OsFamily::Other);
+    }
+
+    #[test]
+    fn local_addresses() {
+        assert!(is_local("127.0.0.1", "sei1"));
+        assert!(is_local("::1", "sei1"));
+        assert!(is_local("localhost", "sei1"));
+        assert!(is_local("SEI1.orgao.gov.br", "sei1"));
+        assert!(!is_local("sei2.orgao.gov.br", "sei1"));
+        assert!(!is_local("192.0.2.1", "sei1"));
     }
 }

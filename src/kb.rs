@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn the_constants_are_the_codes_the_knowledge_base_reads() {
         let kb = load().expect("the knowledge base loads");
-        let mut declared: Vec<&str> = crate::model::code::ALL.to_vec();
+        let mut declared: Vec<&str> = crate::model::code::ALL.iter().map(|c| c.as_str()).collect();
         declared.sort_unstable();
         let mut read: Vec<&str> = kb.codes.iter().map(|c| c.code.as_str()).collect();
         read.sort_unstable();

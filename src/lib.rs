@@ -8,7 +8,6 @@ pub mod checks;
 pub mod cli;
 pub mod correlate;
 pub mod db;
-pub mod diagnosis;
 pub mod discovery_db;
 pub mod duration;
 pub mod elf;
@@ -37,6 +36,8 @@ pub mod proto;
 pub mod redact;
 pub mod render;
 pub mod report;
+/// The diagnosis is made with the report (`report::build`); reachable here too.
+pub use report::diagnosis;
 pub mod rerender;
 pub mod secret;
 pub mod sei;

@@ -9,12 +9,12 @@
 use crate::checks::sei_log;
 use crate::engine::Executed;
 use crate::kb;
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::{Finding, Severity, Status};
 use std::collections::HashMap;
 
 /// The code added when the live checks pass now.
-pub const OTHER_CONTEXT: &str = code::SEI_LOG_OTHER_CONTEXT;
+pub const OTHER_CONTEXT: Code = code::SEI_LOG_OTHER_CONTEXT;
 
 /// Adds the comparison to `sei:log`'s findings, in place, and updates its status.
 pub fn correlate(executed: &mut [Executed]) {
@@ -36,7 +36,7 @@ pub fn correlate(executed: &mut [Executed]) {
             let passed = ids.join(", ");
             f.params.insert("live_check", passed.clone());
             f.params.insert("live_status", "ok".into());
-            if f.severity.unwrap_or_else(|| kb::kb().severity(f.code)) == Severity::Fail {
+            if f.severity.unwrap_or_else(|| kb::kb().severity(&f.code)) == Severity::Fail {
                 f.severity = Some(Severity::Warn);
             }
             let param = |name: &str| f.params.get(name).cloned().unwrap_or_default();
@@ -74,7 +74,7 @@ mod tests {
     }
 
     fn trust() -> Finding {
-        Finding::new("SEI_LOG_TRUST_ERRORS")
+        Finding::new(crate::model::code::SEI_LOG_TRUST_ERRORS)
             .with("target", "tramita")
             .with("count", 3)
             .with("last", "2026-11-20 10:00:00")

@@ -55,7 +55,7 @@ pub fn run(
         translate(&mut report, saved, wanted);
     }
     // The diagnosis in the wanted language (and for reports saved before it existed).
-    report.diagnosis = crate::diagnosis::diagnose(&mut report.checks, wanted);
+    report.diagnosis = crate::report::diagnosis::diagnose(&mut report.checks, wanted);
     let color = crate::settings::resolve_color(color, std::io::stdout().is_terminal());
     let bytes = render::renderer_for(format, color, strict).render(&report);
     let code =

@@ -65,7 +65,7 @@ fn queue_node(settings: &Settings) -> bool {
         .as_ref()
         .and_then(|s| s.pen.as_ref())
         .and_then(|p| p.gearman.as_ref())
-        .is_some_and(|(host, _)| crate::fleet::facts::is_local(host, ""));
+        .is_some_and(|(host, _)| crate::host::is_local(host, ""));
     gearman_here
         || crate::checks::supervisor::load_config()
             .programs()

@@ -357,7 +357,7 @@ mod tests {
             task(PI_TASKS[1], "N", "N", false, None),
         ];
         let f = judge_tasks(&tasks, PI_TASKS, Module::Pi);
-        let codes: Vec<_> = f.iter().map(|f| (f.code, f.params["task"].as_str())).collect();
+        let codes: Vec<_> = f.iter().map(|f| (f.code.as_str(), f.params["task"].as_str())).collect();
         assert_eq!(codes, vec![("PI_TASK_DISABLED", PI_TASKS[1]), ("PI_TASK_MISSING", PI_TASKS[2])]);
         let f = judge_tasks(&[task(PEN_TASKS[0], "S", "N", true, None)], &PEN_TASKS[..1], Module::Pen);
         assert_eq!(f[0].code, "PEN_TASK_FAILED");

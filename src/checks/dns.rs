@@ -5,7 +5,7 @@
 
 use super::core::{Check, Ctx};
 pub use super::facts::Resolved;
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::Outcome;
 use crate::model::{Finding, Severity};
 use crate::net::resolve::{self, ResolveError};
@@ -57,7 +57,7 @@ impl Check for DnsCheck {
         // With a proxy, the proxy resolves the name: a local failure only informs.
         let via_proxy = ctx.settings.proxy.policy().route(&host, port).proxy().is_some();
         let server = failure.server.clone().unwrap_or_else(|| "-".into());
-        let base = |code: &'static str| Finding::new(code).with("host", &host).with("server", &server);
+        let base = |code: Code| Finding::new(code).with("host", &host).with("server", &server);
         let finding = match failure.error {
             ResolveError::NxDomain => base(code::DNS_NXDOMAIN),
             ResolveError::ServFail => base(code::DNS_SERVFAIL),

@@ -12,7 +12,7 @@ use super::core::{Check, Ctx};
 use crate::db::{DbError, DbTarget, Session, TextRow};
 use crate::eras::Version;
 use crate::logclass::{self, like_literal, Classes, Rule};
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::Finding;
 use crate::model::Outcome;
 use crate::settings::Settings;
@@ -291,8 +291,8 @@ struct Group {
 
 impl Group {
     /// The code the group's finding has (a known bug's version aside).
-    fn code(&self) -> &'static str {
-        self.rule.map_or(code::SEI_LOG_OTHER_ERRORS, |r| code_str(&r.code))
+    fn code(&self) -> Code {
+        self.rule.map_or(code::SEI_LOG_OTHER_ERRORS, |r| r.code)
     }
 }
 
@@ -405,7 +405,7 @@ struct FailedTask {
     /// Where the error text was found (`infra_log`, the column's name), if anywhere.
     error_from: Option<String>,
     /// The code its error was classified as.
-    code: Option<&'static str>,
+    code: Option<Code>,
 }
 
 /// The failed PEN and PI tasks, with the error column (if any) read.
@@ -526,7 +526,7 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
         Some(task) => format!("{}, {task}", g.source),
         None => g.source.clone(),
     };
-    let base = |code: &'static str| {
+    let base = |code: Code| {
         let f = Finding::new(code)
             .with("module", &g.module)
             .with("target", &g.target)
@@ -544,7 +544,7 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
     let live = live_ids(rule, &g.target).join(",");
     let with_live = |f: Finding| if live.is_empty() { f } else { f.with("live", &live) };
     let Some(bug) = &rule.bug else {
-        return with_live(base(code_str(&rule.code)).with("rule", &rule.id));
+        return with_live(base(rule.code).with("rule", &rule.id));
     };
     let affected = installed.version.as_ref().map(|v| bug.affects(v));
     let code = if affected == Some(false) { code::PEN_KNOWN_BUG_NOT_AFFECTED } else { logclass::KNOWN_BUG };
@@ -567,11 +567,6 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
         )
         .with("meaning", logclass::meaning(bug, settings.lang))
         .with("reference", &bug.reference)
-}
-
-/// A code of the classes table as the `'static` text a finding carries.
-fn code_str(code: &str) -> &'static str {
-    logclass::table().rules.iter().find(|r| r.code == code).map_or(code::SEI_LOG_OTHER_ERRORS, |r| r.code.as_str())
 }
 
 /// Every secret this run knows, longest first (a password inside another stays hidden).

@@ -7,7 +7,7 @@
 use super::core::{Check, Ctx};
 use super::facts::pen_node;
 use crate::hostfs;
-use crate::model::code;
+use crate::model::code::{self, Code};
 use crate::model::{Finding, Outcome};
 use crate::node::logs::{self, Tail};
 use crate::node::procs::{self, PenProcess};
@@ -227,8 +227,8 @@ impl Check for SupervisorCheck {
 pub const MAX_FINDINGS_PER_CODE: usize = 32;
 
 fn cap_findings(o: &mut Outcome) {
-    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut left_out: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<Code, usize> = BTreeMap::new();
+    let mut left_out: BTreeMap<Code, usize> = BTreeMap::new();
     o.findings.retain(|f| {
         let n = seen.entry(f.code).or_default();
         *n += 1;

@@ -5,12 +5,13 @@
 //! cron (`cron:pen`). A fact the run could not establish stays `None`: the rules then say
 //! "unknown" instead of guessing.
 
-use crate::model::code;
+use crate::host::is_local;
+use crate::model::code::{self, Code};
 use crate::report::model::{CheckReport, NodeFacts, Report, Status};
 use serde_json::Value;
 
 /// The finding the cron check gives when SEI's scheduler is not in this node's cron.
-pub const SCHEDULER_MISSING_CODE: &str = code::SEI_SCHEDULER_CRON_MISSING;
+pub const SCHEDULER_MISSING_CODE: Code = code::SEI_SCHEDULER_CRON_MISSING;
 
 fn check<'a>(report: &'a Report, id: &str) -> Option<&'a CheckReport> {
     report.checks.iter().find(|c| c.id == id)
@@ -95,10 +96,9 @@ fn supervisor_configured(c: &CheckReport) -> Option<bool> {
     if let Some(Value::Array(sections)) = c.evidence.get("pen_program_sections") {
         return Some(!sections.is_empty());
     }
-    if c.findings
-        .iter()
-        .any(|f| matches!(f.code.as_str(), code::SUPERVISOR_NO_PEN_PROGRAMS | code::SUPERVISOR_CONFIG_NOT_FOUND))
-    {
+    if c.findings.iter().any(|f| {
+        matches!(code::parse(&f.code), Some(code::SUPERVISOR_NO_PEN_PROGRAMS | code::SUPERVISOR_CONFIG_NOT_FOUND))
+    }) {
         return Some(false);
     }
     match c.evidence.get("pen_programs") {
@@ -115,24 +115,6 @@ fn host_of(addr: &str) -> &str {
     match addr.rsplit_once(':') {
         Some((h, p)) if !h.contains(':') && p.chars().all(|c| c.is_ascii_digit()) => h,
         _ => addr,
-    }
-}
-
-/// Whether `host` is this machine: loopback, `localhost`, this host's name, or an address
-/// assigned to one of its interfaces (binding a socket to it succeeds; nothing is sent).
-pub fn is_local(host: &str, hostname: &str) -> bool {
-    let host = host.trim().trim_end_matches('.');
-    if host.eq_ignore_ascii_case("localhost")
-        || host.eq_ignore_ascii_case("localhost.localdomain")
-        || (!hostname.is_empty() && host.eq_ignore_ascii_case(hostname))
-        || (!hostname.is_empty() && host.split('.').next().is_some_and(|h| h.eq_ignore_ascii_case(hostname)))
-    {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) if ip.is_loopback() => true,
-        Ok(ip) => std::net::UdpSocket::bind((ip, 0)).is_ok(),
-        Err(_) => false,
     }
 }
 
@@ -234,7 +216,7 @@ mod tests {
         };
         assert_eq!(cron(json!({"scheduler": {"file": "/etc/cron.d/sei", "line": 3}}), &[]), Some(true));
         assert_eq!(cron(json!({"scheduler": null}), &[]), Some(false));
-        assert_eq!(cron(json!({}), &[SCHEDULER_MISSING_CODE]), Some(false));
+        assert_eq!(cron(json!({}), &[SCHEDULER_MISSING_CODE.as_str()]), Some(false));
         assert_eq!(cron(json!({}), &[]), None);
 
         let gearman = |evidence: Value, status: Status, codes: &[&str]| {
@@ -256,13 +238,7 @@ mod tests {
     }
 
     #[test]
-    fn local_addresses() {
-        assert!(is_local("127.0.0.1", "sei1"));
-        assert!(is_local("::1", "sei1"));
-        assert!(is_local("localhost", "sei1"));
-        assert!(is_local("SEI1.orgao.gov.br", "sei1"));
-        assert!(!is_local("sei2.orgao.gov.br", "sei1"));
-        assert!(!is_local("192.0.2.1", "sei1"));
+    fn gearman_hosts() {
         assert_eq!(host_of("[::1]:4730"), "::1");
         assert_eq!(host_of("gear.local:4730"), "gear.local");
         assert_eq!(host_of("::1"), "::1");

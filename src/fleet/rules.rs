@@ -6,15 +6,15 @@
 //! carry says "unknown" and names those nodes; it never guesses.
 
 use crate::kb::Lang;
-use crate::model::code;
-use crate::render::word;
+use crate::model::code::{self, Code};
+use crate::render::words::word;
 use crate::report::model::{Finding, NodeFacts};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const CERT_SHARED: &str = code::FLEET_CERT_SHARED_ACROSS_ENVIRONMENTS;
-pub const SCHEDULER_NOT_UNIQUE: &str = code::FLEET_SCHEDULER_NOT_UNIQUE;
-pub const QUEUE_OFF_CRON_NODE: &str = code::FLEET_QUEUE_OFF_CRON_NODE;
+pub const CERT_SHARED: Code = code::FLEET_CERT_SHARED_ACROSS_ENVIRONMENTS;
+pub const SCHEDULER_NOT_UNIQUE: Code = code::FLEET_SCHEDULER_NOT_UNIQUE;
+pub const QUEUE_OFF_CRON_NODE: Code = code::FLEET_QUEUE_OFF_CRON_NODE;
 
 /// One node as the rules see it.
 pub struct Node<'a> {
@@ -44,7 +44,7 @@ pub enum Verdict {
 /// A rule's outcome: the verdict and, when facts were missing, on which nodes and which.
 #[derive(Clone, Debug, Serialize)]
 pub struct RuleResult {
-    pub code: &'static str,
+    pub code: Code,
     pub verdict: Verdict,
     /// Nodes whose reports do not tell what the rule needs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -124,7 +124,7 @@ fn cert_shared(nodes: &[Node], out: &mut Vec<Fired>) -> RuleResult {
     verdict(CERT_SHARED, out.len() > before, unknown, missing)
 }
 
-fn verdict(code: &'static str, fired: bool, mut unknown: Vec<String>, missing: BTreeSet<&'static str>) -> RuleResult {
+fn verdict(code: Code, fired: bool, mut unknown: Vec<String>, missing: BTreeSet<&'static str>) -> RuleResult {
     unknown.sort();
     unknown.dedup();
     let verdict = if fired {
@@ -327,7 +327,7 @@ mod tests {
     }
 
     fn codes(f: &[Fired]) -> Vec<&str> {
-        f.iter().map(|f| f.finding.code).collect()
+        f.iter().map(|f| f.finding.code.as_str()).collect()
     }
 
     #[test]
@@ -356,7 +356,7 @@ mod tests {
             ("b", Some(facts("producao", None, Some(true), None, None))),
             ("c", Some(facts("producao", None, None, None, None))),
         ]);
-        assert!(codes(&fired).contains(&SCHEDULER_NOT_UNIQUE), "two is wrong whatever c says");
+        assert!(codes(&fired).contains(&SCHEDULER_NOT_UNIQUE.as_str()), "two is wrong whatever c says");
         assert_eq!(fired[0].finding.params["count"], "2");
         let (fired, _) = run(&[
             ("a", Some(facts("producao", None, Some(false), Some(false), Some(false)))),
@@ -369,7 +369,7 @@ mod tests {
             ("h", Some(facts("homologacao", None, Some(true), Some(true), Some(true)))),
             ("p", Some(facts("producao", None, Some(true), Some(true), Some(true)))),
         ]);
-        assert!(!codes(&fired).contains(&SCHEDULER_NOT_UNIQUE));
+        assert!(!codes(&fired).contains(&SCHEDULER_NOT_UNIQUE.as_str()));
         assert_eq!(results[1].verdict, Verdict::Ok);
     }
 

@@ -1,5 +1,6 @@
 //! A finding: the stable code a check reports and the named facts behind it.
 
+use super::code::Code;
 use super::status::Severity;
 use std::collections::BTreeMap;
 
@@ -7,14 +8,14 @@ use std::collections::BTreeMap;
 /// Words for people come from the knowledge base (`checks/codes/*.toml`), not from here.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     /// `None`: the code's default severity from the knowledge base.
     pub severity: Option<Severity>,
     pub params: BTreeMap<&'static str, String>,
 }
 
 impl Finding {
-    pub fn new(code: &'static str) -> Self {
+    pub fn new(code: Code) -> Self {
         Finding { code, severity: None, params: BTreeMap::new() }
     }
 

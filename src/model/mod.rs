@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod status;
 
 pub use check_kind::{catalog_rank, CATALOG};
+pub use code::Code;
 pub use finding::Finding;
 pub use host::{HostInfo, OsFamily};
 pub use kb_ref::KbRef;

@@ -81,7 +81,7 @@ impl Outcome {
         if let Some(s) = self.status {
             return s;
         }
-        let worst = self.findings.iter().map(|f| f.severity.unwrap_or_else(|| default_severity(f.code))).min();
+        let worst = self.findings.iter().map(|f| f.severity.unwrap_or_else(|| default_severity(&f.code))).min();
         match worst {
             Some(Severity::Fail) => Status::Fail,
             Some(Severity::Warn) => Status::Warn,

@@ -1,7 +1,8 @@
 //! The report for a person at a terminal: one line per check, then for each failed or warned
 //! check its findings with the KB article, cause and fix; a summary line. Colors optional.
 
-use super::{word, Render};
+use super::contract::Render;
+use super::words::{self, word};
 use crate::kb::{kb, Lang};
 use crate::report::model::{Report, Severity, Status};
 use colored::{ColoredString, Colorize};
@@ -79,7 +80,7 @@ impl Human {
             }
             if !cause.explains.is_empty() {
                 let n = cause.explains.len();
-                let what = super::count(n, word(lang, "verificação", "check"), word(lang, "verificações", "checks"));
+                let what = words::count(n, word(lang, "verificação", "check"), word(lang, "verificações", "checks"));
                 let _ = writeln!(out, "  {} {what}: {}", word(lang, "Explica", "Explains"), cause.explains.join(", "));
             }
             if !cause.kb.article.is_empty() {
@@ -109,9 +110,9 @@ pub fn written_line(report: &Report, path: &std::path::Path) -> String {
         _ => "OK",
     };
     let counts = [
-        (s.fail, super::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures"))),
-        (s.error, super::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors"))),
-        (s.warn, super::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings"))),
+        (s.fail, words::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures"))),
+        (s.error, words::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors"))),
+        (s.warn, words::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings"))),
     ];
     let counts: Vec<String> = counts.into_iter().filter(|(n, _)| *n > 0).map(|(_, t)| t).collect();
     let mut line = format!(
@@ -140,20 +141,20 @@ impl Render for Human {
             self.paint("pen-doctor", |s| s.bold()),
             report.tool.version,
             word(lang, "ambiente", "environment"),
-            super::environment_word(&report.run.environment, lang),
+            words::environment_word(&report.run.environment, lang),
             h.hostname,
             format_args!("({})", h.os),
             report.run.started_at
         );
-        if let Some(line) = super::configuration_line(report) {
+        if let Some(line) = words::configuration_line(report) {
             let _ = writeln!(out, "{}: {line}", word(lang, "Configuração", "Configuration"));
         }
-        if let Some(v) = super::module_version(report) {
+        if let Some(v) = words::module_version(report) {
             let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
         }
         out.push('\n');
         self.diagnosis(&mut out, report);
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
         for c in report.checks.iter().filter(|c| !folded.contains_key(c.id.as_str())) {
             let _ = writeln!(out, "{} {:<width$}  {}", self.status_tag(c.status, lang), c.id, c.summary);
@@ -182,7 +183,7 @@ impl Render for Human {
             out.push('\n');
             let _ = writeln!(out, "{} {}", self.status_tag(c.status, lang), self.paint(&c.id, |s| s.bold()));
             for f in &c.findings {
-                let label = super::severity_word(f.severity, lang);
+                let label = words::severity_word(f.severity, lang);
                 let sev = match f.severity {
                     Severity::Fail => self.paint(label, |s| s.red()),
                     Severity::Warn => self.paint(label, |s| s.yellow()),
@@ -226,10 +227,10 @@ impl Render for Human {
             "{}: {} ok, {}, {}, {}, {} — {} ms",
             word(lang, "Resumo", "Summary"),
             s.ok,
-            super::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
-            super::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
-            super::count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
-            super::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
+            words::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
+            words::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
+            words::count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
+            words::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
             report.run.duration_ms
         );
         let line = match s.status.as_str() {

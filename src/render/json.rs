@@ -1,6 +1,6 @@
 //! The JSON report of SPEC §6 (schema version 1), pretty-printed.
 
-use super::Render;
+use super::contract::Render;
 use crate::report::model::Report;
 
 pub struct Json;

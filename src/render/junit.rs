@@ -5,7 +5,8 @@
 //! id, its title and, when it did not pass, its finding code. The diagnosis leads: the root
 //! causes' test cases come first, and a consequence's message names its cause.
 
-use super::{word, Render};
+use super::contract::Render;
+use super::words::{self, word};
 use crate::report::model::Report;
 use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
 use std::fmt::Write;
@@ -123,7 +124,7 @@ impl Render for Junit {
             let _ = writeln!(out, "      <property name=\"{name}\" value=\"{}\"/>", xml(value));
         }
         out.push_str("    </properties>\n");
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         // The root causes first, in the diagnosis' order; then the catalog's order.
         let mut ordered: Vec<&CheckReport> = report.checks.iter().collect();
         ordered.sort_by_key(|c| report.diagnosis.iter().position(|d| d.check == c.id).unwrap_or(usize::MAX));
@@ -139,7 +140,7 @@ impl Render for Junit {
                 .findings
                 .iter()
                 .filter(|f| f.severity != Severity::Fail || c.status == Status::Warn)
-                .map(|f| format!("[{}] {}", super::severity_word(f.severity, lang), finding_line(f)))
+                .map(|f| format!("[{}] {}", words::severity_word(f.severity, lang), finding_line(f)))
                 .collect();
             if !c.evidence.is_empty() && c.status != Status::Skip {
                 let evidence = serde_json::to_string(&c.evidence).unwrap_or_default();

@@ -5,7 +5,8 @@
 //! the main cause's article with the cause filled in. Everything that came from outside (peers'
 //! answers, file contents, host names) is escaped: it renders as the text it is.
 
-use super::{count, severity_word, status_word, word, Render};
+use super::contract::Render;
+use super::words::{self, count, severity_word, status_word, word};
 use crate::kb::{kb, Lang};
 use crate::report::model::{Cause, Report, Status};
 use std::fmt::Write;
@@ -239,13 +240,13 @@ impl Render for Markdown {
             text(&h.os_family),
             text(&h.kernel)
         );
-        let env = super::environment_word(&report.run.environment, lang);
+        let env = words::environment_word(&report.run.environment, lang);
         let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), text(&env));
-        if let Some(line) = super::configuration_line(report) {
+        if let Some(line) = words::configuration_line(report) {
             let _ = writeln!(out, "| {} | {} |", word(lang, "Configuração", "Configuration"), text(&line));
         }
         let _ = writeln!(out, "| pen-doctor | {} |", text(&report.tool.version));
-        let module = super::module_version(report);
+        let module = words::module_version(report);
         let _ = writeln!(
             out,
             "| {} | {} |",
@@ -276,7 +277,7 @@ impl Render for Markdown {
             count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
         );
         diagnosis(&mut out, report);
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let _ = writeln!(out, "## {}\n", word(lang, "Verificações", "Checks"));
         let _ = writeln!(
             out,

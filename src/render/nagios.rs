@@ -5,7 +5,9 @@
 //! passes back); what does not fit is cut at a line and counted in a last line. The process exit
 //! code follows the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
-use super::{cert_days_left, ntp_offset_seconds, run_timestamp, word, Render};
+use super::contract::Render;
+use super::evidence::{cert_days_left, ntp_offset_seconds, run_timestamp};
+use super::words::{self, word};
 use crate::plugin::plain;
 use crate::report::model::{Report, Severity, Status};
 use std::fmt::Write;
@@ -92,7 +94,7 @@ impl Render for Nagios {
         let s = &report.summary;
         let st = state(report, self.strict);
         let mut counts = Vec::new();
-        let many = |n: usize, one: &str, more: &str| super::count(n, one, more);
+        let many = |n: usize, one: &str, more: &str| words::count(n, one, more);
         if s.fail > 0 {
             counts.push(many(s.fail, word(lang, "falha", "failed"), word(lang, "falhas", "failed")));
         }
@@ -123,7 +125,7 @@ impl Render for Nagios {
             ));
         }
         // The root causes first (what each explains in parentheses), then any other problem.
-        let folded = crate::diagnosis::folded_under(&report.diagnosis);
+        let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
         let mut problems: Vec<String> = report
             .diagnosis
             .iter()
@@ -194,7 +196,7 @@ impl Render for Nagios {
                     (false, Some(n)) => format!(" ({} #{n})", f.kb.article),
                     (false, None) => format!(" ({})", f.kb.article),
                 };
-                let sev = super::severity_word(f.severity, lang);
+                let sev = words::severity_word(f.severity, lang);
                 long.push(format!("[{sev}] {} {}: {}{kb}", c.id, f.code, plain(&f.message)));
             }
             if c.status == Status::Error && c.findings.is_empty() {

@@ -5,7 +5,8 @@
 //! Certificate expiry is given for the agency's own certificates (the `cert` checks), the ones
 //! it must renew itself.
 
-use super::{cert_not_after, ntp_offset_seconds, run_timestamp, Render};
+use super::contract::Render;
+use super::evidence::{cert_not_after, ntp_offset_seconds, run_timestamp};
 use crate::report::model::{CheckReport, Report, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -119,7 +119,7 @@ mod tests {
         let basic = openssl::base64::encode_block(format!("usuario-pi:{SECRET}").as_bytes());
         let o = Outcome::new()
             .finding(
-                Finding::new("HTTP_UNEXPECTED_RESPONSE")
+                Finding::new(crate::model::code::HTTP_UNEXPECTED_RESPONSE)
                     .with("url", "https://usuario-pi:Unregistered-9@pi.test/ws?wsdl")
                     .with("status", 200)
                     .with("detail", format!("got: \u{1b}[31m{basic}\u{0}\r\nsenha={SECRET}")),

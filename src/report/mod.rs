@@ -5,6 +5,7 @@
 
 use crate::model::code;
 pub mod clean;
+pub mod diagnosis;
 pub mod model;
 pub mod phrases;
 
@@ -116,7 +117,7 @@ pub fn enrich_with(
     discovered: &BTreeMap<String, String>,
 ) -> ReportedFinding {
     let params: BTreeMap<String, String> = f.params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    match kb.code(f.code) {
+    match kb.code(&f.code) {
         Some(code) => {
             // The words a person reads: the facts' OS and library phrases in the report's language.
             let shown = phrases::params(&f.params, lang);
@@ -181,7 +182,7 @@ pub fn accept(executed: &mut [Executed], codes: &[String]) {
     let kb = kb::kb();
     for e in executed.iter_mut() {
         let mut touched = false;
-        for f in e.outcome.findings.iter_mut().filter(|f| codes.iter().any(|c| c == f.code)) {
+        for f in e.outcome.findings.iter_mut().filter(|f| codes.iter().any(|c| *c == f.code)) {
             f.severity = Some(Severity::Info);
             f.params.insert("ignored", "--ignore".into());
             touched = true;
@@ -207,7 +208,7 @@ pub struct RunMeta {
 /// Assembles the report from the executed checks (already in catalog order).
 pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
     executed.iter_mut().for_each(clean::executed);
-    crate::diagnosis::trace_skips_to_root(&mut executed);
+    diagnosis::trace_skips_to_root(&mut executed);
     clean::host(&mut meta.host);
     meta.discovered.values_mut().for_each(crate::redact::clean_in_place);
     let kb = kb::kb();
@@ -260,7 +261,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
             }
         })
         .collect();
-    let diagnosis = crate::diagnosis::diagnose(&mut checks, meta.lang);
+    let diagnosis = diagnosis::diagnose(&mut checks, meta.lang);
     Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },

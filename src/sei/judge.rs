@@ -6,7 +6,8 @@
 //! every era-dependent fact comes from the era table (`checks/eras.toml`). A module whose version
 //! is unknown is judged only by what holds for every era.
 
-use super::{database_parameter, webservice, KeyState, PenConfig, PenSource, SeiInstall};
+use super::install::{database_parameter, KeyState, PenConfig, PenSource, SeiInstall};
+use super::webservice;
 use crate::eras::{self, ConfigSource, Era, TlsVerification};
 use crate::model::code;
 use crate::model::{Finding, Severity};

@@ -183,7 +183,7 @@ mod tests {
             .map(|f| {
                 let detail =
                     ["found", "what", "healthcheck"].iter().find_map(|k| f.params.get(*k).cloned()).unwrap_or_default();
-                (f.code, detail)
+                (f.code.as_str(), detail)
             })
             .collect()
     }

@@ -61,7 +61,7 @@ const UNMODELLED_RANK: u32 = 1000;
 fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
-        toml::from_str(include_str!("../checks/causes.toml")).unwrap_or_else(|e| panic!("checks/causes.toml: {e}"))
+        toml::from_str(include_str!("../../checks/causes.toml")).unwrap_or_else(|e| panic!("checks/causes.toml: {e}"))
     })
 }
 
