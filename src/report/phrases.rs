@@ -363,11 +363,60 @@ mod tests {
     }
 
     #[test]
+    fn every_supervisor_configuration_problem_is_said_in_portuguese() {
+        use crate::node::supervisor_conf::{ConfProblem, ExpandError};
+        let values = [
+            ConfProblem::IncludeWithoutFiles,
+            ConfProblem::TooManyIncluded { pattern: "conf.d/*.conf".into(), max: 200 },
+            ConfProblem::IncludesItself { file: "/etc/supervisord.conf".into(), pattern: "*.conf".into() },
+            ConfProblem::TooLarge("4 MiB".into()),
+            ConfProblem::UnknownKey("stdout_events".into()),
+            ConfProblem::PhpNotFound("/usr/bin/php".into()),
+            ConfProblem::UserNotFound("apache".into()),
+            ConfProblem::ScriptRemoved {
+                removed_in: "3.0.0".into(),
+                installed: "3.1.0".into(),
+                script: "x.php".into(),
+            },
+            ExpandError::Unterminated("%(x".into()).into(),
+            ExpandError::BadFormat("%(x)".into()).into(),
+            ExpandError::Unknown("ENV_X".into()).into(),
+            ExpandError::NotNumber("n".into()).into(),
+        ]
+        .map(|p| p.to_string());
+        all_said(&values);
+    }
+
+    #[test]
+    fn every_gearman_protocol_error_is_said_in_portuguese() {
+        use crate::proto::gearman::Protocol;
+        let values = [
+            Protocol::ClosedEarly,
+            Protocol::TooLong(65536),
+            Protocol::Refused("\"ERR unknown_command\"".into()),
+            Protocol::Version("\"HTTP/1.1 400 Bad Request\"".into()),
+            Protocol::Status("\"garbage\"".into()),
+            Protocol::Workers("\"garbage\"".into()),
+        ]
+        .map(|p| p.to_string());
+        for v in &values {
+            assert_ne!(&say(v, Lang::Pt), v, "not in checks/phrases.toml [[message]]");
+        }
+        assert_eq!(say("timed out after 2 s", Lang::Pt), "tempo esgotado após 2 s");
+        assert_eq!(
+            say(&Protocol::Status("\"x\"".into()).to_string(), Lang::Pt),
+            "linha inesperada na resposta a 'status': \"x\""
+        );
+    }
+
+    #[test]
     fn a_message_matches_only_as_a_whole() {
         // Inside a longer text, or a token alone that is only a part: left as it is.
         assert_eq!(say("see: unterminated string here", Lang::Pt), "see: unterminated string here");
         assert_eq!(say("a string", Lang::Pt), "a string");
         assert_eq!(say("unterminated string", Lang::Pt), "texto entre aspas sem fim");
+        assert_eq!(say("direct", Lang::Pt), "conexão direta");
+        assert_eq!(say("directory", Lang::Pt), "directory");
         assert_eq!(
             parts("a {x} b {"),
             vec![Part::Text("a "), Part::Hole("x"), Part::Text(" b {")],
