@@ -115,7 +115,7 @@ fn message(value: &str, depth: usize) -> Option<String> {
                     let v = names.iter().position(|x| *x == n).map(|i| found[i]).unwrap_or_default();
                     match (depth < 4).then(|| message(v, depth + 1)).flatten() {
                         Some(said) => out.push_str(&said),
-                        None => out.push_str(v),
+                        None => out.push_str(&system_phrases(v)),
                     }
                 }
             }
@@ -147,9 +147,40 @@ pub fn say(text: &str, lang: Lang) -> String {
         "homologacao" => return "homologação".into(),
         _ => {}
     }
-    if let Some(said) = message(text, 0) {
+    if let Some(said) = list_of_messages(text).or_else(|| message(text, 0)) {
         return said;
     }
+    // A list of results joined by "; " (one per NTP server…): each said on its own.
+    text.split("; ").map(say_part).collect::<Vec<_>>().join("; ")
+}
+
+/// One result: a whole message; `WHO: MESSAGE` (a server, a file, an address and then one of
+/// the program's messages); a list joined by ", " whose every item is one of the program's
+/// messages; else the system's phrases found in it.
+fn say_part(part: &str) -> String {
+    if let Some(said) = list_of_messages(part).or_else(|| message(part, 0)) {
+        return said;
+    }
+    for (i, _) in part.match_indices(": ") {
+        if let Some(said) = message(&part[i + 2..], 0) {
+            return format!("{}: {said}", &part[..i]);
+        }
+    }
+    system_phrases(part)
+}
+
+/// A list joined by ", " whose every item is one of the program's messages (the services that
+/// take a route), each said.
+fn list_of_messages(text: &str) -> Option<String> {
+    if !text.contains(", ") {
+        return None;
+    }
+    let items: Option<Vec<String>> = text.split(", ").map(|item| message(item, 0)).collect();
+    items.map(|i| i.join(", "))
+}
+
+/// The operating system's and libraries' phrases found in `text`, said in Portuguese.
+fn system_phrases(text: &str) -> String {
     let mut out = text.to_string();
     for p in table() {
         if out.contains(&p.en) {
@@ -416,6 +447,16 @@ mod tests {
         assert_eq!(say("a string", Lang::Pt), "a string");
         assert_eq!(say("unterminated string", Lang::Pt), "texto entre aspas sem fim");
         assert_eq!(say("direct", Lang::Pt), "conexão direta");
+        // Structure, not words: a result per server, `WHO: MESSAGE`, a list of messages.
+        assert_eq!(
+            say("a.ntp.br: resolve: timeout; b.ntp.br: no reply (timeout)", Lang::Pt),
+            "a.ntp.br: resolução: tempo esgotado; b.ntp.br: sem resposta (tempo esgotado)"
+        );
+        assert_eq!(
+            say("supervisor program pen-envio, php-fpm (PID 12)", Lang::Pt),
+            "programa pen-envio do supervisor, php-fpm (PID 12)"
+        );
+        assert_eq!(say("a timeout, direct", Lang::Pt), "a timeout, direct");
         assert_eq!(say("directory", Lang::Pt), "directory");
         assert_eq!(
             parts("a {x} b {"),
