@@ -30,10 +30,41 @@ fn selector_matches(entry: &str, check: &dyn Check) -> bool {
     entry == check.kind() || entry == check.id() || check.target().is_some_and(|t| t == entry)
 }
 
-/// Kinds whose check, skipped by the user, still lets its dependents run with a default: the
-/// trust store (`ca`) is loaded for them without being judged; without the client certificate
-/// (`cert`) they run as if none were configured.
-const DEFAULTS_FOR_DEPENDENTS: &[&str] = &["ca", "cert"];
+/// Kinds whose check, skipped by the user, still gathers its fact for the checks of the run that
+/// need it, without being judged (its findings are not reported): the trust store (`ca`) is
+/// loaded, the name (`dns`) resolved through the system's resolver configuration and
+/// `--resolve`, the connection (`tcp`) opened, directly or through the proxy.
+const FACT_WHEN_SKIPPED: &[&str] = &["ca", "dns", "tcp"];
+
+/// Kinds whose check, skipped by the user, lets its dependents run without it: without the
+/// client certificate (`cert`) they run as if none were configured. (Skipping `config` is
+/// handled before the run: SEI's configuration is not read, the built-in addresses are used.)
+/// Any other prerequisite skipped by the user skips its dependents, naming that skip.
+const RUN_WITHOUT_WHEN_SKIPPED: &[&str] = &["cert", "config"];
+
+/// The checks skipped by the user that still gather their fact (see [`FACT_WHEN_SKIPPED`]):
+/// those a check of the run depends on, directly or through another such check.
+fn gathering_for_dependents(checks: &HashMap<String, Arc<dyn Check>>, dropped: &HashSet<String>) -> HashSet<String> {
+    let mut serving: HashSet<String> = HashSet::new();
+    loop {
+        let mut grew = false;
+        for c in checks.values() {
+            let id = c.id();
+            if dropped.contains(&id) && !serving.contains(&id) {
+                continue;
+            }
+            for dep in c.depends_on() {
+                let gathers = checks.get(&dep).is_some_and(|d| FACT_WHEN_SKIPPED.contains(&d.kind()));
+                if gathers && dropped.contains(&dep) && serving.insert(dep) {
+                    grew = true;
+                }
+            }
+        }
+        if !grew {
+            return serving;
+        }
+    }
+}
 
 /// Applies `--only` (with every prerequisite it needs) and `--skip`. Returns the checks of the
 /// run — a check dropped by `--skip` stays in it, to be reported as skipped by the user — and
@@ -77,6 +108,8 @@ struct Runner {
     settings: Arc<Settings>,
     checks: HashMap<String, Arc<dyn Check>>,
     dropped: HashSet<String>,
+    /// Of `dropped`, those that still gather their fact for their dependents.
+    gathering: HashSet<String>,
     futures: Mutex<HashMap<String, DoneFuture>>,
     results: Results,
     severity: fn(&str) -> crate::model::Severity,
@@ -119,8 +152,9 @@ impl Runner {
             let Some(check) = check else {
                 return Arc::new(Completed { status: Status::Skip, fact: None });
             };
-            if me.dropped.contains(&id_owned) {
-                return me.skipped_by_user(&id_owned, check).await;
+            let gathering = me.gathering.contains(&id_owned);
+            if me.dropped.contains(&id_owned) && !gathering {
+                return me.skipped_by_user(&id_owned);
             }
             let mut dep_results = HashMap::new();
             let mut skip_reason = None;
@@ -133,7 +167,7 @@ impl Runner {
                     Some(f) => {
                         let done = f.await;
                         let by_user = me.dropped.contains(&dep);
-                        let defaulted = by_user && DEFAULTS_FOR_DEPENDENTS.contains(&kind_of(&dep));
+                        let defaulted = by_user && RUN_WITHOUT_WHEN_SKIPPED.contains(&kind_of(&dep));
                         if done.status != Status::Ok && done.status != Status::Warn && done.fact.is_none() && !defaulted
                         {
                             let why = if by_user { "--skip" } else { done.status.as_str() };
@@ -162,6 +196,15 @@ impl Runner {
                     }
                 }
             };
+            // Skipped by the user, run only for its fact: reported as skipped, its findings not.
+            let outcome = if gathering {
+                let mut o = Outcome::skipped("--skip");
+                o.fact = outcome.fact;
+                o.set_evidence("gathered_for_dependents", o.fact.is_some());
+                o
+            } else {
+                outcome
+            };
             let status = outcome.resolved_status(me.severity);
             let completed = Arc::new(Completed { status, fact: outcome.fact.clone() });
             me.results
@@ -184,26 +227,15 @@ fn kind_of(id: &str) -> &str {
 }
 
 impl Runner {
-    /// A check the user skipped: reported as such. When a kind in [`DEFAULTS_FOR_DEPENDENTS`] is
-    /// needed by a check of the run and can deliver its fact (the trust store), it runs for that
-    /// fact alone: its findings are not reported.
-    async fn skipped_by_user(self: &Arc<Self>, id: &str, check: Arc<dyn Check>) -> Arc<Completed> {
-        let needed = check.kind() == "ca"
-            && self.checks.values().any(|c| !self.dropped.contains(&c.id()) && c.depends_on().iter().any(|d| d == id));
-        let fact = if needed && check.depends_on().is_empty() {
-            let ctx = Ctx { settings: Arc::clone(&self.settings), deps: HashMap::new() };
-            let task = tokio::spawn(async move { check.run(&ctx).await });
-            task.await.ok().and_then(|o| o.fact)
-        } else {
-            None
-        };
+    /// A check the user skipped, that no check of the run needs for its fact: reported as such.
+    fn skipped_by_user(&self, id: &str) -> Arc<Completed> {
         let outcome = Outcome::skipped("--skip");
         self.results
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.to_string(), (outcome, Status::Skip, Duration::ZERO));
         (self.on_done)(id);
-        Arc::new(Completed { status: Status::Skip, fact })
+        Arc::new(Completed { status: Status::Skip, fact: None })
     }
 }
 
@@ -228,10 +260,13 @@ pub async fn run_observed(
     let order: Vec<(String, &'static str, Option<String>)> =
         checks.iter().map(|c| (c.id(), c.kind(), c.target())).collect();
     let deadline = settings.deadline;
+    let checks: HashMap<String, Arc<dyn Check>> = checks.into_iter().map(|c| (c.id(), Arc::from(c))).collect();
+    let gathering = gathering_for_dependents(&checks, &dropped);
     let runner = Arc::new(Runner {
         settings,
-        checks: checks.into_iter().map(|c| (c.id(), Arc::from(c))).collect(),
+        checks,
         dropped,
+        gathering,
         futures: Mutex::new(HashMap::new()),
         results: Arc::new(Mutex::new(HashMap::new())),
         severity,
@@ -434,17 +469,51 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn skipped_prerequisite_names_the_flag() {
+    async fn a_skipped_prerequisite_without_a_default_names_the_flag() {
         let (kept, dropped) = select(
-            vec![probe("dns:a", &[], 0, false, true), probe("tcp:a", &["dns:a"], 0, false, false)],
+            vec![probe("tls:a", &[], 0, false, true), probe("http:a", &["tls:a"], 0, false, false)],
             None,
-            &["dns".to_string()],
+            &["tls".to_string()],
         );
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].status, out[0].outcome.skipped_because.as_deref()), (Status::Skip, Some("--skip")));
         assert_eq!(out[1].status, Status::Skip);
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("tls:a (--skip)"));
+    }
+
+    #[tokio::test]
+    async fn skipped_name_and_connection_are_still_gathered_for_their_dependents() {
+        // --skip dns,tcp: the name is resolved and the connection opened for tls, unjudged.
+        let (kept, dropped) = select(
+            vec![
+                probe("dns:a", &[], 0, true, true),
+                probe("tcp:a", &["dns:a"], 0, true, true),
+                probe("tls:a", &["tcp:a"], 0, false, false),
+            ],
+            None,
+            &["dns".to_string(), "tcp".to_string()],
+        );
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        for skipped in &out[..2] {
+            assert_eq!((skipped.status, skipped.outcome.skipped_because.as_deref()), (Status::Skip, Some("--skip")));
+            assert!(skipped.outcome.findings.is_empty(), "not judged");
+            assert_eq!(skipped.outcome.evidence.get("gathered_for_dependents"), Some(&serde_json::json!(true)));
+        }
+        assert_eq!(out[2].status, Status::Ok, "tls ran on the connection gathered for it");
+        // The name could not be resolved: the dependent is skipped, naming the user's skip.
+        let (kept, dropped) = select(
+            vec![probe("dns:a", &[], 0, true, false), probe("tcp:a", &["dns:a"], 0, false, false)],
+            None,
+            &["dns".to_string()],
+        );
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
         assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
+        // Nothing needs it: not run at all.
+        let (kept, dropped) =
+            select(vec![probe("dns:a", &[], 0, true, true), probe("ntp", &[], 0, false, false)], None, &["dns".into()]);
+        let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
+        assert!(out[0].outcome.evidence.get("gathered_for_dependents").is_none());
     }
 
     #[tokio::test]

@@ -70,6 +70,8 @@ pub struct Settings {
     pub targets: Vec<Target>,
     pub only: Option<Vec<String>>,
     pub skip: Vec<String>,
+    /// SEI's configuration left unread because the user skipped `config:sei`.
+    pub sei_skipped: bool,
     /// `--ignore`: finding codes accepted by the operator (reported as info).
     pub ignore: Vec<String>,
     pub resolve: Vec<ResolveOverride>,
@@ -347,7 +349,13 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let sei_dir = args.sei_dir.clone().unwrap_or_else(|| PathBuf::from("/opt/sei"));
     // Discovery may take half the deadline: a hung filesystem must leave time for the rest.
     let options = sei::Options { php_ini: args.php_ini.clone(), ..Default::default() };
-    let mut sei = sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2, &options);
+    // `--skip config` (or `config:sei`): SEI's configuration is not read at all; the run uses the
+    // flags and the built-in addresses, and the report says so.
+    let sei_skipped = args.skip.iter().flatten().any(|e| matches!(e.trim(), "config" | "config:sei"));
+    let mut sei = match sei_skipped {
+        true => None,
+        false => sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2, &options),
+    };
     // What only SEI's database says (1.x keeps its whole configuration there): within what is
     // left of discovery's half of the deadline, each step within --timeout.
     if let Some(install) = sei.as_mut().filter(|s| crate::discovery_db::needed(s)) {
@@ -483,6 +491,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
         targets: target_list,
         only: args.only.clone(),
         skip: args.skip.clone().unwrap_or_default(),
+        sei_skipped,
         ignore: args.ignore.clone().unwrap_or_default(),
         resolve,
         dns_server,

@@ -158,7 +158,7 @@ fn the_example_alert_rules_fire_and_recover_on_real_series() {
     let pki = Pki::new();
     let (cert, password) = client_cert(&pki, 200);
     let run = pen_doctor(Host)
-        .args(["check", "--only", "tcp,cert", "--target", "tramita,pendencias", "--skip", "dns:pendencias"])
+        .args(["check", "--only", "tcp,cert", "--target", "tramita,pendencias", "--skip", "tcp:pendencias"])
         .args(["--timeout", "2s", "--lang", "en", "--format", "prometheus", "--endpoint"])
         .arg(format!("tramita=https://127.0.0.1:{}/", free_port(Host)))
         .arg("--endpoint")

@@ -19,7 +19,8 @@ use std::sync::Arc;
 /// The `config` checks of this run.
 /// Planned on an SEI node (or with `--sei-dir`); elsewhere every setting comes from flags.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    if settings.sei.is_some() {
+    // Skipped by the user: still planned, to be reported as skipped by the user.
+    if settings.sei.is_some() || settings.sei_skipped {
         vec![Box::new(ConfigCheck)]
     } else {
         Vec::new()

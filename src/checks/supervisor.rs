@@ -12,7 +12,7 @@ use crate::model::{Finding, Outcome};
 use crate::node::logs::{self, Tail};
 use crate::node::procs::{self, PenProcess};
 use crate::node::programs::{self, Program, ProgramProblem};
-use crate::node::supervisor_conf;
+use crate::node::supervisor_conf::{self, ConfProblem, ExpandError};
 use crate::proto::xmlrpc::{self, Endpoint, Param, Value};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -96,7 +96,7 @@ struct Local {
     cfg: Config,
     programs: Vec<Program>,
     /// Problems of the configuration: (file, line, problem).
-    invalid: Vec<(String, usize, String)>,
+    invalid: Vec<supervisor_conf::Problem>,
     judged: Vec<(usize, ProgramProblem)>,
     processes: Vec<PenProcess>,
 }
@@ -106,7 +106,9 @@ fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<Pa
     let (env, daemons) = daemon_env(cfg.daemon_pid);
     let (programs, mut invalid) = programs::pen_programs(&cfg, &env);
     // A variable missing from pen-doctor's own environment says nothing of supervisord's.
-    invalid.retain(|(_, _, p)| daemons || !p.starts_with("unknown expansion %(ENV_"));
+    invalid.retain(|(_, _, p)| {
+        daemons || !matches!(p, ConfProblem::Expansion(ExpandError::Unknown(name)) if name.starts_with("ENV_"))
+    });
     invalid.extend(cfg.problems.iter().cloned());
     for p in &programs {
         if let Some(s) = cfg.section(&format!("program:{}", p.name)) {
@@ -116,12 +118,12 @@ fn read_local(version: Option<String>, cert: Option<PathBuf>, sei_dir: Option<Pa
         if let Some(bin) = words.first() {
             let base = crate::node::base_name(bin);
             if bin.starts_with('/') && base.starts_with("php") && !bin.contains("%(") && !hostfs::exists(bin) {
-                invalid.push((p.command_file.clone(), p.command_line, format!("php binary not found: {bin}")));
+                invalid.push((p.command_file.clone(), p.command_line, ConfProblem::PhpNotFound(bin.to_string())));
             }
         }
         if let Some((user, line)) = &p.user {
             if !user.is_empty() && !hostfs::user_exists(user) {
-                invalid.push((p.file.clone(), *line, format!("user not found: {user}")));
+                invalid.push((p.file.clone(), *line, ConfProblem::UserNotFound(user.clone())));
             }
         }
     }

@@ -4,7 +4,7 @@
 //! its `user=` can read the client certificate, and the era's required monitors and workers
 //! are run by some program or process.
 
-use super::supervisor_conf::{expand, Config, Section};
+use super::supervisor_conf::{expand, ConfProblem, Config, Problem, Section};
 use crate::eras::{Era, Eras, Version};
 use crate::hostfs;
 use serde::Serialize;
@@ -88,7 +88,7 @@ pub enum ProgramProblem {
     Invalid {
         file: String,
         line: usize,
-        problem: String,
+        problem: ConfProblem,
     },
 }
 
@@ -103,7 +103,7 @@ fn file_value(v: &str) -> Option<String> {
 
 /// Expands the PEN programs of a configuration. `env` holds supervisord's environment (for
 /// `%(ENV_X)s`). Problems of expansion are returned as `(file, line, problem)`.
-pub fn pen_programs(cfg: &Config, env: &BTreeMap<String, String>) -> (Vec<Program>, Vec<(String, usize, String)>) {
+pub fn pen_programs(cfg: &Config, env: &BTreeMap<String, String>) -> (Vec<Program>, Vec<Problem>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let host = hostfs::read("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default();
@@ -123,7 +123,7 @@ pub fn pen_programs(cfg: &Config, env: &BTreeMap<String, String>) -> (Vec<Progra
             match expand(&e.value, vars) {
                 Ok(v) => v,
                 Err(err) => {
-                    problems.push((e.file.clone(), e.line, err));
+                    problems.push((e.file.clone(), e.line, err.into()));
                     e.value.clone()
                 }
             }
@@ -172,11 +172,11 @@ pub fn pen_programs(cfg: &Config, env: &BTreeMap<String, String>) -> (Vec<Progra
 }
 
 /// The keys of a PEN program section supervisord does not know.
-pub fn unknown_keys(s: &Section) -> Vec<(String, usize, String)> {
+pub fn unknown_keys(s: &Section) -> Vec<Problem> {
     s.entries
         .iter()
         .filter(|e| !PROGRAM_KEYS.contains(&e.key.as_str()))
-        .map(|e| (e.file.clone(), e.line, format!("unknown key '{}'", e.key)))
+        .map(|e| (e.file.clone(), e.line, ConfProblem::UnknownKey(e.key.clone())))
         .collect()
 }
 
@@ -205,12 +205,11 @@ pub fn judge(
         out.push(ProgramProblem::Invalid {
             file: p.command_file.clone(),
             line: p.command_line,
-            problem: format!(
-                "script removed in module version {} (installed {}): {}",
-                r.removed_in,
-                installed.map(ToString::to_string).unwrap_or_default(),
-                p.script
-            ),
+            problem: ConfProblem::ScriptRemoved {
+                removed_in: r.removed_in.to_string(),
+                installed: installed.map(ToString::to_string).unwrap_or_default(),
+                script: p.script.to_string(),
+            },
         });
     }
     if let Some((dir, _)) = &p.directory {

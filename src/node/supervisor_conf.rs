@@ -122,7 +122,44 @@ pub struct Duplicate {
 }
 
 /// A problem of the configuration itself: (file, line, problem).
-pub type Problem = (String, usize, String);
+pub type Problem = (String, usize, ConfProblem);
+
+/// What is wrong in a supervisor configuration file. The English words are the facts kept for
+/// machines; a Portuguese report says them through `checks/phrases.toml` (`[[message]]`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfProblem {
+    #[error("[include] without files=")]
+    IncludeWithoutFiles,
+    #[error(transparent)]
+    Expansion(#[from] ExpandError),
+    #[error("include pattern {pattern} matches more than {max} files; only the first {max} were read")]
+    TooManyIncluded { pattern: String, max: usize },
+    #[error("{file} includes itself ({pattern})")]
+    IncludesItself { file: String, pattern: String },
+    #[error("configuration larger than {0} in all; the rest was not read")]
+    TooLarge(String),
+    #[error("unknown key '{0}'")]
+    UnknownKey(String),
+    #[error("php binary not found: {0}")]
+    PhpNotFound(String),
+    #[error("user not found: {0}")]
+    UserNotFound(String),
+    #[error("script removed in module version {removed_in} (installed {installed}): {script}")]
+    ScriptRemoved { removed_in: String, installed: String, script: String },
+}
+
+/// Why a `%(name)s` expansion failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    #[error("unterminated %( in '{0}'")]
+    Unterminated(String),
+    #[error("bad format in '{0}'")]
+    BadFormat(String),
+    #[error("unknown expansion %({0})")]
+    Unknown(String),
+    #[error("%({0}) is not a number")]
+    NotNumber(String),
+}
 
 /// The configuration read.
 #[derive(Default, Debug)]
@@ -209,7 +246,7 @@ fn expand_here(sections: &mut [Section], dir: &str) {
 
 /// Expands Python `%(name)s` / `%(name)02d` / `%%` with `vars`; an unknown name is an error
 /// naming it.
-pub fn expand(value: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+pub fn expand(value: &str, vars: &BTreeMap<String, String>) -> Result<String, ExpandError> {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
     while let Some(i) = rest.find('%') {
@@ -225,18 +262,19 @@ pub fn expand(value: &str, vars: &BTreeMap<String, String>) -> Result<String, St
             rest = after;
             continue;
         };
-        let Some(close) = inner.find(')') else { return Err(format!("unterminated %( in '{value}'")) };
+        let Some(close) = inner.find(')') else { return Err(ExpandError::Unterminated(value.to_string())) };
         let name = &inner[..close];
         let spec_and_rest = &inner[close + 1..];
-        let conv =
-            spec_and_rest.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(|| format!("bad format in '{value}'"))?;
+        let conv = spec_and_rest
+            .find(|c: char| c.is_ascii_alphabetic())
+            .ok_or_else(|| ExpandError::BadFormat(value.to_string()))?;
         let spec = &spec_and_rest[..conv];
         let kind = spec_and_rest.as_bytes()[conv];
-        let v = vars.get(name).ok_or_else(|| format!("unknown expansion %({name})"))?;
+        let v = vars.get(name).ok_or_else(|| ExpandError::Unknown(name.to_string()))?;
         let width: usize = spec.trim_start_matches(['0', '-']).parse::<usize>().unwrap_or(0).min(64);
         let text = match kind {
             b'd' | b'i' => {
-                let n: i64 = v.trim().parse().map_err(|_| format!("%({name}) is not a number"))?;
+                let n: i64 = v.trim().parse().map_err(|_| ExpandError::NotNumber(name.to_string()))?;
                 if spec.starts_with('0') {
                     format!("{n:0width$}")
                 } else {
@@ -336,14 +374,14 @@ pub fn load_from(cfg: &mut Config, main_real: &Path) {
     cfg.merge(parsed);
     let Some(include) = cfg.section("include").cloned() else { return };
     let Some(files) = include.get("files") else {
-        cfg.problems.push((include.file.clone(), include.line, "[include] without files=".into()));
+        cfg.problems.push((include.file.clone(), include.line, ConfProblem::IncludeWithoutFiles));
         return;
     };
     let env = own_env();
     let patterns = match expand(&files.value, &env) {
         Ok(v) => v,
         Err(e) => {
-            cfg.problems.push((files.file.clone(), files.line, e));
+            cfg.problems.push((files.file.clone(), files.line, e.into()));
             files.value.clone()
         }
     };
@@ -362,13 +400,17 @@ pub fn load_from(cfg: &mut Config, main_real: &Path) {
             cfg.problems.push((
                 files.file.clone(),
                 files.line,
-                format!("include pattern {pattern} matches more than {MAX_INCLUDED} files; only the first {MAX_INCLUDED} were read"),
+                ConfProblem::TooManyIncluded { pattern: pattern.to_string(), max: MAX_INCLUDED },
             ));
         }
         for real in matched {
             let canon = std::fs::canonicalize(&real).unwrap_or_else(|_| real.clone());
             if main_canon.as_ref() == Some(&canon) {
-                cfg.problems.push((files.file.clone(), files.line, format!("{shown} includes itself ({pattern})")));
+                cfg.problems.push((
+                    files.file.clone(),
+                    files.line,
+                    ConfProblem::IncludesItself { file: shown.clone(), pattern: pattern.to_string() },
+                ));
                 continue;
             }
             if seen.contains(&canon) {
@@ -390,10 +432,7 @@ pub fn load_from(cfg: &mut Config, main_real: &Path) {
                         cfg.problems.push((
                             inc_shown,
                             0,
-                            format!(
-                                "configuration larger than {} in all; the rest was not read",
-                                hostfs::human_size(MAX_TOTAL_BYTES as u64)
-                            ),
+                            ConfProblem::TooLarge(hostfs::human_size(MAX_TOTAL_BYTES as u64)),
                         ));
                         return;
                     }
@@ -494,7 +533,7 @@ mod tests {
             .collect();
         assert_eq!(expand("%(program_name)s_%(process_num)02d", &vars).unwrap(), "pen_03");
         assert_eq!(expand("%(ENV_HOME)s/x 100%%", &vars).unwrap(), "/root/x 100%");
-        assert!(expand("%(ENV_NOPE)s", &vars).unwrap_err().contains("ENV_NOPE"));
+        assert!(expand("%(ENV_NOPE)s", &vars).unwrap_err().to_string().contains("ENV_NOPE"));
     }
 
     #[test]

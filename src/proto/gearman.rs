@@ -43,9 +43,28 @@ pub enum Error {
     /// Connected, but no complete answer within the timeout.
     Silent,
     /// The peer answered something that is not gearmand's admin protocol.
-    Protocol(String),
+    Protocol(Protocol),
     /// An I/O error after connecting (reset…).
     Io(String),
+}
+
+/// What in the peer's answer is not gearmand's admin protocol. The peer's own text is kept
+/// quoted (printable, at most 80 characters); the English words are the facts kept for machines
+/// and said in the report's language through `checks/phrases.toml` (`[[message]]`).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Protocol {
+    #[error("connection closed before the answer ended")]
+    ClosedEarly,
+    #[error("answer longer than {0} bytes")]
+    TooLong(usize),
+    #[error("the server refused the command: {0}")]
+    Refused(String),
+    #[error("unexpected answer to 'version': {0}")]
+    Version(String),
+    #[error("unexpected line in 'status': {0}")]
+    Status(String),
+    #[error("unexpected line in 'workers': {0}")]
+    Workers(String),
 }
 
 /// A connection to gearmand's admin port.
@@ -82,14 +101,14 @@ impl Client {
             loop {
                 let chunk = self.reader.fill_buf().await.map_err(|e| Error::Io(e.to_string()))?;
                 if chunk.is_empty() {
-                    return Err(Error::Protocol("connection closed before the answer ended".into()));
+                    return Err(Error::Protocol(Protocol::ClosedEarly));
                 }
                 let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
                     Some(i) => (i + 1, true),
                     None => (chunk.len(), false),
                 };
                 if take > *budget {
-                    return Err(Error::Protocol(format!("answer longer than {MAX_ANSWER} bytes")));
+                    return Err(Error::Protocol(Protocol::TooLong(MAX_ANSWER)));
                 }
                 *budget -= take;
                 buf.extend_from_slice(&chunk[..take]);
@@ -120,7 +139,7 @@ impl Client {
                 return Ok(lines);
             }
             if line.starts_with("ERR ") && lines.is_empty() {
-                return Err(Error::Protocol(line));
+                return Err(Error::Protocol(Protocol::Refused(printable(&line))));
             }
             lines.push(line);
         }
@@ -156,13 +175,13 @@ pub fn parse_version(line: &str) -> Result<String, Error> {
     if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_+".contains(c)) {
         Ok(v.to_string())
     } else {
-        Err(Error::Protocol(format!("unexpected answer to 'version': {}", printable(line))))
+        Err(Error::Protocol(Protocol::Version(printable(line))))
     }
 }
 
 /// Parses `FUNCTION\tTOTAL\tRUNNING\tAVAILABLE_WORKERS`.
 pub fn parse_status_line(line: &str) -> Result<FunctionStatus, Error> {
-    let bad = || Error::Protocol(format!("unexpected line in 'status': {}", printable(line)));
+    let bad = || Error::Protocol(Protocol::Status(printable(line)));
     let fields: Vec<&str> = line.split('\t').collect();
     if fields.len() != 4 || fields[0].is_empty() {
         return Err(bad());
@@ -178,7 +197,7 @@ pub fn parse_status_line(line: &str) -> Result<FunctionStatus, Error> {
 
 /// Parses `FD IP-ADDRESS CLIENT-ID : FUNCTION ...`.
 pub fn parse_worker_line(line: &str) -> Result<Worker, Error> {
-    let bad = || Error::Protocol(format!("unexpected line in 'workers': {}", printable(line)));
+    let bad = || Error::Protocol(Protocol::Workers(printable(line)));
     let (head, functions) = match line.find(" : ") {
         Some(i) => (&line[..i], &line[i + 3..]),
         None => (line.strip_suffix(" :").ok_or_else(bad)?, ""),

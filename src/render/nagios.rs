@@ -110,18 +110,26 @@ impl Render for Nagios {
                 counts.push(many(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")));
             }
         }
-        // What the user chose not to check is said, never silently OK.
-        let by_user: Vec<&str> = report
-            .checks
-            .iter()
-            .filter(|c| c.status == Status::Skip && c.skipped_because.as_deref() == Some("--skip"))
-            .map(|c| c.id.as_str())
-            .collect();
+        // What the user chose not to check is said, never silently OK: the checks skipped, and
+        // those that could not run without them.
+        let skipped = |c: &&crate::report::model::CheckReport, by_user: bool| {
+            let why = c.skipped_because.as_deref().unwrap_or_default();
+            c.status == Status::Skip && if by_user { why == "--skip" } else { why.ends_with(" (--skip)") }
+        };
+        let by_user: Vec<&str> = report.checks.iter().filter(|c| skipped(c, true)).map(|c| c.id.as_str()).collect();
+        let behind: Vec<&str> = report.checks.iter().filter(|c| skipped(c, false)).map(|c| c.id.as_str()).collect();
         if !by_user.is_empty() {
             counts.push(format!(
                 "{} {}",
                 word(lang, "sem verificar (--skip)", "not checked (--skip)"),
                 by_user.join(" ")
+            ));
+        }
+        if !behind.is_empty() {
+            counts.push(format!(
+                "{} {}",
+                word(lang, "nem, por consequência,", "nor, as a consequence,"),
+                behind.join(" ")
             ));
         }
         // The root causes first (what each explains in parentheses), then any other problem.

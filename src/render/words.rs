@@ -52,6 +52,11 @@ pub(crate) fn configuration_line(report: &Report) -> Option<String> {
                 "with its configuration unreadable (see config:sei)"
             )
         ),
+        Some("skipped") => format!(
+            "{} {dir} {}",
+            word(lang, "configuração do SEI em", "SEI's configuration at"),
+            word(lang, "não lida (pulada com --skip config)", "not read (skipped with --skip config)")
+        ),
         _ => format!(
             "{} {dir} ({})",
             word(lang, "nenhuma instalação do SEI em", "no SEI installation at"),

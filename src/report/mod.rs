@@ -26,6 +26,7 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
     // Which configuration the run used, and why: an installation found, or none (the built-in
     // addresses of the environment); where each target's address came from.
     let state = match sei {
+        None if settings.sei_skipped => "skipped",
         Some(s) if !s.files_read.is_empty() => "found",
         Some(s)
             if s.problems.iter().any(|f| matches!(f.code, code::SEI_CONFIG_UNREADABLE | code::SEI_CONFIG_TIMEOUT)) =>

@@ -97,7 +97,7 @@ fn read_config_file(path: &Path) -> Result<(PhpValue, bool), ReadError> {
     let short = php::opens_with_short_tag(&text);
     php::parse_config(&text)
         .map(|v| (v, short))
-        .map_err(|e| ReadError::Unreadable { error: e.message, line: Some(e.line) })
+        .map_err(|e| ReadError::Unreadable { error: e.problem.to_string(), line: Some(e.line) })
 }
 
 fn unreadable_finding(path: &Path, error: &str, line: Option<usize>) -> Finding {

@@ -2,7 +2,7 @@
 //! heredoc, nowdoc, with their escapes), numbers, names, variables and operators. One pass over
 //! the text, never backwards; errors name the line and never quote the source.
 
-use super::{err, PhpError};
+use super::{err, Found, PhpError, Problem};
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {
@@ -19,16 +19,16 @@ pub(crate) enum Tok {
 
 impl Tok {
     /// What the token is, without its text (which may be a secret).
-    pub(crate) fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> Found {
         match self {
-            Tok::Ident(_) => "an identifier".into(),
-            Tok::Var(_) => "a variable".into(),
-            Tok::Int(_) | Tok::Float(_) => "a number".into(),
-            Tok::Str(_) => "a string".into(),
-            Tok::Punct(p) => format!("`{p}`"),
-            Tok::OpenTag => "`<?php`".into(),
-            Tok::CloseTag => "`?>`".into(),
-            Tok::Eof => "the end of the file".into(),
+            Tok::Ident(_) => Found::Identifier,
+            Tok::Var(_) => Found::Variable,
+            Tok::Int(_) | Tok::Float(_) => Found::Number,
+            Tok::Str(_) => Found::String,
+            Tok::Punct(p) => Found::Punct(p),
+            Tok::OpenTag => Found::OpenTag,
+            Tok::CloseTag => Found::CloseTag,
+            Tok::Eof => Found::EndOfFile,
         }
     }
 }
@@ -131,7 +131,7 @@ impl<'a> Lexer<'a> {
                 let start_line = self.line;
                 match self.s[self.pos + 2..].find("*/") {
                     Some(i) => self.advance_to(self.pos + 2 + i + 2),
-                    None => return err(start_line, "unterminated `/*` comment"),
+                    None => return err(start_line, Problem::UnterminatedComment),
                 }
                 continue;
             }
@@ -190,13 +190,13 @@ impl<'a> Lexer<'a> {
                     Ok(Tok::Punct("<<"))
                 }
             },
-            _ if c < 0x20 || c == 0x7f => err(line, format!("unexpected control character 0x{c:02x} (binary data?)")),
+            _ if c < 0x20 || c == 0x7f => err(line, Problem::ControlCharacter(c)),
             _ => match PUNCTS.iter().find(|p| p.as_bytes()[0] == c && self.starts_with(self.pos, p)) {
                 Some(p) => {
                     self.advance_to(self.pos + p.len());
                     Ok(Tok::Punct(p))
                 }
-                None => err(line, format!("unexpected character `{}`", char::from(c))),
+                None => err(line, Problem::UnexpectedCharacter(char::from(c))),
             },
         }
     }
@@ -221,7 +221,7 @@ impl<'a> Lexer<'a> {
         let mut seg = i;
         loop {
             match self.b.get(i) {
-                None => return err(line, "unterminated string"),
+                None => return err(line, Problem::UnterminatedString),
                 Some(b'\\') if matches!(self.at(i + 1), b'\'' | b'\\') => {
                     out.push_str(&self.s[seg..i]);
                     out.push(char::from(self.b[i + 1]));
@@ -243,7 +243,7 @@ impl<'a> Lexer<'a> {
         let mut i = start;
         loop {
             match self.b.get(i) {
-                None => return err(line, "unterminated string"),
+                None => return err(line, Problem::UnterminatedString),
                 Some(b'\\') => i += 2,
                 Some(&c) if c == quote => break,
                 Some(b'{') if self.at(i + 1) == b'$' => i = self.skip_interpolation(i, line)?,
@@ -278,7 +278,7 @@ impl<'a> Lexer<'a> {
             }
             i += 1;
         }
-        err(line, "unterminated string")
+        err(line, Problem::UnterminatedString)
     }
 
     /// `<<<ID`, `<<<"ID"` (heredoc) or `<<<'ID'` (nowdoc). `None` when not a heredoc header.
@@ -319,7 +319,7 @@ impl<'a> Lexer<'a> {
         let mut line_start = body_start;
         loop {
             if line_start > self.b.len() {
-                return err(line, "unterminated heredoc");
+                return err(line, Problem::UnterminatedHeredoc);
             }
             let mut j = line_start;
             while matches!(self.at(j), b' ' | b'\t') {
@@ -346,7 +346,7 @@ impl<'a> Lexer<'a> {
             }
             match self.s[line_start..].find('\n') {
                 Some(n) => line_start += n + 1,
-                None => return err(line, "unterminated heredoc"),
+                None => return err(line, Problem::UnterminatedHeredoc),
             }
         }
     }
@@ -401,7 +401,7 @@ impl<'a> Lexer<'a> {
         if float {
             return match text.parse::<f64>() {
                 Ok(f) => Ok(Tok::Float(f)),
-                Err(_) => err(line, "malformed number"),
+                Err(_) => err(line, Problem::MalformedNumber),
             };
         }
         if text.len() > 1 && text.starts_with('0') {
@@ -413,7 +413,7 @@ impl<'a> Lexer<'a> {
 
 fn int_token(digits: &str, radix: u32, line: usize) -> Result<Tok, PhpError> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return err(line, "malformed number");
+        return err(line, Problem::MalformedNumber);
     }
     match i64::from_str_radix(digits, radix) {
         Ok(i) => Ok(Tok::Int(i)),

@@ -12,7 +12,7 @@
 use super::fold::{self, is_node};
 use super::lexer::{Lexer, Tok, Token};
 use super::values::{BinaryOp, Cast, PhpKey, PhpValue, UnaryOp};
-use super::{err, PhpError, MAX_DEPTH, MAX_VALUES};
+use super::{err, Found, PhpError, Problem, MAX_DEPTH, MAX_VALUES};
 use std::collections::{HashMap, VecDeque};
 
 /// Constructs that cannot appear in a static configuration.
@@ -85,12 +85,13 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn expect_punct(&mut self, p: &'static str, context: &str) -> Result<Token, PhpError> {
+    /// The next token when it is `p`; otherwise the problem `otherwise` makes of what was found.
+    fn expect_punct(&mut self, p: &'static str, otherwise: impl FnOnce(Found) -> Problem) -> Result<Token, PhpError> {
         let t = self.next()?;
         if t.tok == Tok::Punct(p) {
             Ok(t)
         } else {
-            err(t.line, format!("expected `{p}` {context}, found {}", t.tok.describe()))
+            err(t.line, otherwise(t.tok.describe()))
         }
     }
 
@@ -98,7 +99,7 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, line: usize) -> Result<(), PhpError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return err(line, format!("nesting deeper than {MAX_DEPTH} levels"));
+            return err(line, Problem::TooDeep(MAX_DEPTH));
         }
         Ok(())
     }
@@ -111,7 +112,7 @@ impl<'a> Parser<'a> {
     fn count_value(&mut self, line: usize) -> Result<(), PhpError> {
         self.values += 1;
         if self.values > MAX_VALUES {
-            return err(line, format!("more than {MAX_VALUES} values: too large for a configuration file"));
+            return err(line, Problem::TooManyValues(MAX_VALUES));
         }
         Ok(())
     }
@@ -123,8 +124,8 @@ impl<'a> Parser<'a> {
             let t = self.next()?;
             match t.tok {
                 Tok::Punct("{") => break,
-                Tok::Punct(";") => return err(t.line, "getArrConfiguracoes() has no body"),
-                Tok::Eof => return err(t.line, "unexpected end of file in getArrConfiguracoes()"),
+                Tok::Punct(";") => return err(t.line, Problem::MethodWithoutBody),
+                Tok::Eof => return err(t.line, Problem::EndInMethod),
                 _ => {}
             }
         }
@@ -136,7 +137,7 @@ impl<'a> Parser<'a> {
             let starts_statement = at_start;
             at_start = false;
             match &t.tok {
-                Tok::Eof => return err(t.line, "unexpected end of file in getArrConfiguracoes()"),
+                Tok::Eof => return err(t.line, Problem::EndInMethod),
                 Tok::Punct("{") => {
                     depth += 1;
                     at_start = true;
@@ -144,7 +145,7 @@ impl<'a> Parser<'a> {
                 Tok::Punct("}") => {
                     depth -= 1;
                     if depth == 0 {
-                        return err(t.line, "getArrConfiguracoes() does not return an array");
+                        return err(t.line, Problem::MethodReturnsNoArray);
                     }
                     at_start = true;
                 }
@@ -174,17 +175,17 @@ impl<'a> Parser<'a> {
             if matches!(self.peek(1)?.tok, Tok::Punct(";") | Tok::CloseTag | Tok::Eof) {
                 return match assigned.get(&name) {
                     Some(v) if v.is_array() => Ok(v.clone()),
-                    _ => err(line, "the returned variable is not assigned an array literal"),
+                    _ => err(line, Problem::ReturnedVariableNotArray),
                 };
             }
         }
         let value = self.parse_expr()?;
         let t = self.next()?;
         if !matches!(t.tok, Tok::Punct(";") | Tok::CloseTag | Tok::Eof) {
-            return err(t.line, format!("expected `;` after the returned array, found {}", t.tok.describe()));
+            return err(t.line, Problem::ExpectedSemicolon(t.tok.describe()));
         }
         if !value.is_array() {
-            return err(line, format!("the configuration returned is a {}, not an array literal", value.type_name()));
+            return err(line, Problem::ReturnedNotArray(value.type_name()));
         }
         Ok(value)
     }
@@ -267,7 +268,7 @@ impl<'a> Parser<'a> {
                 cond = fold::elvis(cond, default);
             } else {
                 let then = self.parse_expr()?;
-                self.expect_punct(":", &format!("of the `?` at line {}", q.line))?;
+                self.expect_punct(":", |found| Problem::ExpectedTernaryColon { line: q.line, found })?;
                 let otherwise = self.parse_binary(COALESCE)?;
                 cond = fold::ternary(cond, then, otherwise);
             }
@@ -393,12 +394,17 @@ impl<'a> Parser<'a> {
             let open = self.next()?;
             if p == "[" {
                 let index = if self.peek_is_punct(0, "]")? { None } else { Some(self.parse_expr()?) };
-                self.expect_punct("]", &format!("to close the `[` at line {}", open.line))?;
+                self.expect_punct("]", |found| Problem::ExpectedClose {
+                    close: "]",
+                    open: "[",
+                    line: open.line,
+                    found,
+                })?;
                 v = fold::subscript(v, index);
             } else {
                 let t = self.next()?;
                 let Tok::Ident(member) = t.tok else {
-                    return err(t.line, format!("expected a property name after `{p}`, found {}", t.tok.describe()));
+                    return err(t.line, Problem::ExpectedProperty { after: p, found: t.tok.describe() });
                 };
                 let args = if self.peek_is_punct(0, "(")? { Some(self.parse_args()?) } else { None };
                 v = fold::member(v, p == "?->", member, args);
@@ -423,12 +429,12 @@ impl<'a> Parser<'a> {
             Tok::Punct("[") => self.parse_array("]", t.line),
             Tok::Punct("(") => {
                 let v = self.parse_expr()?;
-                self.expect_punct(")", &format!("to close the `(` at line {}", t.line))?;
+                self.expect_punct(")", |found| Problem::ExpectedClose { close: ")", open: "(", line: t.line, found })?;
                 Ok(v)
             }
             Tok::Ident(word) => self.parse_name(word, t.line),
-            Tok::Eof => err(t.line, "unexpected end of file: a value is missing"),
-            other => err(t.line, format!("unexpected {} where a value was expected", other.describe())),
+            Tok::Eof => err(t.line, Problem::ValueMissing),
+            other => err(t.line, Problem::UnexpectedToken(other.describe())),
         }
     }
 
@@ -447,7 +453,7 @@ impl<'a> Parser<'a> {
             _ => {}
         }
         if UNSUPPORTED.contains(&lower.as_str()) {
-            return err(line, format!("unsupported construct `{lower}` in a configuration value"));
+            return err(line, Problem::Unsupported(lower));
         }
         let mut name = word;
         if self.peek_is_punct(0, "::")? {
@@ -456,9 +462,7 @@ impl<'a> Parser<'a> {
             match t.tok {
                 Tok::Ident(member) => name = format!("{name}::{member}"),
                 Tok::Var(member) => return Ok(PhpValue::Const(format!("{name}::${member}"))),
-                other => {
-                    return err(t.line, format!("expected a constant name after `::`, found {}", other.describe()))
-                }
+                other => return err(t.line, Problem::ExpectedConstant(other.describe())),
             }
         }
         if self.peek_is_punct(0, "(")? {
@@ -470,7 +474,7 @@ impl<'a> Parser<'a> {
 
     /// `(a, b, …)` of a call; named arguments keep only their value.
     fn parse_args(&mut self) -> Result<Vec<PhpValue>, PhpError> {
-        let open = self.expect_punct("(", "")?;
+        let open = self.expect_punct("(", Problem::ExpectedOpenParen)?;
         let mut args = Vec::new();
         loop {
             if self.peek_is_punct(0, ")")? {
@@ -492,14 +496,9 @@ impl<'a> Parser<'a> {
             match t.tok {
                 Tok::Punct(",") => {}
                 Tok::Punct(")") => return Ok(args),
-                Tok::Eof => {
-                    return err(t.line, format!("unexpected end of file: the `(` at line {} is not closed", open.line))
-                }
+                Tok::Eof => return err(t.line, Problem::CallNotClosed(open.line)),
                 other => {
-                    return err(
-                        t.line,
-                        format!("expected `,` or `)` in the call at line {}, found {}", open.line, other.describe()),
-                    )
+                    return err(t.line, Problem::ExpectedCallSeparator { line: open.line, found: other.describe() })
                 }
             }
         }
@@ -511,9 +510,7 @@ impl<'a> Parser<'a> {
         let mut entries: Vec<(PhpKey, PhpValue)> = Vec::new();
         let mut index: HashMap<PhpKey, usize> = HashMap::new();
         let mut next_int: Option<i64> = None;
-        let unclosed = |line: usize| -> Result<PhpValue, PhpError> {
-            err(line, format!("unexpected end of file: the array opened at line {open_line} is not closed"))
-        };
+        let unclosed = |line: usize| -> Result<PhpValue, PhpError> { err(line, Problem::ArrayNotClosed(open_line)) };
         loop {
             if self.peek_is_punct(0, close)? {
                 self.next()?;
@@ -527,7 +524,7 @@ impl<'a> Parser<'a> {
                 return unclosed(line);
             }
             if self.peek_is_punct(0, "...")? {
-                return err(line, "unsupported construct `...` (array unpacking) in a configuration array");
+                return err(line, Problem::ArrayUnpacking);
             }
             let first = self.parse_expr()?;
             let (key, value) = if self.peek_is_punct(0, "=>")? {
@@ -558,10 +555,7 @@ impl<'a> Parser<'a> {
                 other => {
                     return err(
                         t.line,
-                        format!(
-                        "expected `,` or `{close}` after an element of the array opened at line {open_line}, found {}",
-                        other.describe()
-                    ),
+                        Problem::ExpectedArraySeparator { close, line: open_line, found: other.describe() },
                     )
                 }
             }
@@ -571,7 +565,7 @@ impl<'a> Parser<'a> {
 
 fn to_key(v: PhpValue, line: usize) -> Result<PhpKey, PhpError> {
     match v {
-        PhpValue::Array(_) => err(line, "an array cannot be an array key"),
+        PhpValue::Array(_) => err(line, Problem::ArrayAsKey),
         other => Ok(fold::key_of(&other).unwrap_or_else(|| PhpKey::Str(other.to_string()))),
     }
 }

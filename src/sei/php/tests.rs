@@ -321,19 +321,19 @@ fn truncated_file_reports_the_last_line() {
         "<?php\nreturn array(\n  'SEI' => array(\n    'Producao' => true,\n    'Modulos' => array('PENIntegracao' =>",
     );
     assert_eq!(e.line, 5);
-    assert!(e.message.contains("end of file"), "{e}");
+    assert!(e.problem.to_string().contains("end of file"), "{e}");
     let e = error("<?php\nreturn array(\n  'a' => 1,\n\n");
     assert_eq!(e.line, 3);
-    assert!(e.message.contains("opened at line 2"), "{e}");
+    assert!(e.problem.to_string().contains("opened at line 2"), "{e}");
     let e = error(&SEI_CLASS[..SEI_CLASS.find("'Porta'").unwrap_or(0)]);
-    assert!(e.message.contains("end of file"), "{e}");
+    assert!(e.problem.to_string().contains("end of file"), "{e}");
 }
 
 #[test]
 fn unterminated_string_reports_where_it_starts() {
     let e = error("<?php\nreturn [\n 'Senha' => 'S3nh4-Leak,\n];\n");
     assert_eq!(e.line, 3);
-    assert!(e.message.contains("unterminated string"), "{e}");
+    assert!(e.problem.to_string().contains("unterminated string"), "{e}");
     assert!(!e.to_string().contains("S3nh4"), "{e}");
     // The quote opening the next key closes the string: the error is on that line.
     let e = error("<?php\nreturn [\n 'Senha' => 'S3nh4-Leak,\n 'b' => 1,\n];\n");
@@ -351,7 +351,7 @@ fn binary_garbage() {
     assert_eq!(e.line, 1);
     let e = error(&decode(b"<?php\n\n return \x01;"));
     assert_eq!(e.line, 3);
-    assert!(e.message.contains("control character"), "{e}");
+    assert!(e.problem.to_string().contains("control character"), "{e}");
     assert_eq!(error("just text, no php").line, 1);
     assert_eq!(error("").line, 1);
 }
@@ -359,11 +359,11 @@ fn binary_garbage() {
 #[test]
 fn unknown_constructs_give_their_line() {
     let e = error("<?php\nreturn [\n  'a' => 1,\n  'b' => new Foo(),\n];");
-    assert_eq!((e.line, e.message.contains("`new`")), (4, true), "{e}");
+    assert_eq!((e.line, e.problem.to_string().contains("`new`")), (4, true), "{e}");
     let e = error("<?php\nreturn [\n  'a' => 1\n  'b' => 2,\n];");
     assert_eq!(e.line, 4);
-    assert!(e.message.contains("expected `,` or `]`"), "{e}");
-    assert!(!e.message.contains('b'.to_string().as_str()) || !e.message.contains("'b'"), "{e}");
+    assert!(e.problem.to_string().contains("expected `,` or `]`"), "{e}");
+    assert!(!e.problem.to_string().contains('b'.to_string().as_str()) || !e.problem.to_string().contains("'b'"), "{e}");
     let e = error("<?php\nreturn [\n  'a' => function() { return 1; },\n];");
     assert_eq!(e.line, 3);
     let e = error("<?php\n\nreturn [\n 'a' => ;\n];");
@@ -371,11 +371,11 @@ fn unknown_constructs_give_their_line() {
     let e = error("<?php\nreturn [[1] => 2];");
     assert_eq!(e.line, 2);
     let e = error("<?php\nreturn 'texto';");
-    assert!(e.message.contains("not an array"), "{e}");
+    assert!(e.problem.to_string().contains("not an array"), "{e}");
     let e = error("<?php\nclass C { public function getArrConfiguracoes() { return [1] } }");
     assert_eq!(e.line, 2);
     let e = error("<?php\nclass C { public function outra() { return [1]; } }");
-    assert!(e.message.contains("no configuration array"), "{e}");
+    assert!(e.problem.to_string().contains("no configuration array"), "{e}");
 }
 
 #[test]
@@ -383,7 +383,7 @@ fn deep_nesting_is_refused_not_overflowed() {
     let src = format!("<?php\nreturn\n{}\n{};", "[\n".repeat(1000), "]".repeat(1000));
     let e = error(&src);
     assert_eq!(e.line, 3 + MAX_DEPTH);
-    assert!(e.message.contains("nesting"), "{e}");
+    assert!(e.problem.to_string().contains("nesting"), "{e}");
     let ok = format!("<?php return {}{};", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     assert!(parse_config(&ok).is_ok());
     for unit in ["(", "-", "!", "(int)", "X ?? "] {
@@ -414,8 +414,8 @@ fn size_and_value_bounds() {
     let big = format!("<?php return ['a' => '{}'];", "x".repeat(MAX_SOURCE_BYTES));
     let e = error(&big);
     assert_eq!(e.line, 1);
-    assert!(e.message.contains("larger than the 4 MiB"), "{e}");
-    assert!(!e.message.contains("xxx"), "{e}");
+    assert!(e.problem.to_string().contains("larger than the 4 MiB"), "{e}");
+    assert!(!e.problem.to_string().contains("xxx"), "{e}");
     assert_eq!(find_define(&format!("<?php define('V', '1'); // {big}"), "V"), None);
     // More values than a configuration can have: refused at the line where the bound is crossed.
     let mut src = String::from("<?php\nreturn [\n");
@@ -424,7 +424,7 @@ fn size_and_value_bounds() {
     }
     src.push_str("];");
     let e = error(&src);
-    assert!(e.message.contains("values"), "{e}");
+    assert!(e.problem.to_string().contains("values"), "{e}");
     assert_eq!(e.line, 2 + MAX_VALUES / 4);
 }
 
@@ -442,7 +442,7 @@ fn chains_of_unknown_values_stop_at_the_depth_bound_with_their_line() {
     let src = elvis_chain_config(30_000);
     let e = error(&src);
     assert_eq!(e.line, 5, "{e}");
-    assert!(e.message.contains("nesting deeper than 64 levels"), "{e}");
+    assert!(e.problem.to_string().contains("nesting deeper than 64 levels"), "{e}");
     // A short chain is a configuration like any other.
     let v = cfg(&elvis_chain_config(3));
     assert_eq!(v.get_path(&["SEI", "Producao"]).map(ToString::to_string).as_deref(), Some("X ?: X ?: X ?: true"));
@@ -462,7 +462,7 @@ fn chains_of_unknown_values_stop_at_the_depth_bound_with_their_line() {
         let src = format!("<?php\nreturn ['PEN' => [\n{secret_line}{}1\n]];", unit.repeat(200_000));
         let e = error(&src);
         assert_eq!(e.line, 3, "{name}: {e}");
-        assert!(e.message.contains("nesting"), "{name}: {e}");
+        assert!(e.problem.to_string().contains("nesting"), "{name}: {e}");
         assert!(!e.to_string().contains("S3nh4"), "{name}: {e}");
     }
     // Postfix chains of a variable: 3.9 MB of `[0]` or `->b`.
@@ -474,7 +474,7 @@ fn chains_of_unknown_values_stop_at_the_depth_bound_with_their_line() {
         src.push_str("];");
         let e = error(&src);
         assert_eq!(e.line, 3, "{unit}: {e}");
-        assert!(e.message.contains("nesting"), "{unit}: {e}");
+        assert!(e.problem.to_string().contains("nesting"), "{unit}: {e}");
     }
     // 1.8 MB of `'URL' => $a ? 1 : ` in one array: refused at the bound, quickly.
     let src = format!("<?php\nreturn ['SEI' => [\n'URL' => {}1]];", "$a ? 1 : ".repeat(200_000));
@@ -580,7 +580,10 @@ fn value_trees_stay_shallow_whatever_the_input() {
             }
             Err(e) => {
                 refused += 1;
-                assert!(e.message.contains("nesting") || e.message.contains("values"), "{e}: {expr}");
+                assert!(
+                    e.problem.to_string().contains("nesting") || e.problem.to_string().contains("values"),
+                    "{e}: {expr}"
+                );
             }
         }
     }
@@ -617,8 +620,8 @@ fn no_panic_on_any_prefix_or_noise() {
 
 #[test]
 fn error_display() {
-    let e = PhpError { line: 7, message: "boom".into() };
-    assert_eq!(e.to_string(), "line 7: boom");
+    let e = PhpError { line: 7, problem: super::Problem::MalformedNumber };
+    assert_eq!(e.to_string(), "line 7: malformed number");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,171 @@
+//! A check skipped by the user (`--skip`) is reported as skipped by the user, and each check
+//! that depends on it runs with the default it can — the name resolved through the system's
+//! configuration and `--resolve` for `tcp`, the connection opened for `tls`, the built-in
+//! addresses without SEI's configuration — or is skipped naming the user's skip when none
+//! exists. Against a real nginx serving TLS in a network namespace of its own.
+
+mod support;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use support::*;
+
+const TRAMITA_OK: &str = "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
+     location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }\n\
+     location / { return 200 'ok'; }";
+
+/// nginx serving `tramita.test` on 127.0.0.2:443 with a chain of the suite's own root; the name
+/// is in no hosts file and no DNS: only `--resolve` gives its address.
+struct Lab {
+    ns: Netns,
+    store: PathBuf,
+    _pki: Pki,
+    _nginx: Nginx,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let ns = Netns::new();
+        ns.set_hosts("127.0.0.1 localhost\n");
+        let pki = Pki::new();
+        let root = pki.root("Skip Root R1");
+        let server = pki.leaf(&root, LeafSpec::server("tramita.test").sans(&["tramita.test"]));
+        let conf = format!(
+            "server {{ listen 127.0.0.2:443 ssl; server_name tramita.test; \
+             ssl_certificate {chain}; ssl_certificate_key {key};\n{TRAMITA_OK}\n}}\n",
+            chain = server.chain.display(),
+            key = server.key.display(),
+        );
+        let nginx = Nginx::start(&ns, &conf);
+        let store = pki.bundle("store.pem", &[&root.cert]);
+        Lab { ns, store, _pki: pki, _nginx: nginx }
+    }
+
+    /// `pen-doctor check` of the tramita target with `extra` flags, in `format`.
+    fn run(&self, format: &str, extra: &[&str]) -> Run {
+        let mut cmd = pen_doctor(&self.ns);
+        cmd.args([
+            "check",
+            "--format",
+            format,
+            "--color",
+            "never",
+            "--only",
+            "dns,tcp,tls,http",
+            "--target",
+            "tramita",
+        ])
+        .args(["--endpoint", "tramita=https://tramita.test/interoperabilidade/rest/v3/", "--timeout", "2s"])
+        .args(["--ca-bundle", self.store.to_str().unwrap(), "--resolve", "tramita.test:443:127.0.0.2"])
+        .args(extra);
+        let run = cmd.run();
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        run
+    }
+}
+
+fn status(report: &Value, id: &str) -> (String, Option<String>) {
+    let c = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}: {report:#}"));
+    (c["status"].as_str().unwrap().to_string(), c["skipped_because"].as_str().map(str::to_string))
+}
+
+fn skipped_by_user() -> (String, Option<String>) {
+    ("skip".into(), Some("--skip".into()))
+}
+
+fn ok() -> (String, Option<String>) {
+    ("ok".into(), None)
+}
+
+#[test]
+fn the_lab_passes_without_a_skip() {
+    let report = self_check(&Lab::new());
+    for id in ["dns:tramita", "tcp:tramita", "tls:tramita", "http:tramita"] {
+        assert_eq!(status(&report, id), ok(), "{id}: {report:#}");
+    }
+}
+
+fn self_check(lab: &Lab) -> Value {
+    lab.run("json", &[]).json()
+}
+
+#[test]
+fn a_skipped_dns_check_still_resolves_for_the_connection_through_resolve() {
+    let lab = Lab::new();
+    let report = lab.run("json", &["--skip", "dns"]).json();
+    assert_eq!(status(&report, "dns:tramita"), skipped_by_user());
+    for id in ["tcp:tramita", "tls:tramita", "http:tramita"] {
+        assert_eq!(status(&report, id), ok(), "{id}: {report:#}");
+    }
+    let dns = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "dns:tramita").unwrap();
+    assert!(dns["findings"].as_array().unwrap().is_empty(), "not judged: {dns:#}");
+    assert_eq!(dns["evidence"]["gathered_for_dependents"], true, "{dns:#}");
+}
+
+#[test]
+fn a_skipped_tcp_check_still_lets_tls_connect() {
+    let lab = Lab::new();
+    let report = lab.run("json", &["--skip", "tcp"]).json();
+    assert_eq!(status(&report, "tcp:tramita"), skipped_by_user());
+    assert_eq!(status(&report, "tls:tramita"), ok(), "{report:#}");
+    assert_eq!(status(&report, "http:tramita"), ok(), "{report:#}");
+}
+
+#[test]
+fn a_skip_without_a_default_is_named_as_the_reason_in_every_format() {
+    let lab = Lab::new();
+    // http needs the TLS session tls judges: without it, it does not run.
+    let report = lab.run("json", &["--skip", "tls"]).json();
+    assert_eq!(status(&report, "tls:tramita"), skipped_by_user());
+    assert_eq!(status(&report, "http:tramita"), ("skip".into(), Some("tls:tramita (--skip)".into())));
+    assert_eq!(status(&report, "tcp:tramita"), ok());
+
+    let human = lab.run("human", &["--skip", "tls"]).stdout;
+    assert!(human.contains("pulada a pedido do usuário (--skip)"), "{human}");
+    assert!(human.contains("tls:tramita pulada por --skip"), "the reason names the user's skip: {human}");
+
+    let nagios = lab.run("nagios", &["--skip", "tls"]);
+    let head = nagios.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(head.contains("sem verificar (--skip) tls:tramita"), "{head}");
+    assert!(head.contains("por consequência, http:tramita"), "not a bare OK for the target: {head}");
+}
+
+#[test]
+fn a_skipped_sei_configuration_is_not_read_and_the_built_in_addresses_are_said() {
+    let ns = Netns::new();
+    let dir = temp_dir("pdt-skip-conf-");
+    let sei = dir.path().join("sei");
+    support::node::copy_sei_tree("modpen4", &sei);
+    let run = |skip: &[&str]| {
+        let mut cmd = pen_doctor(&ns);
+        cmd.args(["check", "--format", "json", "--only", "config,dns", "--target", "tramita", "--timeout", "1s"])
+            .args(["--sei-dir", sei.to_str().unwrap()])
+            .args(skip);
+        cmd.run().json()
+    };
+    // Read: its addresses are used.
+    let read = run(&[]);
+    assert_eq!(read["run"]["discovered"]["sei"], "found", "{:#}", read["run"]);
+    assert_eq!(read["run"]["discovered"]["urls"], "sei-config");
+    // Skipped: not read at all, the built-in addresses used, and the report says so.
+    let skipped = run(&["--skip", "config"]);
+    assert_eq!(status(&skipped, "config:sei"), skipped_by_user());
+    assert_eq!(skipped["run"]["discovered"]["sei"], "skipped", "{:#}", skipped["run"]);
+    assert_eq!(skipped["run"]["discovered"]["urls"], "built-in");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--only", "config,dns", "--target", "tramita", "--timeout", "1s", "--color", "never"]).args([
+        "--sei-dir",
+        sei.to_str().unwrap(),
+        "--skip",
+        "config:sei",
+    ]);
+    let human = cmd.run().stdout;
+    let line = human.lines().find(|l| l.starts_with("Configuração:")).unwrap_or_default();
+    assert!(line.contains("não lida (pulada com --skip config)"), "{human}");
+    assert!(line.contains("endereços oficiais de"), "{human}");
+}
