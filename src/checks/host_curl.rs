@@ -112,14 +112,16 @@ fn is_pkcs12(p: &Path) -> bool {
 /// The configuration given to curl on its stdin. `None` when a value cannot be said in it (a
 /// NUL, which curl's configuration cannot carry).
 pub fn config_text(req: &CurlRequest<'_>) -> Option<String> {
+    let secs = req.timeout.as_secs().max(1);
     let mut lines = vec![
         format!("url = {}", quote(req.url.as_str())),
         "silent".to_string(),
         "show-error".to_string(),
-        "http1.1".to_string(),
+        // To stderr where curl knows `%{stderr}` (7.63+); an older one writes it after the body.
         format!("write-out = {}", quote(&format!("%{{stderr}}\n{CODE_MARK}%{{http_code}}\n"))),
-        format!("max-time = {:.1}", req.timeout.as_secs_f64().max(0.1)),
-        format!("connect-timeout = {:.1}", req.timeout.as_secs_f64().max(0.1)),
+        // Whole seconds: older curls read no fraction.
+        format!("max-time = {secs}"),
+        format!("connect-timeout = {secs}"),
     ];
     let store_key = if Path::new(req.store).is_dir() { "capath" } else { "cacert" };
     lines.push(format!("{store_key} = {}", quote(req.store)));
@@ -251,7 +253,8 @@ pub async fn curl_verdict(req: &CurlRequest<'_>, mtls: bool) -> Option<CurlVerdi
         let ((), out, err) = tokio::join!(write, out, err);
         (out, err)
     };
-    // A little more than curl's own max-time, so its own words say what happened.
+    // A little more than curl's own max-time, so its own words say what happened (the caller
+    // keeps a second of `--deadline` for it).
     let limit = req.timeout + Duration::from_millis(500);
     let (exit, out, err) = match tokio::time::timeout(limit, async {
         let (out, err) = io.await;
@@ -267,8 +270,10 @@ pub async fn curl_verdict(req: &CurlRequest<'_>, mtls: bool) -> Option<CurlVerdi
         }
     };
     let err_text = String::from_utf8_lossy(&err);
+    let body = String::from_utf8_lossy(&out);
     let http_code = err_text
         .lines()
+        .chain(body.lines())
         .find_map(|l| l.trim().strip_prefix(CODE_MARK))
         .and_then(|c| c.trim().parse::<u16>().ok())
         .filter(|c| *c > 0);
@@ -279,7 +284,6 @@ pub async fn curl_verdict(req: &CurlRequest<'_>, mtls: bool) -> Option<CurlVerdi
         .take(3)
         .collect::<Vec<_>>()
         .join("; ");
-    let body = String::from_utf8_lossy(&out);
     let says = classify(exit, http_code, &words, &body, mtls);
     let mut result = match (exit, http_code) {
         (None, _) => format!("killed after {}", crate::duration::humanize(limit)),
