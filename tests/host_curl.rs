@@ -144,6 +144,9 @@ fn a_pkcs12_only_pen_doctor_opens_is_a_disagreement() {
     assert!(f["params"]["curl"].as_str().unwrap().contains("could not be used"), "{f:#}");
     assert_eq!(f["params"]["ours"], "the server answered over TLS");
     assert!(f["message"].as_str().unwrap().contains("api.test"), "{f:#}");
+    // Said in Portuguese in a Portuguese report, the verdicts' words too.
+    let human = lab.run(&legacy, PASS, "human", None);
+    assert!(human.stdout.contains("o certificado do cliente não pôde ser usado"), "{human}");
 }
 
 #[test]
