@@ -248,3 +248,44 @@ fn a_failure_only_on_the_programs_route_fails_naming_the_program_and_its_proxy()
     assert_eq!(finding(c, "PROXY_DENIED")["params"]["proxy"], "http://127.0.0.1:3129");
     assert!(theirs.log().contains("api.tramita.test"), "the program's proxy was asked: {}", theirs.log());
 }
+
+#[test]
+fn a_refused_client_certificate_on_the_programs_route_is_the_certificates_not_the_routes() {
+    let ns = Netns::new();
+    ns.set_hosts("127.0.0.1 localhost\n127.0.0.2 api.tramita.test\n");
+    let pki = Pki::new();
+    let root = pki.root("Rotas mTLS Root");
+    let client_ca = pki.root("Rotas Client CA");
+    let leaf = pki.leaf(&root, LeafSpec::server("api.tramita.test"));
+    // Tramita wants a client certificate; the SEI fixture's certificate is not on this host.
+    let _nginx = Nginx::start(
+        &ns,
+        &format!(
+            "server {{ listen 127.0.0.2:443 ssl; ssl_certificate {}; ssl_certificate_key {}; \
+             ssl_verify_client on; ssl_client_certificate {}; location / {{ return 200 \"ok\\n\"; }} }}",
+            leaf.chain.display(),
+            leaf.key.display(),
+            client_ca.cert.display()
+        ),
+    );
+    let proxy = Tinyproxy::start(&ns, "127.0.0.1:3128", &[443]);
+    let (root_dir, _sd) = supervised_root("http://127.0.0.1:3128");
+    let sei = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+    let mut cmd = pen_doctor(&ns);
+    cmd.args(["check", "--format", "json", "--only", "http", "--target", "tramita"])
+        .args(["--endpoint", "tramita=https://api.tramita.test/", "--timeout", "2s", "--ca-bundle"])
+        .arg(&root.cert)
+        .arg("--sei-dir")
+        .arg(&sei)
+        .env("PEN_DOCTOR_ROOT", root_dir.path());
+    let run = cmd.run();
+    let report = run.json();
+    // The refusal is said once, by http on our route; the program's route is not blamed for it.
+    let http = check(&report, "http:tramita");
+    assert!(codes(http).contains(&"CLIENT_CERT_REJECTED".to_string()), "{http:#}");
+    let c = check(&report, "tcp:tramita");
+    assert_eq!(codes(c), vec!["PROXY_SERVICE_DIFFERS"], "{c:#}");
+    let route = &c["evidence"]["service_routes"][0];
+    assert!(route["http"].as_str().unwrap().contains("refused the client certificate"), "{c:#}");
+    assert_eq!(proxy.connects_to("api.tramita.test:443"), 1);
+}

@@ -267,14 +267,14 @@ impl TcpCheck {
                 walk.tls = Some(format!("not judged (ca:store is not part of this run): {e}"));
                 return None;
             }
+            (None, Some(e)) if mtls && cert_refused(&e) => {
+                // The certificate's refusal, not the route's: `http:<target>` says it on ours.
+                walk.tls = Some(format!("the server refused the client certificate: {e}"));
+                return None;
+            }
             (None, Some(e)) => {
-                let said = if mtls && cert_refused(&e) {
-                    format!("the server refused the client certificate: {e}")
-                } else {
-                    e.to_string()
-                };
-                walk.tls = Some(format!("failed: {said}"));
-                walk.failed = Some(("tls", said));
+                walk.tls = Some(format!("failed: {e}"));
+                walk.failed = Some(("tls", e.to_string()));
                 return None;
             }
             (None, None) => return None,
@@ -291,8 +291,9 @@ impl TcpCheck {
         let result = conn.send(&request, crate::net::http::Limits::default(), timeout).await;
         let failure = match result {
             Ok(r) if mtls && super::host_curl::cert_page(r.status, &r.text()) => {
+                // The certificate's refusal, not the route's (as above).
                 walk.http = Some(format!("{} (the server refused the client certificate)", r.status));
-                Some(format!("HTTP {}: the server refused the client certificate", r.status))
+                None
             }
             Ok(r) => {
                 walk.http = Some(r.status.to_string());
@@ -300,13 +301,13 @@ impl TcpCheck {
             }
             Err(crate::net::http::HttpError::Io(io)) => {
                 let e = HsError::from_io(io);
-                let said = if mtls && cert_refused(&e) {
-                    format!("the server refused the client certificate: {e}")
+                if mtls && cert_refused(&e) {
+                    walk.http = Some(format!("the server refused the client certificate: {e}"));
+                    None
                 } else {
-                    e.to_string()
-                };
-                walk.http = Some(format!("failed: {said}"));
-                Some(said)
+                    walk.http = Some(format!("failed: {e}"));
+                    Some(e.to_string())
+                }
             }
             Err(e) => {
                 walk.http = Some(format!("failed: {e}"));
