@@ -33,6 +33,11 @@ pub struct TargetSpec {
     /// Names one of which a certificate of the service's genuine chain is issued by.
     #[serde(default)]
     pub expected_issuers: Vec<String>,
+    /// The hosts whose issuer is known to be one of `expected_issuers`; absent: every host of
+    /// the table for this target. A host of the table not listed is judged by the vendor
+    /// patterns only.
+    #[serde(default)]
+    pub expected_issuers_hosts: Option<Vec<String>>,
     pub desenvolvimento: String,
     pub homologacao: String,
     pub producao: String,
@@ -56,14 +61,20 @@ pub fn table() -> &'static BTreeMap<String, TargetSpec> {
     })
 }
 
-/// The expected issuers of target `name` when `host` is one of the table's hosts for it (a
-/// service moved elsewhere by `--endpoint` or the SEI configuration is not judged by them).
+/// The expected issuers of target `name` when `host` is one of the table's hosts for it whose
+/// issuer is known (`expected_issuers_hosts`, or every host of the target when that is absent).
+/// A service moved elsewhere by `--endpoint` or the SEI configuration is not judged by them,
+/// nor a host of the table whose issuer nobody recorded.
 pub fn expected_issuers(name: &str, host: &str) -> &'static [String] {
     let Some(spec) = table().get(name) else { return &[] };
-    let host = host.to_ascii_lowercase();
-    let known = [Environment::Desenvolvimento, Environment::Homologacao, Environment::Producao].iter().any(|env| {
-        Url::parse(spec.url(*env)).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase)) == Some(host.clone())
-    });
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let known = match &spec.expected_issuers_hosts {
+        Some(hosts) => hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)),
+        None => [Environment::Desenvolvimento, Environment::Homologacao, Environment::Producao].iter().any(|env| {
+            Url::parse(spec.url(*env)).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                == Some(host.clone())
+        }),
+    };
     if known {
         &spec.expected_issuers
     } else {
@@ -137,6 +148,26 @@ mod tests {
             }
         }
         assert_eq!(table().len(), TARGET_NAMES.len());
+    }
+
+    #[test]
+    fn expected_issuers_only_where_known() {
+        assert!(!expected_issuers("protocolo-integrado", "protocolointegrado.gov.br").is_empty());
+        assert!(!expected_issuers("protocolo-integrado", "ProtocoloIntegrado.gov.br.").is_empty());
+        assert!(expected_issuers("protocolo-integrado", "protocolointegrado.preprod.nuvem.gov.br").is_empty());
+        assert!(!expected_issuers("tramita", "homolog.api.processoeletronico.gov.br").is_empty());
+        assert!(expected_issuers("tramita", "example.invalid").is_empty());
+        assert!(expected_issuers("pucomex", "portalunico.siscomex.gov.br").is_empty());
+        // Every listed host is one of the target's own hosts (a typo would silently disable it).
+        for (name, spec) in table() {
+            for h in spec.expected_issuers_hosts.iter().flatten() {
+                let ours = [Environment::Desenvolvimento, Environment::Homologacao, Environment::Producao]
+                    .iter()
+                    .any(|e| Url::parse(spec.url(*e)).unwrap().host_str() == Some(h.as_str()));
+                assert!(ours, "{name}: {h} is not one of its hosts");
+                assert!(!spec.expected_issuers.is_empty(), "{name}: hosts without issuers");
+            }
+        }
     }
 
     #[test]

@@ -142,3 +142,31 @@ fn a_builtin_host_outside_its_expected_issuers_is_intercepted_and_inside_is_not(
     let tls = lab.tls("tramita", "other.test", &[&lab.pki.root]);
     assert_eq!(tls["status"], "ok", "{tls:#}");
 }
+
+#[test]
+fn protocolo_integrado_is_judged_by_issuer_only_at_its_production_host() {
+    // The issuer of Protocolo Integrado is known for production only: its preprod host serving
+    // a chain of another CA (the suite's, trusted by the store) raises no alarm; the production
+    // host serving the same chain does.
+    const PROD: &str = "protocolointegrado.gov.br";
+    const PREPROD: &str = "protocolointegrado.preprod.nuvem.gov.br";
+    let pki = Pki::new();
+    let mut spec = Spec::server(PROD);
+    spec.dns = vec![PROD, PREPROD];
+    let leaf = pki.server_leaf(&spec);
+    let chain = pki.write("pi.pem", leaf.pem() + &pki.inter.pem());
+    let key = pki.write("pi.key", leaf.key_pem());
+    let nginx = Nginx::on_free_port(&format!(
+        "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {PROD} {PREPROD}; ssl_certificate {}; \
+         ssl_certificate_key {}; location / {{ return 200 'ok'; }} }}\n",
+        chain.display(),
+        key.display()
+    ));
+    let lab = Lab { pki, nginx, forti: leaf, le_root: issue(&Spec::ca("unused"), ec_key(), None) };
+    let tls = lab.tls("protocolo-integrado", PREPROD, &[&lab.pki.root]);
+    assert_eq!(tls["status"], "ok", "the preprod host's issuer is not known: {tls:#}");
+    assert!(codes(&tls).is_empty(), "{tls:#}");
+    let tls = lab.tls("protocolo-integrado", PROD, &[&lab.pki.root]);
+    assert_eq!(codes(&tls), vec!["TLS_INTERCEPTED"], "{tls:#}");
+    assert_eq!(tls["evidence"]["interception"]["by"], "unexpected-issuer");
+}

@@ -27,6 +27,8 @@ pub struct TlsFact {
     pub path: Path,
     pub roots: Arc<RootCertStore>,
     pub host: String,
+    /// The CA store the chain was verified against (`ca:store`'s path).
+    pub store: String,
     /// The verified connection, for the first taker (`http:<target>`); empty when the server
     /// refused to go on after verifying (see `refused`).
     pub session: Handoff<Session<TcpStream>>,

@@ -8,6 +8,7 @@
 
 use super::core::{Check, Ctx};
 use super::facts::{self, DateSample, HttpFact, IdentityFact, TlsFact};
+use super::host_curl::{self, CurlRequest, CurlSays};
 use crate::duration::humanize;
 use crate::model::code;
 use crate::model::Finding;
@@ -340,6 +341,71 @@ fn snippet(r: &Response) -> String {
     t.chars().take(120).collect()
 }
 
+/// What a verdict says, in words (said in Portuguese through `checks/phrases.toml`).
+fn says_text(s: CurlSays) -> &'static str {
+    match s {
+        CurlSays::Ok => "the server answered over TLS",
+        CurlSays::ServerUntrusted => "the server's certificate is not trusted",
+        CurlSays::ClientCertUnusable => "the client certificate could not be used",
+        CurlSays::ClientCertRejected => "the server refused the client certificate",
+        CurlSays::Other => "no verdict",
+    }
+}
+
+impl HttpCheck {
+    /// Our own verdict on the first request, in the terms of the host's curl; `None` when the
+    /// request got no answer for a reason that is not the certificates'.
+    fn ours(&self, o: &Outcome, mtls: bool, cert_unusable: bool, answered: bool) -> Option<CurlSays> {
+        let rejected = o.findings.iter().any(|f| {
+            matches!(
+                f.code,
+                code::CLIENT_CERT_REJECTED | code::CLIENT_CERT_CHAIN_NOT_SENT | code::CLIENT_CERT_ISSUER_NOT_ACCEPTED
+            )
+        });
+        if mtls && cert_unusable {
+            Some(CurlSays::ClientCertUnusable)
+        } else if mtls && rejected {
+            Some(CurlSays::ClientCertRejected)
+        } else if answered {
+            Some(CurlSays::Ok)
+        } else {
+            None
+        }
+    }
+
+    /// The host's `curl` on the first request, the way PHP's curl goes (PHP's store, the
+    /// module's certificate and password, the same address or proxy): evidence, and
+    /// `HOST_CURL_DISAGREES` when its verdict on the certificates differs from ours.
+    async fn host_curl(&self, ctx: &Ctx, fact: &TlsFact, url: &Url, ours: CurlSays, o: &mut Outcome) {
+        let s = &ctx.settings;
+        let left = s.deadline.saturating_sub(s.started.elapsed()).saturating_sub(Duration::from_secs(1));
+        let timeout = ctx.timeout().min(left);
+        if timeout < Duration::from_millis(200) {
+            return;
+        }
+        let (file, password) = match self.cert_check {
+            Some("cert:pucomex") => (s.pucomex_cert.as_deref(), s.pucomex_password.as_ref()),
+            Some(_) => (s.cert.as_deref(), s.cert_password.as_ref()),
+            None => (None, None),
+        };
+        let request =
+            CurlRequest { url, store: &fact.store, cert: file.map(|f| (f, password)), path: &fact.path, timeout };
+        let mtls = self.cert_check.is_some();
+        let Some(verdict) = host_curl::curl_verdict(&request, mtls).await else { return };
+        o.set_evidence("host_curl", &verdict);
+        // Our handshake verified the chain with the same store: a ServerUntrusted differs too.
+        if verdict.says != CurlSays::Other && verdict.says != ours {
+            o.push(
+                Finding::new(code::HOST_CURL_DISAGREES)
+                    .with("host", &fact.host)
+                    .with("tool", &verdict.tool)
+                    .with("curl", format!("{} ({})", says_text(verdict.says), verdict.result))
+                    .with("ours", says_text(ours)),
+            );
+        }
+    }
+}
+
 #[async_trait]
 impl Check for HttpCheck {
     fn id(&self) -> String {
@@ -616,10 +682,19 @@ impl Check for HttpCheck {
                 }
             }
         }
+        let first_url = steps.first().and_then(|s| s["url"].as_str()).and_then(|u| Url::parse(u).ok());
+        let first_answered = steps.first().is_some_and(|s| s.get("status").is_some());
         o.set_evidence("requests", steps);
         let clock = link.clock.take();
         let connections = link.close().await;
         o.set_evidence("connections", connections);
+        if let Some(url) = first_url {
+            let cert_unusable = identity.is_none() && cert_path.as_deref().is_some_and(|p| p != facts::NOT_CONFIGURED);
+            // Without a verdict of ours (a held long-poll, a timeout) there is nothing to compare.
+            if let Some(ours) = self.ours(&o, mtls, cert_unusable, first_answered) {
+                self.host_curl(ctx, fact, &url, ours, &mut o).await;
+            }
+        }
         if let Some((url, status)) = last_ok {
             o = o
                 .summary("url", url)

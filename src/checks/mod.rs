@@ -10,6 +10,7 @@ pub mod database;
 pub mod dns;
 pub mod facts;
 pub mod gearman;
+pub mod host_curl;
 pub mod host_tools;
 pub mod http;
 pub mod ntp;

@@ -5,7 +5,8 @@
 
 use super::core::{Check, Ctx};
 pub use super::facts::Reached;
-use super::facts::Resolved;
+use super::facts::{check_id_for, IdentityFact, Resolved};
+use super::trust::TrustStore;
 use crate::duration::humanize;
 use crate::model::code;
 use crate::model::Finding;
@@ -21,6 +22,16 @@ use tokio::net::TcpStream;
 
 pub struct TcpCheck {
     target: Target,
+}
+
+/// How far a service's route went: each step's result in words, and the route's failure.
+#[derive(Default)]
+struct RouteWalk {
+    tcp: String,
+    tls: Option<String>,
+    http: Option<String>,
+    /// The step that failed and why.
+    failed: Option<(&'static str, String)>,
 }
 
 impl TcpCheck {
@@ -46,6 +57,15 @@ impl Check for TcpCheck {
     }
     fn depends_on(&self) -> Vec<String> {
         vec![self.dns_id()]
+    }
+    /// The store and the client certificate, for the TLS and HTTP of the services' routes
+    /// (when they are part of the run).
+    fn uses(&self) -> Vec<String> {
+        let mut u = vec!["ca:store".to_string()];
+        if self.target.mutual_tls {
+            u.push(check_id_for(&self.target.name).to_string());
+        }
+        u
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
@@ -105,73 +125,198 @@ impl TcpCheck {
                     .with("route", &text)
                     .with("ours", &ours),
             );
-            let result = match &route {
+            let services = names.join(", ");
+            // The route's one failure, said naming the services that take it and their proxy.
+            let route_failed = |step: &str, error: String| {
+                Finding::new(code::SERVICE_ROUTE_FAILED)
+                    .with("services", &services)
+                    .with("route", &text)
+                    .with("host", &host)
+                    .with("step", step)
+                    .with("error", error)
+            };
+            let mut walk = RouteWalk::default();
+            let stream = match &route {
                 Route::Proxy { url, .. } => match proxy::connect(url, &host, port, timeout).await {
-                    Ok(stream) => {
-                        // The TLS that service gets through its proxy: an inspecting proxy
-                        // shows in the chain it presents.
-                        if let Some(f) = self.intercepted_on(stream, &host, timeout).await {
-                            o.push(f);
-                        }
-                        "connected".to_string()
-                    }
+                    Ok(stream) => Some(stream),
                     Err(e) => {
                         o.push(proxy_finding(&e, &text, &host, port));
-                        e.to_string()
+                        walk.failed = Some(("proxy", e.to_string()));
+                        walk.tcp = e.to_string();
+                        None
                     }
                 },
                 _ => {
                     let addr = ctx.fact::<Resolved>(&self.dns_id()).and_then(|r| r.addrs.first().copied());
                     match addr {
-                        None => "not tried: the name has no address here".to_string(),
+                        None => {
+                            walk.tcp = "not tried: the name has no address here".to_string();
+                            None
+                        }
                         Some(ip) => {
                             let addr = SocketAddr::new(ip, port);
-                            match connect::attempt(addr, timeout).await {
-                                Attempt::Connected(_) => "connected".to_string(),
-                                Attempt::Timeout => {
-                                    o.push(
-                                        Finding::new(code::TCP_TIMEOUT)
-                                            .with("host", &host)
-                                            .with("addr", addr)
-                                            .with("timeout", humanize(timeout)),
-                                    );
-                                    "timeout".to_string()
-                                }
-                                Attempt::Refused => {
-                                    o.push(Finding::new(code::TCP_REFUSED).with("host", &host).with("addr", addr));
-                                    "refused".to_string()
-                                }
-                                Attempt::Unreachable(e) => {
-                                    o.push(
-                                        Finding::new(code::TCP_UNREACHABLE)
-                                            .with("host", &host)
-                                            .with("addr", addr)
-                                            .with("error", &e),
-                                    );
-                                    format!("unreachable: {e}")
+                            let attempt = match connect::attempt(addr, timeout).await {
+                                Attempt::Connected(stream) => Ok(stream),
+                                Attempt::Timeout => Err((
+                                    "timeout".to_string(),
+                                    Finding::new(code::TCP_TIMEOUT)
+                                        .with("host", &host)
+                                        .with("addr", addr)
+                                        .with("timeout", humanize(timeout)),
+                                )),
+                                Attempt::Refused => Err((
+                                    "refused".to_string(),
+                                    Finding::new(code::TCP_REFUSED).with("host", &host).with("addr", addr),
+                                )),
+                                Attempt::Unreachable(e) => Err((
+                                    format!("unreachable: {e}"),
+                                    Finding::new(code::TCP_UNREACHABLE)
+                                        .with("host", &host)
+                                        .with("addr", addr)
+                                        .with("error", &e),
+                                )),
+                            };
+                            match attempt {
+                                Ok(stream) => Some(stream),
+                                Err((state, finding)) => {
+                                    o.push(finding);
+                                    walk.failed = Some(("tcp", format!("{addr}: {state}")));
+                                    walk.tcp = state;
+                                    None
                                 }
                             }
                         }
                     }
                 }
             };
-            evidence.push(serde_json::json!({"services": names, "route": text, "result": result}));
+            if let Some(stream) = stream {
+                walk.tcp = "connected".to_string();
+                // TLS and HTTP over that same connection, as the service would get them.
+                if let Some(f) = self.tls_and_http(ctx, stream, &host, timeout, &mut walk).await {
+                    o.push(f);
+                }
+            }
+            if let Some((step, error)) = walk.failed.clone() {
+                o.push(route_failed(step, error));
+            }
+            let mut said = format!("via {text} ({services}): TCP {}", walk.tcp);
+            if let Some(t) = &walk.tls {
+                said += &format!("; TLS {t}");
+            }
+            if let Some(h) = &walk.http {
+                said += &format!("; HTTP {h}");
+            }
+            evidence.push(serde_json::json!({"services": names, "route": text, "result": walk.tcp,
+                                             "tls": walk.tls, "http": walk.http, "said": said}));
         }
         o.set_evidence("service_routes", evidence);
     }
 
-    /// A capture-only handshake over a service's tunnel, judged for interception.
-    async fn intercepted_on(&self, stream: TcpStream, host: &str, timeout: std::time::Duration) -> Option<Finding> {
-        let name = crate::net::tls::server_name(host).ok()?;
-        let client = crate::net::tls::Client::new(crate::net::tls::Verify::CaptureOnly);
-        let chain = match client.handshake(stream, &name, timeout).await {
-            Ok(s) => s.seen.chain,
-            Err(f) => f.seen.chain,
+    /// TLS over a service's connection and one request of the target's address over it: verified
+    /// against `ca:store` with the client certificate of `cert:*` when they are part of the run
+    /// (else only the chain is captured and judged for interception). What happened goes in
+    /// `walk`; the finding returned is an interception.
+    async fn tls_and_http(
+        &self,
+        ctx: &Ctx,
+        stream: TcpStream,
+        host: &str,
+        timeout: std::time::Duration,
+        walk: &mut RouteWalk,
+    ) -> Option<Finding> {
+        use crate::net::tls::{Client, ClientIdentity, HsError, Verify};
+        let Ok(name) = crate::net::tls::server_name(host) else { return None };
+        let roots = ctx.fact::<TrustStore>("ca:store").map(|s| std::sync::Arc::new(super::trust::roots_of(s)));
+        let mtls = self.target.mutual_tls;
+        let identity = if mtls {
+            ctx.fact::<IdentityFact>(check_id_for(&self.target.name))
+                .and_then(|f| f.identity.as_ref())
+                .and_then(|id| ClientIdentity::new(id.certs.clone(), id.key.clone_key()).ok())
+        } else {
+            None
         };
-        let infos: Vec<crate::pki::CertInfo> = chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
+        let verify = match &roots {
+            Some(r) => Verify::Roots(std::sync::Arc::clone(r)),
+            None => Verify::CaptureOnly,
+        };
+        let client = Client::new(verify).identity(identity).alpn(&[b"http/1.1"]);
+        let (session, seen, error) = match client.handshake(stream, &name, timeout).await {
+            Ok(s) => {
+                let seen = s.seen.clone();
+                (Some(s), seen, None)
+            }
+            Err(f) => (None, f.seen, Some(f.error)),
+        };
+        let infos: Vec<crate::pki::CertInfo> = seen.chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
         let expected = crate::targets::expected_issuers(&self.target.name, host);
-        let i = crate::interception::detect(&infos, expected)?;
-        Some(Finding::new(code::TLS_INTERCEPTED).with("host", host).with("vendor", i.vendor).with("issuer", i.issuer))
+        if let Some(i) = crate::interception::detect(&infos, expected) {
+            walk.tls = Some(format!("intercepted ({})", i.vendor));
+            walk.failed = Some(("tls", format!("the chain was made by {} ({})", i.vendor, i.issuer)));
+            return Some(
+                Finding::new(code::TLS_INTERCEPTED)
+                    .with("host", host)
+                    .with("vendor", &i.vendor)
+                    .with("issuer", &i.issuer),
+            );
+        }
+        let cert_refused = |e: &HsError| matches!(e, HsError::Tls(rustls::Error::AlertReceived(a)) if crate::net::tls::is_client_cert_alert(a));
+        let session = match (session, error) {
+            (Some(s), _) => s,
+            (None, Some(e)) if roots.is_none() => {
+                // Not judged without the store (ca:store is not part of this run), as on ours.
+                walk.tls = Some(format!("not judged (ca:store is not part of this run): {e}"));
+                return None;
+            }
+            (None, Some(e)) if mtls && cert_refused(&e) => {
+                // The certificate's refusal, not the route's: `http:<target>` says it on ours.
+                walk.tls = Some(format!("the server refused the client certificate: {e}"));
+                return None;
+            }
+            (None, Some(e)) => {
+                walk.tls = Some(format!("failed: {e}"));
+                walk.failed = Some(("tls", e.to_string()));
+                return None;
+            }
+            (None, None) => return None,
+        };
+        let version = seen.version.clone().unwrap_or_else(|| "?".into());
+        if roots.is_none() {
+            // Nothing to verify against: the chain was only captured.
+            walk.tls = Some(format!("{version}, not verified (ca:store is not part of this run)"));
+            return None;
+        }
+        walk.tls = Some(format!("{version}, verified"));
+        let mut conn = crate::net::http::Connection::new(session.stream);
+        let request = crate::net::http::Request::get(&self.target.url).header("Accept", "*/*");
+        let result = conn.send(&request, crate::net::http::Limits::default(), timeout).await;
+        let failure = match result {
+            Ok(r) if mtls && super::host_curl::cert_page(r.status, &r.text()) => {
+                // The certificate's refusal, not the route's (as above).
+                walk.http = Some(format!("{} (the server refused the client certificate)", r.status));
+                None
+            }
+            Ok(r) => {
+                walk.http = Some(r.status.to_string());
+                None
+            }
+            Err(crate::net::http::HttpError::Io(io)) => {
+                let e = HsError::from_io(io);
+                if mtls && cert_refused(&e) {
+                    walk.http = Some(format!("the server refused the client certificate: {e}"));
+                    None
+                } else {
+                    walk.http = Some(format!("failed: {e}"));
+                    Some(e.to_string())
+                }
+            }
+            Err(e) => {
+                walk.http = Some(format!("failed: {e}"));
+                Some(e.to_string())
+            }
+        };
+        conn.close(std::time::Duration::from_millis(300).min(timeout)).await;
+        walk.failed = failure.map(|e| ("http", e));
+        None
     }
 
     /// The target as this shell reaches it.

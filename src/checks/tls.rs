@@ -386,6 +386,7 @@ impl Check for TlsCheck {
             path,
             roots,
             host,
+            store: store.path.clone(),
             session: Handoff::new(session),
             identity_offered,
             refused,

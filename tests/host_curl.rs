@@ -1,0 +1,185 @@
+//! The host's own `curl` asked the way PHP's curl goes, against a real nginx that verifies
+//! client certificates (`ssl_verify_client on`) with a client PKI the suite makes: its verdict
+//! agrees with pen-doctor's for a good certificate and for a wrong password, disagrees for a
+//! PKCS#12 only pen-doctor opens (RC2/3DES, which OpenSSL 3 refuses without its legacy
+//! provider); the password never reaches curl's command line or environment (a stand-in curl
+//! on `PATH` records both, then runs the real one) nor any report.
+
+mod support;
+use support::pki_tls;
+
+use pki_tls::*;
+use std::path::{Path, PathBuf};
+
+const PASS: &str = "Senha-Do-Curl-7";
+const WRONG: &str = "Errada-Do-Curl-9";
+
+struct Lab {
+    pki: Pki,
+    nginx: Nginx,
+    store: PathBuf,
+    client: Issued,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let pki = Pki::new();
+        let (key, chain) = pki.serve("api.test");
+        let client_root = pki.client_ca_file();
+        let conf = format!(
+            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {}; \
+             ssl_certificate_key {}; ssl_verify_client on; ssl_client_certificate {};\n\
+             location / {{ return 200 'ok'; }}\n}}\n",
+            chain.display(),
+            key.display(),
+            client_root.display()
+        );
+        let nginx = Nginx::on_free_port(&conf);
+        let store = pki.write("store.pem", pki.root.pem());
+        let client = pki.client(&Spec::client("ORGAO CURL:00394460000141", "ICP-Brasil"));
+        Lab { pki, nginx, store, client }
+    }
+
+    /// `check --only http` of Pucomex (mutual TLS, the base URL asked as is) with `cert` and
+    /// `password`, in `format`; `path` is prepended to `PATH` (a stand-in curl).
+    fn run(&self, cert: &Path, password: &str, format: &str, path: Option<&Path>) -> Run {
+        let port = self.nginx.port();
+        let endpoint = format!("pucomex=https://api.test:{port}/");
+        let resolve = format!("api.test:{port}:127.0.0.1");
+        let search = match path {
+            Some(p) => format!("{}:{}", p.display(), support::CLEAN_PATH),
+            None => support::CLEAN_PATH.to_string(),
+        };
+        let run = pen_doctor(
+            &[
+                "check",
+                "--target",
+                "pucomex",
+                "--endpoint",
+                &endpoint,
+                "--resolve",
+                &resolve,
+                "--only",
+                "http",
+                "--timeout",
+                "3s",
+                "--format",
+                format,
+                "--ca-bundle",
+                self.store.to_str().unwrap(),
+                "--pucomex-cert",
+                cert.to_str().unwrap(),
+                "--pucomex-password-env",
+                "CP",
+            ],
+            &[("CP", password), ("PATH", &search)],
+        );
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        for secret in [PASS, WRONG] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "the password leaked ({format})\n{run}"
+            );
+        }
+        run
+    }
+
+    fn http(&self, cert: &Path, password: &str) -> serde_json::Value {
+        let run = self.run(cert, password, "json", None);
+        for format in ["human", "markdown"] {
+            self.run(cert, password, format, None);
+        }
+        check(&run.json(), "http:pucomex").clone()
+    }
+
+    fn encrypted_pem(&self) -> PathBuf {
+        self.pki.write("client.pem", self.client.pem() + &self.client.key_pem_pkcs8_encrypted(PASS))
+    }
+}
+
+#[test]
+fn a_good_certificate_curl_and_pen_doctor_agree() {
+    let lab = Lab::new();
+    let http = lab.http(&lab.encrypted_pem(), PASS);
+    assert_eq!(http["status"], "ok", "{http:#}");
+    assert!(codes(&http).is_empty(), "{http:#}");
+    let curl = &http["evidence"]["host_curl"];
+    assert_eq!(curl["says"], "ok", "{http:#}");
+    assert_eq!(curl["exit"], 0);
+    assert_eq!(curl["http_code"], 200);
+    // Both went in, each with the client certificate (nginx answers 400 without one): one
+    // request of ours and one of curl per run (json, human, markdown).
+    let log = lab.nginx.access_log();
+    let ok = |agent: &str| log.lines().filter(|l| l.contains("\" 200 ") && l.contains(agent)).count();
+    assert_eq!((ok("pen-doctor/"), ok("curl/")), (3, 3), "{log}");
+}
+
+#[test]
+fn a_wrong_password_both_refuse_and_it_shows_nowhere() {
+    let lab = Lab::new();
+    let http = lab.http(&lab.encrypted_pem(), WRONG);
+    assert!(!codes(&http).contains(&"HOST_CURL_DISAGREES".to_string()), "{http:#}");
+    let curl = &http["evidence"]["host_curl"];
+    assert_eq!(curl["says"], "client-cert-unusable", "{http:#}");
+    assert_eq!(curl["exit"], 58, "{http:#}");
+}
+
+#[test]
+fn a_pkcs12_only_pen_doctor_opens_is_a_disagreement() {
+    let lab = Lab::new();
+    let pem = lab.pki.write("plain.pem", lab.client.pem() + &lab.client.key_pem());
+    let legacy = lab.pki.path("legacy.p12");
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs12", "-export", "-legacy", "-in", pem.to_str().unwrap(), "-out", legacy.to_str().unwrap()])
+        .args(["-passout", &format!("pass:{PASS}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let http = lab.http(&legacy, PASS);
+    // Ours: accepted. curl (OpenSSL 3 without the legacy provider): cannot open it.
+    assert_eq!(codes(&http), vec!["HOST_CURL_DISAGREES"], "{http:#}");
+    assert_eq!(http["status"], "warn");
+    assert_eq!(http["evidence"]["host_curl"]["says"], "client-cert-unusable", "{http:#}");
+    let f = finding(&http, "HOST_CURL_DISAGREES");
+    assert!(f["params"]["curl"].as_str().unwrap().contains("could not be used"), "{f:#}");
+    assert_eq!(f["params"]["ours"], "the server answered over TLS");
+    assert!(f["message"].as_str().unwrap().contains("api.test"), "{f:#}");
+    // Said in Portuguese in a Portuguese report, the verdicts' words too.
+    let human = lab.run(&legacy, PASS, "human", None);
+    assert!(human.stdout.contains("o certificado do cliente não pôde ser usado"), "{human}");
+}
+
+#[test]
+fn the_password_reaches_curl_on_its_stdin_only() {
+    let lab = Lab::new();
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record");
+    std::fs::create_dir(&record).unwrap();
+    let wrapper = dir.path().join("curl");
+    // The stand-in: records its own command line, stdin and environment as the kernel shows
+    // them, then becomes the real curl (same process, same stdin).
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\ncat /proc/$$/cmdline > {r}/cmdline\nreadlink /proc/$$/fd/0 > {r}/stdin\n\
+             cat /proc/$$/environ > {r}/environ\nexec /usr/bin/curl \"$@\"\n",
+            r = record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = lab.run(&lab.encrypted_pem(), PASS, "json", Some(dir.path()));
+    let http = check(&run.json(), "http:pucomex").clone();
+    assert_eq!(http["evidence"]["host_curl"]["says"], "ok", "{http:#}");
+    assert!(http["evidence"]["host_curl"]["tool"].as_str().unwrap().contains(wrapper.to_str().unwrap()), "{http:#}");
+    let cmdline = std::fs::read(record.join("cmdline")).unwrap();
+    let args: Vec<String> =
+        cmdline.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    assert_eq!(&args[args.len() - 2..], ["-K", "-"], "{args:?}");
+    assert!(!args.iter().any(|a| a.contains(PASS)), "{args:?}");
+    let environ = std::fs::read(record.join("environ")).unwrap();
+    assert!(!String::from_utf8_lossy(&environ).contains(PASS), "the password is in curl's environment");
+    assert!(!String::from_utf8_lossy(&environ).contains("CP="), "pen-doctor's environment reached curl");
+    let stdin = std::fs::read_to_string(record.join("stdin")).unwrap();
+    assert!(stdin.starts_with("pipe:"), "curl's stdin is {stdin}");
+}
