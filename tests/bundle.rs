@@ -69,11 +69,7 @@ fn assert_clean(all: &[String], what: &str, text: &str) {
 }
 
 fn sei_copy() -> tempfile::TempDir {
-    let dir = temp_dir("bundle-sei");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let ok = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).status().unwrap();
-    assert!(ok.success());
-    dir
+    support::node::sei_copy("modpen4")
 }
 
 /// The host tree the run reads (`PEN_DOCTOR_ROOT`): supervisord's configuration with includes,

@@ -698,7 +698,7 @@ fn the_report_says_which_configuration_it_used_and_why() {
 #[test]
 fn an_unreadable_configuration_shows_the_node_checks_as_skipped_behind_it() {
     let ns = Netns::new();
-    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/broken");
+    let broken = support::node::sei_fixture("broken");
     let mut cmd = pen_doctor(&ns);
     cmd.args(["check", "--format", "json", "--timeout", "1s", "--sei-dir"]).arg(&broken);
     let report = cmd.run().json();

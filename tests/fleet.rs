@@ -21,7 +21,7 @@ const PROD_PENDENCIAS: &str = "https://pendencias.conectagov.processoeletronico.
 /// with the production addresses, its `LocalizacaoCertificado` naming `cert`.
 fn sei_tree(dir: &Path, name: &str, production: bool, cert: &Path) -> PathBuf {
     let sei = dir.join(name);
-    copy_tree(&Path::new(ROOT).join("fixtures/sei/modpen4"), &sei);
+    support::node::copy_sei_tree("modpen4", &sei);
     let cfg = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
     let mut text = fs::read_to_string(&cfg).unwrap();
     text = text.replace("/opt/sei/config/mod-pen/certificado.pem", &cert.display().to_string());

@@ -54,7 +54,7 @@ fn supervised_root(proxy: &str) -> (tempfile::TempDir, Proc) {
 }
 
 fn run_tcp(ns: &Netns, root: &Path) -> serde_json::Value {
-    let sei = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+    let sei = support::node::sei_fixture("modpen4");
     let mut cmd = pen_doctor(ns);
     cmd.args(["check", "--format", "json", "--only", "tcp", "--target", "tramita"])
         .args(["--endpoint", "tramita=https://api.tramita.test/", "--timeout", "2s", "--sei-dir"])

@@ -40,6 +40,7 @@
 
 mod ports;
 
+mod args;
 mod dns;
 pub mod mariadb;
 mod netns;
@@ -52,6 +53,7 @@ pub mod report;
 mod slowfs;
 mod tcp;
 
+pub use args::CheckArgs;
 pub use dns::{
     dns_query, DnsReply, Dnsmasq, GarbageDns, SilentUdp, UdpBehaviour, UdpResponder, Zone, QTYPE_A, QTYPE_AAAA,
     RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
@@ -499,18 +501,11 @@ pub fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
     p
 }
 
-/// Copies the directory tree `from` into `to` (created if missing), files and directories.
+/// Copies the directory tree `from` into `to` (created if missing) as `cp -a` does: files,
+/// directories, links, modes and times.
 pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("cannot create {}: {e}", to.display()));
+    must(Command::new("cp").arg("-a").arg(from.join(".")).arg(to));
 }
 
 /// ISRG Root X1 as the system's CA store holds it (PEM): the public root Tramita's chain ends in.
