@@ -74,31 +74,14 @@ impl Drop for DateServer {
 /// nobody listens on.
 fn run(pki: &Pki, server: &DateServer) -> serde_json::Value {
     let store = pki.write("store.pem", pki.root.pem());
-    let endpoint = format!("protocolo-integrado=https://pi.test:{}/ProtocoloWS/integradorService?wsdl", server.port);
-    let resolve = format!("pi.test:{}:127.0.0.1", server.port);
-    let dead_ntp = format!("127.0.0.1:{}", free_port());
-    let run = pen_doctor(
-        &[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--ca-bundle",
-            store.to_str().unwrap(),
-            "--ntp-server",
-            &dead_ntp,
-            "--only",
-            "ntp,http",
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let args = CheckArgs::new()
+        .service("protocolo-integrado", "pi.test", server.port, "/ProtocoloWS/integradorService?wsdl")
+        .ca_bundle(&store)
+        .flag("--ntp-server", format!("127.0.0.1:{}", free_port()))
+        .only("ntp,http")
+        .timeout("2s")
+        .json();
+    let run = pen_doctor(&args.strs(), &[]);
     run.json()
 }
 

@@ -12,7 +12,7 @@ use support::pki_tls::{ec_key, issue, Spec};
 use support::*;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -216,26 +216,14 @@ impl Lab {
 
     /// `check` flags for the Protocolo Integrado target at `path` of this nginx.
     fn pi_args(&self, path: &str) -> Vec<String> {
-        let port = self.port;
-        strings(&[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &format!("protocolo-integrado=https://pi.test:{port}{path}"),
-            "--resolve",
-            &format!("pi.test:{port}:127.0.0.1"),
-            "--ca-bundle",
-            self.ca_bundle.to_str().unwrap(),
-            "--only",
-            "http",
-            "--timeout",
-            "3s",
-            "--deadline",
-            "20s",
-            "--sei-dir",
-            "/nonexistent-sei",
-        ])
+        CheckArgs::new()
+            .service("protocolo-integrado", "pi.test", self.port, path)
+            .ca_bundle(&self.ca_bundle)
+            .only("http")
+            .timeout("3s")
+            .args(&["--deadline", "20s", "--sei-dir", "/nonexistent-sei"])
+            .argv()
+            .to_vec()
     }
 }
 
@@ -418,11 +406,7 @@ fn supervisord_program_printing_passwords_leaks_nothing() {
 fn passwords_inside_urls_are_never_printed() {
     let lab = Lab::start();
     let port = lab.port;
-    let sei = temp_dir("redaction-sei");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let copied =
-        std::process::Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(sei.path()).status();
-    assert!(copied.unwrap().success());
+    let sei = support::node::sei_copy("modpen4");
     let edit = |rel: &str, from: &str, to: &str| {
         let p = sei.path().join(rel);
         let text = std::fs::read_to_string(&p).unwrap();
@@ -440,25 +424,17 @@ fn passwords_inside_urls_are_never_printed() {
         &format!("https://pen:{URL_PW}@pi.test:{port}/interoperabilidade/rest/v3/"),
     );
     let closed = free_port(Host);
-    let args = strings(&[
-        "check",
-        "--sei-dir",
-        sei.path().to_str().unwrap(),
-        "--target",
-        "tramita,protocolo-integrado",
-        "--resolve",
-        &format!("pi.test:{port}:127.0.0.1"),
-        "--ca-bundle",
-        lab.ca_bundle.to_str().unwrap(),
-        "--supervisor",
-        &format!("http://127.0.0.1:{closed}"),
-        "--skip",
-        "ntp,process,cron,gearman",
-        "--timeout",
-        "2s",
-        "--deadline",
-        "20s",
-    ]);
+    let args = CheckArgs::new()
+        .flag("--sei-dir", sei.path().to_str().unwrap())
+        .target("tramita,protocolo-integrado")
+        .resolve("pi.test", port, "127.0.0.1")
+        .ca_bundle(&lab.ca_bundle)
+        .flag("--supervisor", format!("http://127.0.0.1:{closed}"))
+        .flag("--skip", "ntp,process,cron,gearman")
+        .timeout("2s")
+        .flag("--deadline", "20s")
+        .argv()
+        .to_vec();
     let mut forms = leak_forms(None, URL_PW);
     forms.extend(leak_forms(None, SUP_PW));
     // The Protocolo Integrado password of the SEI configuration, echoed by the peer.
@@ -549,21 +525,15 @@ fn a_proxy_echoing_proxy_authorization_leaks_nothing() {
     let proxy = EchoProxy::start();
     let proxy_url =
         format!("http://{PROXY_USER}:{}@127.0.0.1:{}", utf8_percent_encode(PROXY_PW, NON_ALPHANUMERIC), proxy.port);
-    let args = strings(&[
-        "check",
-        "--target",
-        "tramita",
-        "--endpoint",
-        "tramita=https://tramita.test/",
-        "--resolve",
-        "tramita.test:443:127.0.0.1",
-        "--only",
-        "tcp",
-        "--timeout",
-        "2s",
-        "--sei-dir",
-        "/nonexistent-sei",
-    ]);
+    let args = CheckArgs::new()
+        .target("tramita")
+        .endpoint("tramita", "https://tramita.test/")
+        .resolve("tramita.test", 443, "127.0.0.1")
+        .only("tcp")
+        .timeout("2s")
+        .flag("--sei-dir", "/nonexistent-sei")
+        .argv()
+        .to_vec();
     let forms = leak_forms(Some(PROXY_USER), PROXY_PW);
     let outs = every_output(&args, &[("HTTPS_PROXY", &proxy_url)]);
     for o in &outs {

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
 use support::pki_tls;
-use support::{check, pen_doctor, Host, Run, RunExt};
+use support::{check, pen_doctor, CheckArgs, Host, Run, RunExt};
 
 const PASSWORD: &str = "Sei-Log-Db-S3cret!";
 
@@ -376,10 +376,7 @@ fn a_quiet_log_passes_and_since_narrows_the_window() {
 
 /// A copy of the `modpen4` SEI fixture (mod-sei-pen `version`) whose `BancoSEI` names `fx`.
 fn sei_tree(fx: &Fixture, version: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).output().unwrap();
-    assert!(out.status.success());
+    let dir = support::node::sei_copy("modpen4");
     let path = dir.path().join("config/ConfiguracaoSEI.php");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
@@ -461,29 +458,14 @@ impl Lab {
 
     /// Runs `--only sei,tls` against the lab with the given trust store.
     fn run(&self, fx: &Fixture, store: &std::path::Path) -> Value {
-        let endpoint = format!("tramita={}", self.tramita());
-        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port());
-        json_report(
-            &[
-                "--only",
-                "sei,tls",
-                "--target",
-                "tramita",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                store.to_str().unwrap(),
-                "--db",
-                &fx.url(),
-                "--timeout",
-                "3s",
-                "--lang",
-                "en",
-            ],
-            &[],
-        )
+        let args = CheckArgs::new()
+            .only("sei,tls")
+            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/rest/v3/")
+            .ca_bundle(store)
+            .flag("--db", fx.url())
+            .timeout("3s")
+            .flag("--lang", "en");
+        json_report(&args.flags(), &[])
     }
 }
 

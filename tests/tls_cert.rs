@@ -4,7 +4,6 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use support::copy_tree;
 use support::pki_tls::*;
 
 const PASS: &str = "s3nh@-Secreta-42";
@@ -272,7 +271,7 @@ fn certificate_and_password_from_the_sei_configuration() {
     let c = good_client(&pki);
     let cert = pki.write("certificado.pem", c.pem() + &c.key_pem_pkcs8_encrypted(FIXTURE_PASS));
     let sei = pki.path("sei");
-    copy_tree(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"), &sei);
+    support::node::copy_sei_tree("modpen4", &sei);
     let conf = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
     let text = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, text.replace("/opt/sei/config/mod-pen/certificado.pem", cert.to_str().unwrap())).unwrap();

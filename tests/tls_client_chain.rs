@@ -42,33 +42,14 @@ impl Lab {
     }
 
     fn run(&self, cert: &std::path::Path) -> serde_json::Value {
-        let port = self.nginx.port();
-        let endpoint = format!("tramita=https://api.test:{port}/interoperabilidade/soap/v3/");
-        let resolve = format!("api.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--target",
-                "tramita",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--only",
-                "http",
-                "--timeout",
-                "2s",
-                "--format",
-                "json",
-                "--ca-bundle",
-                self.store.to_str().unwrap(),
-                "--cert",
-                cert.to_str().unwrap(),
-                "--cert-password-env",
-                "CP",
-            ],
-            &[("CP", PASS)],
-        );
+        let args = CheckArgs::new()
+            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/soap/v3/")
+            .only("http")
+            .timeout("2s")
+            .json()
+            .ca_bundle(&self.store)
+            .cert(cert, "CP");
+        let run = pen_doctor(&args.strs(), &[("CP", PASS)]);
         assert!(!run.stdout.contains(PASS) && !run.stderr.contains(PASS), "the password leaked");
         run.json()
     }

@@ -69,28 +69,8 @@ impl Lab {
         let store = self
             .pki
             .write(&format!("store-{}.pem", roots.len()), roots.iter().map(|r| r.pem()).collect::<Vec<_>>().concat());
-        let endpoint = format!("{target}=https://{host}:{port}/");
-        let resolve = format!("{host}:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--target",
-                target,
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--only",
-                only,
-                "--timeout",
-                "2s",
-                "--format",
-                "json",
-                "--ca-bundle",
-                store.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let args = CheckArgs::new().service(target, host, port, "/").only(only).timeout("2s").json().ca_bundle(&store);
+        let run = pen_doctor(&args.strs(), &[]);
         run.json()
     }
 }

@@ -144,21 +144,17 @@ impl Lab {
 
     /// Runs `check` for one target whose endpoint is `https://host:port/path`.
     fn run(&self, target: &str, host: &str, path: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-        let port = self.nginx.port();
-        let endpoint = format!("{target}=https://{host}:{port}{path}");
-        let resolve = format!("{host}:{port}:127.0.0.1");
-        let mut args = vec!["check", "--target", target, "--endpoint", &endpoint, "--resolve", &resolve];
+        let mut args = CheckArgs::new().service(target, host, self.nginx.port(), path);
         if !extra.contains(&"--timeout") {
-            args.extend(["--timeout", "2s"]);
+            args = args.timeout("2s");
         }
         if !extra.contains(&"--format") {
-            args.extend(["--format", "json"]);
+            args = args.json();
         }
         if !extra.contains(&"--ca-bundle") {
-            args.extend(["--ca-bundle", self.store.to_str().unwrap()]);
+            args = args.ca_bundle(&self.store);
         }
-        args.extend_from_slice(extra);
-        let run = pen_doctor(&args, env);
+        let run = pen_doctor(&args.args(extra).strs(), env);
         for secret in [PASS, PI_PASS] {
             assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "a password leaked");
         }
@@ -443,28 +439,13 @@ fn hostile_servers_give_findings_within_the_timeout() {
         (Hostile::Silent, "TLS_TIMEOUT"),
     ] {
         let port = hostile(kind);
-        let endpoint = format!("protocolo-integrado=https://bad.test:{port}/");
-        let resolve = format!("bad.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--only",
-                "tls",
-                "--target",
-                "protocolo-integrado",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                store.to_str().unwrap(),
-                "--timeout",
-                "1s",
-                "--format",
-                "json",
-            ],
-            &[],
-        );
+        let args = CheckArgs::new()
+            .only("tls")
+            .service("protocolo-integrado", "bad.test", port, "/")
+            .ca_bundle(&store)
+            .timeout("1s")
+            .json();
+        let run = pen_doctor(&args.strs(), &[]);
         let json = run.json();
         let tls = check(&json, "tls:protocolo-integrado");
         assert_eq!(codes(tls), vec![code], "{tls:#}");
@@ -540,25 +521,13 @@ fn client_certificate_refused_with_a_tls_alert() {
     let lab = Lab::new();
     for flag in ["-tls1_2", "-tls1_3"] {
         let (_s_server, port) = s_server(&lab, flag);
-        let endpoint = format!("pucomex=https://good.test:{port}/");
-        let resolve = format!("good.test:{port}:127.0.0.1");
-        let base = [
-            "check",
-            "--only",
-            "http",
-            "--target",
-            "pucomex",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--ca-bundle",
-            lab.store.to_str().unwrap(),
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-        ];
+        let args = CheckArgs::new()
+            .only("http")
+            .service("pucomex", "good.test", port, "/")
+            .ca_bundle(&lab.store)
+            .timeout("2s")
+            .json();
+        let base = args.strs();
         // No certificate: the server's alert is the refusal; the server chain itself is fine.
         let json = pen_doctor(&base, &[]).json();
         assert_eq!(check(&json, "tls:pucomex")["status"], "ok", "{flag}: {json:#}");
@@ -652,28 +621,13 @@ fn hostile_http_answers_give_findings_within_the_timeout() {
         (BadHttp::Trickle, "HTTP_TIMEOUT"),
     ] {
         let port = bad_https(&lab, how);
-        let endpoint = format!("protocolo-integrado=https://good.test:{port}/ProtocoloWS/integradorService?wsdl");
-        let resolve = format!("good.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--only",
-                "http",
-                "--target",
-                "protocolo-integrado",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                lab.store.to_str().unwrap(),
-                "--timeout",
-                "1s",
-                "--format",
-                "json",
-            ],
-            &[],
-        );
+        let args = CheckArgs::new()
+            .only("http")
+            .service("protocolo-integrado", "good.test", port, "/ProtocoloWS/integradorService?wsdl")
+            .ca_bundle(&lab.store)
+            .timeout("1s")
+            .json();
+        let run = pen_doctor(&args.strs(), &[]);
         let json = run.json();
         let http = check(&json, "http:protocolo-integrado");
         assert_eq!(codes(http), vec![code], "{http:#}");

@@ -8,28 +8,13 @@ use support::pki_tls;
 use pki_tls::*;
 
 fn tls(nginx: &Nginx, php_store: &std::path::Path, root: &std::path::Path) -> serde_json::Value {
-    let endpoint = format!("protocolo-integrado=https://pi.test:{}/", nginx.port());
-    let resolve = format!("pi.test:{}:127.0.0.1", nginx.port());
-    let run = pen_doctor(
-        &[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--only",
-            "tls",
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-            "--ca-bundle",
-            php_store.to_str().unwrap(),
-        ],
-        &[("PEN_DOCTOR_ROOT", root.to_str().unwrap())],
-    );
+    let args = CheckArgs::new()
+        .service("protocolo-integrado", "pi.test", nginx.port(), "/")
+        .only("tls")
+        .timeout("2s")
+        .json()
+        .ca_bundle(php_store);
+    let run = pen_doctor(&args.strs(), &[("PEN_DOCTOR_ROOT", root.to_str().unwrap())]);
     check(&run.json(), "tls:protocolo-integrado").clone()
 }
 

@@ -7,8 +7,8 @@
 pub use super::isrg_x1;
 pub use super::pki::{ec_key, issue, now, rsa_key, same_key, Issued, Pki, Spec, DAY};
 pub use super::report::{check, codes, finding};
+pub use super::{CheckArgs, Nginx, Run};
 use super::{Host, RunExt};
-pub use super::{Nginx, Run};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 
