@@ -249,7 +249,7 @@ fn a_skip_caused_by_a_node_failure_is_not_a_difference() {
         .run();
     run.assert_code(0);
     let report: Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
-    let tcp = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
+    let tcp = check(&report, "tcp:tramita");
     assert_eq!(tcp["status"], "skip", "{tcp}");
 
     let fleet = merge(&[&a, &b], &["--format", "json"]).json();

@@ -63,15 +63,7 @@ fn run_tcp(ns: &Netns, root: &Path) -> serde_json::Value {
     let run = cmd.run();
     assert!(!run.stderr.contains("panicked"), "{run}");
     let report = run.json();
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap().clone()
-}
-
-fn codes(c: &serde_json::Value) -> Vec<String> {
-    c["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn finding<'a>(c: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    c["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code}: {c:#}"))
+    check(&report, "tcp:tramita").clone()
 }
 
 #[test]
@@ -119,7 +111,7 @@ fn without_sei_on_the_host_the_services_are_not_compared() {
         .args(["--endpoint", "tramita=https://api.tramita.test/", "--timeout", "2s", "--sei-dir", "/nonexistent-sei"])
         .env("PEN_DOCTOR_ROOT", root.path());
     let report = cmd.run().json();
-    let c = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
+    let c = check(&report, "tcp:tramita");
     assert!(codes(c).is_empty(), "{c:#}");
 }
 

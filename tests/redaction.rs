@@ -149,18 +149,8 @@ fn report_of(outs: &[Output]) -> serde_json::Value {
     serde_json::from_str(&o.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", o.text))
 }
 
-fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no {id}: {report:#}"))
-}
-
 fn finding<'a>(report: &'a serde_json::Value, id: &str, code: &str) -> &'a serde_json::Value {
-    check(report, id)["findings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} in {id}: {report:#}"))
+    support::finding(check(report, id), code)
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
