@@ -436,7 +436,7 @@ FUSE(Stall(), sys.argv[1], foreground=True, allow_other=True, direct_io=True)
 
 /// The stalling filesystem mounted at a directory; unmounted (server killed) on drop.
 struct StallFs {
-    server: std::process::Child,
+    server: Option<Proc>,
     mount: PathBuf,
 }
 
@@ -446,19 +446,14 @@ impl StallFs {
         let script = at.parent().unwrap().join("stallfs.py");
         std::fs::write(&script, STALL_FS).unwrap();
         // fusepy is installed for the system interpreter (python3-fusepy).
-        let server = Command::new("/usr/bin/python3")
-            .arg(&script)
-            .arg(at)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("/usr/bin/python3 with fusepy (scripts/setup-test-deps installs python3-fusepy and fuse3)");
-        let fs = StallFs { server, mount: at.to_path_buf() };
-        let started = Instant::now();
-        while !at.join("stall").exists() {
-            assert!(started.elapsed() < Duration::from_secs(15), "the FUSE filesystem did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(&script).arg(at);
+        let server = Proc::spawn_quiet(
+            "the FUSE filesystem (/usr/bin/python3 with fusepy: scripts/setup-test-deps installs python3-fusepy and fuse3)",
+            cmd,
+        );
+        let fs = StallFs { server: Some(server), mount: at.to_path_buf() };
+        support::node::wait_path(&at.join("stall"));
         fs
     }
 }
@@ -466,8 +461,7 @@ impl StallFs {
 impl Drop for StallFs {
     fn drop(&mut self) {
         // Killing the server aborts the connection: readers blocked in it get an error.
-        let _ = self.server.kill();
-        let _ = self.server.wait();
+        drop(self.server.take());
         let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
     }
 }

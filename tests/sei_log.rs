@@ -8,7 +8,6 @@
 mod support;
 
 use serde_json::Value;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
@@ -559,38 +558,15 @@ fn tables_of_another_shape_are_read_or_named_never_a_crash() {
     assert_eq!(log["status"], "ok");
 }
 
-/// Runs the binary to completion with its report in a file; returns the exit code, the
+/// Runs the binary to completion and writes its report to `out`; returns the exit code, the
 /// report, the wall time and the child's peak resident set in KiB (from wait4).
 fn run_measured(args: &[&str], env: &[(&str, &str)], out: &std::path::Path) -> (i32, String, Duration, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let file = std::fs::File::create(out).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("NO_COLOR", "1")
-        .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD)
-        .arg("check")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    // Reaped by the wait4 below, which also gives its resource usage.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd.spawn().unwrap();
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: wait4 on our own child's pid, with valid pointers to a status and a rusage.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(pid, child.id() as i32);
-    let elapsed = start.elapsed();
-    // SAFETY: wait4 filled the struct.
-    let rss = unsafe { usage.assume_init() }.ru_maxrss as u64;
-    let code = std::process::ExitStatus::from_raw(status).code().unwrap_or(-1);
-    (code, std::fs::read_to_string(out).unwrap_or_default(), elapsed, rss)
+    let mut cmd = pen_doctor(Host);
+    cmd.env("NO_COLOR", "1").env("PEN_DOCTOR_DB_PASSWORD", PASSWORD).arg("check").args(args);
+    cmd.envs(env.iter().copied());
+    let run = cmd.run_measured_for(support::RUN_TIMEOUT);
+    std::fs::write(out, &run.stdout).unwrap();
+    (run.code.unwrap_or(-1), run.stdout.clone(), run.elapsed, run.peak_kib.expect("a measured run"))
 }
 
 #[test]
