@@ -438,7 +438,8 @@ fn hostile_servers_give_findings_within_the_timeout() {
         (Hostile::Garbage, "TLS_HANDSHAKE_FAILED"),
         (Hostile::Silent, "TLS_TIMEOUT"),
     ] {
-        let port = hostile(kind);
+        let server = kind.start();
+        let port = server.port();
         let args = CheckArgs::new()
             .only("tls")
             .service("protocolo-integrado", "bad.test", port, "/")

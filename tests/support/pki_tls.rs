@@ -8,9 +8,8 @@ pub use super::isrg_x1;
 pub use super::pki::{ec_key, issue, now, rsa_key, same_key, Issued, Pki, Spec, DAY};
 pub use super::report::{check, codes, finding};
 pub use super::{CheckArgs, Nginx, Run};
-use super::{Host, RunExt};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use super::{Host, RunExt, TcpBehaviour, TcpServer};
+use std::net::SocketAddr;
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -18,6 +17,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A hostile TLS "server": accepts connections and misbehaves in the given way.
+#[derive(Debug, Clone, Copy)]
 pub enum Hostile {
     /// Reads the ClientHello and closes.
     CloseMidHandshake,
@@ -27,42 +27,32 @@ pub enum Hostile {
     Silent,
 }
 
-/// Starts a hostile server on a free port; it lives as long as the test process.
+impl Hostile {
+    /// The harness's TCP server behaving so, on a free loopback port; stops on drop.
+    pub fn start(self) -> TcpServer {
+        let behaviour = match self {
+            Hostile::CloseMidHandshake => TcpBehaviour::CloseAfterRead,
+            Hostile::Garbage => TcpBehaviour::AnswerAndHold(b"\x00\x01garbage that is not TLS at all\r\n\r\n".to_vec()),
+            Hostile::Silent => TcpBehaviour::Hold,
+        };
+        TcpServer::start(Host, "127.0.0.1:0", behaviour)
+    }
+}
+
+/// [`Hostile::start`] for the rest of the test process: its port.
 pub fn hostile(kind: Hostile) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let mut buf = [0u8; 4096];
-            match kind {
-                Hostile::CloseMidHandshake => {
-                    let _ = s.read(&mut buf);
-                    drop(s);
-                }
-                Hostile::Garbage => {
-                    let _ = s.read(&mut buf);
-                    let _ = s.write_all(b"\x00\x01garbage that is not TLS at all\r\n\r\n");
-                    held.push(s);
-                }
-                Hostile::Silent => held.push(s),
-            }
-        }
-    });
+    let server = kind.start();
+    let port = server.port();
+    std::mem::forget(server);
     port
 }
 
-/// A listener that accepts TCP connections and never answers (a held long-poll upstream).
+/// A listener that accepts TCP connections and never answers (a held long-poll upstream),
+/// for the rest of the test process ([`TcpServer`] with [`TcpBehaviour::Hold`] as a guard).
 pub fn black_hole() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in l.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let server = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
+    let addr = server.addr();
+    std::mem::forget(server);
     addr
 }
 

@@ -21,6 +21,10 @@ pub enum TcpBehaviour {
     Reset,
     /// Writes these bytes, then closes after the peer is done sending (or 2 s).
     Reply(Vec<u8>),
+    /// Reads what the peer sends first (a ClientHello), then closes.
+    CloseAfterRead,
+    /// Reads what the peer sends first, answers these bytes and keeps the connection open.
+    AnswerAndHold(Vec<u8>),
 }
 
 /// A TCP listener on a thread. Stops (closing every connection) on drop.
@@ -93,8 +97,25 @@ fn serve(listener: TcpListener, behaviour: TcpBehaviour, stop: &AtomicBool, acce
                 let bytes = bytes.clone();
                 std::thread::spawn(move || reply(stream, &bytes));
             }
+            TcpBehaviour::CloseAfterRead => {
+                std::thread::spawn(move || drop(read_first(stream)));
+            }
+            TcpBehaviour::AnswerAndHold(bytes) => {
+                let mut stream = read_first(stream);
+                let _ = stream.write_all(bytes);
+                held.push(stream);
+            }
         }
     }
+}
+
+/// Reads once (up to 4 KiB, 2 s at most) what the peer sends first.
+fn read_first(mut stream: TcpStream) -> TcpStream {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4096];
+    let _ = stream.read(&mut buf);
+    let _ = stream.set_read_timeout(None);
+    stream
 }
 
 fn reset(stream: TcpStream) {
