@@ -437,16 +437,13 @@ impl Lab {
         let pki = Pki::new();
         let (key, chain) = pki.serve("api.test");
         let client_ca = pki.client_ca_file();
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {chain}; ssl_certificate_key {key}; \
-             ssl_verify_client optional; ssl_client_certificate {ca};\n\
+        let rest = format!(
+            "ssl_verify_client optional; ssl_client_certificate {ca};\n\
              location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
-             location / {{ return 404; }}\n}}\n",
-            chain = chain.display(),
-            key = key.display(),
+             location / {{ return 404; }}",
             ca = client_ca.display(),
         );
-        let nginx = Nginx::on_free_port(&conf);
+        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
         let store = pki.healthy_store();
         Lab { pki, nginx, store }
     }

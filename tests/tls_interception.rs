@@ -49,10 +49,7 @@ impl Lab {
         ];
         let mut conf = String::new();
         for (name, chain, key) in servers {
-            conf += &format!(
-                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_certificate {chain}; \
-                 ssl_certificate_key {key}; location / {{ return 200 'ok'; }} }}\n"
-            );
+            conf += &Nginx::tls_server(&name, &chain, &key, "location / { return 200 'ok'; }");
         }
         let nginx = Nginx::on_free_port(&conf);
         Lab { pki, nginx, forti, le_root }

@@ -24,12 +24,7 @@ fn php_store_refuses_and_the_system_bundle_trusts() {
     let leaf = pki.server_leaf(&Spec::server("pi.test"));
     let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
     let key = pki.write("leaf.key", leaf.key_pem());
-    let nginx = Nginx::on_free_port(&format!(
-        "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name pi.test; ssl_certificate {}; \
-             ssl_certificate_key {}; location / {{ return 200 'ok'; }} }}\n",
-        chain.display(),
-        key.display()
-    ));
+    let nginx = Nginx::on_free_port(&Nginx::tls_server("pi.test", &chain, &key, "location / { return 200 'ok'; }"));
     // The host: a distribution bundle that holds the root.
     let host = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(host.path().join("etc/ssl/certs")).unwrap();
