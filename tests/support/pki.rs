@@ -710,32 +710,38 @@ impl LeafSpec {
             eku.push("clientAuth");
         }
         Spec {
-            cn: &self.cn,
-            org: "pen-doctor tests",
-            not_before: now() + self.not_before_days * DAY,
-            not_after: now() + self.not_after_days * DAY,
-            ca: false,
             dns: self.sans.iter().map(String::as_str).collect(),
             eku: if eku.is_empty() { None } else { Some(eku) },
-            other_names: vec![],
-            subject: Some(self.subject.clone().unwrap_or_else(|| default_subject(&self.cn))),
+            ..file_spec(&self.cn, &self.subject, self.not_before_days, self.not_after_days, false)
         }
     }
 }
 
 impl CaSpec {
     fn spec(&self) -> Spec<'_> {
-        Spec {
-            cn: &self.cn,
-            org: "pen-doctor tests",
-            not_before: now() + self.not_before_days * DAY,
-            not_after: now() + self.not_after_days * DAY,
-            ca: true,
-            dns: vec![],
-            eku: None,
-            other_names: vec![],
-            subject: Some(self.subject.clone().unwrap_or_else(|| default_subject(&self.cn))),
-        }
+        file_spec(&self.cn, &self.subject, self.not_before_days, self.not_after_days, true)
+    }
+}
+
+/// The [`Spec`] of a file-based certificate: days from now, the `openssl -subj` subject (by
+/// default `/O=pen-doctor tests/CN=<cn>`), no SAN, no extended usage.
+fn file_spec<'a>(
+    cn: &'a str,
+    subject: &Option<String>,
+    not_before_days: i64,
+    not_after_days: i64,
+    ca: bool,
+) -> Spec<'a> {
+    Spec {
+        cn,
+        org: "pen-doctor tests",
+        not_before: now() + not_before_days * DAY,
+        not_after: now() + not_after_days * DAY,
+        ca,
+        dns: vec![],
+        eku: None,
+        other_names: vec![],
+        subject: Some(subject.clone().unwrap_or_else(|| default_subject(cn))),
     }
 }
 
