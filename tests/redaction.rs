@@ -13,8 +13,6 @@ use support::*;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const FORMATS: &[&str] = &["human", "json", "markdown", "junit", "nagios", "prometheus"];
@@ -451,28 +449,19 @@ fn passwords_inside_urls_are_never_printed() {
 /// `Proxy-Authorization` it got, base64 and decoded, with control characters.
 struct EchoProxy {
     port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: TcpServer,
 }
 
 impl EchoProxy {
     fn start() -> EchoProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let _ = answer(conn);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        EchoProxy { port, stop, thread: Some(thread) }
+        let server = TcpServer::start(
+            Host,
+            "127.0.0.1:0",
+            TcpBehaviour::serve(|conn| {
+                let _ = answer(conn);
+            }),
+        );
+        EchoProxy { port: server.port(), _server: server }
     }
 }
 
@@ -498,15 +487,6 @@ fn answer(mut conn: std::net::TcpStream) -> std::io::Result<()> {
         body.len()
     );
     conn.write_all(reply.as_bytes())
-}
-
-impl Drop for EchoProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::pki_tls::*;
-use support::{Host, Tinyproxy};
+use support::{tls_server_config, Host, TcpBehaviour, TcpServer, Tinyproxy};
 
 const PASS: &str = "Senha-Do-Certificado-9";
 const PI_PASS: &str = "Senha-Do-PI-7";
@@ -558,59 +558,37 @@ enum BadHttp {
 /// A TLS server (rustls) with the lab's good certificate that answers badly; lives as long as
 /// the test process.
 fn bad_https(lab: &Lab, how: BadHttp) -> u16 {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use std::io::{Read, Write};
-    let pem = std::fs::read_to_string(lab.pki.path("good-chain.pem")).unwrap();
-    let certs: Vec<CertificateDer<'static>> = pem
-        .split("-----END CERTIFICATE-----")
-        .filter_map(|b| b.split("-----BEGIN CERTIFICATE-----").nth(1))
-        .map(|b64| CertificateDer::from(openssl::base64::decode_block(&b64.replace(['\n', '\r'], "")).unwrap()))
-        .collect();
-    let key_der = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(lab.pki.path("good.key")).unwrap())
-        .unwrap()
-        .private_key_to_pkcs8()
-        .unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, PrivateKeyDer::Pkcs8(key_der.into()))
-            .unwrap();
-    let config = std::sync::Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming().flatten() {
+    let config = tls_server_config(&lab.pki.path("good-chain.pem"), &lab.pki.path("good.key"));
+    let server = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::serve(move |tcp| {
             let config = config.clone();
-            std::thread::spawn(move || {
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let mut buf = [0u8; 4096];
-                if tls.read(&mut buf).is_err() {
-                    return;
-                }
-                let _ = match how {
-                    BadHttp::NotHttp => tls.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").and_then(|_| tls.flush()),
-                    BadHttp::EndlessHeaders => (|| {
-                        tls.write_all(b"HTTP/1.1 200 OK\r\n")?;
-                        loop {
-                            tls.write_all(
-                                b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-                            )?;
-                        }
-                    })(),
-                    BadHttp::Trickle => (|| loop {
-                        tls.write_all(b"H")?;
-                        tls.flush()?;
-                        std::thread::sleep(Duration::from_millis(100));
-                    })(),
-                };
-                std::thread::sleep(Duration::from_secs(5));
-            });
-        }
-    });
-    port
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = [0u8; 4096];
+            if tls.read(&mut buf).is_err() {
+                return;
+            }
+            let _ = match how {
+                BadHttp::NotHttp => tls.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").and_then(|_| tls.flush()),
+                BadHttp::EndlessHeaders => (|| {
+                    tls.write_all(b"HTTP/1.1 200 OK\r\n")?;
+                    loop {
+                        tls.write_all(b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")?;
+                    }
+                })(),
+                BadHttp::Trickle => (|| loop {
+                    tls.write_all(b"H")?;
+                    tls.flush()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                })(),
+            };
+            std::thread::sleep(Duration::from_secs(5));
+        }),
+    );
+    server.keep().port()
 }
 
 #[test]

@@ -64,7 +64,7 @@ pub use pki::{asn1_time, CaSpec, Cert, KeyFormat, KeyType, LeafSpec, PemBundle, 
 pub use proxy::Tinyproxy;
 pub use report::{check, codes, finding};
 pub use slowfs::SlowFs;
-pub use tcp::{TcpBehaviour, TcpServer};
+pub use tcp::{tls_server_config, Handler, TcpBehaviour, TcpServer};
 
 use std::ffi::OsStr;
 use std::fs::File;

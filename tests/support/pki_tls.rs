@@ -41,19 +41,13 @@ impl Hostile {
 
 /// [`Hostile::start`] for the rest of the test process: its port.
 pub fn hostile(kind: Hostile) -> u16 {
-    let server = kind.start();
-    let port = server.port();
-    std::mem::forget(server);
-    port
+    kind.start().keep().port()
 }
 
 /// A listener that accepts TCP connections and never answers (a held long-poll upstream),
 /// for the rest of the test process ([`TcpServer`] with [`TcpBehaviour::Hold`] as a guard).
 pub fn black_hole() -> SocketAddr {
-    let server = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
-    let addr = server.addr();
-    std::mem::forget(server);
-    addr
+    TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold).keep()
 }
 
 /// Runs pen-doctor with `args` and extra environment variables, in the harness's clean
