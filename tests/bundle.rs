@@ -237,17 +237,11 @@ fn the_bundle_holds_the_evidence_and_no_secret() {
         &format!("127.0.0.1:{}", gearmand_port),
         "--ntp-server",
         &format!("127.0.0.1:{closed}"),
-        "--endpoint",
-        &format!("tramita=https://127.0.0.1:{closed}/interoperabilidade/rest/v3/"),
-        "--endpoint",
-        &format!("pendencias=https://127.0.0.1:{closed}/"),
-        "--endpoint",
-        &format!("protocolo-integrado=https://127.0.0.1:{closed}/ProtocoloWS/integradorService?wsdl"),
-        "--bundle",
-        bundle.to_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())
+    .chain(CheckArgs::new().endpoints_at(&format!("https://127.0.0.1:{closed}")).flags().iter().map(|s| s.to_string()))
+    .chain(["--bundle".to_string(), bundle.to_str().unwrap().to_string()])
     .collect();
     let run = pen_doctor(Host)
         .args(&args)

@@ -73,24 +73,13 @@ fn run_every_format(secrets: &Secrets, base: &[&str], envs: &[(&str, &str)]) {
 }
 
 fn common_flags(closed: u16) -> Vec<String> {
-    [
-        "check",
-        "--timeout",
-        "500ms",
-        "--deadline",
-        "20s",
-        "--ntp-server",
-        &format!("127.0.0.1:{closed}"),
-        "--endpoint",
-        &format!("tramita=https://127.0.0.1:{closed}/interoperabilidade/rest/v3/"),
-        "--endpoint",
-        &format!("pendencias=https://127.0.0.1:{closed}/"),
-        "--endpoint",
-        &format!("protocolo-integrado=https://127.0.0.1:{closed}/ProtocoloWS/integradorService?wsdl"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    CheckArgs::new()
+        .timeout("500ms")
+        .flag("--deadline", "20s")
+        .flag("--ntp-server", format!("127.0.0.1:{closed}"))
+        .endpoints_at(&format!("https://127.0.0.1:{closed}"))
+        .argv()
+        .to_vec()
 }
 
 #[test]

@@ -71,6 +71,14 @@ impl CheckArgs {
         self.target(target).endpoint(target, &format!("https://{host}:{port}{path}")).resolve(host, port, "127.0.0.1")
     }
 
+    /// The three service targets' `--endpoint`s under `base` (`https://127.0.0.1:PORT`):
+    /// Tramita's REST API, pendências, Protocolo Integrado's WSDL.
+    pub fn endpoints_at(self, base: &str) -> CheckArgs {
+        self.endpoint("tramita", &format!("{base}/interoperabilidade/rest/v3/"))
+            .endpoint("pendencias", &format!("{base}/"))
+            .endpoint("protocolo-integrado", &format!("{base}/ProtocoloWS/integradorService?wsdl"))
+    }
+
     /// `--ca-bundle FILE`.
     pub fn ca_bundle(self, file: &Path) -> CheckArgs {
         self.flag("--ca-bundle", file.to_str().expect("a UTF-8 path"))
