@@ -69,11 +69,7 @@ fn assert_clean(all: &[String], what: &str, text: &str) {
 }
 
 fn sei_copy() -> tempfile::TempDir {
-    let dir = temp_dir("bundle-sei");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let ok = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).status().unwrap();
-    assert!(ok.success());
-    dir
+    support::node::sei_copy("modpen4")
 }
 
 /// The host tree the run reads (`PEN_DOCTOR_ROOT`): supervisord's configuration with includes,
@@ -241,17 +237,11 @@ fn the_bundle_holds_the_evidence_and_no_secret() {
         &format!("127.0.0.1:{}", gearmand_port),
         "--ntp-server",
         &format!("127.0.0.1:{closed}"),
-        "--endpoint",
-        &format!("tramita=https://127.0.0.1:{closed}/interoperabilidade/rest/v3/"),
-        "--endpoint",
-        &format!("pendencias=https://127.0.0.1:{closed}/"),
-        "--endpoint",
-        &format!("protocolo-integrado=https://127.0.0.1:{closed}/ProtocoloWS/integradorService?wsdl"),
-        "--bundle",
-        bundle.to_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())
+    .chain(CheckArgs::new().endpoints_at(&format!("https://127.0.0.1:{closed}")).flags().iter().map(|s| s.to_string()))
+    .chain(["--bundle".to_string(), bundle.to_str().unwrap().to_string()])
     .collect();
     let run = pen_doctor(Host)
         .args(&args)

@@ -14,7 +14,7 @@ use std::process::Command;
 const FORMATS: &[&str] = &["human", "json", "markdown", "junit", "nagios", "prometheus"];
 
 fn modpen4() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4")
+    support::node::sei_fixture("modpen4")
 }
 
 /// A saved JSON report of a run with failures (closed ports, a missing certificate), in `lang`.

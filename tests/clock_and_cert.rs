@@ -20,9 +20,8 @@ fn run(cert: &std::path::Path, ntp_port: u16) -> serde_json::Value {
     run.json()
 }
 
-fn codes_of<'a>(report: &'a serde_json::Value, id: &str) -> Vec<&'a str> {
-    let check = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id}"));
-    check["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect()
+fn codes_of(report: &serde_json::Value, id: &str) -> Vec<String> {
+    codes(check(report, id))
 }
 
 #[test]
@@ -35,9 +34,15 @@ fn a_not_yet_valid_certificate_and_a_clock_behind_name_each_other() {
     let ntp = node::responder(node::Behaviour::Offset(7200.0));
     let report = run(&pem, ntp);
     let cert = codes_of(&report, "cert:client");
-    assert!(cert.contains(&"CLIENT_CERT_NOT_YET_VALID") && cert.contains(&"CERT_NOT_YET_VALID_CLOCK_OFF"), "{cert:?}");
+    assert!(
+        cert.contains(&"CLIENT_CERT_NOT_YET_VALID".into()) && cert.contains(&"CERT_NOT_YET_VALID_CLOCK_OFF".into()),
+        "{cert:?}"
+    );
     let clock = codes_of(&report, "ntp");
-    assert!(clock.contains(&"NTP_OFFSET_HIGH") && clock.contains(&"CERT_NOT_YET_VALID_CLOCK_OFF"), "{clock:?}");
+    assert!(
+        clock.contains(&"NTP_OFFSET_HIGH".into()) && clock.contains(&"CERT_NOT_YET_VALID_CLOCK_OFF".into()),
+        "{clock:?}"
+    );
 }
 
 #[test]
@@ -48,6 +53,6 @@ fn a_valid_certificate_is_not_blamed_on_the_clock() {
     let pem = pki.combined_pem(&good, PASSWORD);
     let ntp = node::responder(node::Behaviour::Offset(7200.0));
     let report = run(&pem, ntp);
-    assert!(!codes_of(&report, "cert:client").contains(&"CERT_NOT_YET_VALID_CLOCK_OFF"));
-    assert!(!codes_of(&report, "ntp").contains(&"CERT_NOT_YET_VALID_CLOCK_OFF"));
+    assert!(!codes_of(&report, "cert:client").contains(&"CERT_NOT_YET_VALID_CLOCK_OFF".into()));
+    assert!(!codes_of(&report, "ntp").contains(&"CERT_NOT_YET_VALID_CLOCK_OFF".into()));
 }

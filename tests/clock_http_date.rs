@@ -6,8 +6,8 @@ mod support;
 use support::pki_tls;
 
 use pki_tls::*;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use support::Proc;
 
 const SERVER: &str = r#"
 import http.server, ssl, sys, time, email.utils
@@ -34,7 +34,7 @@ srv.serve_forever()
 
 /// The Python HTTPS server, stopped on drop.
 struct DateServer {
-    child: Child,
+    _server: Proc,
     port: u16,
 }
 
@@ -44,29 +44,11 @@ impl DateServer {
         let cert = pki.write("date-chain.pem", leaf.pem() + &pki.inter.pem());
         let key = pki.write("date.key", leaf.key_pem());
         let port = free_port();
-        let child = Command::new("python3")
-            .args(["-c", SERVER])
-            .arg(&cert)
-            .arg(&key)
-            .arg(port.to_string())
-            .arg(offset_secs.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 is installed");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(10), "the date server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        DateServer { child, port }
-    }
-}
-
-impl Drop for DateServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut cmd = Command::new("python3");
+        cmd.args(["-c", SERVER]).arg(&cert).arg(&key).arg(port.to_string()).arg(offset_secs.to_string());
+        let server = Proc::spawn_quiet("the date server", cmd);
+        support::node::wait_tcp(port);
+        DateServer { _server: server, port }
     }
 }
 
@@ -74,31 +56,14 @@ impl Drop for DateServer {
 /// nobody listens on.
 fn run(pki: &Pki, server: &DateServer) -> serde_json::Value {
     let store = pki.write("store.pem", pki.root.pem());
-    let endpoint = format!("protocolo-integrado=https://pi.test:{}/ProtocoloWS/integradorService?wsdl", server.port);
-    let resolve = format!("pi.test:{}:127.0.0.1", server.port);
-    let dead_ntp = format!("127.0.0.1:{}", free_port());
-    let run = pen_doctor(
-        &[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--ca-bundle",
-            store.to_str().unwrap(),
-            "--ntp-server",
-            &dead_ntp,
-            "--only",
-            "ntp,http",
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
+    let args = CheckArgs::new()
+        .service("protocolo-integrado", "pi.test", server.port, "/ProtocoloWS/integradorService?wsdl")
+        .ca_bundle(&store)
+        .flag("--ntp-server", format!("127.0.0.1:{}", free_port()))
+        .only("ntp,http")
+        .timeout("2s")
+        .json();
+    let run = pen_doctor(&args.strs(), &[]);
     run.json()
 }
 

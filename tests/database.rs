@@ -6,7 +6,6 @@ mod support;
 use pen_doctor::checks::{Check, Ctx};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::Arc;
 use support::mariadb::SeiDb;
 use support::{check, codes, finding, free_port, pen_doctor, Host, Run, RunExt, TcpBehaviour, TcpServer};
@@ -347,10 +346,7 @@ fn protocolo_integrado_without_an_sei_installation() {
 
 /// A copy of the `modpen4` SEI fixture whose `BancoSEI` names `fx`'s database (or `kind`).
 fn sei_tree(fx: &SeiDb, kind: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).output().unwrap();
-    assert!(out.status.success());
+    let dir = support::node::sei_copy("modpen4");
     let path = dir.path().join("config/ConfiguracaoSEI.php");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text

@@ -63,8 +63,7 @@ fn first_cause<'a>(
 
 /// The human report's status word of a check, as its line starts.
 fn human_status(report: &Value, id: &str) -> &'static str {
-    let status =
-        report["checks"].as_array().and_then(|cs| cs.iter().find(|c| c["id"] == id)).map(|c| c["status"].clone());
+    let status = report::ids(report).contains(&id.to_string()).then(|| check(report, id)["status"].clone());
     match status.as_ref().and_then(Value::as_str) {
         Some("fail") => "FALHA",
         Some("warn") => "AVISO",
@@ -80,12 +79,7 @@ fn explains(report: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn by_id<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
-}
+use support::report::check as by_id;
 
 #[track_caller]
 fn assert_explains(report: &Value, ids: &[&str]) {
@@ -723,7 +717,7 @@ fn the_report_says_which_configuration_it_used_and_why() {
 #[test]
 fn an_unreadable_configuration_shows_the_node_checks_as_skipped_behind_it() {
     let ns = Netns::new();
-    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/broken");
+    let broken = support::node::sei_fixture("broken");
     let mut cmd = pen_doctor(&ns);
     cmd.args(["check", "--format", "json", "--timeout", "1s", "--sei-dir"]).arg(&broken);
     let report = cmd.run().json();

@@ -21,7 +21,7 @@ const PROD_PENDENCIAS: &str = "https://pendencias.conectagov.processoeletronico.
 /// with the production addresses, its `LocalizacaoCertificado` naming `cert`.
 fn sei_tree(dir: &Path, name: &str, production: bool, cert: &Path) -> PathBuf {
     let sei = dir.join(name);
-    copy_tree(&Path::new(ROOT).join("fixtures/sei/modpen4"), &sei);
+    support::node::copy_sei_tree("modpen4", &sei);
     let cfg = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
     let mut text = fs::read_to_string(&cfg).unwrap();
     text = text.replace("/opt/sei/config/mod-pen/certificado.pem", &cert.display().to_string());
@@ -249,7 +249,7 @@ fn a_skip_caused_by_a_node_failure_is_not_a_difference() {
         .run();
     run.assert_code(0);
     let report: Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
-    let tcp = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
+    let tcp = check(&report, "tcp:tramita");
     assert_eq!(tcp["status"], "skip", "{tcp}");
 
     let fleet = merge(&[&a, &b], &["--format", "json"]).json();

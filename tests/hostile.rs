@@ -5,10 +5,8 @@
 //! `--deadline`, and the tool's memory stays bounded.
 
 mod support;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -29,31 +27,17 @@ enum Behaviour {
     CloseAfterHandshake,
 }
 
+/// A hostile server; its connections stop misbehaving (and it stops accepting) on drop.
 struct Hostile {
     port: u16,
     stop: Arc<AtomicBool>,
+    _server: TcpServer,
 }
 
 impl Drop for Hostile {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
-}
-
-fn tls_config(cert: &Cert) -> Arc<rustls::ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(&cert.fullchain).unwrap().map(|c| c.unwrap()).collect();
-    let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap(),
-    )
 }
 
 fn serve(conn: TcpStream, behaviour: Behaviour, config: Arc<rustls::ServerConfig>, stop: Arc<AtomicBool>) {
@@ -110,22 +94,15 @@ fn serve(conn: TcpStream, behaviour: Behaviour, config: Arc<rustls::ServerConfig
 }
 
 fn start(behaviour: Behaviour, cert: &Cert) -> Hostile {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
-    let config = tls_config(cert);
+    let config = tls_server_config(&cert.fullchain, &cert.key);
     let flag = Arc::clone(&stop);
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            if flag.load(Ordering::SeqCst) {
-                break;
-            }
-            let Ok(conn) = conn else { continue };
-            let (config, flag) = (Arc::clone(&config), Arc::clone(&flag));
-            thread::spawn(move || serve(conn, behaviour, config, flag));
-        }
-    });
-    Hostile { port, stop }
+    let server = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::serve(move |conn| serve(conn, behaviour, Arc::clone(&config), Arc::clone(&flag))),
+    );
+    Hostile { port: server.port(), stop, _server: server }
 }
 
 struct Lab {

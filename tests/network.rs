@@ -27,6 +27,11 @@ fn check(ns: &Netns, args: &[&str]) -> (Run, Value) {
     check_env(ns, args, &[])
 }
 
+/// `--only ONLY --target tramita --endpoint tramita=URL`.
+fn tramita(only: &str, url: &str) -> CheckArgs {
+    CheckArgs::new().only(only).target("tramita").endpoint("tramita", url)
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
 }
@@ -39,8 +44,7 @@ fn dns_resolves_with_the_hosts_resolver_and_names_the_server_asked() {
     let dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().host("api.tramita.test", &["127.0.0.2", "::1"]));
     ns.use_nameserver("127.0.0.53");
 
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").flags());
     run.assert_code(0);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(c["status"], "ok", "{c:#}");
@@ -57,8 +61,7 @@ fn dns_nxdomain_is_reported_with_the_server_that_said_it() {
     let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().nxdomain("nx.test"));
     ns.use_nameserver("127.0.0.53");
 
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.nx.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.nx.test/").flags());
     run.assert_code(1);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(c["status"], "fail");
@@ -76,8 +79,7 @@ fn dns_servfail_is_told_apart_from_nxdomain() {
     let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().servfail("broken.test"));
     ns.use_nameserver("127.0.0.53");
 
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.broken.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.broken.test/").flags());
     run.assert_code(1);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(codes(c), vec!["DNS_SERVFAIL"], "{c:#}");
@@ -90,8 +92,7 @@ fn dns_name_without_addresses_is_not_nxdomain() {
     let zone = Zone::new().option("--txt-record=api.tramita.test,only text here");
     let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &zone);
     ns.use_nameserver("127.0.0.53");
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").flags());
     run.assert_code(1);
     assert_eq!(codes(by_id(&report, "dns:tramita")), vec!["DNS_NO_ADDRESS"]);
 }
@@ -102,8 +103,7 @@ fn a_dead_first_nameserver_does_not_hide_a_live_second_one() {
     let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().host("api.tramita.test", &["127.0.0.2"]));
     // Nothing listens on 127.0.0.1:53 or on 127.0.0.54:53.
     ns.set_resolv_conf("nameserver 127.0.0.1\nnameserver 127.0.0.54\nnameserver 127.0.0.53\n");
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").flags());
     run.assert_code(0);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(strings(&c["evidence"]["addresses"]), vec!["127.0.0.2"], "{c:#}");
@@ -116,10 +116,7 @@ fn dns_server_that_never_answers_is_a_timeout_within_the_bound() {
     let silent = SilentUdp::start(&ns, "127.0.0.53:53");
     ns.use_nameserver("127.0.0.53");
 
-    let (run, report) = check(
-        &ns,
-        &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/", "--timeout", "1s"],
-    );
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").args(&["--timeout", "1s"]).flags());
     run.assert_code(1);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(codes(c), vec!["DNS_TIMEOUT"], "{c:#}");
@@ -131,8 +128,7 @@ fn dns_server_that_never_answers_is_a_timeout_within_the_bound() {
 fn dns_server_with_nothing_listening_is_an_error_at_once() {
     // The namespace's resolv.conf names 127.0.0.1:53, where nothing listens.
     let ns = Netns::new();
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").flags());
     run.assert_code(1);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(codes(c), vec!["DNS_ERROR"], "{c:#}");
@@ -147,19 +143,7 @@ fn dns_server_answering_garbage_gives_a_finding_not_a_hang() {
         let _bad = UdpResponder::start(&ns, "127.0.0.53:53", behaviour.clone());
         ns.use_nameserver("127.0.0.53");
 
-        let (run, report) = check(
-            &ns,
-            &[
-                "--only",
-                "dns",
-                "--target",
-                "tramita",
-                "--endpoint",
-                "tramita=https://api.tramita.test/",
-                "--timeout",
-                "1s",
-            ],
-        );
+        let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").args(&["--timeout", "1s"]).flags());
         run.assert_code(1);
         let c = by_id(&report, "dns:tramita");
         assert_eq!(c["status"], "fail", "{behaviour:?}: {c:#}");
@@ -176,8 +160,7 @@ fn etc_hosts_of_the_host_is_honoured_before_dns() {
     ns.use_nameserver("127.0.0.53");
     ns.set_hosts("127.0.0.1 localhost\n127.0.0.9 api.tramita.test api\n");
 
-    let (run, report) =
-        check(&ns, &["--only", "dns", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns", "https://api.tramita.test/").flags());
     run.assert_code(0);
     let c = by_id(&report, "dns:tramita");
     assert_eq!(strings(&c["evidence"]["addresses"]), vec!["127.0.0.9"], "{c:#}");
@@ -258,8 +241,7 @@ fn tcp_connects_to_a_listener() {
     ns.use_nameserver("127.0.0.53");
     let web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
 
-    let (run, report) =
-        check(&ns, &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"]);
+    let (run, report) = check(&ns, &tramita("dns,tcp", "https://api.tramita.test/").flags());
     run.assert_code(0);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(c["status"], "ok", "{c:#}");
@@ -272,8 +254,7 @@ fn tcp_connects_to_a_listener() {
 #[test]
 fn tcp_closed_port_is_refused() {
     let ns = Netns::new();
-    let (run, report) =
-        check(&ns, &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://127.0.0.2:8443/"]);
+    let (run, report) = check(&ns, &tramita("dns,tcp", "https://127.0.0.2:8443/").flags());
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(codes(c), vec!["TCP_REFUSED"], "{c:#}");
@@ -285,10 +266,7 @@ fn tcp_dropped_packets_are_a_timeout() {
     let ns = Netns::new();
     let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
     ns.add_drop("127.0.0.2", 443);
-    let (run, report) = check(
-        &ns,
-        &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://127.0.0.2/", "--timeout", "1s"],
-    );
+    let (run, report) = check(&ns, &tramita("dns,tcp", "https://127.0.0.2/").args(&["--timeout", "1s"]).flags());
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(codes(c), vec!["TCP_TIMEOUT"], "{c:#}");
@@ -300,10 +278,7 @@ fn tcp_dropped_packets_are_a_timeout() {
 fn tcp_host_unreachable_is_told_apart() {
     let ns = Netns::new();
     ns.add_reject_unreachable("127.0.0.2", 443);
-    let (run, report) = check(
-        &ns,
-        &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://127.0.0.2/", "--timeout", "2s"],
-    );
+    let (run, report) = check(&ns, &tramita("dns,tcp", "https://127.0.0.2/").args(&["--timeout", "2s"]).flags());
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(codes(c), vec!["TCP_UNREACHABLE"], "{c:#}");
@@ -317,19 +292,7 @@ fn tcp_one_family_failing_is_partial() {
     let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
     ns.add_drop("::1", 443);
 
-    let (run, report) = check(
-        &ns,
-        &[
-            "--only",
-            "dns,tcp",
-            "--target",
-            "tramita",
-            "--endpoint",
-            "tramita=https://api.tramita.test/",
-            "--timeout",
-            "1s",
-        ],
-    );
+    let (run, report) = check(&ns, &tramita("dns,tcp", "https://api.tramita.test/").args(&["--timeout", "1s"]).flags());
     run.assert_code(0); // a warning is not a failure without --strict
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(c["status"], "warn", "{c:#}");
@@ -378,19 +341,8 @@ impl ProxyLab {
 #[test]
 fn proxy_flag_tunnels_through_the_proxy() {
     let lab = ProxyLab::new();
-    let (run, report) = check(
-        &lab.ns,
-        &[
-            "--only",
-            "dns,tcp",
-            "--target",
-            "tramita",
-            "--endpoint",
-            "tramita=https://api.tramita.test/",
-            "--proxy",
-            &lab.proxy.url(),
-        ],
-    );
+    let (run, report) =
+        check(&lab.ns, &tramita("dns,tcp", "https://api.tramita.test/").args(&["--proxy", &lab.proxy.url()]).flags());
     run.assert_code(0);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(c["status"], "ok", "{c:#}");
@@ -408,7 +360,7 @@ fn https_proxy_variable_is_used() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
         &lab.ns,
-        &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"],
+        &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://127.0.0.1:3128")],
     );
     run.assert_code(0);
@@ -424,7 +376,7 @@ fn proxy_credentials_never_reach_the_report() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
         &lab.ns,
-        &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"],
+        &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://agency:S3cretProxyPass@127.0.0.1:3128")],
     );
     run.assert_code(0);
@@ -439,18 +391,9 @@ fn behind_a_proxy_a_name_only_the_proxy_resolves_is_not_a_failure() {
     let _dns = Dnsmasq::start(&lab.ns, "127.0.0.53:53", &Zone::new());
     let (run, report) = check(
         &lab.ns,
-        &[
-            "--only",
-            "dns,tcp",
-            "--target",
-            "tramita",
-            "--endpoint",
-            "tramita=https://api.tramita.test/",
-            "--proxy",
-            &lab.proxy.url(),
-            "--dns-server",
-            "127.0.0.53",
-        ],
+        &tramita("dns,tcp", "https://api.tramita.test/")
+            .args(&["--proxy", &lab.proxy.url(), "--dns-server", "127.0.0.53"])
+            .flags(),
     );
     run.assert_code(0);
     let dns = by_id(&report, "dns:tramita");
@@ -467,16 +410,7 @@ fn connect_refused_by_the_proxy_policy_is_proxy_denied_with_its_answer() {
     let lab = ProxyLab::new();
     let (run, report) = check(
         &lab.ns,
-        &[
-            "--only",
-            "dns,tcp",
-            "--target",
-            "tramita",
-            "--endpoint",
-            "tramita=https://api.tramita.test:8443/",
-            "--proxy",
-            &lab.proxy.url(),
-        ],
+        &tramita("dns,tcp", "https://api.tramita.test:8443/").args(&["--proxy", &lab.proxy.url()]).flags(),
     );
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
@@ -523,19 +457,8 @@ fn proxy_demanding_credentials_is_proxy_auth_required() {
 #[test]
 fn unreachable_proxy_is_proxy_failed() {
     let ns = Netns::new();
-    let (run, report) = check(
-        &ns,
-        &[
-            "--only",
-            "dns,tcp",
-            "--target",
-            "tramita",
-            "--endpoint",
-            "tramita=https://127.0.0.2/",
-            "--proxy",
-            "http://127.0.0.1:3129",
-        ],
-    );
+    let (run, report) =
+        check(&ns, &tramita("dns,tcp", "https://127.0.0.2/").args(&["--proxy", "http://127.0.0.1:3129"]).flags());
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
     assert!(codes(c).contains(&"PROXY_FAILED".to_string()), "{c:#}");
@@ -556,18 +479,9 @@ fn hostile_proxies_give_proxy_failed_within_the_timeout() {
         let proxy = TcpServer::start(&ns, "127.0.0.1:3128", server);
         let (run, report) = check(
             &ns,
-            &[
-                "--only",
-                "dns,tcp",
-                "--target",
-                "tramita",
-                "--endpoint",
-                "tramita=https://127.0.0.2/",
-                "--proxy",
-                "http://127.0.0.1:3128",
-                "--timeout",
-                "1s",
-            ],
+            &tramita("dns,tcp", "https://127.0.0.2/")
+                .args(&["--proxy", "http://127.0.0.1:3128", "--timeout", "1s"])
+                .flags(),
         );
         let c = by_id(&report, "tcp:tramita");
         assert_eq!(c["status"], "fail", "{behaviour:?}: {c:#}");
@@ -583,7 +497,7 @@ fn no_proxy_entry_bypasses_the_proxy_and_is_named() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
         &lab.ns,
-        &["--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://api.tramita.test/"],
+        &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://127.0.0.1:3128"), ("NO_PROXY", "localhost,.tramita.test")],
     );
     run.assert_code(0);

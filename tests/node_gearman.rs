@@ -4,12 +4,12 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::node::*;
-use support::{Proc, Run};
+use support::{Host, Proc, Run, TcpBehaviour, TcpServer};
 
 const PEN_FUNCTIONS: &[&str] = &[
     "enviarProcesso",
@@ -145,25 +145,16 @@ fn stopped_gearmand_is_down() {
 #[test]
 fn garbage_peer_is_a_protocol_error_and_silence_times_out() {
     let tmp = plain_root();
-    let garbage = TcpListener::bind("127.0.0.1:0").unwrap();
-    let gport = garbage.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in garbage.incoming().flatten() {
-            let mut s = s;
-            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff\xfe garbage\n");
-        }
-    });
-    let r = gearman_run(gport, tmp.path());
+    let garbage = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::Reply(b"HTTP/1.1 400 Bad Request\r\n\r\n\x00\xff\xfe garbage\n".to_vec()),
+    );
+    let r = gearman_run(garbage.port(), tmp.path());
     assert_eq!(r.codes("gearman"), vec!["GEARMAN_PROTOCOL_ERROR"]);
 
-    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let sport = silent.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in silent.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let silent = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
+    let sport = silent.port();
     let r = run_check(
         &["--only", "gearman", "--gearman", &format!("127.0.0.1:{sport}"), "--timeout", "1s"],
         Some(tmp.path()),

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::net::UdpSocket;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -91,14 +90,14 @@ fn deliberate_offsets_warn_and_fail() {
 #[test]
 fn hostile_or_silent_servers_are_unreachable_within_the_timeout() {
     let tmp = synced_root(true);
-    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent = support::SilentUdp::start(support::Host, "127.0.0.1:0");
     let servers: Vec<String> = [
         responder(Behaviour::Garbage),
         responder(Behaviour::Short),
         responder(Behaviour::KissOfDeath),
         responder(Behaviour::WrongMode),
         responder(Behaviour::WrongOrigin),
-        silent.local_addr().unwrap().port(),
+        silent.addr().port(),
     ]
     .iter()
     .map(|p| format!("127.0.0.1:{p}"))

@@ -4,14 +4,9 @@
 mod support;
 
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::Command;
 use support::node::*;
 use support::Proc;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/node").join(name)
-}
 
 /// A long-lived process whose command line names a PEN script, as `php SCRIPT` would.
 fn worker(script: &str) -> Proc {
@@ -52,7 +47,7 @@ fn running_4x_workers_are_found_with_pid_user_and_uptime() {
 
 #[test]
 fn missing_workers_are_named() {
-    let r = run_check(&["--only", "process:pen"], Some(&fixture("proc-partial")));
+    let r = run_check(&["--only", "process:pen"], Some(&fixture("node/proc-partial")));
     assert_eq!(r.status("process:pen"), "fail");
     let f = r.finding("process:pen", "PEN_WORKERS_NOT_RUNNING");
     let missing = f["params"]["missing"].as_str().unwrap();
@@ -67,12 +62,12 @@ fn missing_workers_are_named() {
 
 #[test]
 fn contingency_cron_scheduled_obsolete_or_missing() {
-    let r = run_check(&["--only", "cron"], Some(&fixture("cron-debian")));
+    let r = run_check(&["--only", "cron"], Some(&fixture("node/cron-debian")));
     assert_eq!(r.status("cron:pen"), "ok", "{}", r.check("cron:pen"));
     assert_eq!(r.evidence("cron:pen")["entry"]["file"], "/etc/cron.d/sei-mod-pen");
     assert_eq!(r.evidence("cron:pen")["entry"]["line"], 3);
 
-    let r = run_check(&["--only", "cron:pen"], Some(&fixture("cron-rhel-old")));
+    let r = run_check(&["--only", "cron:pen"], Some(&fixture("node/cron-rhel-old")));
     assert_eq!(r.finding("cron:pen", "CRON_CONTINGENCY_OBSOLETE")["params"]["file"], "/var/spool/cron/root");
     // The scheduler is there, with the traps of a real RHEL crontab: a php and a php.ini this
     // host does not have, and `2>&1 >>` (a warning only).
@@ -96,7 +91,7 @@ fn contingency_cron_scheduled_obsolete_or_missing() {
 
     // Commented out (even with leading whitespace) does not count; the scheduler line of the
     // user crontab does (with a PHP this root does not have).
-    let r = run_check(&["--only", "cron"], Some(&fixture("cron-commented")));
+    let r = run_check(&["--only", "cron"], Some(&fixture("node/cron-commented")));
     let codes = r.codes("cron:pen");
     assert!(codes.contains(&"CRON_CONTINGENCY_MISSING".to_string()), "{codes:?}");
     assert!(!codes.contains(&"SEI_SCHEDULER_CRON_MISSING".to_string()), "{codes:?}");
@@ -105,7 +100,7 @@ fn contingency_cron_scheduled_obsolete_or_missing() {
 
     // A healthy Debian node's cron without the scheduler: the contingency job is found, the
     // missing scheduler is information off the queue node, and the run does not fail.
-    let r = run_check(&["--only", "cron"], Some(&fixture("cron-debian")));
+    let r = run_check(&["--only", "cron"], Some(&fixture("node/cron-debian")));
     assert_eq!(r.codes("cron:pen"), vec!["SEI_SCHEDULER_CRON_MISSING"]);
     assert_eq!(r.code, Some(0));
 }

@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 use support::node::*;
 use support::Run;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/node").join(name)
-}
-
 fn script(root: &Path, name: &str, body: &str) -> String {
     let p = write(root, &format!("opt/sei/scripts/mod-pen/{name}"), &format!("#!/bin/bash\n{body}\n"));
     p.display().to_string()
@@ -130,7 +126,7 @@ fn inet_port_with_credentials_and_no_pen_programs() {
 fn manual_sample_is_linted() {
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("unix://{}/missing.sock", dir.path().display());
-    let r = run_check(&["--only", "supervisor", "--supervisor", &missing], Some(&fixture("supervisor-rhel")));
+    let r = run_check(&["--only", "supervisor", "--supervisor", &missing], Some(&fixture("node/supervisor-rhel")));
     let problems: Vec<String> = r.check("supervisor")["findings"]
         .as_array()
         .unwrap()

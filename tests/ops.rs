@@ -7,7 +7,7 @@ mod support;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{free_port, pen_doctor, Host, Run, RunExt};
+use support::{free_port, pen_doctor, CheckArgs, Host, Run, RunExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pen-doctor");
 
@@ -23,39 +23,33 @@ fn text(b: impl AsRef<[u8]>) -> String {
 
 /// `tcp:tramita` refused; `tcp:pendencias` skipped by the user.
 fn failing_args(port: u16) -> Vec<String> {
-    vec![
-        "check".into(),
-        "--only".into(),
-        "tcp".into(),
-        "--skip".into(),
-        "tcp:pendencias".into(),
-        "--target".into(),
-        "tramita,pendencias".into(),
-        "--endpoint".into(),
-        format!("tramita=https://127.0.0.1:{port}/"),
-        "--endpoint".into(),
-        format!("pendencias=https://127.0.0.1:{port}/"),
-        "--timeout".into(),
-        "2s".into(),
-        "--lang".into(),
-        "en".into(),
-    ]
+    let url = format!("https://127.0.0.1:{port}/");
+    CheckArgs::new()
+        .only("tcp")
+        .flag("--skip", "tcp:pendencias")
+        .target("tramita,pendencias")
+        .endpoint("tramita", &url)
+        .endpoint("pendencias", &url)
+        .timeout("2s")
+        .flag("--lang", "en")
+        .argv()
+        .to_vec()
+}
+
+/// `check --only tcp` of Tramita at `https://127.0.0.1:PORT/`, in English.
+fn tcp_args(port: u16) -> Vec<String> {
+    CheckArgs::new()
+        .only("tcp")
+        .target("tramita")
+        .endpoint("tramita", &format!("https://127.0.0.1:{port}/"))
+        .flag("--lang", "en")
+        .argv()
+        .to_vec()
 }
 
 /// Every check passes: `tcp:tramita` reaches a listener the test holds open.
 fn healthy_args(listener: &TcpListener) -> Vec<String> {
-    let port = listener.local_addr().expect("addr").port();
-    vec![
-        "check".into(),
-        "--only".into(),
-        "tcp".into(),
-        "--target".into(),
-        "tramita".into(),
-        "--endpoint".into(),
-        format!("tramita=https://127.0.0.1:{port}/"),
-        "--lang".into(),
-        "en".into(),
-    ]
+    tcp_args(listener.local_addr().expect("addr").port())
 }
 
 fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
@@ -234,18 +228,7 @@ fn merge_and_diff_read_json_reports_back() {
     // The same checks, but on "node2" the port is closed.
     drop(listener);
     json_report(healthy_args(&TcpListener::bind("127.0.0.1:0").expect("bind")), &dir.path().join("x.json"));
-    let refused = vec![
-        "check".to_string(),
-        "--only".into(),
-        "tcp".into(),
-        "--target".into(),
-        "tramita".into(),
-        "--endpoint".into(),
-        format!("tramita=https://127.0.0.1:{port}/"),
-        "--lang".into(),
-        "en".into(),
-    ];
-    json_report(refused, &bad);
+    json_report(tcp_args(port), &bad);
 
     let g = good.display().to_string();
     let b = bad.display().to_string();

@@ -55,7 +55,7 @@ fn supervised_root(proxy: &str) -> (tempfile::TempDir, Proc) {
 }
 
 fn run_tcp(ns: &Netns, root: &Path) -> serde_json::Value {
-    let sei = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+    let sei = support::node::sei_fixture("modpen4");
     let mut cmd = pen_doctor(ns);
     cmd.args(["check", "--format", "json", "--only", "tcp", "--target", "tramita"])
         .args(["--endpoint", "tramita=https://api.tramita.test/", "--timeout", "2s", "--sei-dir"])
@@ -64,15 +64,7 @@ fn run_tcp(ns: &Netns, root: &Path) -> serde_json::Value {
     let run = cmd.run();
     assert!(!run.stderr.contains("panicked"), "{run}");
     let report = run.json();
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap().clone()
-}
-
-fn codes(c: &serde_json::Value) -> Vec<String> {
-    c["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
-}
-
-fn finding<'a>(c: &'a serde_json::Value, code: &str) -> &'a serde_json::Value {
-    c["findings"].as_array().unwrap().iter().find(|f| f["code"] == code).unwrap_or_else(|| panic!("no {code}: {c:#}"))
+    check(&report, "tcp:tramita").clone()
 }
 
 #[test]
@@ -123,7 +115,7 @@ fn without_sei_on_the_host_the_services_are_not_compared() {
         .args(["--endpoint", "tramita=https://api.tramita.test/", "--timeout", "2s", "--sei-dir", "/nonexistent-sei"])
         .env("PEN_DOCTOR_ROOT", root.path());
     let report = cmd.run().json();
-    let c = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
+    let c = check(&report, "tcp:tramita");
     assert!(codes(c).is_empty(), "{c:#}");
 }
 

@@ -12,9 +12,7 @@ use support::pki_tls::{ec_key, issue, Spec};
 use support::*;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const FORMATS: &[&str] = &["human", "json", "markdown", "junit", "nagios", "prometheus"];
@@ -149,18 +147,8 @@ fn report_of(outs: &[Output]) -> serde_json::Value {
     serde_json::from_str(&o.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", o.text))
 }
 
-fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("no {id}: {report:#}"))
-}
-
 fn finding<'a>(report: &'a serde_json::Value, id: &str, code: &str) -> &'a serde_json::Value {
-    check(report, id)["findings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["code"] == code))
-        .unwrap_or_else(|| panic!("no {code} in {id}: {report:#}"))
+    support::finding(check(report, id), code)
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -216,26 +204,14 @@ impl Lab {
 
     /// `check` flags for the Protocolo Integrado target at `path` of this nginx.
     fn pi_args(&self, path: &str) -> Vec<String> {
-        let port = self.port;
-        strings(&[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &format!("protocolo-integrado=https://pi.test:{port}{path}"),
-            "--resolve",
-            &format!("pi.test:{port}:127.0.0.1"),
-            "--ca-bundle",
-            self.ca_bundle.to_str().unwrap(),
-            "--only",
-            "http",
-            "--timeout",
-            "3s",
-            "--deadline",
-            "20s",
-            "--sei-dir",
-            "/nonexistent-sei",
-        ])
+        CheckArgs::new()
+            .service("protocolo-integrado", "pi.test", self.port, path)
+            .ca_bundle(&self.ca_bundle)
+            .only("http")
+            .timeout("3s")
+            .args(&["--deadline", "20s", "--sei-dir", "/nonexistent-sei"])
+            .argv()
+            .to_vec()
     }
 }
 
@@ -418,11 +394,7 @@ fn supervisord_program_printing_passwords_leaks_nothing() {
 fn passwords_inside_urls_are_never_printed() {
     let lab = Lab::start();
     let port = lab.port;
-    let sei = temp_dir("redaction-sei");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let copied =
-        std::process::Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(sei.path()).status();
-    assert!(copied.unwrap().success());
+    let sei = support::node::sei_copy("modpen4");
     let edit = |rel: &str, from: &str, to: &str| {
         let p = sei.path().join(rel);
         let text = std::fs::read_to_string(&p).unwrap();
@@ -440,25 +412,17 @@ fn passwords_inside_urls_are_never_printed() {
         &format!("https://pen:{URL_PW}@pi.test:{port}/interoperabilidade/rest/v3/"),
     );
     let closed = free_port(Host);
-    let args = strings(&[
-        "check",
-        "--sei-dir",
-        sei.path().to_str().unwrap(),
-        "--target",
-        "tramita,protocolo-integrado",
-        "--resolve",
-        &format!("pi.test:{port}:127.0.0.1"),
-        "--ca-bundle",
-        lab.ca_bundle.to_str().unwrap(),
-        "--supervisor",
-        &format!("http://127.0.0.1:{closed}"),
-        "--skip",
-        "ntp,process,cron,gearman",
-        "--timeout",
-        "2s",
-        "--deadline",
-        "20s",
-    ]);
+    let args = CheckArgs::new()
+        .flag("--sei-dir", sei.path().to_str().unwrap())
+        .target("tramita,protocolo-integrado")
+        .resolve("pi.test", port, "127.0.0.1")
+        .ca_bundle(&lab.ca_bundle)
+        .flag("--supervisor", format!("http://127.0.0.1:{closed}"))
+        .flag("--skip", "ntp,process,cron,gearman")
+        .timeout("2s")
+        .flag("--deadline", "20s")
+        .argv()
+        .to_vec();
     let mut forms = leak_forms(None, URL_PW);
     forms.extend(leak_forms(None, SUP_PW));
     // The Protocolo Integrado password of the SEI configuration, echoed by the peer.
@@ -485,28 +449,19 @@ fn passwords_inside_urls_are_never_printed() {
 /// `Proxy-Authorization` it got, base64 and decoded, with control characters.
 struct EchoProxy {
     port: u16,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: TcpServer,
 }
 
 impl EchoProxy {
     fn start() -> EchoProxy {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let _ = answer(conn);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
-            }
-        });
-        EchoProxy { port, stop, thread: Some(thread) }
+        let server = TcpServer::start(
+            Host,
+            "127.0.0.1:0",
+            TcpBehaviour::serve(|conn| {
+                let _ = answer(conn);
+            }),
+        );
+        EchoProxy { port: server.port(), _server: server }
     }
 }
 
@@ -534,36 +489,21 @@ fn answer(mut conn: std::net::TcpStream) -> std::io::Result<()> {
     conn.write_all(reply.as_bytes())
 }
 
-impl Drop for EchoProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 #[test]
 fn a_proxy_echoing_proxy_authorization_leaks_nothing() {
     use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
     let proxy = EchoProxy::start();
     let proxy_url =
         format!("http://{PROXY_USER}:{}@127.0.0.1:{}", utf8_percent_encode(PROXY_PW, NON_ALPHANUMERIC), proxy.port);
-    let args = strings(&[
-        "check",
-        "--target",
-        "tramita",
-        "--endpoint",
-        "tramita=https://tramita.test/",
-        "--resolve",
-        "tramita.test:443:127.0.0.1",
-        "--only",
-        "tcp",
-        "--timeout",
-        "2s",
-        "--sei-dir",
-        "/nonexistent-sei",
-    ]);
+    let args = CheckArgs::new()
+        .target("tramita")
+        .endpoint("tramita", "https://tramita.test/")
+        .resolve("tramita.test", 443, "127.0.0.1")
+        .only("tcp")
+        .timeout("2s")
+        .flag("--sei-dir", "/nonexistent-sei")
+        .argv()
+        .to_vec();
     let forms = leak_forms(Some(PROXY_USER), PROXY_PW);
     let outs = every_output(&args, &[("HTTPS_PROXY", &proxy_url)]);
     for o in &outs {

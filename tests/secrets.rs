@@ -43,15 +43,6 @@ impl Secrets {
     }
 }
 
-fn sei_copy(fixture: &str) -> tempfile::TempDir {
-    let dir = temp_dir("secrets-sei");
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(fixture);
-    let status =
-        std::process::Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).status();
-    assert!(status.unwrap().success());
-    dir
-}
-
 fn run_every_format(secrets: &Secrets, base: &[&str], envs: &[(&str, &str)]) {
     let out_dir = temp_dir("secrets-out");
     for format in FORMATS {
@@ -82,24 +73,13 @@ fn run_every_format(secrets: &Secrets, base: &[&str], envs: &[(&str, &str)]) {
 }
 
 fn common_flags(closed: u16) -> Vec<String> {
-    [
-        "check",
-        "--timeout",
-        "500ms",
-        "--deadline",
-        "20s",
-        "--ntp-server",
-        &format!("127.0.0.1:{closed}"),
-        "--endpoint",
-        &format!("tramita=https://127.0.0.1:{closed}/interoperabilidade/rest/v3/"),
-        "--endpoint",
-        &format!("pendencias=https://127.0.0.1:{closed}/"),
-        "--endpoint",
-        &format!("protocolo-integrado=https://127.0.0.1:{closed}/ProtocoloWS/integradorService?wsdl"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    CheckArgs::new()
+        .timeout("500ms")
+        .flag("--deadline", "20s")
+        .flag("--ntp-server", format!("127.0.0.1:{closed}"))
+        .endpoints_at(&format!("https://127.0.0.1:{closed}"))
+        .argv()
+        .to_vec()
 }
 
 #[test]
@@ -115,7 +95,7 @@ fn no_secret_in_any_format_with_a_full_configuration() {
     secrets.extend(key_lines(&combined));
     secrets.extend(key_lines(&client.key));
     let secrets = Secrets(secrets);
-    let sei = sei_copy("modpen4");
+    let sei = support::node::sei_copy("modpen4");
 
     let mut base = common_flags(closed);
     base.extend(
@@ -196,7 +176,7 @@ fn no_secret_on_error_paths() {
     let secrets = Secrets(secrets);
 
     // The SEI configuration's certificate password is the fixture's, wrong for this key.
-    let sei = sei_copy("modpen4");
+    let sei = support::node::sei_copy("modpen4");
     let mut base = common_flags(closed);
     base.extend(
         ["--sei-dir", sei.path().to_str().unwrap(), "--cert", combined.to_str().unwrap()].iter().map(|s| s.to_string()),
@@ -206,7 +186,7 @@ fn no_secret_on_error_paths() {
     run_every_format(&secrets, &base_refs, &[]);
 
     // A configuration cut off on the line that holds the database password.
-    let broken = sei_copy("broken");
+    let broken = support::node::sei_copy("broken");
     let mut base = common_flags(closed);
     base.extend(["--sei-dir".to_string(), broken.path().to_str().unwrap().to_string()]);
     let base_refs: Vec<&str> = base.iter().map(String::as_str).collect();

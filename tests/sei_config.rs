@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::{codes, finding, pen_doctor, Host, Run, RunExt};
 
 /// Every password the fixtures hold.
@@ -17,9 +17,7 @@ const SECRETS: &[&str] = &[
     "S3nh4",
 ];
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name)
-}
+use support::node::sei_fixture;
 
 /// Runs `pen-doctor check --sei-dir DIR --only config` with `extra` arguments.
 fn run(dir: &Path, extra: &[&str]) -> Run {
@@ -48,7 +46,7 @@ fn config_check(dir: &Path, extra: &[&str]) -> (i32, Value, Value) {
 
 #[test]
 fn modpen4_discovers_endpoints_certificate_gearman_and_versions() {
-    let dir = fixture("modpen4");
+    let dir = sei_fixture("modpen4");
     let (code, check, report) = config_check(&dir, &[]);
     assert_eq!(code, 0, "{check}");
     assert_eq!(check["status"], "ok");
@@ -81,7 +79,7 @@ fn modpen4_discovers_endpoints_certificate_gearman_and_versions() {
 
 #[test]
 fn env_flag_differing_from_web_service_is_a_warning() {
-    let dir = fixture("modpen4");
+    let dir = sei_fixture("modpen4");
     let (code, check, report) = config_check(&dir, &["--env", "producao"]);
     assert_eq!(check["status"], "warn", "{check}");
     assert_eq!(code, 0, "warnings alone do not fail the run");
@@ -103,7 +101,7 @@ fn env_flag_differing_from_web_service_is_a_warning() {
 
 #[test]
 fn modpen2_older_generation_soap_v2_sql_server_no_gearman() {
-    let dir = fixture("modpen2");
+    let dir = sei_fixture("modpen2");
     let (code, check, _) = config_check(&dir, &[]);
     assert_eq!(code, 1, "soap/v2 is switched off: {check}");
     assert_eq!(codes(&check), ["PEN_WEBSERVICE_DISCONTINUED", "PEN_TLS_VERIFICATION_OFF"]);
@@ -124,7 +122,7 @@ fn modpen2_older_generation_soap_v2_sql_server_no_gearman() {
 
 #[test]
 fn modpen1_keeps_its_configuration_in_the_database() {
-    let (_, check, _) = config_check(&fixture("modpen1"), &["--timeout", "2s"]);
+    let (_, check, _) = config_check(&sei_fixture("modpen1"), &["--timeout", "2s"]);
     let pen = &check["evidence"]["pen"];
     assert_eq!(
         (&pen["version"], &pen["version_form"], &pen["era"]),
@@ -139,7 +137,7 @@ fn modpen1_keeps_its_configuration_in_the_database() {
 
 #[test]
 fn latin1_installation_is_read() {
-    let (code, check, report) = config_check(&fixture("latin1"), &[]);
+    let (code, check, report) = config_check(&sei_fixture("latin1"), &[]);
     assert_eq!(code, 0, "{check}");
     assert_eq!(codes(&check), ["PEN_TLS_VERIFICATION_OFF"], "3.6 talks SOAP");
     assert_eq!(report["run"]["environment"], "producao");
@@ -152,7 +150,7 @@ fn latin1_installation_is_read() {
 
 #[test]
 fn truncated_configuration_names_file_and_line() {
-    let dir = fixture("broken");
+    let dir = sei_fixture("broken");
     let (code, check, _) = config_check(&dir, &[]);
     assert_eq!(code, 1);
     assert_eq!(check["status"], "fail");
@@ -194,7 +192,7 @@ fn no_password_in_any_output_format() {
     for name in ["modpen4", "modpen38", "modpen3", "modpen2", "modpen1", "latin1", "broken"] {
         for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
             for lang in ["pt", "en"] {
-                let Run { stdout, stderr, .. } = run(&fixture(name), &["--format", format, "--lang", lang]);
+                let Run { stdout, stderr, .. } = run(&sei_fixture(name), &["--format", format, "--lang", lang]);
                 assert!(!stdout.is_empty(), "{name} {format}: empty report");
                 for secret in SECRETS {
                     assert!(!stdout.contains(secret), "{name} {format} {lang}: {secret} in stdout:\n{stdout}");
@@ -210,7 +208,7 @@ fn no_password_in_the_report_file() {
     let out = tempfile::tempdir().unwrap();
     for (name, format) in [("modpen4", "markdown"), ("broken", "json")] {
         let file = out.path().join(format!("{name}.{format}"));
-        let stdout = run(&fixture(name), &["--format", format, "--output", file.to_str().unwrap_or("")]).stdout;
+        let stdout = run(&sei_fixture(name), &["--format", format, "--output", file.to_str().unwrap_or("")]).stdout;
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         assert!(!text.is_empty(), "{name}: no report written");
         assert!(!text.contains("S3nh4") && !stdout.contains("S3nh4"), "{name} {format}");
@@ -243,7 +241,7 @@ fn docker_check(env: &[(&str, &str)]) -> (i32, Value, String) {
     let out = pen_doctor(Host)
         .arg("check")
         .arg("--sei-dir")
-        .arg(fixture("docker"))
+        .arg(sei_fixture("docker"))
         .args(["--only", "config", "--color", "never", "--format", "json"])
         .env("PEN_DOCTOR_ROOT", root.path())
         .envs(env.iter().copied())

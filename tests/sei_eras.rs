@@ -13,25 +13,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
 use support::pki_tls::{self, Nginx, Pki, Spec};
-use support::{codes, finding, pen_doctor, write, Host, Proc, Run, RunExt};
+use support::{codes, finding, pen_doctor, write, CheckArgs, Host, Proc, Run, RunExt};
 
 /// Every password the fixtures and the tests hold.
 const SECRETS: &[&str] = &["S3nh4", "Senha-Do-Certificado-9", "Banco-Eras-S3cret!", "Docker-S3cret"];
 const PASS: &str = "Senha-Do-Certificado-9";
 const DB_PASSWORD: &str = "Banco-Eras-S3cret!";
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name)
-}
-
-/// A copy of a fixture tree.
-fn copy_tree(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out =
-        Command::new("cp").arg("-a").arg(format!("{}/.", fixture(name).display())).arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    dir
-}
+use support::node::{sei_copy, sei_fixture};
 
 /// Replaces `old` with `new` in a file of a tree, byte for byte (ISO-8859-1 files stay so).
 fn edit(dir: &Path, rel: &str, old: &str, new: &str) {
@@ -83,7 +72,7 @@ fn config_of(tree: &Path, root: &Path, env: &[(&str, &str)]) -> Value {
 fn each_era_is_read_and_judged_as_its_module_reads_it() {
     let root = empty_root();
     // 2.x: `const VERSAO_MODULO`, SOAP v2 (switched off in 2024), the Gearman block commented out.
-    let c = config_of(&fixture("modpen2"), root.path(), &[]);
+    let c = config_of(&sei_fixture("modpen2"), root.path(), &[]);
     assert_eq!(codes(&c), ["PEN_WEBSERVICE_DISCONTINUED", "PEN_TLS_VERIFICATION_OFF"], "{c:#}");
     assert_eq!(c["status"], "fail");
     let pen = &c["evidence"]["pen"];
@@ -99,7 +88,7 @@ fn each_era_is_read_and_judged_as_its_module_reads_it() {
     assert_eq!(finding(&c, "PEN_WEBSERVICE_DISCONTINUED")["params"]["what"], "soap/v2");
 
     // 3.x SOAP: `define`, docker-edited quotes, `"Porta" => "", //Padrão: 4730`.
-    let c = config_of(&fixture("modpen3"), root.path(), &[]);
+    let c = config_of(&sei_fixture("modpen3"), root.path(), &[]);
     assert_eq!(codes(&c), ["PEN_TLS_VERIFICATION_OFF"], "{c:#}");
     assert_eq!(c["status"], "ok", "info only");
     let f = finding(&c, "PEN_TLS_VERIFICATION_OFF");
@@ -111,7 +100,7 @@ fn each_era_is_read_and_judged_as_its_module_reads_it() {
     assert_eq!(c["evidence"]["sei_version"], "4.0.9");
 
     // 3.8 REST with Producao false: the verifier's trap, not "no verification".
-    let c = config_of(&fixture("modpen38"), root.path(), &[]);
+    let c = config_of(&sei_fixture("modpen38"), root.path(), &[]);
     assert_eq!(codes(&c), ["PEN_VERIFIER_SKIPS_TLS"], "{c:#}");
     assert_eq!(finding(&c, "PEN_VERIFIER_SKIPS_TLS")["kb"]["cause"], 2);
     assert_eq!(
@@ -120,7 +109,7 @@ fn each_era_is_read_and_judged_as_its_module_reads_it() {
     );
 
     // 4.x: nothing to say.
-    let c = config_of(&fixture("modpen4"), root.path(), &[]);
+    let c = config_of(&sei_fixture("modpen4"), root.path(), &[]);
     assert_eq!((codes(&c), &c["status"]), (Vec::<String>::new(), &Value::from("ok")), "{c:#}");
     let e = &c["evidence"];
     assert_eq!(
@@ -137,7 +126,7 @@ fn each_era_is_read_and_judged_as_its_module_reads_it() {
 fn a_healthy_4x_configuration_gives_no_fail_and_no_warn_from_discovery() {
     let root = empty_root();
     // As the agency's own development configuration: WebServicePendencias empty.
-    let tree = copy_tree("modpen4");
+    let tree = sei_copy("modpen4");
     edit(
         tree.path(),
         "config/mod-pen/ConfiguracaoModPEN.php",
@@ -210,7 +199,7 @@ fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
     let huge = "x".repeat(100 * 1024);
     let big = service("php-fpm", &[("HUGE1", huge.as_str()), ("HUGE2", huge.as_str()), ("HUGE3", huge.as_str())]);
     // pen-doctor's own environment holds none of the variables.
-    let c = config_of(&fixture("docker"), root.path(), &[]);
+    let c = config_of(&sei_fixture("docker"), root.path(), &[]);
     assert_eq!((codes(&c), &c["status"]), (Vec::<String>::new(), &Value::from("ok")), "{c:#}");
     let e = &c["evidence"];
     // `(getenv('APP_PROTOCOLO') == 'https' ? true : false)`
@@ -243,8 +232,12 @@ fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
     assert!(skipped["reason"].as_str().unwrap().contains("too large"), "{skipped}");
 
     // As a user who may not read root's processes: skipped with the reason, values unresolved.
-    let out =
-        run_as(&["--sei-dir", fixture("docker").to_str().unwrap(), "--only", "config"], &[], root.path(), Some(65534));
+    let out = run_as(
+        &["--sei-dir", sei_fixture("docker").to_str().unwrap(), "--only", "config"],
+        &[],
+        root.path(),
+        Some(65534),
+    );
     let c = out.check("config:sei");
     assert!(codes(c).iter().all(|c| c == "SEI_CONFIG_UNRESOLVED"), "{c:#}");
     let unread = c["evidence"]["environments"]["unread"].as_array().unwrap();
@@ -271,18 +264,15 @@ impl Lab {
         let pki = Pki::new();
         let (key, chain) = pki.serve("api.test");
         let client_ca = pki.client_ca_file();
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {chain}; ssl_certificate_key {key}; \
-             ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n\
+        let rest = format!(
+            "ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n\
              location = /interoperabilidade/soap/v3/ {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}\n\
              location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
              location = /interoperabilidade/rest/v3/tramites/pendentes {{ default_type application/json; if ($args = todas=0) {{ return 200 '[]'; }} return 400; }}\n\
-             location / {{ return 404; }}\n}}\n",
-            chain = chain.display(),
-            key = key.display(),
+             location / {{ return 404; }}",
             ca = client_ca.display(),
         );
-        let nginx = Nginx::on_free_port(&conf);
+        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
         let store = pki.healthy_store();
         let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
         let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
@@ -295,31 +285,20 @@ impl Lab {
 
     /// `check --only config,http` (and what http needs) of a tree pointed at the lab.
     fn run(&self, tree: &Path, root: &Path, store: &Path) -> Run {
-        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port());
-        run(
-            &[
-                "--sei-dir",
-                tree.to_str().unwrap(),
-                "--target",
-                "tramita",
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                store.to_str().unwrap(),
-                "--only",
-                "config,http",
-                "--timeout",
-                "3s",
-            ],
-            &[],
-            root,
-        )
+        let args = CheckArgs::new()
+            .flag("--sei-dir", tree.to_str().unwrap())
+            .target("tramita")
+            .resolve("api.test", self.nginx.port(), "127.0.0.1")
+            .ca_bundle(store)
+            .only("config,http")
+            .timeout("3s");
+        run(&args.flags(), &[], root)
     }
 
     /// A copy of a fixture tree whose module configuration names the lab and its client
     /// certificate.
     fn tree(&self, name: &str, web_service: &str, old_web_service: &str) -> tempfile::TempDir {
-        let tree = copy_tree(name);
+        let tree = sei_copy(name);
         let pen = "config/mod-pen/ConfiguracaoModPEN.php";
         edit(tree.path(), pen, old_web_service, web_service);
         edit(tree.path(), pen, "/opt/sei/config/mod-pen/certificado.pem", self.client.to_str().unwrap());
@@ -428,7 +407,7 @@ impl Database {
 
     /// A copy of the modpen1 tree whose `BancoSEI` names this database.
     fn modpen1(&self) -> tempfile::TempDir {
-        let tree = copy_tree("modpen1");
+        let tree = sei_copy("modpen1");
         let cfg = "config/ConfiguracaoSEI.php";
         edit(tree.path(), cfg, "'Porta' => '3306'", &format!("'Porta' => '{}'", self.0.server.port));
         edit(tree.path(), cfg, "'Banco' => 'sei'", &format!("'Banco' => '{}'", self.0.name));
@@ -506,7 +485,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     );
 
     // A database that does not answer: said, since 1.x has no other configuration.
-    let tree = copy_tree("modpen1");
+    let tree = sei_copy("modpen1");
     let closed = pki_tls::free_port();
     edit(tree.path(), "config/ConfiguracaoSEI.php", "'Porta' => '3306'", &format!("'Porta' => '{closed}'"));
     let out =
@@ -531,7 +510,7 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
         "etc/supervisor/conf.d/sei-pen.conf",
         "[program:processamento_tarefas_pen]\ncommand=/usr/bin/php -c /etc/php.ini %(here)s/../../sei/scripts/mod-pen/ProcessamentoTarefasPEN.php --worker=%(process_num)02d\n",
     );
-    let c = config_of(&fixture("modpen4"), r, &[]);
+    let c = config_of(&sei_fixture("modpen4"), r, &[]);
     let f = finding(&c, "PHP_SHORT_OPEN_TAG_OFF");
     assert_eq!(codes(&c), ["PHP_SHORT_OPEN_TAG_OFF"], "{c:#}");
     let p = &f["params"];
@@ -551,7 +530,7 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
     write(r, "etc/php/7.4/apache2/php.ini", "short_open_tag = Off\n");
     write(r, "etc/php/8.2/apache2/php.ini", "short_open_tag = On\n");
     write(r, "etc/apache2/mods-enabled/php8.2.load", "LoadModule php_module /usr/lib/apache2/modules/libphp8.2.so\n");
-    let c = config_of(&fixture("modpen4"), r, &[]);
+    let c = config_of(&sei_fixture("modpen4"), r, &[]);
     let phps: Vec<&str> =
         c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap()).collect();
     assert_eq!(phps, ["fpm 8.2"], "{c:#}");
@@ -560,7 +539,7 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
     write(r, "etc/php/8.2/apache2/php.ini", "short_open_tag = Off\n");
     std::fs::remove_file(r.join("etc/apache2/mods-enabled/php8.2.load")).unwrap();
     write(r, "etc/apache2/mods-enabled/proxy_fcgi.load", "LoadModule proxy_fcgi_module x.so\n");
-    let c = config_of(&fixture("modpen4"), r, &[]);
+    let c = config_of(&sei_fixture("modpen4"), r, &[]);
     let phps: Vec<&str> =
         c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap()).collect();
     assert_eq!(phps, ["fpm 8.2"], "{c:#}");
@@ -571,7 +550,7 @@ fn short_open_tag_as_the_web_server_and_the_workers_load_it() {
         "etc/supervisor/conf.d/sei-pen.conf",
         "[program:p]\ncommand=/usr/bin/php -c /etc/php.ini -d short_open_tag=Off /opt/sei/scripts/mod-pen/ProcessamentoTarefasPEN.php\n",
     );
-    let c = config_of(&fixture("modpen4"), r, &[]);
+    let c = config_of(&sei_fixture("modpen4"), r, &[]);
     let phps: Vec<String> =
         c["findings"].as_array().unwrap().iter().map(|f| f["params"]["php"].as_str().unwrap().to_string()).collect();
     assert_eq!(phps.len(), 2, "{c:#}");
@@ -592,7 +571,7 @@ fn hostile_php_ini_and_sei_files_are_findings_naming_the_file() {
     for i in 0..3000 {
         std::fs::write(r.join(format!("etc/php/8.2/fpm/conf.d/{i:05}.ini")), "x=1\n").unwrap();
     }
-    let tree = copy_tree("modpen4");
+    let tree = sei_copy("modpen4");
     let sei = tree.path().join("web/SEI.php");
     std::fs::remove_file(&sei).unwrap();
     let c = std::ffi::CString::new(sei.to_str().unwrap()).unwrap();

@@ -168,7 +168,7 @@ fn full_pipe() -> (OwnedFd, OwnedFd) {
 
 #[test]
 fn a_report_nobody_reads_still_ends_the_run_by_the_deadline() {
-    let modpen4 = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
+    let modpen4 = support::node::sei_fixture("modpen4");
     for (format, code) in [("json", 1), ("nagios", 3)] {
         // stdout is a pipe whose reader never reads: writing the report blocks for ever.
         let (_reader, writer) = full_pipe();

@@ -8,12 +8,11 @@
 mod support;
 
 use serde_json::Value;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
 use support::pki_tls;
-use support::{check, pen_doctor, Host, Run, RunExt};
+use support::{check, pen_doctor, CheckArgs, Host, Run, RunExt};
 
 const PASSWORD: &str = "Sei-Log-Db-S3cret!";
 
@@ -388,10 +387,7 @@ fn a_quiet_log_passes_and_since_narrows_the_window() {
 
 /// A copy of the `modpen4` SEI fixture (mod-sei-pen `version`) whose `BancoSEI` names `fx`.
 fn sei_tree(fx: &Fixture, version: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4");
-    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dir.path()).output().unwrap();
-    assert!(out.status.success());
+    let dir = support::node::sei_copy("modpen4");
     let path = dir.path().join("config/ConfiguracaoSEI.php");
     let text = std::fs::read_to_string(&path).unwrap();
     let text = text
@@ -453,16 +449,13 @@ impl Lab {
         let pki = Pki::new();
         let (key, chain) = pki.serve("api.test");
         let client_ca = pki.client_ca_file();
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {chain}; ssl_certificate_key {key}; \
-             ssl_verify_client optional; ssl_client_certificate {ca};\n\
+        let rest = format!(
+            "ssl_verify_client optional; ssl_client_certificate {ca};\n\
              location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
-             location / {{ return 404; }}\n}}\n",
-            chain = chain.display(),
-            key = key.display(),
+             location / {{ return 404; }}",
             ca = client_ca.display(),
         );
-        let nginx = Nginx::on_free_port(&conf);
+        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
         let store = pki.healthy_store();
         Lab { pki, nginx, store }
     }
@@ -473,29 +466,14 @@ impl Lab {
 
     /// Runs `--only sei,tls` against the lab with the given trust store.
     fn run(&self, fx: &Fixture, store: &std::path::Path) -> Value {
-        let endpoint = format!("tramita={}", self.tramita());
-        let resolve = format!("api.test:{}:127.0.0.1", self.nginx.port());
-        json_report(
-            &[
-                "--only",
-                "sei,tls",
-                "--target",
-                "tramita",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                store.to_str().unwrap(),
-                "--db",
-                &fx.url(),
-                "--timeout",
-                "3s",
-                "--lang",
-                "en",
-            ],
-            &[],
-        )
+        let args = CheckArgs::new()
+            .only("sei,tls")
+            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/rest/v3/")
+            .ca_bundle(store)
+            .flag("--db", fx.url())
+            .timeout("3s")
+            .flag("--lang", "en");
+        json_report(&args.flags(), &[])
     }
 }
 
@@ -589,38 +567,15 @@ fn tables_of_another_shape_are_read_or_named_never_a_crash() {
     assert_eq!(log["status"], "ok");
 }
 
-/// Runs the binary to completion with its report in a file; returns the exit code, the
+/// Runs the binary to completion and writes its report to `out`; returns the exit code, the
 /// report, the wall time and the child's peak resident set in KiB (from wait4).
 fn run_measured(args: &[&str], env: &[(&str, &str)], out: &std::path::Path) -> (i32, String, Duration, u64) {
-    use std::os::unix::process::ExitStatusExt;
-    let file = std::fs::File::create(out).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pen-doctor"));
-    cmd.env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("NO_COLOR", "1")
-        .env("PEN_DOCTOR_DB_PASSWORD", PASSWORD)
-        .arg("check")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    // Reaped by the wait4 below, which also gives its resource usage.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd.spawn().unwrap();
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: wait4 on our own child's pid, with valid pointers to a status and a rusage.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(pid, child.id() as i32);
-    let elapsed = start.elapsed();
-    // SAFETY: wait4 filled the struct.
-    let rss = unsafe { usage.assume_init() }.ru_maxrss as u64;
-    let code = std::process::ExitStatus::from_raw(status).code().unwrap_or(-1);
-    (code, std::fs::read_to_string(out).unwrap_or_default(), elapsed, rss)
+    let mut cmd = pen_doctor(Host);
+    cmd.env("NO_COLOR", "1").env("PEN_DOCTOR_DB_PASSWORD", PASSWORD).arg("check").args(args);
+    cmd.envs(env.iter().copied());
+    let run = cmd.run_measured_for(support::RUN_TIMEOUT);
+    std::fs::write(out, &run.stdout).unwrap();
+    (run.code.unwrap_or(-1), run.stdout.clone(), run.elapsed, run.peak_kib.expect("a measured run"))
 }
 
 #[test]

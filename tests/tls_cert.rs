@@ -4,7 +4,6 @@
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use support::copy_tree;
 use support::pki_tls::*;
 
 const PASS: &str = "s3nh@-Secreta-42";
@@ -91,13 +90,7 @@ fn legacy_encrypted_key_and_pkcs12_load() {
 
     // An old-style export (RC2/3DES, as older Windows tools write), made by the openssl CLI.
     let pem = pki.write("plain.pem", c.pem() + &c.key_pem());
-    let legacy = pki.path("legacy.p12");
-    let out = std::process::Command::new("openssl")
-        .args(["pkcs12", "-export", "-legacy", "-in", pem.to_str().unwrap(), "-out", legacy.to_str().unwrap()])
-        .args(["-passout", &format!("pass:{PASS}")])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let legacy = pki.pkcs12_cli("legacy.p12", &pem, PASS, &["-legacy"]);
     std::fs::set_permissions(&legacy, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let (_, chk) = cert_json(&legacy, Some(PASS));
     assert_eq!(chk["status"], "ok", "{chk:#}");
@@ -112,13 +105,7 @@ fn legacy_encrypted_key_and_pkcs12_load() {
     assert_eq!(codes(&chk), vec!["CLIENT_CERT_BAD_PASSWORD", "CLIENT_CERT_LEGACY_PKCS12"]);
 
     // The same certificate exported by OpenSSL 3's defaults (AES, PBKDF2) is not legacy.
-    let modern = pki.path("modern.p12");
-    let out = std::process::Command::new("openssl")
-        .args(["pkcs12", "-export", "-in", pem.to_str().unwrap(), "-out", modern.to_str().unwrap()])
-        .args(["-passout", &format!("pass:{PASS}")])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let modern = pki.pkcs12_cli("modern.p12", &pem, PASS, &[]);
     std::fs::set_permissions(&modern, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let (_, chk) = cert_json(&modern, Some(PASS));
     assert!(codes(&chk).is_empty(), "{chk:#}");
@@ -286,7 +273,7 @@ fn certificate_and_password_from_the_sei_configuration() {
     let c = good_client(&pki);
     let cert = pki.write("certificado.pem", c.pem() + &c.key_pem_pkcs8_encrypted(FIXTURE_PASS));
     let sei = pki.path("sei");
-    copy_tree(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei/modpen4"), &sei);
+    support::node::copy_sei_tree("modpen4", &sei);
     let conf = sei.join("config/mod-pen/ConfiguracaoModPEN.php");
     let text = std::fs::read_to_string(&conf).unwrap();
     std::fs::write(&conf, text.replace("/opt/sei/config/mod-pen/certificado.pem", cert.to_str().unwrap())).unwrap();

@@ -25,15 +25,12 @@ impl Lab {
         let chain = pki.write("server-chain.pem", server.pem() + &pki.inter.pem());
         let key = pki.write("server.key", server.key_pem());
         let client_root = pki.write("client-root.pem", pki.client_ca.pem());
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {}; \
-             ssl_certificate_key {}; ssl_verify_client on; ssl_client_certificate {}; ssl_verify_depth 2;\n\
-             location / {{ default_type text/xml; return 200 '<?xml version=\"1.0\"?><wsdl:definitions xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" name=\"Pen\"></wsdl:definitions>'; }}\n}}\n",
-            chain.display(),
-            key.display(),
+        let rest = format!(
+            "ssl_verify_client on; ssl_client_certificate {}; ssl_verify_depth 2;\n\
+             location / {{ default_type text/xml; return 200 '<?xml version=\"1.0\"?><wsdl:definitions xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" name=\"Pen\"></wsdl:definitions>'; }}",
             client_root.display()
         );
-        let nginx = Nginx::on_free_port(&conf);
+        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
         let store = pki.write("store.pem", pki.root.pem());
         let inter =
             issue(&Spec { org: "ICP-Brasil", ..Spec::ca("AC Teste Intermediaria v5") }, ec_key(), Some(&pki.client_ca));
@@ -42,33 +39,14 @@ impl Lab {
     }
 
     fn run(&self, cert: &std::path::Path) -> serde_json::Value {
-        let port = self.nginx.port();
-        let endpoint = format!("tramita=https://api.test:{port}/interoperabilidade/soap/v3/");
-        let resolve = format!("api.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--target",
-                "tramita",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--only",
-                "http",
-                "--timeout",
-                "2s",
-                "--format",
-                "json",
-                "--ca-bundle",
-                self.store.to_str().unwrap(),
-                "--cert",
-                cert.to_str().unwrap(),
-                "--cert-password-env",
-                "CP",
-            ],
-            &[("CP", PASS)],
-        );
+        let args = CheckArgs::new()
+            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/soap/v3/")
+            .only("http")
+            .timeout("2s")
+            .json()
+            .ca_bundle(&self.store)
+            .cert(cert, "CP");
+        let run = pen_doctor(&args.strs(), &[("CP", PASS)]);
         assert!(!run.stdout.contains(PASS) && !run.stderr.contains(PASS), "the password leaked");
         run.json()
     }

@@ -3,8 +3,11 @@
 //! libnss3, as CentOS 6/7's PHP is; a libcurl linked against an OpenSSL 1.0.2 or 3 soname), under
 //! a test root. With OpenSSL 1.0.x, an expired DST Root CA X3 in the store is a failure.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
+use support::{pen_doctor, Host, RunExt};
 
 fn gcc(args: &[&str], cwd: &Path) {
     let out = Command::new("gcc").args(args).current_dir(cwd).output().expect("gcc is installed");
@@ -17,16 +20,12 @@ fn stub(dir: &Path) {
 
 /// `check --only ca` under `root`, the store being `bundle`: the `ca:store` entry.
 fn store_check(root: &Path, bundle: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_pen-doctor"))
+    let run = pen_doctor(Host)
         .args(["check", "--only", "ca", "--format", "json", "--target", "tramita", "--ca-bundle"])
         .arg(bundle)
         .env("PEN_DOCTOR_ROOT", root)
-        .env_remove("SSL_CERT_FILE")
-        .output()
-        .unwrap();
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "ca:store").unwrap().clone()
+        .run();
+    run.check("ca:store").clone()
 }
 
 fn fixture(name: &str) -> String {

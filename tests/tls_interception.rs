@@ -49,10 +49,7 @@ impl Lab {
         ];
         let mut conf = String::new();
         for (name, chain, key) in servers {
-            conf += &format!(
-                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_certificate {chain}; \
-                 ssl_certificate_key {key}; location / {{ return 200 'ok'; }} }}\n"
-            );
+            conf += &Nginx::tls_server(&name, &chain, &key, "location / { return 200 'ok'; }");
         }
         let nginx = Nginx::on_free_port(&conf);
         Lab { pki, nginx, forti, le_root }
@@ -69,28 +66,8 @@ impl Lab {
         let store = self
             .pki
             .write(&format!("store-{}.pem", roots.len()), roots.iter().map(|r| r.pem()).collect::<Vec<_>>().concat());
-        let endpoint = format!("{target}=https://{host}:{port}/");
-        let resolve = format!("{host}:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--target",
-                target,
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--only",
-                only,
-                "--timeout",
-                "2s",
-                "--format",
-                "json",
-                "--ca-bundle",
-                store.to_str().unwrap(),
-            ],
-            &[],
-        );
+        let args = CheckArgs::new().service(target, host, port, "/").only(only).timeout("2s").json().ca_bundle(&store);
+        let run = pen_doctor(&args.strs(), &[]);
         run.json()
     }
 }

@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::pki_tls::*;
-use support::{Host, Tinyproxy};
+use support::{tls_server_config, Host, TcpBehaviour, TcpServer, Tinyproxy};
 
 const PASS: &str = "Senha-Do-Certificado-9";
 const PI_PASS: &str = "Senha-Do-PI-7";
@@ -144,21 +144,17 @@ impl Lab {
 
     /// Runs `check` for one target whose endpoint is `https://host:port/path`.
     fn run(&self, target: &str, host: &str, path: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-        let port = self.nginx.port();
-        let endpoint = format!("{target}=https://{host}:{port}{path}");
-        let resolve = format!("{host}:{port}:127.0.0.1");
-        let mut args = vec!["check", "--target", target, "--endpoint", &endpoint, "--resolve", &resolve];
+        let mut args = CheckArgs::new().service(target, host, self.nginx.port(), path);
         if !extra.contains(&"--timeout") {
-            args.extend(["--timeout", "2s"]);
+            args = args.timeout("2s");
         }
         if !extra.contains(&"--format") {
-            args.extend(["--format", "json"]);
+            args = args.json();
         }
         if !extra.contains(&"--ca-bundle") {
-            args.extend(["--ca-bundle", self.store.to_str().unwrap()]);
+            args = args.ca_bundle(&self.store);
         }
-        args.extend_from_slice(extra);
-        let run = pen_doctor(&args, env);
+        let run = pen_doctor(&args.args(extra).strs(), env);
         for secret in [PASS, PI_PASS] {
             assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "a password leaked");
         }
@@ -445,29 +441,15 @@ fn hostile_servers_give_findings_within_the_timeout() {
         (Hostile::Garbage, "TLS_HANDSHAKE_FAILED"),
         (Hostile::Silent, "TLS_TIMEOUT"),
     ] {
-        let port = hostile(kind);
-        let endpoint = format!("protocolo-integrado=https://bad.test:{port}/");
-        let resolve = format!("bad.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--only",
-                "tls",
-                "--target",
-                "protocolo-integrado",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                store.to_str().unwrap(),
-                "--timeout",
-                "1s",
-                "--format",
-                "json",
-            ],
-            &[],
-        );
+        let server = kind.start();
+        let port = server.port();
+        let args = CheckArgs::new()
+            .only("tls")
+            .service("protocolo-integrado", "bad.test", port, "/")
+            .ca_bundle(&store)
+            .timeout("1s")
+            .json();
+        let run = pen_doctor(&args.strs(), &[]);
         let json = run.json();
         let tls = check(&json, "tls:protocolo-integrado");
         assert_eq!(codes(tls), vec![code], "{tls:#}");
@@ -543,25 +525,13 @@ fn client_certificate_refused_with_a_tls_alert() {
     let lab = Lab::new();
     for flag in ["-tls1_2", "-tls1_3"] {
         let (_s_server, port) = s_server(&lab, flag);
-        let endpoint = format!("pucomex=https://good.test:{port}/");
-        let resolve = format!("good.test:{port}:127.0.0.1");
-        let base = [
-            "check",
-            "--only",
-            "http",
-            "--target",
-            "pucomex",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--ca-bundle",
-            lab.store.to_str().unwrap(),
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-        ];
+        let args = CheckArgs::new()
+            .only("http")
+            .service("pucomex", "good.test", port, "/")
+            .ca_bundle(&lab.store)
+            .timeout("2s")
+            .json();
+        let base = args.strs();
         // No certificate: the server's alert is the refusal; the server chain itself is fine.
         let json = pen_doctor(&base, &[]).json();
         assert_eq!(check(&json, "tls:pucomex")["status"], "ok", "{flag}: {json:#}");
@@ -593,59 +563,37 @@ enum BadHttp {
 /// A TLS server (rustls) with the lab's good certificate that answers badly; lives as long as
 /// the test process.
 fn bad_https(lab: &Lab, how: BadHttp) -> u16 {
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use std::io::{Read, Write};
-    let pem = std::fs::read_to_string(lab.pki.path("good-chain.pem")).unwrap();
-    let certs: Vec<CertificateDer<'static>> = pem
-        .split("-----END CERTIFICATE-----")
-        .filter_map(|b| b.split("-----BEGIN CERTIFICATE-----").nth(1))
-        .map(|b64| CertificateDer::from(openssl::base64::decode_block(&b64.replace(['\n', '\r'], "")).unwrap()))
-        .collect();
-    let key_der = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(lab.pki.path("good.key")).unwrap())
-        .unwrap()
-        .private_key_to_pkcs8()
-        .unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, PrivateKeyDer::Pkcs8(key_der.into()))
-            .unwrap();
-    let config = std::sync::Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming().flatten() {
+    let config = tls_server_config(&lab.pki.path("good-chain.pem"), &lab.pki.path("good.key"));
+    let server = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::serve(move |tcp| {
             let config = config.clone();
-            std::thread::spawn(move || {
-                let conn = rustls::ServerConnection::new(config).unwrap();
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let mut buf = [0u8; 4096];
-                if tls.read(&mut buf).is_err() {
-                    return;
-                }
-                let _ = match how {
-                    BadHttp::NotHttp => tls.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").and_then(|_| tls.flush()),
-                    BadHttp::EndlessHeaders => (|| {
-                        tls.write_all(b"HTTP/1.1 200 OK\r\n")?;
-                        loop {
-                            tls.write_all(
-                                b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
-                            )?;
-                        }
-                    })(),
-                    BadHttp::Trickle => (|| loop {
-                        tls.write_all(b"H")?;
-                        tls.flush()?;
-                        std::thread::sleep(Duration::from_millis(100));
-                    })(),
-                };
-                std::thread::sleep(Duration::from_secs(5));
-            });
-        }
-    });
-    port
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut buf = [0u8; 4096];
+            if tls.read(&mut buf).is_err() {
+                return;
+            }
+            let _ = match how {
+                BadHttp::NotHttp => tls.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n").and_then(|_| tls.flush()),
+                BadHttp::EndlessHeaders => (|| {
+                    tls.write_all(b"HTTP/1.1 200 OK\r\n")?;
+                    loop {
+                        tls.write_all(b"X-Endless: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n")?;
+                    }
+                })(),
+                BadHttp::Trickle => (|| loop {
+                    tls.write_all(b"H")?;
+                    tls.flush()?;
+                    std::thread::sleep(Duration::from_millis(100));
+                })(),
+            };
+            std::thread::sleep(Duration::from_secs(5));
+        }),
+    );
+    server.keep().port()
 }
 
 #[test]
@@ -657,28 +605,13 @@ fn hostile_http_answers_give_findings_within_the_timeout() {
         (BadHttp::Trickle, "HTTP_TIMEOUT"),
     ] {
         let port = bad_https(&lab, how);
-        let endpoint = format!("protocolo-integrado=https://good.test:{port}/ProtocoloWS/integradorService?wsdl");
-        let resolve = format!("good.test:{port}:127.0.0.1");
-        let run = pen_doctor(
-            &[
-                "check",
-                "--only",
-                "http",
-                "--target",
-                "protocolo-integrado",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--ca-bundle",
-                lab.store.to_str().unwrap(),
-                "--timeout",
-                "1s",
-                "--format",
-                "json",
-            ],
-            &[],
-        );
+        let args = CheckArgs::new()
+            .only("http")
+            .service("protocolo-integrado", "good.test", port, "/ProtocoloWS/integradorService?wsdl")
+            .ca_bundle(&lab.store)
+            .timeout("1s")
+            .json();
+        let run = pen_doctor(&args.strs(), &[]);
         let json = run.json();
         let http = check(&json, "http:protocolo-integrado");
         assert_eq!(codes(http), vec![code], "{http:#}");

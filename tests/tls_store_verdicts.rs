@@ -8,28 +8,13 @@ use support::pki_tls;
 use pki_tls::*;
 
 fn tls(nginx: &Nginx, php_store: &std::path::Path, root: &std::path::Path) -> serde_json::Value {
-    let endpoint = format!("protocolo-integrado=https://pi.test:{}/", nginx.port());
-    let resolve = format!("pi.test:{}:127.0.0.1", nginx.port());
-    let run = pen_doctor(
-        &[
-            "check",
-            "--target",
-            "protocolo-integrado",
-            "--endpoint",
-            &endpoint,
-            "--resolve",
-            &resolve,
-            "--only",
-            "tls",
-            "--timeout",
-            "2s",
-            "--format",
-            "json",
-            "--ca-bundle",
-            php_store.to_str().unwrap(),
-        ],
-        &[("PEN_DOCTOR_ROOT", root.to_str().unwrap())],
-    );
+    let args = CheckArgs::new()
+        .service("protocolo-integrado", "pi.test", nginx.port(), "/")
+        .only("tls")
+        .timeout("2s")
+        .json()
+        .ca_bundle(php_store);
+    let run = pen_doctor(&args.strs(), &[("PEN_DOCTOR_ROOT", root.to_str().unwrap())]);
     check(&run.json(), "tls:protocolo-integrado").clone()
 }
 
@@ -39,12 +24,7 @@ fn php_store_refuses_and_the_system_bundle_trusts() {
     let leaf = pki.server_leaf(&Spec::server("pi.test"));
     let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
     let key = pki.write("leaf.key", leaf.key_pem());
-    let nginx = Nginx::on_free_port(&format!(
-        "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name pi.test; ssl_certificate {}; \
-             ssl_certificate_key {}; location / {{ return 200 'ok'; }} }}\n",
-        chain.display(),
-        key.display()
-    ));
+    let nginx = Nginx::on_free_port(&Nginx::tls_server("pi.test", &chain, &key, "location / { return 200 'ok'; }"));
     // The host: a distribution bundle that holds the root.
     let host = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(host.path().join("etc/ssl/certs")).unwrap();

@@ -7,51 +7,48 @@ mod support;
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 use support::*;
 
 /// A plain HTTP responder on a loopback port that waits `delay` before answering 200 (the one
 /// thing nginx cannot do); nginx proxies `/slow` and `/hang` to it. Runs until the process ends.
 fn late_responder(delay: Duration) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                // The head, then the body its Content-Length announces.
-                while let Ok(n) = stream.read(&mut chunk) {
-                    if n == 0 {
+    let server = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::serve(move |mut stream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The head, then the body its Content-Length announces.
+            while let Ok(n) = stream.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
                         break;
                     }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text[..end]
-                            .lines()
-                            .filter_map(|l| l.split_once(':'))
-                            .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-                            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
                 }
-                std::thread::sleep(delay);
-                let body = "{\"ok\":true,\"late\":true}";
-                let _ = write!(
+            }
+            std::thread::sleep(delay);
+            let body = "{\"ok\":true,\"late\":true}";
+            let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
-            });
-        }
-    });
-    port
+        }),
+    );
+    server.keep().port()
 }
 
 struct Lab {
@@ -328,57 +325,43 @@ enum Stream {
 /// notification, answers `200` with a chunked body, and never ends it. Lives as long as the
 /// test process.
 fn endless_receiver(cert: &Cert, how: Stream) -> u16 {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(&cert.fullchain).unwrap().map(|c| c.unwrap()).collect();
-    let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
-    let config = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for tcp in listener.incoming().flatten() {
+    let config = tls_server_config(&cert.fullchain, &cert.key);
+    let server = TcpServer::start(
+        Host,
+        "127.0.0.1:0",
+        TcpBehaviour::serve(move |tcp| {
             let config = config.clone();
-            std::thread::spawn(move || {
-                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
-                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
-                let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !String::from_utf8_lossy(&request).contains("\"from_host\"") {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => request.extend_from_slice(&buf[..n]),
-                    }
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+            let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&request).contains("\"from_host\"") {
+                match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
                 }
-                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
-                if tls.write_all(head.as_bytes()).is_err() {
+            }
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if tls.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let flood = format!("4000\r\n{}\r\n", "{".repeat(0x4000));
+            loop {
+                let sent = match how {
+                    Stream::Flood => tls.write_all(flood.as_bytes()),
+                    Stream::Drip => {
+                        std::thread::sleep(Duration::from_millis(100));
+                        tls.write_all(b"1\r\n{\r\n")
+                    }
+                };
+                if sent.and_then(|_| tls.flush()).is_err() {
                     return;
                 }
-                let flood = format!("4000\r\n{}\r\n", "{".repeat(0x4000));
-                loop {
-                    let sent = match how {
-                        Stream::Flood => tls.write_all(flood.as_bytes()),
-                        Stream::Drip => {
-                            std::thread::sleep(Duration::from_millis(100));
-                            tls.write_all(b"1\r\n{\r\n")
-                        }
-                    };
-                    if sent.and_then(|_| tls.flush()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    port
+            }
+        }),
+    );
+    server.keep().port()
 }
 
 #[test]

@@ -40,6 +40,7 @@
 
 mod ports;
 
+mod args;
 mod dns;
 pub mod mariadb;
 mod netns;
@@ -52,6 +53,7 @@ pub mod report;
 mod slowfs;
 mod tcp;
 
+pub use args::CheckArgs;
 pub use dns::{
     dns_query, DnsReply, Dnsmasq, GarbageDns, SilentUdp, UdpBehaviour, UdpResponder, Zone, QTYPE_A, QTYPE_AAAA,
     RCODE_NOERROR, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL,
@@ -62,7 +64,7 @@ pub use pki::{asn1_time, CaSpec, Cert, KeyFormat, KeyType, LeafSpec, PemBundle, 
 pub use proxy::Tinyproxy;
 pub use report::{check, codes, finding};
 pub use slowfs::SlowFs;
-pub use tcp::{TcpBehaviour, TcpServer};
+pub use tcp::{tls_server_config, Handler, TcpBehaviour, TcpServer};
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -152,6 +154,9 @@ pub struct Run {
     pub stderr: String,
     /// Wall time from spawn to exit.
     pub elapsed: Duration,
+    /// The command's own peak resident set in KiB, when it was run with
+    /// [`RunExt::run_measured_for`].
+    pub peak_kib: Option<u64>,
     /// stdout read as JSON, once (for the lookups by check id).
     parsed: std::sync::OnceLock<serde_json::Value>,
 }
@@ -229,6 +234,9 @@ impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "command: {}", self.cmdline)?;
         writeln!(f, "exit code: {:?} after {:?}", self.code, self.elapsed)?;
+        if let Some(kib) = self.peak_kib {
+            writeln!(f, "peak RSS: {kib} KiB")?;
+        }
         writeln!(f, "--- stdout ---\n{}", self.stdout)?;
         write!(f, "--- stderr ---\n{}", self.stderr)
     }
@@ -242,37 +250,56 @@ pub trait RunExt {
     }
     /// Runs with stdin closed; kills the command and panics when it runs longer than `limit`.
     fn run_for(&mut self, limit: Duration) -> Run;
+    /// [`RunExt::run_for`], reaping the command with `wait4` to learn its own peak resident
+    /// set ([`Run::peak_kib`]).
+    fn run_measured_for(&mut self, limit: Duration) -> Run;
 }
 
 impl RunExt for Command {
     fn run_for(&mut self, limit: Duration) -> Run {
-        let cmdline = cmdline(self);
-        let started = Instant::now();
-        let mut child = self
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{cmdline}`: {e}"));
-        let stdout = reader(child.stdout.take());
-        let stderr = reader(child.stderr.take());
-        let status = wait_bounded(&mut child, limit);
-        let elapsed = started.elapsed();
-        // A grandchild may hold the pipes open: do not wait for it forever.
-        let collect = |rx: mpsc::Receiver<String>| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-        let run = Run {
-            cmdline,
-            code: status.and_then(|s| s.code()),
-            stdout: collect(stdout),
-            stderr: collect(stderr),
-            elapsed,
-            parsed: Default::default(),
-        };
-        if status.is_none() {
-            panic!("command still running after {limit:?}: killed\n{run}");
-        }
-        run
+        run_command(self, limit, |child, limit| wait_bounded(child, limit).map(|s| (s, None)))
     }
+
+    fn run_measured_for(&mut self, limit: Duration) -> Run {
+        run_command(self, limit, wait_measured)
+    }
+}
+
+/// Runs `cmd` with stdin closed and its output captured, `wait` reaping it (`None`: still
+/// running after `limit`, killed).
+fn run_command(
+    cmd: &mut Command,
+    limit: Duration,
+    wait: impl FnOnce(&mut Child, Duration) -> Option<(ExitStatus, Option<u64>)>,
+) -> Run {
+    let cmdline = cmdline(cmd);
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{cmdline}`: {e}"));
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
+    let waited = wait(&mut child, limit);
+    let status = waited.map(|(s, _)| s);
+    let elapsed = started.elapsed();
+    // A grandchild may hold the pipes open: do not wait for it forever.
+    let collect = |rx: mpsc::Receiver<String>| rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    let run = Run {
+        cmdline,
+        code: status.and_then(|s| s.code()),
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+        elapsed,
+        peak_kib: waited.and_then(|(_, kib)| kib),
+        parsed: Default::default(),
+    };
+    if status.is_none() {
+        panic!("command still running after {limit:?}: killed\n{run}");
+    }
+    run
 }
 
 fn reader(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
@@ -285,6 +312,32 @@ fn reader(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<String> {
         });
     }
     rx
+}
+
+/// Waits up to `limit` for `child` with `wait4`, which also gives its own peak resident set
+/// (KiB); kills it and returns `None` when it is still running.
+fn wait_measured(child: &mut Child, limit: Duration) -> Option<(ExitStatus, Option<u64>)> {
+    use std::os::unix::process::ExitStatusExt;
+    let deadline = Instant::now() + limit;
+    let pid = child.id() as libc::pid_t;
+    loop {
+        let mut status = 0;
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: waits for our own child; status and usage are buffers of the right types.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
+        if r == pid {
+            // SAFETY: wait4 reaped the child and filled the rusage.
+            let kib = unsafe { usage.assume_init() }.ru_maxrss as u64;
+            return Some((ExitStatus::from_raw(status), Some(kib)));
+        }
+        assert!(r == 0, "wait4 failed for pid {pid}");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Waits up to `limit` for `child`; kills it and returns `None` when it is still running.
@@ -499,18 +552,11 @@ pub fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
     p
 }
 
-/// Copies the directory tree `from` into `to` (created if missing), files and directories.
+/// Copies the directory tree `from` into `to` (created if missing) as `cp -a` does: files,
+/// directories, links, modes and times.
 pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("cannot create {}: {e}", to.display()));
+    must(Command::new("cp").arg("-a").arg(from.join(".")).arg(to));
 }
 
 /// ISRG Root X1 as the system's CA store holds it (PEM): the public root Tramita's chain ends in.

@@ -76,6 +76,17 @@ impl Nginx {
         nginx
     }
 
+    /// A `server { }` block for [`Nginx::on_free_port`]: TLS on `127.0.0.1:{PORT}` for
+    /// `server_name`, serving `chain` with `key`, then `rest` (client verification, `location`s).
+    pub fn tls_server(server_name: &str, chain: impl AsRef<Path>, key: impl AsRef<Path>, rest: &str) -> String {
+        format!(
+            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {server_name}; ssl_certificate {}; \
+             ssl_certificate_key {};\n{rest}\n}}\n",
+            chain.as_ref().display(),
+            key.as_ref().display()
+        )
+    }
+
     /// The port `{PORT}` stood for ([`Nginx::on_free_port`]).
     pub fn port(&self) -> u16 {
         self.port.expect("nginx was started with Nginx::on_free_port")

@@ -2,9 +2,9 @@
 //! `check` on a host root (`PEN_DOCTOR_ROOT`), files under that root, an SNTP responder.
 
 pub use super::write;
-use super::{pen_doctor, ports, Host, Proc, Run, RunExt};
+use super::{copy_tree, pen_doctor, ports, temp_dir, Host, Proc, Run, RunExt};
 use std::net::{TcpStream, UdpSocket};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -154,12 +154,27 @@ pub fn responder(b: Behaviour) -> u16 {
     port
 }
 
+/// A file or folder of the repository's `fixtures/` (`fixture("node/crontab")`).
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+/// The SEI fixture tree `fixtures/sei/NAME` (read it in place; copy it to change it).
+pub fn sei_fixture(name: &str) -> PathBuf {
+    fixture("sei").join(name)
+}
+
 /// Copies the SEI fixture tree `fixtures/sei/NAME` to `dest` (created), as an installation.
 pub fn copy_sei_tree(name: &str, dest: &Path) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sei").join(name);
-    std::fs::create_dir_all(dest).unwrap();
-    let out = Command::new("cp").arg("-a").arg(format!("{}/.", src.display())).arg(dest).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    copy_tree(&sei_fixture(name), dest);
+}
+
+/// A copy of the SEI fixture tree `fixtures/sei/NAME` in a fresh temporary directory (removed
+/// on drop), for a test that edits it.
+pub fn sei_copy(name: &str) -> tempfile::TempDir {
+    let dir = temp_dir(&format!("pdt-sei-{name}-"));
+    copy_sei_tree(name, dir.path());
+    dir
 }
 
 /// Writes an executable file.

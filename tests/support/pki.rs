@@ -1,19 +1,264 @@
-//! Certificates for tests, made with the `openssl` command in a temporary directory: roots,
-//! intermediates, server and client leaves with any validity window, encrypted keys (PKCS#8
-//! and traditional), PKCS#12 files and the combined PEM files mod-sei-pen reads.
+//! The test suite's one certificate factory. Certificates are made in memory with the OpenSSL
+//! library ([`issue`] from a [`Spec`]) and, for the tests that work with files, written out as
+//! PEM ([`Pki::root`], [`Pki::leaf`]… give a [`Cert`] of paths): roots, intermediates, server
+//! and client leaves with any validity window (to the second; expired and not-yet-valid
+//! certificates are real), encrypted keys (PKCS#8 and the traditional `Proc-Type` form),
+//! PKCS#12 files and the combined PEM files mod-sei-pen reads. [`Pki::new`] also holds a fixed
+//! hierarchy the TLS tests share (a root and intermediate, an expired cross-signing root, an
+//! untrusted root, client CAs).
 //!
-//! Validity is set with `openssl ca -startdate/-enddate` (OpenSSL 3.0's `x509 -req` cannot
-//! set a start date), so expired and not-yet-valid certificates are real. Keys are EC P-256
+//! The `openssl` command is used for one thing only: PKCS#12 exports with command-line options
+//! (`-legacy`, `-nomac`…) the library does not offer ([`Pki::pkcs12_cli`]). Keys are EC P-256
 //! unless a spec asks for RSA 2048 (slower to generate).
 
 use super::{must, temp_dir, which};
+use openssl::asn1::{Asn1Integer, Asn1Time};
+use openssl::bn::{BigNum, MsbOption};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::symm::Cipher;
+use openssl::x509::extension::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
+};
+use openssl::x509::{X509Builder, X509Name, X509NameBuilder, X509};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Seconds in a day.
+pub const DAY: i64 = 86_400;
+
+/// Now, in seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// A new EC P-256 key.
+pub fn ec_key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+}
+
+/// A new RSA 2048 key.
+pub fn rsa_key() -> PKey<Private> {
+    PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap()
+}
+
+/// Clones a key (for cross-signing: the same key under two certificates).
+pub fn same_key(k: &PKey<Private>) -> PKey<Private> {
+    PKey::private_key_from_der(&k.private_key_to_der().unwrap()).unwrap()
+}
+
+/// A certificate and its key, in memory.
+pub struct Issued {
+    pub cert: X509,
+    pub key: PKey<Private>,
+}
+
+impl Issued {
+    pub fn pem(&self) -> String {
+        String::from_utf8(self.cert.to_pem().unwrap()).unwrap()
+    }
+    /// The key, unencrypted PKCS#8 (`BEGIN PRIVATE KEY`).
+    pub fn key_pem(&self) -> String {
+        String::from_utf8(self.key.private_key_to_pem_pkcs8().unwrap()).unwrap()
+    }
+    /// PKCS#8 `ENCRYPTED PRIVATE KEY` (AES-256-CBC, PBKDF2).
+    pub fn key_pem_pkcs8_encrypted(&self, pass: &str) -> String {
+        key_text(&self.key, KeyFormat::Pkcs8, Some(pass))
+    }
+    /// Legacy OpenSSL form: `Proc-Type: 4,ENCRYPTED` (RSA keys, AES-128-CBC).
+    pub fn key_pem_legacy_encrypted(&self, pass: &str) -> String {
+        traditional_pem(&self.key, Some((Cipher::aes_128_cbc(), pass)))
+    }
+    /// A PKCS#12 file (DER) named `client` with this certificate, its key and `chain`.
+    pub fn p12(&self, pass: &str, chain: &[&Issued]) -> Vec<u8> {
+        let chain: Vec<&X509> = chain.iter().map(|c| &c.cert).collect();
+        p12_der("client", &self.key, &self.cert, &chain, pass)
+    }
+}
+
+/// What to put in a certificate. Times are seconds since the epoch (see [`now`], [`DAY`]).
+pub struct Spec<'a> {
+    pub cn: &'a str,
+    pub org: &'a str,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub ca: bool,
+    /// Subject alternative names: an entry that reads as an IP address is an `IP:` name, any
+    /// other a `DNS:` name.
+    pub dns: Vec<&'a str>,
+    /// `Some(["serverAuth"])`, `Some(["clientAuth"])`, `Some(["emailProtection"])`, or `None`.
+    pub eku: Option<Vec<&'a str>>,
+    /// otherName entries of the SAN: (OID, text stored as an OCTET STRING), as ICP-Brasil does.
+    pub other_names: Vec<(&'a str, String)>,
+    /// The whole subject in `openssl -subj` form (`/C=US/O=Org/CN=name`, `\/` for a slash);
+    /// `None`: `C=BR, O=org, CN=cn`.
+    pub subject: Option<String>,
+}
+
+impl<'a> Spec<'a> {
+    pub fn ca(cn: &'a str) -> Self {
+        Spec {
+            cn,
+            org: "pen-doctor test",
+            not_before: now() - 400 * DAY,
+            not_after: now() + 3650 * DAY,
+            ca: true,
+            dns: vec![],
+            eku: None,
+            other_names: vec![],
+            subject: None,
+        }
+    }
+    pub fn server(dns: &'a str) -> Self {
+        Spec {
+            cn: dns,
+            org: "pen-doctor test",
+            not_before: now() - 10 * DAY,
+            not_after: now() + 300 * DAY,
+            ca: false,
+            dns: vec![dns],
+            eku: Some(vec!["serverAuth"]),
+            other_names: vec![],
+            subject: None,
+        }
+    }
+    pub fn client(cn: &'a str, org: &'a str) -> Self {
+        Spec {
+            cn,
+            org,
+            not_before: now() - 10 * DAY,
+            not_after: now() + 300 * DAY,
+            ca: false,
+            dns: vec![],
+            eku: Some(vec!["clientAuth"]),
+            other_names: vec![],
+            subject: None,
+        }
+    }
+    pub fn valid(mut self, from: i64, until: i64) -> Self {
+        self.not_before = from;
+        self.not_after = until;
+        self
+    }
+}
+
+/// The subject name of `spec`.
+fn subject_name(spec: &Spec) -> X509Name {
+    let mut name = X509NameBuilder::new().unwrap();
+    match &spec.subject {
+        Some(subj) => {
+            for (field, value) in parse_subj(subj) {
+                name.append_entry_by_text(&field, &value)
+                    .unwrap_or_else(|e| panic!("subject `{subj}`: cannot add {field}={value}: {e}"));
+            }
+        }
+        None => {
+            name.append_entry_by_text("C", "BR").unwrap();
+            name.append_entry_by_text("O", spec.org).unwrap();
+            name.append_entry_by_text("CN", spec.cn).unwrap();
+        }
+    }
+    name.build()
+}
+
+/// `/C=US/O=Org/CN=a\/b` as (field, value) pairs.
+fn parse_subj(subj: &str) -> Vec<(String, String)> {
+    let mut parts = vec![String::new()];
+    let mut chars = subj.trim_start_matches('/').chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => parts.last_mut().unwrap().extend(chars.next()),
+            '/' => parts.push(String::new()),
+            c => parts.last_mut().unwrap().push(c),
+        }
+    }
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => panic!("subject `{subj}`: `{p}` is not FIELD=value"),
+        })
+        .collect()
+}
+
+/// Issues a certificate for `key` (self-signed when `issuer` is `None`). A CA gets critical
+/// basicConstraints and keyCertSign/cRLSign; a leaf critical `CA:FALSE` and digitalSignature
+/// (and keyEncipherment for an RSA key); an issued certificate names its issuer's key.
+pub fn issue(spec: &Spec, key: PKey<Private>, issuer: Option<&Issued>) -> Issued {
+    let name = subject_name(spec);
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(63, MsbOption::ONE, false).unwrap();
+    b.set_serial_number(&Asn1Integer::from_bn(&serial).unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    match issuer {
+        Some(i) => b.set_issuer_name(i.cert.subject_name()).unwrap(),
+        None => b.set_issuer_name(&name).unwrap(),
+    }
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::from_unix(spec.not_before).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::from_unix(spec.not_after).unwrap()).unwrap();
+    if spec.ca {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build().unwrap()).unwrap();
+    } else {
+        b.append_extension(BasicConstraints::new().critical().build().unwrap()).unwrap();
+        let mut ku = KeyUsage::new();
+        ku.critical().digital_signature();
+        if key.id() == Id::RSA {
+            ku.key_encipherment();
+        }
+        b.append_extension(ku.build().unwrap()).unwrap();
+    }
+    if let Some(eku) = &spec.eku {
+        let mut e = ExtendedKeyUsage::new();
+        for u in eku {
+            match *u {
+                "serverAuth" => e.server_auth(),
+                "clientAuth" => e.client_auth(),
+                "emailProtection" => e.email_protection(),
+                other => e.other(other),
+            };
+        }
+        b.append_extension(e.build().unwrap()).unwrap();
+    }
+    if !spec.dns.is_empty() || !spec.other_names.is_empty() {
+        let mut san = SubjectAlternativeName::new();
+        for d in &spec.dns {
+            if d.parse::<std::net::IpAddr>().is_ok() {
+                san.ip(d);
+            } else {
+                san.dns(d);
+            }
+        }
+        for (oid, text) in &spec.other_names {
+            let mut der = vec![0x04, text.len() as u8];
+            der.extend_from_slice(text.as_bytes());
+            san.other_name2(openssl::asn1::Asn1Object::from_str(oid).unwrap(), &der);
+        }
+        let ext = san.build(&b.x509v3_context(issuer.map(|i| &*i.cert), None)).unwrap();
+        b.append_extension(ext).unwrap();
+    }
+    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|i| &*i.cert), None)).unwrap();
+    b.append_extension(ski).unwrap();
+    if issuer.is_some() {
+        let aki =
+            AuthorityKeyIdentifier::new().keyid(true).build(&b.x509v3_context(issuer.map(|i| &*i.cert), None)).unwrap();
+        b.append_extension(aki).unwrap();
+    }
+    let signer = issuer.map(|i| &i.key).unwrap_or(&key);
+    b.sign(signer, MessageDigest::sha256()).unwrap();
+    Issued { cert: b.build(), key }
+}
 /// A certificate the [`Pki`] made, and the files around it. All paths are PEM.
 #[derive(Debug, Clone)]
 pub struct Cert {
@@ -194,7 +439,8 @@ impl Default for PemBundle<'_> {
     }
 }
 
-/// A certificate factory in its own temporary directory (removed on drop).
+/// The certificate factory, in its own temporary directory (removed on drop), with a fixed
+/// hierarchy made at once.
 ///
 /// ```ignore
 /// let pki = Pki::new();
@@ -203,12 +449,24 @@ impl Default for PemBundle<'_> {
 /// let server = pki.leaf(&int, LeafSpec::server("127.0.0.2"));
 /// let client = pki.leaf(&int, LeafSpec::client("orgao.example"));
 /// let pem = pki.combined_pem(&client, "s3cret");  // cert + encrypted PKCS#8 key
+/// // The fixed hierarchy, in memory:
+/// let (key, chain) = pki.serve("api.test");     // leaf from `pki.inter`
+/// let store = pki.write("store.pem", pki.root.pem());
 /// ```
 pub struct Pki {
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
+    /// The "public" root and its intermediate.
+    pub root: Issued,
+    pub inter: Issued,
+    /// An old root, expired, that cross-signs `root` (the DST Root CA X3 / ISRG Root X1 shape).
+    pub old_root: Issued,
+    pub cross: Issued,
+    /// A root nobody trusts.
+    pub stranger: Issued,
+    /// The client CA (ICP-Brasil-like) and a client CA the server does not know.
+    pub client_ca: Issued,
+    pub unknown_ca: Issued,
     counter: AtomicUsize,
-    /// `openssl ca` databases are not safe for concurrent signing.
-    signing: Mutex<()>,
 }
 
 impl Default for Pki {
@@ -220,9 +478,22 @@ impl Default for Pki {
 impl Pki {
     pub fn new() -> Pki {
         let dir = temp_dir("pdt-pki-");
-        fs::write(dir.path().join("req.cnf"), "[ req ]\ndistinguished_name = dn\nprompt = no\n[ dn ]\n")
-            .unwrap_or_else(|e| panic!("cannot write req.cnf: {e}"));
-        Pki { dir, counter: AtomicUsize::new(0), signing: Mutex::new(()) }
+        let root = issue(&Spec::ca("Teste Root X1"), ec_key(), None);
+        let inter = issue(&Spec::ca("Teste Intermediaria R3"), ec_key(), Some(&root));
+        let old_root =
+            issue(&Spec::ca("Teste Old Root X3").valid(now() - 3000 * DAY, now() - 30 * DAY), ec_key(), None);
+        let cross = Issued {
+            cert: issue(&Spec::ca("Teste Root X1"), same_key(&root.key), Some(&old_root)).cert,
+            key: same_key(&root.key),
+        };
+        let stranger = issue(&Spec::ca("Teste Stranger Root"), ec_key(), None);
+        let client_ca = issue(
+            &Spec { org: "ICP-Brasil", ..Spec::ca("Autoridade Certificadora Raiz Brasileira Teste") },
+            ec_key(),
+            None,
+        );
+        let unknown_ca = issue(&Spec::ca("AC Desconhecida"), ec_key(), None);
+        Pki { dir, root, inter, old_root, cross, stranger, client_ca, unknown_ca, counter: AtomicUsize::new(0) }
     }
 
     /// The Pki's directory.
@@ -235,24 +506,52 @@ impl Pki {
         self.dir.path().join(name)
     }
 
-    /// A self-signed root CA valid from yesterday for ten years.
+    /// Writes `content` to `name` in the Pki's directory.
+    pub fn write(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, content).unwrap_or_else(|e| panic!("cannot write {}: {e}", p.display()));
+        p
+    }
+
+    /// A server leaf issued by the fixed intermediate.
+    pub fn server_leaf(&self, spec: &Spec) -> Issued {
+        issue(spec, ec_key(), Some(&self.inter))
+    }
+
+    /// What nginx serves for `host` (a leaf from the intermediate naming `host` only): its key
+    /// and its chain (leaf, then intermediate), written as `HOST.key` and `HOST-chain.pem`.
+    pub fn serve(&self, host: &str) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(host);
+        spec.dns = vec![host];
+        let leaf = self.server_leaf(&spec);
+        let key = self.write(&format!("{host}.key"), leaf.key_pem());
+        let chain = self.write(&format!("{host}-chain.pem"), leaf.pem() + &self.inter.pem());
+        (key, chain)
+    }
+
+    /// The client CA's certificate as a file (nginx `ssl_client_certificate`).
+    pub fn client_ca_file(&self) -> PathBuf {
+        self.write("client-ca.pem", self.client_ca.pem())
+    }
+
+    /// The trust store of a healthy host: ISRG Root X1 (the public root Tramita's chain ends
+    /// in) and this hierarchy's root, written as `store.pem`.
+    pub fn healthy_store(&self) -> PathBuf {
+        self.write("store.pem", super::isrg_x1() + &self.root.pem())
+    }
+
+    /// A client certificate issued by the client CA (RSA, for the legacy PEM encryption).
+    pub fn client(&self, spec: &Spec) -> Issued {
+        issue(spec, rsa_key(), Some(&self.client_ca))
+    }
+
+    /// A self-signed root CA valid from yesterday for ten years, as files.
     pub fn root(&self, cn: &str) -> Cert {
         self.root_with(CaSpec::new(cn))
     }
 
     pub fn root_with(&self, spec: CaSpec) -> Cert {
-        let dir = self.new_dir(&spec.cn);
-        init_ca_db(&dir);
-        let key = gen_key(&dir, spec.key);
-        let subject = spec.subject.clone().unwrap_or_else(|| default_subject(&spec.cn));
-        let csr = make_csr(&self.path("req.cnf"), &dir, &key, &subject);
-        let ext = "basicConstraints = critical, CA:true\n\
-                   keyUsage = critical, keyCertSign, cRLSign\n\
-                   subjectKeyIdentifier = hash\n";
-        let cert = dir.join("cert.pem");
-        let _guard = self.signing.lock().unwrap_or_else(|e| e.into_inner());
-        sign(&dir, None, &key, &csr, &cert, ext, spec.not_before_days, spec.not_after_days);
-        finish(spec.cn, dir, cert, key, true, Vec::new())
+        self.make(&spec.cn, spec.spec(), spec.key, None, true)
     }
 
     /// An intermediate CA under `issuer`, valid from yesterday for ten years.
@@ -262,47 +561,36 @@ impl Pki {
 
     pub fn intermediate_with(&self, issuer: &Cert, spec: CaSpec) -> Cert {
         assert!(issuer.is_ca, "{} is not a CA", issuer.cn);
-        let dir = self.new_dir(&spec.cn);
-        init_ca_db(&dir);
-        let key = gen_key(&dir, spec.key);
-        let subject = spec.subject.clone().unwrap_or_else(|| default_subject(&spec.cn));
-        let csr = make_csr(&self.path("req.cnf"), &dir, &key, &subject);
-        let ext = "basicConstraints = critical, CA:true\n\
-                   keyUsage = critical, keyCertSign, cRLSign\n\
-                   subjectKeyIdentifier = hash\n\
-                   authorityKeyIdentifier = keyid:always\n";
-        let cert = dir.join("cert.pem");
-        let _guard = self.signing.lock().unwrap_or_else(|e| e.into_inner());
-        sign(&issuer.dir, Some(issuer), &key, &csr, &cert, ext, spec.not_before_days, spec.not_after_days);
-        finish(spec.cn, dir, cert, key, true, issuer_line(issuer))
+        self.make(&spec.cn, spec.spec(), spec.key, Some(issuer), true)
     }
 
     /// A leaf certificate signed by `issuer`.
     pub fn leaf(&self, issuer: &Cert, spec: LeafSpec) -> Cert {
         assert!(issuer.is_ca, "{} is not a CA", issuer.cn);
-        let dir = self.new_dir(&spec.cn);
-        let key = gen_key(&dir, spec.key);
-        let subject = spec.subject.clone().unwrap_or_else(|| default_subject(&spec.cn));
-        let csr = make_csr(&self.path("req.cnf"), &dir, &key, &subject);
-        let ext = leaf_ext(&spec, true);
-        let cert = dir.join("cert.pem");
-        let _guard = self.signing.lock().unwrap_or_else(|e| e.into_inner());
-        sign(&issuer.dir, Some(issuer), &key, &csr, &cert, &ext, spec.not_before_days, spec.not_after_days);
-        finish(spec.cn, dir, cert, key, false, issuer_line(issuer))
+        self.make(&spec.cn, spec.spec(), spec.key, Some(issuer), false)
     }
 
     /// A self-signed leaf (not a CA): the certificate a server uses when nobody issued one.
     pub fn self_signed(&self, spec: LeafSpec) -> Cert {
-        let dir = self.new_dir(&spec.cn);
-        init_ca_db(&dir);
-        let key = gen_key(&dir, spec.key);
-        let subject = spec.subject.clone().unwrap_or_else(|| default_subject(&spec.cn));
-        let csr = make_csr(&self.path("req.cnf"), &dir, &key, &subject);
-        let ext = leaf_ext(&spec, false);
+        self.make(&spec.cn, spec.spec(), spec.key, None, false)
+    }
+
+    /// Issues `spec` (signed by `issuer`, or self-signed) and writes it with its files.
+    fn make(&self, cn: &str, spec: Spec, key: KeyType, issuer: Option<&Cert>, is_ca: bool) -> Cert {
+        let dir = self.new_dir(cn);
+        let key = match key {
+            KeyType::Ec => ec_key(),
+            KeyType::Rsa => rsa_key(),
+        };
+        let issued = match issuer {
+            Some(ca) => issue(&spec, key, Some(&ca.load())),
+            None => issue(&spec, key, None),
+        };
         let cert = dir.join("cert.pem");
-        let _guard = self.signing.lock().unwrap_or_else(|e| e.into_inner());
-        sign(&dir, None, &key, &csr, &cert, &ext, spec.not_before_days, spec.not_after_days);
-        finish(spec.cn, dir, cert, key, false, Vec::new())
+        fs::write(&cert, issued.pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", cert.display()));
+        let key = dir.join("key.pem");
+        fs::write(&key, issued.key_pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", key.display()));
+        finish(cn.to_string(), dir, cert, key, is_ca, issuer.map(issuer_line).unwrap_or_default())
     }
 
     /// `cert`'s key in `format`, encrypted with `password` (AES-256-CBC).
@@ -313,6 +601,11 @@ impl Pki {
         out
     }
 
+    /// `cert`'s key as encrypted PKCS#8 DER (AES-256-CBC, PBKDF2), for tests that edit its bytes.
+    pub fn encrypted_key_der(&self, cert: &Cert, password: &str) -> Vec<u8> {
+        read_key(&cert.key).private_key_to_pkcs8_passphrase(Cipher::aes_256_cbc(), password.as_bytes()).unwrap()
+    }
+
     /// A PKCS#12 file with `cert`, its key and its issuers (without the root), protected by
     /// `password` (OpenSSL 3 defaults: AES-256-CBC, PBKDF2).
     pub fn pkcs12(&self, cert: &Cert, password: &str) -> PathBuf {
@@ -320,28 +613,38 @@ impl Pki {
     }
 
     /// [`Pki::pkcs12`] with a choice of chain and extra `openssl pkcs12 -export` arguments
-    /// (e.g. `["-legacy"]`, `["-nomac"]`, `["-certpbe", "AES-128-CBC"]`).
+    /// (e.g. `["-legacy"]`, `["-nomac"]`, `["-certpbe", "AES-128-CBC"]`; with any, the file
+    /// is made by the `openssl` command).
     pub fn pkcs12_with(&self, cert: &Cert, password: &str, with_chain: bool, extra: &[&str]) -> PathBuf {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let out = cert.dir.join(format!("bundle-{n}.p12"));
-        let mut cmd = Command::new(which("openssl"));
-        cmd.args(["pkcs12", "-export", "-name", &cert.cn])
-            .arg("-inkey")
-            .arg(&cert.key)
-            .arg("-in")
-            .arg(&cert.cert)
-            .arg("-out")
-            .arg(&out)
-            .args(["-passout", "env:PDT_PKI_PASS"])
-            .env("PDT_PKI_PASS", password)
-            .args(extra);
-        let parents: Vec<&PathBuf> = cert.issuers.iter().take(cert.issuers.len().saturating_sub(1)).collect();
-        if with_chain && !parents.is_empty() {
-            let certfile = cert.dir.join(format!("bundle-{n}-chain.pem"));
-            concat(&certfile, &parents);
-            cmd.arg("-certfile").arg(certfile);
+        let parents: Vec<&PathBuf> =
+            if with_chain { cert.issuers.iter().take(cert.issuers.len().saturating_sub(1)).collect() } else { vec![] };
+        if extra.is_empty() {
+            let me = cert.load();
+            let chain: Vec<X509> = parents.iter().map(|p| read_cert(p)).collect();
+            let chain: Vec<&X509> = chain.iter().collect();
+            let der = p12_der(&cert.cn, &me.key, &me.cert, &chain, password);
+            fs::write(&out, der).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+        } else {
+            let input = cert.dir.join(format!("bundle-{n}-in.pem"));
+            let mut parts = vec![&cert.cert, &cert.key];
+            parts.extend(parents);
+            concat(&input, &parts);
+            let mut args = vec!["-name", cert.cn.as_str()];
+            args.extend(extra);
+            openssl_pkcs12(&input, &out, password, &args);
         }
-        must(&mut cmd);
+        out
+    }
+
+    /// A PKCS#12 file `name` in the Pki's directory exported by the `openssl` command from
+    /// `pem` (a certificate and its unencrypted key, maybe a chain), with `extra` options
+    /// (`["-legacy"]` for the RC2/3DES files older Windows tools write; none: OpenSSL 3's
+    /// defaults).
+    pub fn pkcs12_cli(&self, name: &str, pem: &Path, password: &str, extra: &[&str]) -> PathBuf {
+        let out = self.path(name);
+        openssl_pkcs12(pem, &out, password, extra);
         out
     }
 
@@ -390,6 +693,58 @@ impl Pki {
     }
 }
 
+impl Cert {
+    /// The certificate and its key, read back into memory.
+    pub fn load(&self) -> Issued {
+        Issued { cert: read_cert(&self.cert), key: read_key(&self.key) }
+    }
+}
+
+impl LeafSpec {
+    fn spec(&self) -> Spec<'_> {
+        let mut eku = Vec::new();
+        if self.server_auth {
+            eku.push("serverAuth");
+        }
+        if self.client_auth {
+            eku.push("clientAuth");
+        }
+        Spec {
+            dns: self.sans.iter().map(String::as_str).collect(),
+            eku: if eku.is_empty() { None } else { Some(eku) },
+            ..file_spec(&self.cn, &self.subject, self.not_before_days, self.not_after_days, false)
+        }
+    }
+}
+
+impl CaSpec {
+    fn spec(&self) -> Spec<'_> {
+        file_spec(&self.cn, &self.subject, self.not_before_days, self.not_after_days, true)
+    }
+}
+
+/// The [`Spec`] of a file-based certificate: days from now, the `openssl -subj` subject (by
+/// default `/O=pen-doctor tests/CN=<cn>`), no SAN, no extended usage.
+fn file_spec<'a>(
+    cn: &'a str,
+    subject: &Option<String>,
+    not_before_days: i64,
+    not_after_days: i64,
+    ca: bool,
+) -> Spec<'a> {
+    Spec {
+        cn,
+        org: "pen-doctor tests",
+        not_before: now() + not_before_days * DAY,
+        not_after: now() + not_after_days * DAY,
+        ca,
+        dns: vec![],
+        eku: None,
+        other_names: vec![],
+        subject: Some(subject.clone().unwrap_or_else(|| default_subject(cn))),
+    }
+}
+
 fn default_subject(cn: &str) -> String {
     format!("/O=pen-doctor tests/CN={}", cn.replace('\\', "\\\\").replace('/', "\\/"))
 }
@@ -407,117 +762,14 @@ fn issuer_line(issuer: &Cert) -> Vec<PathBuf> {
     line
 }
 
-fn leaf_ext(spec: &LeafSpec, with_aki: bool) -> String {
-    let mut ext = String::from("basicConstraints = critical, CA:false\nsubjectKeyIdentifier = hash\n");
-    ext.push_str(match spec.key {
-        KeyType::Ec => "keyUsage = critical, digitalSignature\n",
-        KeyType::Rsa => "keyUsage = critical, digitalSignature, keyEncipherment\n",
-    });
-    if with_aki {
-        ext.push_str("authorityKeyIdentifier = keyid:always\n");
-    }
-    let mut eku = Vec::new();
-    if spec.server_auth {
-        eku.push("serverAuth");
-    }
-    if spec.client_auth {
-        eku.push("clientAuth");
-    }
-    if !eku.is_empty() {
-        ext.push_str(&format!("extendedKeyUsage = {}\n", eku.join(", ")));
-    }
-    if !spec.sans.is_empty() {
-        let sans: Vec<String> = spec
-            .sans
-            .iter()
-            .map(|s| if s.parse::<std::net::IpAddr>().is_ok() { format!("IP:{s}") } else { format!("DNS:{s}") })
-            .collect();
-        ext.push_str(&format!("subjectAltName = {}\n", sans.join(", ")));
-    }
-    ext
+fn read_cert(path: &Path) -> X509 {
+    let pem = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    X509::from_pem(&pem).unwrap_or_else(|e| panic!("{} is not a PEM certificate: {e}", path.display()))
 }
 
-fn init_ca_db(dir: &Path) {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    // A random-looking first serial, so two CAs of the same name never repeat one.
-    let serial = format!("{:016X}", ((nanos as u64) ^ ((std::process::id() as u64) << 40)) | (1 << 60));
-    fs::write(dir.join("index.txt"), "").unwrap_or_else(|e| panic!("cannot write index.txt: {e}"));
-    fs::write(dir.join("serial"), format!("{serial}\n")).unwrap_or_else(|e| panic!("cannot write serial: {e}"));
-    let cnf = format!(
-        "[ ca ]\ndefault_ca = ca_default\n\
-         [ ca_default ]\n\
-         database = {d}/index.txt\n\
-         new_certs_dir = {d}\n\
-         serial = {d}/serial\n\
-         default_md = sha256\n\
-         policy = policy_any\n\
-         unique_subject = no\n\
-         email_in_dn = no\n\
-         copy_extensions = none\n\
-         [ policy_any ]\n\
-         commonName = optional\n",
-        d = dir.display()
-    );
-    fs::write(dir.join("ca.cnf"), cnf).unwrap_or_else(|e| panic!("cannot write ca.cnf: {e}"));
-}
-
-fn gen_key(dir: &Path, key: KeyType) -> PathBuf {
-    let out = dir.join("key.pem");
-    let mut cmd = Command::new(which("openssl"));
-    cmd.arg("genpkey");
-    match key {
-        KeyType::Ec => cmd.args(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]),
-        KeyType::Rsa => cmd.args(["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
-    };
-    must(cmd.arg("-out").arg(&out));
-    out
-}
-
-fn make_csr(req_cnf: &Path, dir: &Path, key: &Path, subject: &str) -> PathBuf {
-    let out = dir.join("req.csr");
-    must(
-        Command::new(which("openssl"))
-            .args(["req", "-new", "-config"])
-            .arg(req_cnf)
-            .arg("-key")
-            .arg(key)
-            .args(["-subj", subject, "-out"])
-            .arg(&out),
-    );
-    out
-}
-
-/// Signs `csr` with the CA whose database is `ca_dir` (`issuer`'s key, or self-signed with
-/// `key` when `issuer` is `None`).
-#[allow(clippy::too_many_arguments)]
-fn sign(
-    ca_dir: &Path,
-    issuer: Option<&Cert>,
-    key: &Path,
-    csr: &Path,
-    out: &Path,
-    ext: &str,
-    not_before_days: i64,
-    not_after_days: i64,
-) {
-    let ext_file = out.with_extension("ext");
-    fs::write(&ext_file, format!("[ ext ]\n{ext}")).unwrap_or_else(|e| panic!("cannot write extensions: {e}"));
-    let mut cmd = Command::new(which("openssl"));
-    cmd.args(["ca", "-batch", "-notext", "-preserveDN", "-md", "sha256", "-config"])
-        .arg(ca_dir.join("ca.cnf"))
-        .arg("-extfile")
-        .arg(&ext_file)
-        .args(["-extensions", "ext"])
-        .args(["-startdate", &asn1_time(not_before_days), "-enddate", &asn1_time(not_after_days)])
-        .arg("-in")
-        .arg(csr)
-        .arg("-out")
-        .arg(out);
-    match issuer {
-        Some(ca) => cmd.arg("-cert").arg(&ca.cert).arg("-keyfile").arg(&ca.key),
-        None => cmd.arg("-selfsign").arg("-keyfile").arg(key),
-    };
-    must(&mut cmd);
+fn read_key(path: &Path) -> PKey<Private> {
+    let pem = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    PKey::private_key_from_pem(&pem).unwrap_or_else(|e| panic!("{} is not a PEM key: {e}", path.display()))
 }
 
 fn finish(cn: String, dir: PathBuf, cert: PathBuf, key: PathBuf, is_ca: bool, issuers: Vec<PathBuf>) -> Cert {
@@ -533,19 +785,58 @@ fn finish(cn: String, dir: PathBuf, cert: PathBuf, key: PathBuf, is_ca: bool, is
     Cert { cn, cert, key, chain, fullchain, root, is_ca, issuers, dir }
 }
 
-fn write_key(key: &Path, out: &Path, password: Option<&str>, format: KeyFormat) {
-    let mut cmd = Command::new(which("openssl"));
-    match (format, password) {
-        (KeyFormat::Pkcs8, Some(_)) => cmd.args(["pkcs8", "-topk8", "-v2", "aes-256-cbc"]),
-        (KeyFormat::Pkcs8, None) => cmd.args(["pkcs8", "-topk8", "-nocrypt"]),
-        (KeyFormat::Traditional, Some(_)) => cmd.args(["pkey", "-traditional", "-aes256"]),
-        (KeyFormat::Traditional, None) => cmd.args(["pkey", "-traditional"]),
+/// `key` as PEM text in `format`, encrypted with `password` (AES-256-CBC) when given.
+fn key_text(key: &PKey<Private>, format: KeyFormat, password: Option<&str>) -> String {
+    let bytes = match (format, password) {
+        (KeyFormat::Pkcs8, Some(pw)) => key.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), pw.as_bytes()),
+        (KeyFormat::Pkcs8, None) => key.private_key_to_pem_pkcs8(),
+        (KeyFormat::Traditional, pw) => return traditional_pem(key, pw.map(|pw| (Cipher::aes_256_cbc(), pw))),
     };
-    cmd.arg("-in").arg(key).arg("-out").arg(out);
-    if let Some(pw) = password {
-        cmd.args(["-passout", "env:PDT_PKI_PASS"]).env("PDT_PKI_PASS", pw);
+    String::from_utf8(bytes.unwrap()).unwrap()
+}
+
+/// `BEGIN RSA PRIVATE KEY` / `BEGIN EC PRIVATE KEY`, with `Proc-Type: 4,ENCRYPTED` headers when
+/// a cipher and password are given.
+fn traditional_pem(key: &PKey<Private>, encrypt: Option<(Cipher, &str)>) -> String {
+    let bytes = match (key.id(), encrypt) {
+        (Id::RSA, Some((c, pw))) => key.rsa().unwrap().private_key_to_pem_passphrase(c, pw.as_bytes()),
+        (Id::RSA, None) => key.rsa().unwrap().private_key_to_pem(),
+        (Id::EC, Some((c, pw))) => key.ec_key().unwrap().private_key_to_pem_passphrase(c, pw.as_bytes()),
+        (Id::EC, None) => key.ec_key().unwrap().private_key_to_pem(),
+        (other, _) => panic!("no traditional PEM form for {other:?} keys"),
+    };
+    String::from_utf8(bytes.unwrap()).unwrap()
+}
+
+fn write_key(key: &Path, out: &Path, password: Option<&str>, format: KeyFormat) {
+    let text = key_text(&read_key(key), format, password);
+    fs::write(out, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+}
+
+/// A PKCS#12 file (DER) with OpenSSL 3's defaults (AES-256-CBC, PBKDF2, SHA-256 MAC).
+fn p12_der(name: &str, key: &PKey<Private>, cert: &X509, chain: &[&X509], pass: &str) -> Vec<u8> {
+    let mut stack = openssl::stack::Stack::new().unwrap();
+    for c in chain {
+        stack.push((*c).clone()).unwrap();
     }
-    must(&mut cmd);
+    let mut b = openssl::pkcs12::Pkcs12::builder();
+    b.name(name).pkey(key).cert(cert).ca(stack);
+    b.build2(pass).unwrap().to_der().unwrap()
+}
+
+/// `openssl pkcs12 -export -in PEM -out OUT` with `extra` options, the password given through
+/// the environment.
+fn openssl_pkcs12(pem: &Path, out: &Path, password: &str, extra: &[&str]) {
+    must(
+        Command::new(which("openssl"))
+            .args(["pkcs12", "-export", "-in"])
+            .arg(pem)
+            .arg("-out")
+            .arg(out)
+            .args(["-passout", "env:PDT_PKI_PASS"])
+            .env("PDT_PKI_PASS", password)
+            .args(extra),
+    );
 }
 
 fn concat(out: &Path, parts: &[impl AsRef<Path>]) {

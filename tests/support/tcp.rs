@@ -1,5 +1,7 @@
-//! A plain TCP server written here, on a thread: accepts and holds, closes, resets or answers
-//! fixed bytes — the far end of reachability tests and of proxy tunnels.
+//! A plain TCP server written here, on a thread: accepts and holds, closes, resets, answers
+//! fixed bytes or hands each connection to the test's own handler — the far end of
+//! reachability tests, of proxy tunnels and of hostile peers. [`tls_server_config`] is the
+//! rustls side for handlers that speak TLS.
 
 use super::{sockaddr, Place};
 use std::io::{Read, Write};
@@ -9,6 +11,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+/// A connection handler for [`TcpBehaviour::Serve`].
+#[derive(Clone)]
+pub struct Handler(pub Arc<dyn Fn(TcpStream) + Send + Sync>);
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handler")
+    }
+}
 
 /// What a [`TcpServer`] does with each connection.
 #[derive(Debug, Clone)]
@@ -21,6 +33,19 @@ pub enum TcpBehaviour {
     Reset,
     /// Writes these bytes, then closes after the peer is done sending (or 2 s).
     Reply(Vec<u8>),
+    /// Reads what the peer sends first (a ClientHello), then closes.
+    CloseAfterRead,
+    /// Reads what the peer sends first, answers these bytes and keeps the connection open.
+    AnswerAndHold(Vec<u8>),
+    /// Hands each connection (blocking) to the handler, on a thread of its own.
+    Serve(Handler),
+}
+
+impl TcpBehaviour {
+    /// [`TcpBehaviour::Serve`] with `handler`.
+    pub fn serve(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> TcpBehaviour {
+        TcpBehaviour::Serve(Handler(Arc::new(handler)))
+    }
 }
 
 /// A TCP listener on a thread. Stops (closing every connection) on drop.
@@ -58,6 +83,13 @@ impl TcpServer {
         self.addr.port()
     }
 
+    /// Keeps the server for the rest of the test process (no guard to hold); its address.
+    pub fn keep(self) -> SocketAddr {
+        let addr = self.addr;
+        std::mem::forget(self);
+        addr
+    }
+
     /// How many connections it accepted so far.
     pub fn accepted(&self) -> usize {
         self.accepted.load(Ordering::Relaxed)
@@ -93,8 +125,50 @@ fn serve(listener: TcpListener, behaviour: TcpBehaviour, stop: &AtomicBool, acce
                 let bytes = bytes.clone();
                 std::thread::spawn(move || reply(stream, &bytes));
             }
+            TcpBehaviour::CloseAfterRead => {
+                std::thread::spawn(move || drop(read_first(stream)));
+            }
+            TcpBehaviour::AnswerAndHold(bytes) => {
+                let mut stream = read_first(stream);
+                let _ = stream.write_all(bytes);
+                held.push(stream);
+            }
+            TcpBehaviour::Serve(handler) => {
+                let handler = handler.clone();
+                std::thread::spawn(move || (handler.0)(stream));
+            }
         }
     }
+}
+
+/// A rustls server configuration (ring, safe default versions, no client authentication)
+/// serving the certificates of the PEM file `chain` with the PEM key `key`.
+pub fn tls_server_config(chain: &std::path::Path, key_file: &std::path::Path) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(chain)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", chain.display()))
+        .map(|c| c.unwrap_or_else(|e| panic!("{}: {e:?}", chain.display())))
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key_file).unwrap_or_else(|e| panic!("{}: {e:?}", key_file.display()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap_or_else(|e| panic!("{} with {}: {e}", chain.display(), key_file.display())),
+    )
+}
+
+/// Reads once (up to 4 KiB, 2 s at most) what the peer sends first.
+fn read_first(mut stream: TcpStream) -> TcpStream {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = [0u8; 4096];
+    let _ = stream.read(&mut buf);
+    let _ = stream.set_read_timeout(None);
+    stream
 }
 
 fn reset(stream: TcpStream) {
