@@ -262,17 +262,13 @@ const WSDL: &str = r#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://
 impl Lab {
     fn new() -> Lab {
         let pki = Pki::new();
-        let (key, chain) = pki.serve("api.test");
-        let client_ca = pki.client_ca_file();
-        let rest = format!(
-            "ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n\
-             location = /interoperabilidade/soap/v3/ {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}\n\
+        let locations = format!(
+            "location = /interoperabilidade/soap/v3/ {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}\n\
              location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
              location = /interoperabilidade/rest/v3/tramites/pendentes {{ default_type application/json; if ($args = todas=0) {{ return 200 '[]'; }} return 400; }}\n\
-             location / {{ return 404; }}",
-            ca = client_ca.display(),
+             location / {{ return 404; }}"
         );
-        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
+        let nginx = Nginx::serving(&pki, "api.test", "on", &locations);
         let store = pki.healthy_store();
         let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
         let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));

@@ -447,15 +447,13 @@ impl Lab {
     fn new() -> Lab {
         use pki_tls::*;
         let pki = Pki::new();
-        let (key, chain) = pki.serve("api.test");
-        let client_ca = pki.client_ca_file();
-        let rest = format!(
-            "ssl_verify_client optional; ssl_client_certificate {ca};\n\
-             location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
-             location / {{ return 404; }}",
-            ca = client_ca.display(),
+        let nginx = Nginx::serving(
+            &pki,
+            "api.test",
+            "optional",
+            "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
+             location / { return 404; }",
         );
-        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
         let store = pki.healthy_store();
         Lab { pki, nginx, store }
     }

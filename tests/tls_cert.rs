@@ -235,28 +235,18 @@ fn bad_input_gives_a_finding_never_a_panic() {
     let _ = std::fs::remove_file(&huge);
 }
 
+/// `check --only cert --target tramita --cert FILE --cert-password-env CP`.
+fn cert_args(file: &std::path::Path) -> CheckArgs {
+    CheckArgs::new().only("cert").target("tramita").cert(file, "CP")
+}
+
 #[test]
 fn web_server_user_must_read_the_file() {
     let pki = Pki::new();
     let c = good_client(&pki);
     let f = pki.write("private.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
     std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let run = pen_doctor(
-        &[
-            "check",
-            "--only",
-            "cert",
-            "--target",
-            "tramita",
-            "--cert",
-            f.to_str().unwrap(),
-            "--cert-password-env",
-            "CP",
-            "--format",
-            "json",
-        ],
-        &[("CP", PASS)],
-    );
+    let run = pen_doctor(&cert_args(&f).json().strs(), &[("CP", PASS)]);
     assert!(!run.stdout.contains(PASS));
     let json = run.json();
     let chk = check(&json, "cert:client");
@@ -297,22 +287,7 @@ fn the_password_never_shows_in_any_format() {
     let other = "Outra-Senha-Errada-31";
     for format in ["human", "json", "markdown", "junit", "nagios", "prometheus"] {
         for pass in [PASS, other] {
-            let run = pen_doctor(
-                &[
-                    "check",
-                    "--only",
-                    "cert",
-                    "--target",
-                    "tramita",
-                    "--cert",
-                    file.to_str().unwrap(),
-                    "--cert-password-env",
-                    "CP",
-                    "--format",
-                    format,
-                ],
-                &[("CP", pass)],
-            );
+            let run = pen_doctor(&cert_args(&file).format(format).strs(), &[("CP", pass)]);
             assert!(!run.stdout.contains(pass) && !run.stderr.contains(pass), "{format}: password leaked");
             assert!(!run.stdout.is_empty(), "{format}: no output");
         }

@@ -1,7 +1,7 @@
 //! A real nginx in the foreground with a configuration the test writes (TLS servers, client
 //! certificate verification, fixed answers), its files in a temporary directory.
 
-use super::{free_port, temp_dir, which, Host, Place, Proc};
+use super::{free_port, temp_dir, which, Host, Pki, Place, Proc};
 use std::path::{Path, PathBuf};
 
 /// nginx (one process, as root) running the `http { … }` body the test gave. Stops on drop.
@@ -85,6 +85,18 @@ impl Nginx {
             chain.as_ref().display(),
             key.as_ref().display()
         )
+    }
+
+    /// The usual TLS lab: nginx on a free loopback port serving `host` with a leaf of `pki`'s
+    /// fixed intermediate ([`Pki::serve`]), verifying client certificates of `pki`'s client CA
+    /// as `ssl_verify_client VERIFY` says (`on`, `optional`), then `locations`.
+    pub fn serving(pki: &Pki, host: &str, verify: &str, locations: &str) -> Nginx {
+        let (key, chain) = pki.serve(host);
+        let rest = format!(
+            "ssl_verify_client {verify}; ssl_client_certificate {ca}; ssl_verify_depth 3;\n{locations}",
+            ca = pki.client_ca_file().display()
+        );
+        Nginx::on_free_port(&Nginx::tls_server(host, &chain, &key, &rest))
     }
 
     /// The port `{PORT}` stood for ([`Nginx::on_free_port`]).
