@@ -451,7 +451,7 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     assert!(critical.long_output.starts_with("[falha] tcp:tramita TCP_REFUSED: "), "{critical:#?}");
     let last = critical.long_output.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("… mais ") && last.ends_with("linha(s): rode pen-doctor check no nó para ver tudo"),
+        last.starts_with("… mais ") && last.ends_with("linhas: rode pen-doctor check no nó para ver tudo"),
         "{last}"
     );
 

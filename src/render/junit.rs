@@ -56,7 +56,7 @@ fn finding_line(f: &ReportedFinding) -> String {
 fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
     let mut out = String::new();
     for f in &c.findings {
-        let _ = writeln!(out, "[{}] {}", f.severity.as_str(), finding_line(f));
+        let _ = writeln!(out, "[{}] {}", super::words::severity_word(f.severity, lang), finding_line(f));
         if !f.kb.article.is_empty() {
             let _ = writeln!(out, "  {}: {} — {}", word(lang, "Artigo", "Article"), f.kb.title, f.kb.url);
         }

@@ -270,8 +270,18 @@ fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usiz
     for (i, line) in long.iter().enumerate() {
         let left = long.len() - i;
         let more = |n: usize| match lang {
-            crate::kb::Lang::Pt => format!("… mais {n} linha(s): rode pen-doctor check no nó para ver tudo\n"),
-            crate::kb::Lang::En => format!("… {n} more line(s): run pen-doctor check on the node to see everything\n"),
+            crate::kb::Lang::Pt => {
+                format!(
+                    "… mais {}: rode pen-doctor check no nó para ver tudo\n",
+                    super::words::count(n, "linha", "linhas")
+                )
+            }
+            crate::kb::Lang::En => {
+                format!(
+                    "… {} more: run pen-doctor check on the node to see everything\n",
+                    super::words::count(n, "line", "lines")
+                )
+            }
         };
         // The last line needs no room for a count after it.
         let room_after = if left > 1 { more(left - 1).len() } else { 0 };
@@ -314,9 +324,9 @@ mod tests {
         assert_eq!(first, "PEN-DOCTOR CRITICAL - 40 falha(s) | 'check:0_ms'=0ms;;;0", "only the essential perfdata");
         assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("[fail] check:0 CODE: ")));
         let last = out.lines().last().unwrap_or_default();
-        assert!(last.starts_with("… mais ") && last.contains("linha(s)"), "{last}");
+        assert!(last.starts_with("… mais ") && last.contains(" linhas: "), "{last}");
         let shown = out.lines().filter(|l| l.starts_with("[fail]")).count();
-        assert_eq!(last, format!("… mais {} linha(s): rode pen-doctor check no nó para ver tudo", 40 - shown));
+        assert_eq!(last, format!("… mais {} linhas: rode pen-doctor check no nó para ver tudo", 40 - shown));
         // Everything that fits is shown whole; no limit shows it all.
         let all = fit("H", &perf, 1, &long, 0, Lang::En);
         assert_eq!(all.lines().count(), 41);

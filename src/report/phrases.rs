@@ -457,6 +457,14 @@ mod tests {
             "programa pen-envio do supervisor, php-fpm (PID 12)"
         );
         assert_eq!(say("a timeout, direct", Lang::Pt), "a timeout, direct");
+        // The network errors, typed, after the address they concern.
+        assert_eq!(say("127.0.0.2:443: timeout", Lang::Pt), "127.0.0.2:443: tempo esgotado");
+        assert_eq!(say("connect: Connection refused (os error 111)", Lang::Pt), "conexão: conexão recusada");
+        assert_eq!(
+            say("http://127.0.0.1:3128: no answer to CONNECT", Lang::Pt),
+            "http://127.0.0.1:3128: sem resposta ao CONNECT"
+        );
+        assert_eq!(say("HTTP 401 (credentials refused)", Lang::Pt), "HTTP 401 (credenciais recusadas)");
         assert_eq!(say("directory", Lang::Pt), "directory");
         assert_eq!(
             parts("a {x} b {"),
