@@ -64,6 +64,13 @@ pub trait Check: Send + Sync {
     async fn run(&self, ctx: &Ctx) -> Outcome;
 }
 
+/// Whether `--only` names one of `names` (a check name or an instance id): a family planned only
+/// where it applies (an SEI node with the PEN module, a configured database…) is planned anyway
+/// when the user asks for it by name.
+pub fn only_names(settings: &Settings, names: &[&str]) -> bool {
+    settings.only.as_ref().is_some_and(|o| o.iter().any(|e| names.contains(&e.trim())))
+}
+
 /// The prerequisite of a check whose inputs come from the SEI installation: `config:sei` when
 /// they do (its fact carries them), none when they come from flags.
 pub fn config_dependency(from_sei: bool) -> Vec<String> {

@@ -20,7 +20,7 @@ pub struct CronCheck;
 
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| matches!(e.trim(), "cron" | "cron:pen")));
+    let named = super::core::only_names(settings, &["cron", "cron:pen"]);
     if !super::facts::pen_node(settings) && !named {
         return Vec::new();
     }

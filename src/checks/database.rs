@@ -47,8 +47,7 @@ pub struct AgendamentosCheck {
 }
 
 fn only_names(settings: &Settings, kind: &str) -> bool {
-    let id = format!("{kind}:agendamentos");
-    settings.only.as_ref().is_some_and(|list| list.iter().any(|e| e.trim() == kind || e.trim() == id))
+    super::core::only_names(settings, &[kind, &format!("{kind}:agendamentos")])
 }
 
 /// The `database` checks of this run: `pi:agendamentos` when the SEI configuration enables

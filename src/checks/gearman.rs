@@ -43,7 +43,7 @@ pub struct GearmanCheck {
 /// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
 /// names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "gearman"));
+    let named = super::core::only_names(settings, &["gearman"]);
     if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
         return Vec::new();
     }

@@ -22,7 +22,7 @@ pub struct ProcessCheck {
 
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| matches!(e.trim(), "process" | "process:pen")));
+    let named = super::core::only_names(settings, &["process", "process:pen"]);
     if !pen_node(settings) && !named {
         return Vec::new();
     }

@@ -50,7 +50,7 @@ pub struct SeiLogCheck {
 }
 
 fn only_names(settings: &Settings) -> bool {
-    settings.only.as_ref().is_some_and(|list| list.iter().any(|e| e.trim() == KIND || e.trim() == ID))
+    super::core::only_names(settings, &[KIND, ID])
 }
 
 /// `sei:log` is planned where the database is: an SEI installation with PEN or PI enabled,

@@ -31,7 +31,7 @@ pub struct SupervisorCheck;
 
 /// Planned on an SEI node with the PEN module, with `--supervisor`, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = settings.only.as_ref().is_some_and(|o| o.iter().any(|e| e.trim() == "supervisor"));
+    let named = super::core::only_names(settings, &["supervisor"]);
     if !pen_node(settings) && settings.supervisor.is_none() && !named {
         return Vec::new();
     }
