@@ -3,7 +3,9 @@
 //! agrees with pen-doctor's for a good certificate and for a wrong password, disagrees for a
 //! PKCS#12 only pen-doctor opens (RC2/3DES, which OpenSSL 3 refuses without its legacy
 //! provider); the password never reaches curl's command line or environment (a stand-in curl
-//! on `PATH` records both, then runs the real one) nor any report.
+//! on `PATH` records both, then runs the real one) nor any report. The host's curl is asked
+//! only where it can stand for PHP's: PHP's curl extension (a `curl.so` gcc builds here, named
+//! by the php.ini given) links the same libcurl as the curl command, or one not found.
 
 mod support;
 use support::pki_tls;
@@ -19,6 +21,42 @@ struct Lab {
     nginx: Nginx,
     store: PathBuf,
     client: Issued,
+    /// A php.ini whose `extension_dir` holds a `curl.so` linking the system's libcurl.
+    php_ini: PathBuf,
+}
+
+/// The system's libcurl (the one the `curl` command links).
+fn system_libcurl() -> PathBuf {
+    ["/usr/lib/x86_64-linux-gnu/libcurl.so.4", "/usr/lib/aarch64-linux-gnu/libcurl.so.4", "/usr/lib64/libcurl.so.4"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("libcurl is installed with curl")
+}
+
+/// A php.ini under `dir` whose `extension_dir` holds a `curl.so` (built by gcc) linking
+/// `libcurl`: the system's, or a copy of it in the extension directory (another libcurl file).
+fn php_with_curl(dir: &Path, own_copy: bool) -> PathBuf {
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).unwrap();
+    std::fs::write(modules.join("stub.c"), "int pen_doctor_stub(void) { return 0; }\n").unwrap();
+    let lib = if own_copy {
+        let copy = modules.join("libcurl.so.4");
+        std::fs::copy(system_libcurl(), &copy).unwrap();
+        copy
+    } else {
+        system_libcurl()
+    };
+    let out = std::process::Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o", "curl.so", "stub.c", "-Wl,--no-as-needed"])
+        .arg(&lib)
+        .current_dir(&modules)
+        .output()
+        .expect("gcc is installed");
+    assert!(out.status.success(), "gcc: {}", String::from_utf8_lossy(&out.stderr));
+    let ini = dir.join("php.ini");
+    std::fs::write(&ini, format!("extension_dir = \"{}\"\n", modules.display())).unwrap();
+    ini
 }
 
 impl Lab {
@@ -37,12 +75,17 @@ impl Lab {
         let nginx = Nginx::on_free_port(&conf);
         let store = pki.write("store.pem", pki.root.pem());
         let client = pki.client(&Spec::client("ORGAO CURL:00394460000141", "ICP-Brasil"));
-        Lab { pki, nginx, store, client }
+        let php_ini = php_with_curl(&pki.dir().join("php"), false);
+        Lab { pki, nginx, store, client, php_ini }
     }
 
     /// `check --only http` of Pucomex (mutual TLS, the base URL asked as is) with `cert` and
     /// `password`, in `format`; `path` is prepended to `PATH` (a stand-in curl).
     fn run(&self, cert: &Path, password: &str, format: &str, path: Option<&Path>) -> Run {
+        self.run_with(cert, password, format, path, &self.php_ini)
+    }
+
+    fn run_with(&self, cert: &Path, password: &str, format: &str, path: Option<&Path>, php_ini: &Path) -> Run {
         let port = self.nginx.port();
         let endpoint = format!("pucomex=https://api.test:{port}/");
         let resolve = format!("api.test:{port}:127.0.0.1");
@@ -71,6 +114,8 @@ impl Lab {
                 cert.to_str().unwrap(),
                 "--pucomex-password-env",
                 "CP",
+                "--php-ini",
+                php_ini.to_str().unwrap(),
             ],
             &[("CP", password), ("PATH", &search)],
         );
@@ -182,4 +227,19 @@ fn the_password_reaches_curl_on_its_stdin_only() {
     assert!(!String::from_utf8_lossy(&environ).contains("CP="), "pen-doctor's environment reached curl");
     let stdin = std::fs::read_to_string(record.join("stdin")).unwrap();
     assert!(stdin.starts_with("pipe:"), "curl's stdin is {stdin}");
+}
+
+#[test]
+fn a_curl_on_another_libcurl_than_phps_is_not_asked() {
+    let lab = Lab::new();
+    // PHP's curl extension links a libcurl of its own (another file than the curl command's):
+    // the command's verdict would not be PHP's, and its connection would be one more for nothing.
+    let other = php_with_curl(&lab.pki.dir().join("php-other"), true);
+    let run = lab.run_with(&lab.encrypted_pem(), PASS, "json", None, &other);
+    let http = check(&run.json(), "http:pucomex").clone();
+    assert_eq!(http["status"], "ok", "{http:#}");
+    assert!(http["evidence"]["host_curl"].is_null(), "{http:#}");
+    let log = lab.nginx.access_log();
+    assert_eq!(log.lines().filter(|l| l.contains("curl/")).count(), 0, "{log}");
+    assert_eq!(log.lines().filter(|l| l.contains("pen-doctor/")).count(), 1, "{log}");
 }

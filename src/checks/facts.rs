@@ -29,6 +29,8 @@ pub struct TlsFact {
     pub host: String,
     /// The CA store the chain was verified against (`ca:store`'s path).
     pub store: String,
+    /// PHP's curl extension found with that store (`ca:store`), if any.
+    pub php_curl: Option<super::trust::PhpCurl>,
     /// The verified connection, for the first taker (`http:<target>`); empty when the server
     /// refused to go on after verifying (see `refused`).
     pub session: Handoff<Session<TcpStream>>,

@@ -63,6 +63,17 @@ pub struct CurlVerdict {
     pub result: String,
 }
 
+/// Whether the host's `curl` can stand for PHP's curl extension whose libcurl is `php_libcurl`:
+/// not when both libcurls are known and are different files (another build, another TLS
+/// library, another default store). Unknown on either side (a script in front of curl, a
+/// libcurl not found) is given the benefit of the doubt.
+pub fn stands_for_php(php_libcurl: Option<&str>) -> bool {
+    let Some(php) = php_libcurl else { return true };
+    let Some(ours) = find_curl().and_then(|c| super::tls_stack::libcurl_of(&c)) else { return true };
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    real(&hostfs::path(php)) == real(&ours)
+}
+
 /// The `curl` executable: the first on `PATH`, then the usual places.
 pub fn find_curl() -> Option<PathBuf> {
     let from_path: Vec<PathBuf> = std::env::var_os("PATH")

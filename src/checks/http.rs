@@ -377,6 +377,12 @@ impl HttpCheck {
     /// module's certificate and password, the same address or proxy): evidence, and
     /// `HOST_CURL_DISAGREES` when its verdict on the certificates differs from ours.
     async fn host_curl(&self, ctx: &Ctx, fact: &TlsFact, url: &Url, ours: CurlSays, o: &mut Outcome) {
+        // Only where PHP's curl extension is, and a curl built on the same libcurl: elsewhere
+        // the command's verdict is not PHP's, and its connection would be one more for nothing.
+        let Some(php) = &fact.php_curl else { return };
+        if !host_curl::stands_for_php(php.libcurl.as_deref()) {
+            return;
+        }
         let s = &ctx.settings;
         let left = s.deadline.saturating_sub(s.started.elapsed()).saturating_sub(Duration::from_secs(1));
         let timeout = ctx.timeout().min(left);

@@ -204,6 +204,8 @@ fn analyse(settings: &Settings) -> Outcome {
     if let Some(st) = &stack {
         o.set_evidence("tls_stack", st);
         store.tls_library = st.library.as_deref().and_then(|l| l.split_whitespace().next()).map(str::to_string);
+        store.php_curl =
+            Some(super::trust::PhpCurl { extension: st.curl_extension.clone(), libcurl: st.libcurl.clone() });
     }
     o.set_evidence("count", parsed.certs.len());
     if parsed.certs.is_empty() {

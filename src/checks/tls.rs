@@ -387,6 +387,7 @@ impl Check for TlsCheck {
             roots,
             host,
             store: store.path.clone(),
+            php_curl: store.php_curl.clone(),
             session: Handoff::new(session),
             identity_offered,
             refused,

@@ -102,6 +102,14 @@ fn openssl_version(needed: &str, real: Option<&Path>) -> Option<String> {
     })
 }
 
+/// The libcurl an executable or library links directly (host path), when it names one that
+/// resolves; `None` for a file that is not ELF (a script) or links none.
+pub fn libcurl_of(object: &Path) -> Option<PathBuf> {
+    let bytes = hostfs::read_file(object, Kind::Library).ok()?;
+    let dynamic = elf::dynamic(&bytes).ok()?;
+    dynamic.needed.iter().filter(|n| n.starts_with("libcurl")).find_map(|n| resolve(n, object))
+}
+
 /// Finds PHP's curl extension and what it links.
 pub fn detect(php_ini: Option<&Path>) -> Option<TlsStack> {
     let curl = curl_candidates(php_ini).into_iter().map(hostfs::path).find(|p| p.is_file())?;

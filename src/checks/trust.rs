@@ -22,6 +22,17 @@ pub struct TrustStore {
     pub certs: Vec<StoreCert>,
     /// The TLS library PHP's curl extension links (its `DT_NEEDED` name), when found.
     pub tls_library: Option<String>,
+    /// PHP's curl extension on this host, and the libcurl it links: whose verdict the host's
+    /// `curl` command can stand for.
+    pub php_curl: Option<PhpCurl>,
+}
+
+/// PHP's curl extension as found on the host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PhpCurl {
+    pub extension: String,
+    /// The libcurl it links (host path), when found.
+    pub libcurl: Option<String>,
 }
 
 impl TrustStore {
