@@ -2,7 +2,7 @@
 //! heredoc, nowdoc, with their escapes), numbers, names, variables and operators. One pass over
 //! the text, never backwards; errors name the line and never quote the source.
 
-use super::{err, Found, PhpError, Problem};
+use super::error::{err, Found, PhpError, Problem};
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {

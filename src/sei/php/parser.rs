@@ -9,10 +9,11 @@
 //! value read counts against [`MAX_VALUES`], which bounds memory. One pass over the tokens,
 //! with a lookahead of at most four, never backwards.
 
+use super::error::{err, Found, PhpError, Problem};
 use super::fold::{self, is_node};
 use super::lexer::{Lexer, Tok, Token};
+use super::limits::{MAX_DEPTH, MAX_VALUES};
 use super::values::{BinaryOp, Cast, PhpKey, PhpValue, UnaryOp};
-use super::{err, Found, PhpError, Problem, MAX_DEPTH, MAX_VALUES};
 use std::collections::{HashMap, VecDeque};
 
 /// Constructs that cannot appear in a static configuration.
