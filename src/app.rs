@@ -87,7 +87,7 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
             return crate::cli::usage_error(&e.to_string(), nagios);
         }
     };
-    let nagios = settings.format == FormatArg::Nagios;
+    let nagios = settings.format == crate::model::Format::Nagios;
     let all = checks::all_checks(&settings);
     if list {
         return output::print(crate::selectors::list_text(&all, settings.lang).as_bytes(), 0, 2);
@@ -171,12 +171,9 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     );
     // What this node tells the fleet rules of `pen-doctor merge`.
     report.node = Some(crate::fleet::facts::of_run(&report, settings.env_requested.map(|e| e.as_str())));
-    let bytes = render::for_run(&settings).render(&report);
-    let code = if nagios {
-        render::nagios::exit_code(&report, settings.strict)
-    } else {
-        report::exit_code(&report, settings.strict)
-    };
+    let renderer = render::for_run(&settings);
+    let bytes = renderer.render(&report);
+    let code = renderer.exit_code(&report, settings.strict);
     // A device or FIFO gets what is left of --deadline (at least half a second) to take the report.
     let write_by = (started + settings.deadline).max(Instant::now() + Duration::from_millis(500));
     let judged = code;
@@ -351,8 +348,9 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     if !bytes.is_empty() {
         bytes.push(b'\n');
     }
-    bytes.extend(render::renderer(format, color).render(&report));
-    let code = if nagios { render::nagios::exit_code(&report, false) } else { report::exit_code(&report, false) };
+    let renderer = render::renderer(format.into(), color);
+    bytes.extend(renderer.render(&report));
+    let code = renderer.exit_code(&report, false);
     deliver(&bytes, None, Instant::now(), code, nagios)
 }
 

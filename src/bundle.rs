@@ -868,8 +868,7 @@ pub struct Written {
 pub fn write(g: Gathered, report: &Report, strict: bool, path: &Path, write_by: Instant) -> Result<Written, String> {
     let lang = g.lang;
     let mut members: Vec<Member> = Vec::new();
-    for (name, format) in [("report.json", crate::cli::FormatArg::Json), ("report.md", crate::cli::FormatArg::Markdown)]
-    {
+    for (name, format) in [("report.json", crate::model::Format::Json), ("report.md", crate::model::Format::Markdown)] {
         let bytes = crate::render::renderer_for(format, false, strict).render(report);
         let text = String::from_utf8_lossy(&bytes).into_owned();
         members.push(Member { name: name.into(), source: "pen-doctor check".into(), text, note: None });

@@ -208,6 +208,20 @@ pub enum FormatArg {
     Prometheus,
 }
 
+impl From<FormatArg> for crate::model::Format {
+    fn from(f: FormatArg) -> Self {
+        use crate::model::Format;
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Markdown => Format::Markdown,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Nagios => Format::Nagios,
+            FormatArg::Prometheus => Format::Prometheus,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorArg {

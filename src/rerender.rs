@@ -57,10 +57,9 @@ pub fn run(
     // The diagnosis in the wanted language (and for reports saved before it existed).
     report.diagnosis = crate::report::diagnosis::diagnose(&mut report.checks, wanted);
     let color = crate::settings::resolve_color(color, std::io::stdout().is_terminal());
-    let bytes = render::renderer_for(format, color, strict).render(&report);
-    let code =
-        if nagios { render::nagios::exit_code(&report, strict) } else { crate::report::exit_code(&report, strict) };
-    output::print(&bytes, code, if nagios { 3 } else { 2 })
+    let renderer = render::renderer_for(format.into(), color, strict);
+    let bytes = renderer.render(&report);
+    output::print(&bytes, renderer.exit_code(&report, strict), renderer.unusable_code())
 }
 
 /// The OS family the report's fixes were written for, from its host facts.

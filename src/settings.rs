@@ -3,6 +3,7 @@
 
 use crate::cli::{CheckArgs, ColorArg, EnvArg, FormatArg, LangArg};
 use crate::hostfs::{self, Kind};
+use crate::model::Format;
 use crate::model::HostInfo;
 use crate::model::Lang;
 use crate::model::OsFamily;
@@ -55,7 +56,7 @@ pub struct Settings {
     /// The environment given with `--env` (or the config file), if any.
     pub env_requested: Option<Environment>,
     pub lang: Lang,
-    pub format: FormatArg,
+    pub format: Format,
     pub color: bool,
     pub output: Option<PathBuf>,
     /// `--bundle FILE.tar.gz`: the ticket bundle to write besides the report.
@@ -479,7 +480,7 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
             Some(LangArg::En) => Lang::En,
             _ => Lang::Pt,
         },
-        format: args.format.unwrap_or(FormatArg::Human),
+        format: args.format.unwrap_or(FormatArg::Human).into(),
         color: resolve_color(args.color, stdout_is_tty && args.output.is_none()),
         output: args.output.clone(),
         bundle: args.bundle.clone(),

@@ -1,11 +1,13 @@
 //! The ground floor: the plain types every layer above speaks in. A check's `Outcome` and
 //! `Finding`s, their `Status` and `Severity`, the knowledge-base reference of a reported finding,
-//! the `Lang` of the words and the host's `OsFamily`, and the catalog of check kinds. Nothing
+//! the `Lang` of the words, the output `Format` and the host's `OsFamily`, and the catalog of check
+//! kinds. Nothing
 //! here imports the rest of the crate.
 
 pub mod check_kind;
 pub mod code;
 pub mod finding;
+pub mod format;
 pub mod host;
 pub mod kb_ref;
 pub mod lang;
@@ -15,6 +17,7 @@ pub mod status;
 pub use check_kind::{catalog_rank, CATALOG};
 pub use code::Code;
 pub use finding::Finding;
+pub use format::Format;
 pub use host::{HostInfo, OsFamily};
 pub use kb_ref::KbRef;
 pub use lang::Lang;

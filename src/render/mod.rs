@@ -15,31 +15,29 @@ pub mod words;
 
 pub use contract::Render;
 
-use crate::cli::FormatArg;
+use crate::model::Format;
 
 /// The renderer for a format.
-pub fn renderer(format: FormatArg, color: bool) -> Box<dyn Render> {
+pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
     renderer_for(format, color, false)
 }
 
 /// The renderer of a run: its format, colour, `--strict` and `--nagios-max-output`.
 pub fn for_run(settings: &crate::settings::Settings) -> Box<dyn Render> {
     match settings.format {
-        FormatArg::Nagios => {
-            Box::new(nagios::Nagios { strict: settings.strict, max_output: settings.nagios_max_output })
-        }
+        Format::Nagios => Box::new(nagios::Nagios { strict: settings.strict, max_output: settings.nagios_max_output }),
         format => renderer_for(format, settings.color, settings.strict),
     }
 }
 
 /// The renderer for a format; `strict` (`--strict`) makes a warning critical for nagios.
-pub fn renderer_for(format: FormatArg, color: bool, strict: bool) -> Box<dyn Render> {
+pub fn renderer_for(format: Format, color: bool, strict: bool) -> Box<dyn Render> {
     match format {
-        FormatArg::Json => Box::new(json::Json),
-        FormatArg::Markdown => Box::new(markdown::Markdown),
-        FormatArg::Junit => Box::new(junit::Junit),
-        FormatArg::Nagios => Box::new(nagios::Nagios { strict, max_output: nagios::NRPE_MAX_OUTPUT }),
-        FormatArg::Prometheus => Box::new(prometheus::Prometheus),
-        FormatArg::Human => Box::new(human::Human { color }),
+        Format::Json => Box::new(json::Json),
+        Format::Markdown => Box::new(markdown::Markdown),
+        Format::Junit => Box::new(junit::Junit),
+        Format::Nagios => Box::new(nagios::Nagios { strict, max_output: nagios::NRPE_MAX_OUTPUT }),
+        Format::Prometheus => Box::new(prometheus::Prometheus),
+        Format::Human => Box::new(human::Human { color }),
     }
 }

@@ -89,6 +89,14 @@ fn number(x: f64) -> String {
 }
 
 impl Render for Nagios {
+    fn exit_code(&self, report: &Report, strict: bool) -> i32 {
+        exit_code(report, strict)
+    }
+
+    fn unusable_code(&self) -> i32 {
+        3
+    }
+
     fn render(&self, report: &Report) -> Vec<u8> {
         let lang = report.lang;
         let s = &report.summary;
