@@ -483,7 +483,16 @@ mod tests {
         assert!(parse_response("<methodResponse><params>").is_err());
         assert!(parse_response("\u{0}\u{1}garbage").is_err());
         assert!(parse_response(&"<a>".repeat(200)).is_err());
-        assert!(parse_response("<html><body>hi</body></html>").is_err());
+        assert!(matches!(
+            parse_response("<html><body>hi</body></html>"),
+            Err(Error::Protocol(Protocol::NotResponse(root))) if root == "html"
+        ));
+        // The peer's names in a message: printable and clipped.
+        let long = format!("<a></b\u{1}{}>", "x".repeat(100));
+        let Err(Error::Protocol(Protocol::Xml(Xml::Mismatched { close, open }))) = parse_response(&long) else {
+            panic!("{long}")
+        };
+        assert_eq!((close.chars().count(), close.starts_with("b?"), open.as_str()), (40, true, "a"));
     }
 
     #[test]
@@ -500,6 +509,9 @@ mod tests {
             parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"),
             Err(Error::Protocol(Protocol::CutShort))
         ));
+        assert_eq!(split_host_port("supervisord.test:9001"), ("supervisord.test".into(), 9001));
+        assert_eq!(split_host_port("[::1]:9001"), ("::1".into(), 9001));
+        assert_eq!(split_host_port("localhost"), ("localhost".into(), 80));
         assert_eq!(Endpoint::parse("unix:///run/supervisor.sock"), Some(Endpoint::Unix("/run/supervisor.sock".into())));
         assert_eq!(Endpoint::parse("http://127.0.0.1:9001"), Some(Endpoint::Tcp("127.0.0.1:9001".into())));
     }
