@@ -208,3 +208,36 @@ fn host_without_ipv6_predicts_the_start_failure() {
     assert_eq!(f["severity"], "fail", "{f}");
     assert!(f["params"]["evidence"].as_str().unwrap().contains("gearmand.cc:442"));
 }
+
+/// gearmand named by a host name is found the way every target is: through `--dns-server`
+/// (a real dnsmasq), not the system's resolver; a name the server does not know is down, said
+/// with the name and the DNS answer.
+#[test]
+fn a_gearmand_host_name_is_resolved_like_every_target() {
+    let tmp = plain_root();
+    let (_g, port) = gearmand(tmp.path());
+    let name = "gearmand.pen.test";
+    let dns_port = free_port();
+    let dns = support::Dnsmasq::start(
+        Host,
+        format!("127.0.0.1:{dns_port}"),
+        &support::Zone::new().host(name, &["127.0.0.1"]),
+    );
+    let dns_server = format!("127.0.0.1:{dns_port}");
+    let r = run_check(
+        &["--only", "gearman", "--gearman", &format!("{name}:{port}"), "--dns-server", &dns_server, "--timeout", "2s"],
+        Some(tmp.path()),
+    );
+    assert_eq!(r.codes("gearman"), vec!["GEARMAN_NO_WORKERS"], "{}", r.check("gearman"));
+    assert!(r.evidence("gearman")["version"].as_str().unwrap().starts_with("1."), "{}", r.check("gearman"));
+    assert!(dns.queries_for(name) >= 1, "{}", dns.log());
+
+    let other = "elsewhere.pen.test";
+    let r = run_check(
+        &["--only", "gearman", "--gearman", &format!("{other}:{port}"), "--dns-server", &dns_server, "--timeout", "2s"],
+        Some(tmp.path()),
+    );
+    assert_eq!(r.codes("gearman"), vec!["GEARMAN_DOWN"], "{}", r.check("gearman"));
+    let err = r.finding("gearman", "GEARMAN_DOWN")["params"]["error"].as_str().unwrap().to_string();
+    assert_eq!(err, format!("{other}: NXDOMAIN"));
+}

@@ -179,3 +179,20 @@ fn node_checks_are_planned_on_flags_only_off_an_sei_node() {
     assert!(got.contains(&"gearman".to_string()) && got.contains(&"supervisor".to_string()), "{got:?}");
     assert_eq!(r.codes("gearman"), vec!["GEARMAN_DOWN"]);
 }
+
+/// An NTP server named by a host name is found the way every target is: through `--resolve`
+/// (the system's resolver does not know the name), and the address asked is in evidence.
+#[test]
+fn an_ntp_server_name_is_resolved_like_every_target() {
+    let tmp = synced_root(true);
+    let port = responder(Behaviour::Offset(0.0));
+    let name = "ntp.pen.invalid";
+    let server = format!("{name}:{port}");
+    let pin = format!("{name}:{port}:127.0.0.1");
+    let r =
+        run_check(&["--only", "ntp", "--timeout", "1s", "--ntp-server", &server, "--resolve", &pin], Some(tmp.path()));
+    assert_eq!(r.status("ntp"), "ok", "{}", r.check("ntp"));
+    let s = &r.evidence("ntp")["servers"][0];
+    assert_eq!(s["server"], server.as_str(), "{s}");
+    assert_eq!(s["address"], format!("127.0.0.1:{port}").as_str(), "{s}");
+}

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::node::*;
-use support::Run;
+use support::{Run, RunExt};
 
 fn script(root: &Path, name: &str, body: &str) -> String {
     let p = write(root, &format!("opt/sei/scripts/mod-pen/{name}"), &format!("#!/bin/bash\n{body}\n"));
@@ -667,4 +667,134 @@ fn secrets_in_a_failed_program_s_logs_never_leave() {
     assert_eq!(f["params"]["exitstatus"], "3");
     let all = r.json().to_string();
     assert!(!all.contains(secret), "{all}");
+}
+
+// ------------------------------------------------------------------ the transport and its words
+
+/// The inet port named by a host name reaches supervisord the way every target is reached: the
+/// name resolved through `--resolve` (not the system's resolver, which does not know it).
+#[test]
+fn an_inet_port_named_by_host_is_resolved_like_every_target() {
+    let tmp = plain_root();
+    let root = tmp.path();
+    let port = free_port();
+    let conf = base_conf(root, &format!("[inet_http_server]\nport=127.0.0.1:{port}\nusername=pen\npassword=Xyz-123\n"));
+    write(root, "etc/supervisord.conf", &conf);
+    let _sd = supervisord(&root.join("etc/supervisord.conf"));
+    wait_tcp(port);
+    let name = "supervisord.pen.invalid";
+    let url = format!("http://{name}:{port}");
+    let pin = format!("{name}:{port}:127.0.0.1");
+    let r =
+        run_check(&["--only", "supervisor", "--supervisor", &url, "--resolve", &pin, "--timeout", "2s"], Some(root));
+    assert_eq!(r.codes("supervisor"), vec!["SUPERVISOR_NO_PEN_PROGRAMS"], "{}", r.check("supervisor"));
+    assert_eq!(r.evidence("supervisor")["authenticated"], true);
+
+    // Without the pin the name is unknown: down, and the error names the host.
+    let r = run_check(&["--only", "supervisor", "--supervisor", &url, "--timeout", "2s"], Some(root));
+    assert_eq!(r.codes("supervisor"), vec!["SUPERVISOR_DOWN"]);
+    let err = r.finding("supervisor", "SUPERVISOR_DOWN")["params"]["error"].as_str().unwrap().to_string();
+    assert!(err.starts_with(name), "{err}");
+}
+
+/// A peer on supervisord's socket whose XML-RPC answers are malformed: down, said in
+/// Portuguese in a Portuguese report.
+#[test]
+fn malformed_xml_rpc_answers_are_said_in_portuguese() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = plain_root();
+    let cases = [
+        (
+            "<methodResponse><params><param><value><int>x1</int></value></param></params></methodResponse>",
+            "valor XML-RPC inválido: int \"x1\"",
+        ),
+        (
+            "<methodResponse><params><param><value><array><data></array></value></param></params></methodResponse>",
+            "XML inválido: </array> fecha <data>",
+        ),
+        (
+            "<methodResponse><params><param><value><string>a</string></value></param></params></methodResponse>",
+            "getAllProcessInfo não retornou uma lista",
+        ),
+    ];
+    for (i, (body, said)) in cases.iter().enumerate() {
+        let sock = dir.path().join(format!("bad{i}.sock"));
+        let l = UnixListener::bind(&sock).unwrap();
+        let body = body.to_string();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut s = s;
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !String::from_utf8_lossy(&req).contains("</methodCall>") {
+                    match std::io::Read::read(&mut s, &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            }
+        });
+        let run = support::pen_doctor(support::Host)
+            .args(["check", "--format", "json", "--lang", "pt", "--only", "supervisor", "--timeout", "2s"])
+            .arg("--supervisor")
+            .arg(format!("unix://{}", sock.display()))
+            .env("PEN_DOCTOR_ROOT", empty.path())
+            .run();
+        assert_eq!(run.codes("supervisor"), vec!["SUPERVISOR_DOWN"], "{}", run.check("supervisor"));
+        let message = run.finding("supervisor", "SUPERVISOR_DOWN")["message"].as_str().unwrap().to_string();
+        assert!(message.contains(said), "{message}");
+    }
+}
+
+/// Every way an XML-RPC answer can be wrong has its Portuguese words in checks/phrases.toml.
+#[test]
+fn every_xml_rpc_protocol_error_is_said_in_portuguese() {
+    use pen_doctor::kb::Lang;
+    use pen_doctor::proto::xmlrpc::{Protocol, Xml};
+    use pen_doctor::report::phrases::say;
+    let xml = [
+        Xml::BadEntity,
+        Xml::UnknownEntity("nbsp".into()),
+        Xml::TextOutside,
+        Xml::Unbalanced,
+        Xml::UnterminatedDeclaration,
+        Xml::UnterminatedComment,
+        Xml::UnterminatedCdata,
+        Xml::UnterminatedTag,
+        Xml::Mismatched { close: "b".into(), open: "a".into() },
+        Xml::BadTagName,
+        Xml::TooDeep(64),
+        Xml::EndsInside,
+        Xml::NotOneRoot,
+    ];
+    let values: Vec<String> = xml
+        .into_iter()
+        .map(Protocol::Xml)
+        .chain([
+            Protocol::TooLong(4 << 20),
+            Protocol::CutShort,
+            Protocol::NotUtf8,
+            Protocol::NotResponse("html".into()),
+            Protocol::NoValue,
+            Protocol::Int("\"x\"".into()),
+            Protocol::Boolean("\"2\"".into()),
+            Protocol::Double("\"x\"".into()),
+            Protocol::ArrayWithoutData,
+            Protocol::MemberWithoutName,
+            Protocol::MemberWithoutValue,
+            Protocol::UnknownType("blob".into()),
+            Protocol::NotAList("getAllProcessInfo".into()),
+        ])
+        .map(|p| p.to_string())
+        .collect();
+    for v in &values {
+        let said = say(v, Lang::Pt);
+        assert_ne!(&said, v, "not in checks/phrases.toml [[message]]");
+        for english in
+            ["invalid", "unterminated", " not ", "without", "closes", "response", "the ", "nested", "unknown"]
+        {
+            assert!(!said.contains(english), "{v:?} → {said:?}");
+        }
+    }
 }

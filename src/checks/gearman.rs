@@ -141,6 +141,7 @@ fn ipv6_finding() -> (Option<Finding>, serde_json::Value, Vec<hostfs::FileError>
 
 fn push_error(o: &mut Outcome, addr: &str, e: Error, ctx: &Ctx) {
     let f = match e {
+        Error::Resolve(err) => Finding::new(code::GEARMAN_DOWN).with("addr", addr).with("error", err),
         Error::Connect(err) => Finding::new(code::GEARMAN_DOWN).with("addr", addr).with("error", err),
         Error::Silent => Finding::new(code::GEARMAN_NOT_RESPONDING)
             .with("addr", addr)
@@ -227,7 +228,7 @@ impl Check for GearmanCheck {
             o.push(super::core::host_file_unreadable(e));
         }
 
-        let mut client = match Client::connect(&addr, ctx.timeout()).await {
+        let mut client = match Client::connect(&addr, &s.resolve_config(), ctx.timeout()).await {
             Ok(c) => c,
             Err(e) => {
                 push_error(&mut o, &addr, e, ctx);

@@ -243,11 +243,13 @@ impl Check for NtpCheck {
         let kernel = host.kernel;
         o.set_evidence("kernel", &kernel);
 
+        let resolve = s.resolve_config();
         let queries = s.ntp_servers.iter().map(|srv| {
             let srv = srv.clone();
             let timeout = ctx.timeout();
+            let resolve = &resolve;
             async move {
-                let (addr, r) = sntp::query(&srv, timeout).await;
+                let (addr, r) = sntp::query(&srv, resolve, timeout).await;
                 (srv, addr, r)
             }
         });

@@ -9,6 +9,7 @@ use super::facts::pen_node;
 use crate::hostfs;
 use crate::model::code::{self, Code};
 use crate::model::{Finding, Outcome};
+use crate::net::resolve::ResolveConfig;
 use crate::node::logs::{self, Tail};
 use crate::node::procs::{self, PenProcess};
 use crate::node::programs::{self, Program, ProgramProblem};
@@ -179,6 +180,7 @@ fn program_finding(p: &Program, problem: &ProgramProblem, installed: &str) -> Fi
 /// else supervisord's own copy over XML-RPC.
 async fn stream_tail(
     endpoint: &Endpoint,
+    resolve: &ResolveConfig,
     auth: Option<&(String, Secret)>,
     full: &str,
     file: Option<String>,
@@ -194,6 +196,7 @@ async fn stream_tail(
     let method = if stderr { "supervisor.tailProcessStderrLog" } else { "supervisor.tailProcessStdoutLog" };
     match xmlrpc::call(
         endpoint,
+        resolve,
         auth,
         method,
         &[Param::Str(full), Param::Int(0), Param::Int(logs::TAIL_BYTES as i64)],
@@ -386,13 +389,15 @@ impl SupervisorCheck {
         o.set_evidence("endpoint", endpoint.to_string());
         o.set_evidence("authenticated", auth.is_some());
         let t = ctx.timeout();
-        let infos = match xmlrpc::call(&endpoint, auth.as_ref(), "supervisor.getAllProcessInfo", &[], t).await {
+        let resolve = s.resolve_config();
+        let infos = match xmlrpc::call(&endpoint, &resolve, auth.as_ref(), "supervisor.getAllProcessInfo", &[], t).await
+        {
             Ok(Value::Array(items)) => items,
             Ok(_) => {
                 o.push(
                     Finding::new(code::SUPERVISOR_DOWN)
                         .with("addr", endpoint.to_string())
-                        .with("error", "getAllProcessInfo did not return a list"),
+                        .with("error", xmlrpc::Protocol::NotAList("getAllProcessInfo".into())),
                 );
                 return o;
             }
@@ -407,7 +412,7 @@ impl SupervisorCheck {
         // Which groups run a PEN script: the configuration files, and supervisord's own view.
         let mut pen_groups: BTreeSet<String> = programs.iter().map(|p| p.name.clone()).collect();
         if let Ok(Value::Array(conf)) =
-            xmlrpc::call(&endpoint, auth.as_ref(), "supervisor.getAllConfigInfo", &[], t).await
+            xmlrpc::call(&endpoint, &resolve, auth.as_ref(), "supervisor.getAllConfigInfo", &[], t).await
         {
             for c in conf {
                 if let (Some(group), Some(cmd)) =
@@ -449,7 +454,7 @@ impl SupervisorCheck {
                 running += 1;
             } else {
                 if daemon_log.is_none() {
-                    daemon_log = Some(read_daemon_log(&endpoint, auth.as_ref(), &cfg, t).await);
+                    daemon_log = Some(read_daemon_log(&endpoint, &resolve, auth.as_ref(), &cfg, t).await);
                 }
                 let (logged, spawnerr) = logs::exit_from_daemon_log(daemon_log.as_deref().unwrap_or(""), &name);
                 let exitstatus = logged.unwrap_or(reported);
@@ -459,8 +464,8 @@ impl SupervisorCheck {
                     Some(p) => (p.stdout_logfile.clone(), p.stderr_logfile.clone()),
                     None => (None, None),
                 };
-                let stderr = stream_tail(&endpoint, auth.as_ref(), &full, err_file, true, t).await;
-                let stdout = stream_tail(&endpoint, auth.as_ref(), &full, out_file, false, t).await;
+                let stderr = stream_tail(&endpoint, &resolve, auth.as_ref(), &full, err_file, true, t).await;
+                let stdout = stream_tail(&endpoint, &resolve, auth.as_ref(), &full, out_file, false, t).await;
                 entry["exitstatus"] = json!(exitstatus);
                 entry["exitstatus_reported"] = json!(reported);
                 entry["stderr_tail"] = json!(stderr.lines);
@@ -502,13 +507,14 @@ impl SupervisorCheck {
 /// logfile=` of the configuration.
 async fn read_daemon_log(
     endpoint: &Endpoint,
+    resolve: &ResolveConfig,
     auth: Option<&(String, Secret)>,
     cfg: &Config,
     t: std::time::Duration,
 ) -> String {
     let max = logs::TAIL_BYTES as i64 * 4;
     if let Ok(Value::Str(text)) =
-        xmlrpc::call(endpoint, auth, "supervisor.readLog", &[Param::Int(-max), Param::Int(0)], t).await
+        xmlrpc::call(endpoint, resolve, auth, "supervisor.readLog", &[Param::Int(-max), Param::Int(0)], t).await
     {
         return text;
     }

@@ -1,6 +1,9 @@
 //! gearmand's administrative text protocol (`version`, `status`, `workers`): a client bounded in
-//! time and size, and parsers for its answers.
+//! time and size (its host resolved and connected through `net` like every target), and parsers
+//! for its answers.
 
+use crate::net::connect::{self, ConnectError};
+use crate::net::resolve::{self, ResolveConfig, ResolveFailure};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -36,10 +39,12 @@ pub struct Worker {
 }
 
 /// Why talking to gearmand failed.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Error {
-    /// The TCP connection failed (refused, unreachable, timed out).
-    Connect(String),
+    /// The host's name did not resolve (`--resolve`, `/etc/hosts`, DNS).
+    Resolve(ResolveFailure),
+    /// The TCP connection failed (refused, unreachable, timed out) on every address.
+    Connect(ConnectError),
     /// Connected, but no complete answer within the timeout.
     Silent,
     /// The peer answered something that is not gearmand's admin protocol.
@@ -74,13 +79,12 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects within `timeout`.
-    pub async fn connect(addr: &str, timeout: Duration) -> Result<Client, Error> {
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-            Err(_) => return Err(Error::Connect(format!("timed out after {}", crate::duration::humanize(timeout)))),
-            Ok(Err(e)) => return Err(Error::Connect(e.to_string())),
-            Ok(Ok(s)) => s,
-        };
+    /// Resolves `addr` (`HOST:PORT`, `[V6]:PORT`) under `resolve` and connects to the first of
+    /// its addresses that accepts, each attempt within `timeout`.
+    pub async fn connect(addr: &str, resolve: &ResolveConfig, timeout: Duration) -> Result<Client, Error> {
+        let (host, port) = split_addr(addr);
+        let resolved = resolve::resolve(resolve, &host, port).await.map_err(Error::Resolve)?;
+        let stream = connect::first_of(&resolved.socket_addrs(), timeout).await.map_err(Error::Connect)?;
         Ok(Client { reader: BufReader::new(stream), timeout })
     }
 
@@ -164,6 +168,20 @@ impl Client {
     }
 }
 
+/// `HOST:PORT`, `[V6]:PORT` or a bare name or address (gearmand's port 4730).
+pub fn split_addr(addr: &str) -> (String, u16) {
+    let a = addr.trim();
+    if let Some(rest) = a.strip_prefix('[') {
+        if let Some((host, port)) = rest.split_once(']') {
+            return (host.to_string(), port.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(4730));
+        }
+    }
+    match a.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().unwrap_or(4730)),
+        _ => (a.to_string(), 4730),
+    }
+}
+
 fn printable(line: &str) -> String {
     let clean: String = line.chars().map(|c| if c.is_control() { '?' } else { c }).take(80).collect();
     format!("{clean:?}")
@@ -235,5 +253,8 @@ mod tests {
         let w = parse_worker_line("34 ::1 - :").unwrap();
         assert!(w.functions.is_empty());
         assert!(parse_worker_line("garbage").is_err());
+        assert_eq!(split_addr("gearman.test:4731"), ("gearman.test".into(), 4731));
+        assert_eq!(split_addr("[::1]:4730"), ("::1".into(), 4730));
+        assert_eq!(split_addr("10.0.0.1"), ("10.0.0.1".into(), 4730));
     }
 }

@@ -1,6 +1,8 @@
-//! An SNTP client (RFC 4330): one request per server, bounded by a timeout, with the reply
-//! checked (length, mode, kiss-o'-death, originate timestamp) before the offset is computed.
+//! An SNTP client (RFC 4330): one request per server (its name resolved through `net` like every
+//! target), bounded by a timeout, with the reply checked (length, mode, kiss-o'-death, originate
+//! timestamp) before the offset is computed.
 
+use crate::net::resolve::{self, ResolveConfig, ResolveError};
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
@@ -22,7 +24,8 @@ pub struct Sample {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Error {
-    Resolve(String),
+    /// The server's name did not resolve (`--resolve`, `/etc/hosts`, DNS).
+    Resolve(ResolveError),
     Io(String),
     Timeout,
     Short(usize),
@@ -139,15 +142,20 @@ pub fn split_server(server: &str) -> (String, u16) {
     }
 }
 
-/// Queries `server` once; the whole exchange (resolution included) is bounded by `timeout`.
-pub async fn query(server: &str, timeout: Duration) -> (Option<SocketAddr>, Result<Sample, Error>) {
+/// Queries `server` once, its name resolved under `config`; the whole exchange (resolution
+/// included) is bounded by `timeout`.
+pub async fn query(
+    server: &str,
+    config: &ResolveConfig,
+    timeout: Duration,
+) -> (Option<SocketAddr>, Result<Sample, Error>) {
     let (host, port) = split_server(server);
-    let addr = match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port))).await {
-        Err(_) => return (None, Err(Error::Resolve("timeout".into()))),
-        Ok(Err(e)) => return (None, Err(Error::Resolve(e.to_string()))),
-        Ok(Ok(mut addrs)) => match addrs.next() {
-            Some(a) => a,
-            None => return (None, Err(Error::Resolve("no address".into()))),
+    let addr = match tokio::time::timeout(timeout, resolve::resolve(config, &host, port)).await {
+        Err(_) => return (None, Err(Error::Resolve(ResolveError::Timeout))),
+        Ok(Err(failure)) => return (None, Err(Error::Resolve(failure.error))),
+        Ok(Ok(resolved)) => match resolved.socket_addrs().first() {
+            Some(a) => *a,
+            None => return (None, Err(Error::Resolve(ResolveError::NoAddress))),
         },
     };
     let result = tokio::time::timeout(timeout, exchange(addr)).await.unwrap_or(Err(Error::Timeout));
