@@ -1,5 +1,5 @@
 //! The ground floor: the plain types every layer above speaks in. A check's `Outcome` and
-//! `Finding`s, their `Status` and `Severity`, the knowledge-base reference of a reported finding,
+//! `Finding`s and `Measures`, their `Status` and `Severity`, the knowledge-base reference of a reported finding,
 //! the `Lang` of the words and the host's `OsFamily`, and the catalog of check kinds. Nothing
 //! here imports the rest of the crate.
 
@@ -9,6 +9,7 @@ pub mod finding;
 pub mod host;
 pub mod kb_ref;
 pub mod lang;
+pub mod measures;
 pub mod outcome;
 pub mod status;
 
@@ -18,5 +19,6 @@ pub use finding::Finding;
 pub use host::{HostInfo, OsFamily};
 pub use kb_ref::KbRef;
 pub use lang::Lang;
+pub use measures::Measures;
 pub use outcome::{Fact, Outcome};
 pub use status::{Severity, Status};
