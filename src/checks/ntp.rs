@@ -366,7 +366,7 @@ impl Check for NtpCheck {
             o.push(super::core::host_file_unreadable(e));
         }
 
-        o.measures.offset_secs = offset;
+        o.measures.offset_secs = offset.filter(|x| x.is_finite());
         o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });
         o
     }

@@ -1,7 +1,7 @@
 //! Nagios/Icinga plugin output: one status line (`PEN-DOCTOR CRITICAL - … | perfdata`), then
 //! one line per finding as long output. Performance data: each check's duration, days left on
 //! certificates and the NTP offset (with the `--ntp-warn`/`--ntp-crit` thresholds) when the
-//! evidence has them. The whole output fits in `max_output` bytes (1024 by default: what NRPE
+//! checks measured them. The whole output fits in `max_output` bytes (1024 by default: what NRPE
 //! passes back); what does not fit is cut at a line and counted in a last line. The process exit
 //! code follows the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
