@@ -499,7 +499,9 @@ fn certificate_days_and_clock_offset_reach_monitoring_as_measured_numbers() {
         .flag("--ntp-server", format!("127.0.0.1:{sntp}"))
         .timeout("2s")
         .json();
-    let report = support::pki_tls::pen_doctor(&args.strs(), &[]).json();
+    let run = support::pki_tls::pen_doctor(&args.strs(), &[]);
+    assert_schema_valid("schema/report.schema.json", &run.stdout);
+    let report = run.json();
 
     let client = measures_of(&report, "cert:client");
     let expires_at = client["expires_at"].as_i64().unwrap_or_else(|| panic!("{client:#}"));
