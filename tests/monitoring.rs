@@ -460,3 +460,97 @@ fn a_real_nagios_runs_the_documented_check_and_records_state_output_and_perfdata
     assert!(unknown.output.starts_with("PEN-DOCTOR UNKNOWN - "), "{unknown:#?}");
     drop(listener);
 }
+
+/// The measures of check `id` in a JSON report.
+fn measures_of(report: &Value, id: &str) -> Value {
+    check(report, id)["measures"].clone()
+}
+
+/// The perfdata item of a Nagios output's status line that starts with `name=`.
+fn perf_item<'a>(nagios: &'a str, name: &str) -> &'a str {
+    let first = nagios.lines().next().unwrap_or_default();
+    let perf = first.split_once(" | ").map(|(_, p)| p).unwrap_or_default();
+    perf.split(' ').find(|p| p.starts_with(&format!("{name}="))).unwrap_or_else(|| panic!("no {name} in {nagios}"))
+}
+
+/// The client certificate's days left and expiry, the server leaf's (a real nginx presenting a
+/// certificate the test made) and the clock offset (the test's own SNTP server, 3 s ahead) reach
+/// Prometheus and Nagios as the numbers the checks measured: the saved report rendered with
+/// every check's evidence removed gives the same output, and the offset keeps the precision the
+/// text in the evidence rounds away.
+#[test]
+fn certificate_days_and_clock_offset_reach_monitoring_as_measured_numbers() {
+    use support::pki_tls::{now, Spec, DAY};
+    let pki = Pki::new();
+    let (cert, password) = client_cert(&pki, 10);
+    let server_expiry = now() + 40 * DAY;
+    let leaf = pki.server_leaf(&Spec::server("pi.test").valid(now() - DAY, server_expiry));
+    let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
+    let key = pki.write("leaf.key", leaf.key_pem());
+    let nginx = Nginx::on_free_port(&Nginx::tls_server("pi.test", &chain, &key, "location / { return 200 'ok'; }"));
+    let store = pki.write("store.pem", pki.root.pem());
+    let sntp = node::responder(node::Behaviour::Offset(3.0));
+    let args = CheckArgs::new()
+        .service("protocolo-integrado", "pi.test", nginx.port(), "/")
+        .only("cert,tls,ntp")
+        .ca_bundle(&store)
+        .flag("--cert", cert.display().to_string())
+        .flag("--cert-password-file", password.display().to_string())
+        .flag("--ntp-server", format!("127.0.0.1:{sntp}"))
+        .timeout("2s")
+        .json();
+    let run = support::pki_tls::pen_doctor(&args.strs(), &[]);
+    assert_schema_valid("schema/report.schema.json", &run.stdout);
+    let report = run.json();
+
+    let client = measures_of(&report, "cert:client");
+    let expires_at = client["expires_at"].as_i64().unwrap_or_else(|| panic!("{client:#}"));
+    let client_days = client["days_left"].as_i64().unwrap();
+    assert!(matches!(client_days, 9 | 10), "{client:#}");
+    assert_eq!(check(&report, "cert:client")["evidence"]["days_left"], client_days, "the evidence agrees");
+    let server = measures_of(&report, "tls:protocolo-integrado");
+    assert_eq!(server["expires_at"], server_expiry, "the leaf nginx presented: {server:#}");
+    // 40 days when the check ran within the second the certificate was made.
+    let server_days = server["days_left"].as_i64().unwrap_or_default();
+    assert!(matches!(server_days, 39 | 40), "{server:#}");
+    let clock = measures_of(&report, "ntp");
+    let offset = clock["offset_secs"].as_f64().unwrap_or_else(|| panic!("{clock:#}"));
+    assert!((2.5..3.5).contains(&offset), "{clock:#}");
+    let (warn, crit) = (clock["offset_warn_secs"].as_f64().unwrap(), clock["offset_crit_secs"].as_f64().unwrap());
+
+    // The saved report, and the same with no evidence left: monitoring reads the measures.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("report.json");
+    fs::write(&saved, report.to_string()).unwrap();
+    let mut bare = report.clone();
+    for c in bare["checks"].as_array_mut().unwrap() {
+        c["evidence"] = json!({});
+    }
+    let stripped = dir.path().join("bare.json");
+    fs::write(&stripped, bare.to_string()).unwrap();
+    let render = |file: &Path, format: &str| {
+        let run = pen_doctor(Host).arg("render").arg(file).args(["--format", format]).run();
+        assert!(!run.stdout.is_empty(), "{run}");
+        run.stdout
+    };
+
+    let prom = render(&stripped, "prometheus");
+    assert_eq!(prom, render(&saved, "prometheus"));
+    let all = samples(&prom);
+    let (_, expiry) = the_series(&all, "pen_doctor_certificate_expiry_timestamp_seconds", "cert:client");
+    assert_eq!(expiry, &expires_at.to_string());
+    let (_, prom_offset) = the_series(&all, "pen_doctor_ntp_offset_seconds", "ntp");
+    assert_eq!(prom_offset.parse::<f64>().ok(), Some(offset), "the measured offset, not `3.0 s`: {prom}");
+
+    let nagios = render(&stripped, "nagios");
+    assert_eq!(nagios, render(&saved, "nagios"));
+    assert_eq!(perf_item(&nagios, "'cert:client_days_left'"), format!("'cert:client_days_left'={client_days};30:;0:"));
+    assert_eq!(
+        perf_item(&nagios, "'tls:protocolo-integrado_days_left'"),
+        format!("'tls:protocolo-integrado_days_left'={server_days};30:;0:")
+    );
+    let item = perf_item(&nagios, "'ntp_offset'");
+    let (value, ranges) = item.trim_start_matches("'ntp_offset'=").split_once("s;").unwrap_or_default();
+    assert!((value.parse::<f64>().unwrap_or(0.0) - offset).abs() < 1e-6, "{item} vs {offset}");
+    assert_eq!(ranges, format!("-{warn}:{warn};-{crit}:{crit}"), "{item}");
+}

@@ -304,11 +304,16 @@ fn static_release_binary_has_no_dynamic_dependencies() {
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
 }
 
-/// A report as the certificate, TLS and NTP checks write it (their evidence shapes), with label
-/// values that need escaping.
+/// A report as the certificate, TLS and NTP checks write it (their evidence and measures), with
+/// label values that need escaping.
 fn synthetic_report() -> pen_doctor::report::model::Report {
     use pen_doctor::report::model::*;
-    let check = |id: &str, kind: &str, status: Status, evidence: serde_json::Value, findings: Vec<ReportedFinding>| {
+    let check = |id: &str,
+                 kind: &str,
+                 status: Status,
+                 evidence: serde_json::Value,
+                 measures: Measures,
+                 findings: Vec<ReportedFinding>| {
         CheckReport {
             id: id.into(),
             check: kind.into(),
@@ -319,6 +324,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
             findings,
             evidence: evidence.as_object().cloned().unwrap_or_default(),
             skipped_because: None,
+            measures,
         }
     };
     let finding = |code: &str, severity: Severity| ReportedFinding {
@@ -334,14 +340,16 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
             "cert:client",
             "cert",
             Status::Warn,
-            serde_json::json!({"days_left": 20, "certificate": {"not_after": "2030-01-02 03:04:05 UTC", "not_after_ts": 1_893_553_445}}),
+            serde_json::json!({"days_left": 20, "certificate": {"not_after": "2030-01-02 03:04:05 UTC"}}),
+            Measures { expires_at: Some(1_893_553_445), days_left: Some(20), ..Default::default() },
             vec![finding("CLIENT_CERT_EXPIRING", Severity::Warn)],
         ),
         check(
             "tls:tramita",
             "tls",
             Status::Ok,
-            serde_json::json!({"chain": [{"subject": "CN=x\"y\\z", "not_after_ts": 1_893_553_445}]}),
+            serde_json::json!({"chain": [{"subject": "CN=x\"y\\z", "not_after": "2030-01-02 03:04:05 UTC"}]}),
+            Measures { expires_at: Some(1_893_553_445), days_left: Some(1137), ..Default::default() },
             vec![],
         ),
         check(
@@ -349,9 +357,10 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
             "ntp",
             Status::Fail,
             serde_json::json!({"offset": "12.5 s", "servers": [{"offset_secs": 12.5}]}),
+            Measures { offset_secs: Some(12.5), ..Default::default() },
             vec![finding("NTP_OFFSET_HIGH", Severity::Fail)],
         ),
-        check("weird:a\"b", "weird", Status::Skip, serde_json::json!({}), vec![]),
+        check("weird:a\"b", "weird", Status::Skip, serde_json::json!({}), Measures::default(), vec![]),
     ];
     Report {
         schema_version: 1,

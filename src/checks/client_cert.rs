@@ -228,6 +228,7 @@ pub fn inspect(path: Option<&Path>, password: Option<&Secret>, which: Which, jud
     if let Some(leaf) = infos.first() {
         let days = leaf.days_left(now);
         o.set_evidence("days_left", days);
+        o.measures = crate::model::Measures::certificate(leaf.not_after_ts, now);
         if now < leaf.not_before_ts {
             o.push(
                 Finding::new(code::CLIENT_CERT_NOT_YET_VALID)

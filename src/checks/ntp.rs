@@ -283,6 +283,8 @@ impl Check for NtpCheck {
         let crit = s.ntp_crit.as_secs_f64();
         // The limits the offset was judged by (--ntp-warn/--ntp-crit), for monitoring's thresholds.
         o.set_evidence("thresholds", json!({"warn_secs": warn, "crit_secs": crit}));
+        o.measures.offset_warn_secs = Some(warn);
+        o.measures.offset_crit_secs = Some(crit);
         let offset: Option<f64> = best.as_ref().map(|(_, b)| b.offset);
         match &best {
             Some((srv, b)) => {
@@ -366,6 +368,7 @@ impl Check for NtpCheck {
             o.push(super::core::host_file_unreadable(e));
         }
 
+        o.measures.offset_secs = offset.filter(|x| x.is_finite());
         o.set_fact(ClockFacts { offset_secs: offset, synchronized: kernel.as_ref().is_none_or(|k| k.synchronized) });
         o
     }

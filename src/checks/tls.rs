@@ -310,6 +310,10 @@ impl Check for TlsCheck {
         }
         let infos: Vec<CertInfo> = chain.iter().filter_map(|d| pki::cert_info(d)).collect();
         o.set_evidence("chain", &infos);
+        // The server's leaf: its expiry, for monitoring.
+        if let Some(leaf) = infos.first() {
+            o.measures = crate::model::Measures::certificate(leaf.not_after_ts, pki::now_ts());
+        }
         let (ossl_ok, ossl_msg) = tls::openssl_verdict(store.certs.iter().map(|c| c.der.as_slice()), &chain, &host);
         o.set_evidence("openssl", json!({"verified": ossl_ok, "result": ossl_msg}));
         if let Some(e) = &rustls_error {

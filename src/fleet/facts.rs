@@ -151,6 +151,7 @@ mod tests {
                 .collect(),
             evidence: evidence.as_object().cloned().unwrap_or_default(),
             skipped_because: None,
+            measures: Default::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The ground floor: the plain types every layer above speaks in. A check's `Outcome` and
-//! `Finding`s, their `Status` and `Severity`, the knowledge-base reference of a reported finding,
-//! the `Lang` of the words, the output `Format` and the host's `OsFamily`, and the catalog of check
-//! kinds. Nothing
+//! `Finding`s and `Measures`, their `Status` and `Severity`, the knowledge-base reference of a
+//! reported finding, the `Lang` of the words, the output `Format` and the host's `OsFamily`, and
+//! the catalog of check kinds. Nothing
 //! here imports the rest of the crate.
 
 pub mod check_kind;
@@ -11,6 +11,7 @@ pub mod format;
 pub mod host;
 pub mod kb_ref;
 pub mod lang;
+pub mod measures;
 pub mod outcome;
 pub mod status;
 
@@ -21,5 +22,6 @@ pub use format::Format;
 pub use host::{HostInfo, OsFamily};
 pub use kb_ref::KbRef;
 pub use lang::Lang;
+pub use measures::Measures;
 pub use outcome::{Fact, Outcome};
 pub use status::{Severity, Status};

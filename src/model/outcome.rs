@@ -1,6 +1,7 @@
-//! What a check returns: its findings, evidence, summary values and the fact it hands on.
+//! What a check returns: its findings, evidence, measures, summary values and the fact it hands on.
 
 use super::finding::Finding;
+use super::measures::Measures;
 use super::status::{Severity, Status};
 use serde_json::{Map, Value};
 use std::any::Any;
@@ -18,6 +19,8 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// Check-specific facts for the report (addresses, chain, versions…); never secrets.
     pub evidence: Map<String, Value>,
+    /// What the check measured that monitoring reads as numbers (expiry, days left, offset).
+    pub measures: Measures,
     /// Named values for the check's one-line summary template (`checks/summaries.toml`).
     pub summary: BTreeMap<&'static str, String>,
     /// Data for dependent checks. A check whose prerequisite failed still runs when the

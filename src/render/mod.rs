@@ -1,7 +1,7 @@
 //! Renderers: one output format per file behind the small `Render` trait. They only format the
 //! report they are given; they never probe. This file is the registry (which renderer a format
-//! gets); the trait is [`contract`], the renderers' shared vocabulary [`words`] and what they
-//! read out of a check's evidence [`evidence`].
+//! gets); the trait is [`contract`], the renderers' shared vocabulary [`words`] and what monitoring
+//! reads of a check, its typed measures [`evidence`].
 
 pub mod contract;
 pub mod evidence;

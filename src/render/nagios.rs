@@ -1,12 +1,12 @@
 //! Nagios/Icinga plugin output: one status line (`PEN-DOCTOR CRITICAL - … | perfdata`), then
 //! one line per finding as long output. Performance data: each check's duration, days left on
 //! certificates and the NTP offset (with the `--ntp-warn`/`--ntp-crit` thresholds) when the
-//! evidence has them. The whole output fits in `max_output` bytes (1024 by default: what NRPE
+//! checks measured them. The whole output fits in `max_output` bytes (1024 by default: what NRPE
 //! passes back); what does not fit is cut at a line and counted in a last line. The process exit
 //! code follows the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 use super::contract::Render;
-use super::evidence::{cert_days_left, ntp_offset_seconds, run_timestamp};
+use super::evidence::{measures, run_timestamp};
 use super::words::{self, word};
 use crate::plugin::plain;
 use crate::report::model::{Report, Severity, Status};
@@ -183,11 +183,12 @@ impl Render for Nagios {
         let mut perf = Vec::new();
         perf.push(format!("{}={}ms;;;0", label("run_ms"), report.run.duration_ms));
         for c in &report.checks {
-            if let Some(days) = cert_days_left(c, now) {
+            let m = measures(c, now);
+            if let Some(days) = m.days_left {
                 perf.push(format!("{}={days};30:;0:", label(&format!("{}_days_left", c.id))));
             }
-            if let Some(offset) = ntp_offset_seconds(c) {
-                let (warn, crit) = ntp_thresholds(c);
+            if let Some(offset) = m.offset_secs {
+                let (warn, crit) = (range(m.offset_warn_secs), range(m.offset_crit_secs));
                 perf.push(format!("{}={}s;{warn};{crit}", label(&format!("{}_offset", c.id)), number(offset)));
             }
         }
@@ -223,17 +224,10 @@ impl Render for Nagios {
     }
 }
 
-/// The perfdata warning and critical ranges of an NTP offset, from the thresholds the check
-/// judged it by (both signs: the clock can be ahead or behind); empty when not recorded.
-fn ntp_thresholds(check: &crate::report::model::CheckReport) -> (String, String) {
-    let t = check.evidence.get("thresholds");
-    let range = |key: &str| {
-        t.and_then(|t| t.get(key))
-            .and_then(|v| v.as_f64())
-            .filter(|x| x.is_finite() && *x > 0.0)
-            .map_or_else(String::new, |x| format!("-{}:{}", number(x), number(x)))
-    };
-    (range("warn_secs"), range("crit_secs"))
+/// The perfdata range of an NTP offset limit, both signs (the clock can be ahead or behind);
+/// empty when the check recorded none.
+fn range(limit: Option<f64>) -> String {
+    limit.filter(|x| x.is_finite() && *x > 0.0).map_or_else(String::new, |x| format!("-{}:{}", number(x), number(x)))
 }
 
 /// The longest prefix of `text` of at most `max` bytes, cut at a character boundary.

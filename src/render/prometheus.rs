@@ -6,7 +6,7 @@
 //! it must renew itself.
 
 use super::contract::Render;
-use super::evidence::{cert_not_after, ntp_offset_seconds, run_timestamp};
+use super::evidence::{measures, run_timestamp};
 use crate::report::model::{CheckReport, Report, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -78,6 +78,7 @@ impl Render for Prometheus {
     fn render(&self, report: &Report) -> Vec<u8> {
         let mut out = String::new();
         let env = escape(&report.run.environment);
+        let started = run_timestamp(report);
         family(
             &mut out,
             "pen_doctor_up",
@@ -88,7 +89,7 @@ impl Render for Prometheus {
             &mut out,
             "pen_doctor_run_timestamp_seconds",
             "When the run started, in seconds since the epoch.",
-            &[(String::new(), run_timestamp(report).to_string())],
+            &[(String::new(), started.to_string())],
         );
         family(
             &mut out,
@@ -142,7 +143,7 @@ impl Render for Prometheus {
                 .checks
                 .iter()
                 .filter(|c| c.check == "cert")
-                .filter_map(|c| cert_not_after(c).map(|t| (check_labels(c), t.to_string())))
+                .filter_map(|c| measures(c, started).expires_at.map(|t| (check_labels(c), t.to_string())))
                 .collect::<Vec<_>>(),
         );
         family(
@@ -152,7 +153,7 @@ impl Render for Prometheus {
             &report
                 .checks
                 .iter()
-                .filter_map(|c| ntp_offset_seconds(c).map(|x| (check_labels(c), float(x))))
+                .filter_map(|c| measures(c, started).offset_secs.map(|x| (check_labels(c), float(x))))
                 .collect::<Vec<_>>(),
         );
         let mut findings: BTreeMap<(String, String, String), usize> = BTreeMap::new();

@@ -333,6 +333,7 @@ mod tests {
             findings,
             evidence: Map::new(),
             skipped_because: skipped.map(str::to_string),
+            measures: Default::default(),
         }
     }
 

@@ -259,6 +259,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                 findings,
                 evidence: e.outcome.evidence,
                 skipped_because: e.outcome.skipped_because,
+                measures: e.outcome.measures,
             }
         })
         .collect();

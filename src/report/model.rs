@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use crate::model::{Finding, HostInfo, KbRef, Severity, Status};
+pub use crate::model::{Finding, HostInfo, KbRef, Measures, Severity, Status};
 
 /// A finding enriched from the knowledge base for the host's OS family and the chosen language.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -34,6 +34,9 @@ pub struct CheckReport {
     pub evidence: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     pub skipped_because: Option<String>,
+    /// What the check measured, as numbers (absent in reports written before it existed).
+    #[serde(default, skip_serializing_if = "Measures::is_empty")]
+    pub measures: Measures,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
