@@ -6,7 +6,8 @@
 //! causes' test cases come first, and a consequence's message names its cause.
 
 use super::contract::Render;
-use super::words::{self, word};
+use super::words;
+use crate::messages::msg;
 use crate::report::model::Report;
 use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
 use std::fmt::Write;
@@ -58,7 +59,7 @@ fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
     for f in &c.findings {
         let _ = writeln!(out, "[{}] {}", super::words::severity_word(f.severity, lang), finding_line(f));
         if !f.kb.article.is_empty() {
-            let _ = writeln!(out, "  {}: {} — {}", word(lang, "Artigo", "Article"), f.kb.title, f.kb.url);
+            let _ = writeln!(out, "  {}: {} — {}", msg(lang, "fleet.article"), f.kb.title, f.kb.url);
         }
         for (i, step) in f.fix.iter().enumerate() {
             let _ = writeln!(out, "  {}. {step}", i + 1);
@@ -144,7 +145,7 @@ impl Render for Junit {
                 .collect();
             if !c.evidence.is_empty() && c.status != Status::Skip {
                 let evidence = serde_json::to_string(&c.evidence).unwrap_or_default();
-                warnings.push(format!("{}: {evidence}", word(lang, "Evidências", "Evidence")));
+                warnings.push(format!("{}: {evidence}", msg(lang, "render.junit.evidence")));
             }
             let has_body = c.status != Status::Ok || !warnings.is_empty();
             if !has_body {
@@ -161,7 +162,7 @@ impl Render for Junit {
                     .collect();
                 let line = if lines.is_empty() { c.summary.clone() } else { lines.join("; ") };
                 match folded.get(c.id.as_str()) {
-                    Some(root) => format!("{} {root} — {line}", word(lang, "consequência de", "follows from")),
+                    Some(root) => format!("{} {root} — {line}", msg(lang, "render.human.follows-from")),
                     None => line,
                 }
             };

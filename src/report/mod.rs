@@ -12,6 +12,7 @@ pub mod phrases;
 use crate::engine::Executed;
 use crate::host::OsFamily;
 use crate::kb::{self, Kb, Lang};
+use crate::messages::msg;
 use model::{CheckReport, HostInfo, Report, ReportedFinding, RunInfo, Severity, Summary, ToolInfo};
 use std::collections::BTreeMap;
 
@@ -147,13 +148,6 @@ pub fn enrich_with(
     }
 }
 
-fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pt => pt,
-        Lang::En => en,
-    }
-}
-
 /// A skip reason as the engine records it (`dns:tramita (fail)`, `ca:store (--skip)`) in words.
 pub fn skip_reason(reason: &str, lang: Lang) -> String {
     let Some((id, why)) = reason.rsplit_once(" (").map(|(id, w)| (id, w.trim_end_matches(')'))) else {
@@ -233,9 +227,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                         match (e.outcome.blocked_by_prerequisite, meta.lang) {
                             (true, Lang::Pt) => format!("pré-requisito não atendido: {}", skip_reason(&why, meta.lang)),
                             (true, Lang::En) => format!("prerequisite not met: {}", skip_reason(&why, meta.lang)),
-                            (false, lang) if why == "--skip" => {
-                                word(lang, "pulada a pedido do usuário (--skip)", "skipped by the user (--skip)").into()
-                            }
+                            (false, lang) if why == "--skip" => msg(lang, "report.skipped-by-the-user-skip").into(),
                             (false, lang) => phrases::say(&why, lang),
                         }
                     }
