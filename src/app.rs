@@ -6,6 +6,7 @@ use crate::checks;
 use crate::cli::{Cli, ColorArg, Command, FleetFormat, FormatArg, KbCommand, LangArg};
 use crate::engine;
 use crate::kb;
+use crate::messages::msg;
 use crate::model::Lang;
 use crate::output;
 use crate::render;
@@ -380,14 +381,10 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     let cause = c
         .cause
         .map(|n| {
-            format!(
-                " — {} {n}: {}",
-                if lang == Lang::Pt { "causa" } else { "cause" },
-                kb.cause_title(&c.article, n, lang).unwrap_or_default()
-            )
+            format!(" — {} {n}: {}", msg(lang, "kb.cause"), kb.cause_title(&c.article, n, lang).unwrap_or_default())
         })
         .unwrap_or_default();
-    let _ = writeln!(out, "{}: {}{cause}", if lang == Lang::Pt { "Artigo" } else { "Article" }, c.article);
+    let _ = writeln!(out, "{}: {}{cause}", msg(lang, "kb.article"), c.article);
     if let Some(a) = article {
         let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
     }
@@ -444,12 +441,7 @@ fn kb_list(lang: Lang, codes: bool) -> i32 {
     }
     for a in &kb.articles {
         let n = kb.codes_of(&a.id).len();
-        let noun = match (lang, n) {
-            (Lang::Pt, 1) => "código",
-            (Lang::Pt, _) => "códigos",
-            (Lang::En, 1) => "code",
-            (Lang::En, _) => "codes",
-        };
+        let noun = if n == 1 { msg(lang, "kb.code") } else { msg(lang, "kb.codes") };
         let _ = writeln!(out, "{:<30} {} ({n} {noun})", a.id, a.title);
     }
     output::print(out.as_bytes(), 0, 2)
@@ -471,7 +463,6 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         output::error_line(&message);
         return 2;
     };
-    let pt = lang == Lang::Pt;
     let mut out = String::new();
     let _ = writeln!(out, "{}\n{}\n{}", a.id, a.title, a.url);
     for r in &a.references {
@@ -479,7 +470,7 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
     }
     let _ = writeln!(out, "\n{}", a.summary.get(lang).trim());
     if !a.causes.is_empty() {
-        let _ = writeln!(out, "\n{}:", if pt { "Causas" } else { "Causes" });
+        let _ = writeln!(out, "\n{}:", msg(lang, "kb.causes"));
         for c in &a.causes {
             let _ = writeln!(out, "  {}. {}", c.number, c.title.get(lang));
         }
@@ -495,30 +486,31 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
             }
         }
     }
-    let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
+    let _ = writeln!(out, "\n{}:\n", msg(lang, "kb.reply-template"));
     let _ = writeln!(out, "{}", a.reply_template.get(lang).trim());
     output::print(out.as_bytes(), 0, 2)
 }
 
 /// A line of `pen-doctor cert`'s facts in the language asked for (the labels come in English).
 fn cert_label(label: String, value: String, lang: Lang) -> (String, String) {
-    if lang == Lang::En {
-        return (label, value);
-    }
-    let pt = match label.as_str() {
-        "File" => "Arquivo",
-        "Format" => "Formato",
-        "Subject" => "Titular",
-        "Issuer" => "Emissor",
-        "Serial" => "Número de série",
-        "Not before" => "Válido desde",
-        "Not after" => "Válido até",
-        "Days left" => "Dias restantes",
-        "Key" => "Chave",
-        "EKU" => "Uso estendido",
-        "Chain" => "Cadeia",
-        other => return (other.to_string(), value),
+    let key = match label.as_str() {
+        "File" => "cert.file",
+        "Format" => "cert.format",
+        "Subject" => "cert.subject",
+        "Issuer" => "cert.issuer",
+        "Serial" => "cert.serial",
+        "Not before" => "cert.not-before",
+        "Not after" => "cert.not-after",
+        "Days left" => "cert.days-left",
+        "Key" => "cert.key",
+        "EKU" => "cert.eku",
+        "Chain" => "cert.chain",
+        _ => return (label, value),
     };
-    let value = if label == "Chain" { value.replace(" (issuer ", " (emissor ") } else { value };
-    (pt.to_string(), value)
+    let value = if label == "Chain" {
+        value.replace(msg(Lang::En, "cert.chain-issuer"), msg(lang, "cert.chain-issuer"))
+    } else {
+        value
+    };
+    (msg(lang, key).to_string(), value)
 }
