@@ -259,6 +259,10 @@ pub struct FleetFinding {
     #[serde(flatten)]
     pub finding: ReportedFinding,
     pub nodes: Vec<String>,
+    /// The title of the finding's numbered cause, looked up when the fleet is built, for the
+    /// renderers (not in the JSON).
+    #[serde(skip)]
+    pub cause_title: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -322,7 +326,9 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
                 nodes.iter().filter(|n| f.nodes.contains(&n.node)).map(|n| family_of(&n.report.run.host)).collect();
             families.dedup();
             let family = if families.len() == 1 { families[0] } else { OsFamily::Other };
-            FleetFinding { finding: crate::report::enrich(knowledge, &f.finding, lang, family), nodes: f.nodes }
+            let finding = crate::report::enrich(knowledge, &f.finding, lang, family);
+            let cause_title = finding.kb.cause.and_then(|n| knowledge.cause_title(&finding.kb.article, n, lang));
+            FleetFinding { finding, nodes: f.nodes, cause_title }
         })
         .collect();
     findings.sort_by_key(|f| f.finding.severity);
@@ -544,10 +550,12 @@ fn verdict_label(v: rules::Verdict, lang: Lang) -> &'static str {
     }
 }
 
-fn cause_text(f: &ReportedFinding, lang: Lang) -> String {
-    f.kb.cause
+fn cause_text(f: &FleetFinding, lang: Lang) -> String {
+    f.finding
+        .kb
+        .cause
         .map(|n| {
-            let title = kb::kb().cause_title(&f.kb.article, n, lang).unwrap_or_default();
+            let title = f.cause_title.as_deref().unwrap_or_default();
             format!(", {} {n} ({title})", msg(lang, "fleet.cause"))
         })
         .unwrap_or_default()
@@ -583,13 +591,7 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
         let _ =
             writeln!(out, "  {label} {} — {}: {}", f.finding.code, msg(lang, "fleet.nodes"), t(&f.nodes.join(", ")));
         let _ = writeln!(out, "    {}", t(&f.finding.message));
-        let _ = writeln!(
-            out,
-            "    {}: {}{}",
-            msg(lang, "fleet.article"),
-            f.finding.kb.article,
-            cause_text(&f.finding, lang)
-        );
+        let _ = writeln!(out, "    {}: {}{}", msg(lang, "fleet.article"), f.finding.kb.article, cause_text(f, lang));
         let _ = writeln!(out, "    {}", f.finding.kb.url);
         if !f.finding.fix.is_empty() {
             let _ = writeln!(out, "    {}:", msg(lang, "fleet.how-to-fix"));
@@ -729,7 +731,7 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
             msg(lang, "fleet.article"),
             f.finding.kb.article,
             f.finding.kb.url,
-            md(&cause_text(&f.finding, lang))
+            md(&cause_text(f, lang))
         );
         let _ = writeln!(out, "- *{}*", md(&f.finding.kb.title));
         if !f.finding.fix.is_empty() {

@@ -176,6 +176,7 @@ mod tests {
             node: None,
             lang: Default::default(),
             os_family: Default::default(),
+            kb_words: Default::default(),
         }
     }
 

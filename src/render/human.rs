@@ -3,8 +3,8 @@
 
 use super::contract::Render;
 use super::words;
-use crate::kb::{kb, Lang};
 use crate::messages::msg;
+use crate::model::Lang;
 use crate::report::model::{Report, Severity, Status};
 use colored::{ColoredString, Colorize};
 use std::fmt::Write;
@@ -49,7 +49,7 @@ impl Human {
         if report.diagnosis.is_empty() {
             return;
         }
-        let kb = kb();
+        let kb = &report.kb_words;
         let _ = writeln!(out, "{}", self.paint(msg(lang, "render.human.diagnosis"), |s| s.bold().underline()));
         for (i, cause) in report.diagnosis.iter().enumerate() {
             let label =
@@ -86,7 +86,7 @@ impl Human {
                     .kb
                     .cause
                     .and_then(|n| {
-                        kb.cause_title(&cause.kb.article, n, lang)
+                        kb.cause_title(&cause.kb.article, n)
                             .map(|t| format!(", {} {n} ({t})", msg(lang, "fleet.cause")))
                     })
                     .unwrap_or_default();
@@ -176,7 +176,7 @@ impl Render for Human {
                     || c.findings.iter().any(|f| f.severity != Severity::Info)
             })
             .collect();
-        let kb = kb();
+        let kb = &report.kb_words;
         for c in problems {
             out.push('\n');
             let _ = writeln!(out, "{} {}", self.status_tag(c.status, lang), self.paint(&c.id, |s| s.bold()));
@@ -195,7 +195,7 @@ impl Render for Human {
                 if !f.kb.article.is_empty() {
                     let cause = match f.kb.cause {
                         Some(n) => {
-                            let title = kb.cause_title(&f.kb.article, n, lang).unwrap_or_default();
+                            let title = kb.cause_title(&f.kb.article, n).unwrap_or_default();
                             format!(", {} {n} ({title})", msg(lang, "fleet.cause"))
                         }
                         None => String::new(),

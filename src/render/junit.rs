@@ -9,7 +9,7 @@ use super::contract::Render;
 use super::words;
 use crate::messages::msg;
 use crate::report::model::Report;
-use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
+use crate::report::model::{CheckReport, KbWords, ReportedFinding, Severity, Status};
 use std::fmt::Write;
 
 pub struct Junit;
@@ -54,7 +54,7 @@ fn finding_line(f: &ReportedFinding) -> String {
 }
 
 /// The body of a failure: every finding with its article, URL and fix steps.
-fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
+fn finding_details(c: &CheckReport, lang: crate::model::Lang) -> String {
     let mut out = String::new();
     for f in &c.findings {
         let _ = writeln!(out, "[{}] {}", super::words::severity_word(f.severity, lang), finding_line(f));
@@ -78,8 +78,8 @@ fn timestamp(started_at: &str) -> String {
 }
 
 /// The test case's name: the check's id and title, and its main finding code when it did not pass.
-fn case_name(c: &CheckReport, lang: crate::kb::Lang) -> String {
-    let title = crate::kb::kb().summaries.get(c.check.as_str()).map(|s| s.about.get(lang).to_string());
+fn case_name(c: &CheckReport, kb: &KbWords) -> String {
+    let title = kb.check_titles.get(c.check.as_str()).cloned();
     let mut name = match title {
         Some(t) if !t.is_empty() => format!("{} — {t}", c.id),
         _ => c.id.clone(),
@@ -134,7 +134,7 @@ impl Render for Junit {
                 out,
                 "    <testcase classname=\"pen-doctor.{}\" name=\"{}\" time=\"{}\"",
                 xml(&c.check),
-                xml(&case_name(c, lang)),
+                xml(&case_name(c, &report.kb_words)),
                 seconds(c.duration_ms)
             );
             let mut warnings: Vec<String> = c

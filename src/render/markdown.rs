@@ -7,9 +7,9 @@
 
 use super::contract::Render;
 use super::words::{self, count, severity_word, status_word};
-use crate::kb::{kb, Lang};
 use crate::messages::msg;
-use crate::report::model::{Cause, Report, Status};
+use crate::model::Lang;
+use crate::report::model::{Cause, KbWords, Report, Status};
 use std::fmt::Write;
 
 pub struct Markdown;
@@ -127,13 +127,12 @@ pub(crate) fn step(s: &str) -> String {
 }
 
 /// The KB line of a finding or cause: the article linked, and its numbered cause.
-fn article_line(article: &str, cause: Option<u32>, lang: Lang) -> Option<String> {
-    let kb = kb();
-    let a = kb.article(article)?;
+fn article_line(kb: &KbWords, article: &str, cause: Option<u32>, lang: Lang) -> Option<String> {
+    let a = kb.articles.get(article)?;
     let cause = cause
         .map(|n| {
-            let t = kb.cause_title(article, n, lang).unwrap_or_default();
-            format!(" — {} {n}: {}", msg(lang, "fleet.cause"), text(&t))
+            let t = kb.cause_title(article, n).unwrap_or_default();
+            format!(" — {} {n}: {}", msg(lang, "fleet.cause"), text(t))
         })
         .unwrap_or_default();
     Some(format!("[{}]({}){cause}", text(&a.id), a.url.replace(' ', "%20").replace(')', "%29")))
@@ -165,7 +164,7 @@ fn diagnosis(out: &mut String, report: &Report) {
             let list: Vec<String> = cause.explains.iter().map(|e| code(e)).collect();
             let _ = writeln!(out, "   - **{}:** {}", msg(lang, "render.human.explains"), list.join(", "));
         }
-        if let Some(line) = article_line(&cause.kb.article, cause.kb.cause, lang) {
+        if let Some(line) = article_line(&report.kb_words, &cause.kb.article, cause.kb.cause, lang) {
             let _ = writeln!(out, "   - **{}:** {line}", msg(lang, "fleet.article"));
         }
     }
@@ -174,14 +173,13 @@ fn diagnosis(out: &mut String, report: &Report) {
 
 /// The reply template of the main cause's article, its "[… DIAGNÓSTICO]" placeholder filled with
 /// the cause; the placeholders left for the support desk (person, ticket number) stay, in bold.
-fn reply(out: &mut String, cause: &Cause, lang: Lang) {
-    let kb = kb();
-    let Some(a) = kb.article(&cause.kb.article) else { return };
-    let template = a.reply_template.get(lang).trim();
+fn reply(out: &mut String, kb: &KbWords, cause: &Cause, lang: Lang) {
+    let Some(a) = kb.replies.get(&cause.kb.article) else { return };
+    let template = a.template.trim();
     if template.is_empty() {
         return;
     }
-    let filled = match cause.kb.cause.and_then(|n| kb.cause_title(&a.id, n, lang)) {
+    let filled = match cause.kb.cause.and_then(|n| kb.cause_title(&cause.kb.article, n)) {
         Some(t) => format!("{t} — {}", cause.message.trim_end_matches('.')),
         None => cause.message.trim_end_matches('.').to_string(),
     };
@@ -313,7 +311,7 @@ impl Render for Markdown {
                     let _ = writeln!(out, "*{} {}*\n", msg(lang, "render.markdown.follows-from"), code(root));
                     continue;
                 }
-                if let Some(line) = article_line(&f.kb.article, f.kb.cause, lang) {
+                if let Some(line) = article_line(&report.kb_words, &f.kb.article, f.kb.cause, lang) {
                     let _ = writeln!(out, "- **{}:** {line}", msg(lang, "fleet.article"));
                     let _ = writeln!(out, "- *{}*", text(&f.kb.title));
                 }
@@ -328,7 +326,7 @@ impl Render for Markdown {
         }
         if let Some(main) = report.diagnosis.first() {
             out.push('\n');
-            reply(&mut out, main, lang);
+            reply(&mut out, &report.kb_words, main, lang);
         }
         out.into_bytes()
     }

@@ -236,7 +236,7 @@ fn cut(text: &str, max: usize) -> &str {
 /// The plugin output in at most `max` bytes (0: no limit): everything when it fits; else the
 /// status line with its essential perfdata (its text cut if even that is too long), as many
 /// long-output lines as fit, and a last line counting the ones left out.
-fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usize, lang: crate::kb::Lang) -> String {
+fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usize, lang: crate::model::Lang) -> String {
     let full = format!("{head} | {}\n", perf.join(" "));
     // Below this even the status line has no room; NRPE's limit is far above it.
     let max = if max == 0 { 0 } else { max.max(MIN_OUTPUT) };
@@ -263,13 +263,13 @@ fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usiz
     for (i, line) in long.iter().enumerate() {
         let left = long.len() - i;
         let more = |n: usize| match lang {
-            crate::kb::Lang::Pt => {
+            crate::model::Lang::Pt => {
                 format!(
                     "… mais {}: rode pen-doctor check no nó para ver tudo\n",
                     super::words::count(n, "linha", "linhas")
                 )
             }
-            crate::kb::Lang::En => {
+            crate::model::Lang::En => {
                 format!(
                     "… {} more: run pen-doctor check on the node to see everything\n",
                     super::words::count(n, "line", "lines")
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn output_fits_the_limit_and_says_what_it_left_out() {
-        use crate::kb::Lang;
+        use crate::model::Lang;
         let perf: Vec<String> = (0..40).map(|i| format!("'check:{i}_ms'={i}ms;;;0")).collect();
         let long: Vec<String> = (0..40).map(|i| format!("[fail] check:{i} CODE: {}", "é".repeat(30))).collect();
         let out = fit("PEN-DOCTOR CRITICAL - 40 falha(s)", &perf, 1, &long, 1024, Lang::Pt);

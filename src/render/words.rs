@@ -1,8 +1,8 @@
 //! The renderers' own vocabulary: words in the report's language (severity, status, counts with
 //! their plural, environment names) and the sentence saying which configuration a run used.
 
-use crate::kb::Lang;
 use crate::messages::msg;
+use crate::model::Lang;
 use crate::report::model::Report;
 
 /// The installed mod-sei-pen version: the node facts', else what discovery read.

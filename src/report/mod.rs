@@ -255,7 +255,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
         })
         .collect();
     let diagnosis = diagnosis::diagnose(&mut checks, meta.lang);
-    Report {
+    let mut report = Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
         run: RunInfo {
@@ -271,7 +271,51 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
         node: None,
         lang: meta.lang,
         os_family: meta.os_family,
+        kb_words: Default::default(),
+    };
+    fill_kb_words(&mut report);
+    report
+}
+
+/// Looks up, once, the KB's words the renderers need (cause titles, article addresses, reply
+/// templates, check titles) in the report's language; a report read back from JSON gets them
+/// here too, after its diagnosis.
+pub fn fill_kb_words(report: &mut Report) {
+    let kb = kb::kb();
+    let lang = report.lang;
+    let mut words = model::KbWords::default();
+    let named = report
+        .checks
+        .iter()
+        .flat_map(|c| c.findings.iter().map(|f| (f.kb.article.as_str(), f.kb.cause)))
+        .chain(report.diagnosis.iter().map(|d| (d.kb.article.as_str(), d.kb.cause)));
+    for (article, cause) in named {
+        let Some(a) = kb.article(article) else { continue };
+        words
+            .articles
+            .entry(article.to_string())
+            .or_insert_with(|| model::ArticleLink { id: a.id.clone(), url: a.url.clone() });
+        if let Some(n) = cause {
+            if let Some(title) = kb.cause_title(article, n, lang) {
+                words.cause_titles.insert((article.to_string(), n), title);
+            }
+        }
     }
+    for d in &report.diagnosis {
+        if let Some(a) = kb.article(&d.kb.article) {
+            words.replies.entry(d.kb.article.clone()).or_insert_with(|| model::Reply {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                template: a.reply_template.get(lang).to_string(),
+            });
+        }
+    }
+    for c in &report.checks {
+        if let Some(s) = kb.summaries.get(c.check.as_str()) {
+            words.check_titles.insert(c.check.clone(), s.about.get(lang).to_string());
+        }
+    }
+    report.kb_words = words;
 }
 
 /// The exit code of SPEC §5 (not for nagios, which has its own).
