@@ -11,7 +11,7 @@ use crate::cli::FleetFormat;
 use crate::flagvalue::safe;
 use crate::host::OsFamily;
 use crate::kb::{self, Lang};
-use crate::messages::msg;
+use crate::messages::{self, msg};
 use crate::report::model::{HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, ToolInfo};
 use colored::Colorize;
 use serde::Serialize;
@@ -412,24 +412,16 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
         .collect();
     let mut notes = Vec::new();
     for n in nodes.iter().filter(|n| n.report.node.is_none()) {
-        notes.push(match lang {
-            Lang::Pt => format!(
-                "{}: relatório do pen-doctor {} sem a seção \"node\" (certificado, agendador, fila); as regras da frota não o avaliam — gere-o de novo com esta versão",
-                n.node, n.report.tool.version
-            ),
-            Lang::En => format!(
-                "{}: report of pen-doctor {} without the \"node\" section (certificate, scheduler, queue); the fleet rules cannot judge it — run the check again with this version",
-                n.node, n.report.tool.version
-            ),
-        });
+        notes.push(messages::fill(
+            lang,
+            "fleet.report-without-node",
+            &[("node", &n.node), ("version", &n.report.tool.version)],
+        ));
     }
     let versions: BTreeSet<&str> = nodes.iter().map(|n| n.report.tool.version.as_str()).collect();
     if versions.len() > 1 {
         let list = versions.iter().copied().collect::<Vec<_>>().join(", ");
-        notes.push(match lang {
-            Lang::Pt => format!("relatórios de versões diferentes do pen-doctor: {list}"),
-            Lang::En => format!("reports of different pen-doctor versions: {list}"),
-        });
+        notes.push(messages::fill(lang, "fleet.versions-differ", &[("list", &list)]));
     }
 
     let nodes_failing = nodes.iter().filter(|n| n.report.summary.fail + n.report.summary.error > 0).count();
@@ -956,16 +948,11 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
     }
     for (side, r) in [(msg(lang, "fleet.before"), before), (msg(lang, "fleet.after"), after)] {
         if r.node.is_none() {
-            notes.push(match lang {
-                Lang::Pt => format!(
-                    "o relatório de {side} (pen-doctor {}) não traz os fatos do nó; eles não foram comparados",
-                    r.tool.version
-                ),
-                Lang::En => format!(
-                    "the {side} report (pen-doctor {}) has no node facts; they were not compared",
-                    r.tool.version
-                ),
-            });
+            notes.push(messages::fill(
+                lang,
+                "fleet.diff-side-without-node",
+                &[("side", side), ("version", &r.tool.version)],
+            ));
         }
     }
 

@@ -24,6 +24,13 @@ pub fn msg(lang: Lang, key: &'static str) -> &'static str {
     }
 }
 
+/// The text of `key` in `lang` with its `{name}` placeholders filled from `params` (in one pass:
+/// a value is never read as a template).
+pub fn fill(lang: Lang, key: &'static str, params: &[(&str, &str)]) -> String {
+    let params: BTreeMap<&str, String> = params.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    crate::kb::fill(msg(lang, key), &params)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,21 +71,24 @@ mod tests {
         }
     }
 
-    /// The literal keys of the `msg(lang, "key")` calls in a source text.
+    /// The literal keys of the `msg(lang, "key")` and `fill(lang, "key", …)` calls in a source
+    /// text.
     fn literal_keys(text: &str) -> Vec<&str> {
         let mut keys = Vec::new();
-        for (at, _) in text.match_indices("msg(") {
-            let before = text[..at].chars().next_back();
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                continue;
-            }
-            let rest = &text[at + 4..];
-            let Some(comma) = rest.find([',', ')']).filter(|i| rest.as_bytes()[*i] == b',') else { continue };
-            let Some(quoted) = rest[comma + 1..].trim_start().strip_prefix('"') else { continue };
-            let Some(end) = quoted.find('"') else { continue };
-            let after = quoted[end + 1..].trim_start();
-            if after.strip_prefix(',').unwrap_or(after).trim_start().starts_with(')') {
-                keys.push(&quoted[..end]);
+        for call in ["msg(", "fill("] {
+            for (at, _) in text.match_indices(call) {
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                let rest = &text[at + call.len()..];
+                let Some(comma) = rest.find([',', ')']).filter(|i| rest.as_bytes()[*i] == b',') else { continue };
+                let Some(quoted) = rest[comma + 1..].trim_start().strip_prefix('"') else { continue };
+                let Some(end) = quoted.find('"') else { continue };
+                let after = quoted[end + 1..].trim_start();
+                if after.starts_with(',') || after.starts_with(')') {
+                    keys.push(&quoted[..end]);
+                }
             }
         }
         keys
@@ -86,8 +96,14 @@ mod tests {
 
     #[test]
     fn literal_keys_are_found() {
-        let text = "let a = msg(lang, \"x.y\"); let b = msg(\n  report.lang,\n  \"z\",\n); f(key) + mymsg(l, \"no\")";
-        assert_eq!(literal_keys(text), vec!["x.y", "z"]);
+        let text = "let a = msg(lang, \"x.y\"); let b = msg(\n  report.lang,\n  \"z\",\n); f(key) + mymsg(l, \"no\"); messages::fill(lang, \"t\", &[]); kb::fill(s, &p)";
+        assert_eq!(literal_keys(text), vec!["x.y", "z", "t"]);
+    }
+
+    #[test]
+    fn a_template_is_filled_once() {
+        let text = fill(Lang::En, "fleet.versions-differ", &[("list", "{list}, 1.0")]);
+        assert_eq!(text, "reports of different pen-doctor versions: {list}, 1.0");
     }
 
     #[test]

@@ -262,19 +262,9 @@ fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usiz
     };
     for (i, line) in long.iter().enumerate() {
         let left = long.len() - i;
-        let more = |n: usize| match lang {
-            crate::model::Lang::Pt => {
-                format!(
-                    "… mais {}: rode pen-doctor check no nó para ver tudo\n",
-                    super::words::count(n, "linha", "linhas")
-                )
-            }
-            crate::model::Lang::En => {
-                format!(
-                    "… {} more: run pen-doctor check on the node to see everything\n",
-                    super::words::count(n, "line", "lines")
-                )
-            }
+        let more = |n: usize| {
+            let lines = super::words::count(n, msg(lang, "render.nagios.line"), msg(lang, "render.nagios.lines"));
+            format!("{}\n", crate::messages::fill(lang, "render.nagios.more-lines", &[("lines", &lines)]))
         };
         // The last line needs no room for a count after it.
         let room_after = if left > 1 { more(left - 1).len() } else { 0 };
