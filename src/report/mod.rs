@@ -153,17 +153,13 @@ pub fn skip_reason(reason: &str, lang: Lang) -> String {
     let Some((id, why)) = reason.rsplit_once(" (").map(|(id, w)| (id, w.trim_end_matches(')'))) else {
         return reason.to_string();
     };
-    let words = match (why, lang) {
-        ("fail", Lang::Pt) => "falhou",
-        ("error", Lang::Pt) => "não pôde ser concluída",
-        ("skip", Lang::Pt) => "foi pulada",
-        ("--skip", Lang::Pt) => "pulada por --skip",
-        ("not in this run", Lang::Pt) => "fora desta execução",
-        ("fail", Lang::En) => "failed",
-        ("error", Lang::En) => "could not complete",
-        ("skip", Lang::En) => "was skipped",
-        ("--skip", Lang::En) => "skipped by --skip",
-        (other, _) => other,
+    let words = match why {
+        "fail" => msg(lang, "report.skip-reason.fail"),
+        "error" => msg(lang, "report.skip-reason.error"),
+        "skip" => msg(lang, "report.skip-reason.skip"),
+        "--skip" => msg(lang, "report.skip-reason.by-flag"),
+        "not in this run" => msg(lang, "report.skip-reason.not-in-run"),
+        other => other,
     };
     format!("{id} {words}")
 }
@@ -224,11 +220,15 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                 _ => match e.status {
                     model::Status::Skip => {
                         let why = e.outcome.skipped_because.clone().unwrap_or_default();
-                        match (e.outcome.blocked_by_prerequisite, meta.lang) {
-                            (true, Lang::Pt) => format!("pré-requisito não atendido: {}", skip_reason(&why, meta.lang)),
-                            (true, Lang::En) => format!("prerequisite not met: {}", skip_reason(&why, meta.lang)),
-                            (false, lang) if why == "--skip" => msg(lang, "report.skipped-by-the-user-skip").into(),
-                            (false, lang) => phrases::say(&why, lang),
+                        let lang = meta.lang;
+                        match e.outcome.blocked_by_prerequisite {
+                            true => crate::messages::fill(
+                                lang,
+                                "report.prerequisite-not-met",
+                                &[("reason", &skip_reason(&why, lang))],
+                            ),
+                            false if why == "--skip" => msg(lang, "report.skipped-by-the-user-skip").into(),
+                            false => phrases::say(&why, lang),
                         }
                     }
                     _ => kb
