@@ -17,13 +17,11 @@ pub(crate) fn module_version(report: &Report) -> Option<&str> {
 /// An environment's name as prose: "produção", "homologação" (the identifiers `producao`,
 /// `homologacao` stay for flags and machines).
 pub(crate) fn environment_word(env: &str, lang: Lang) -> String {
-    match (env, lang) {
-        ("producao", Lang::Pt) => "produção".into(),
-        ("homologacao", Lang::Pt) => "homologação".into(),
-        ("producao", Lang::En) => "production".into(),
-        ("homologacao", Lang::En) => "staging".into(),
-        ("desenvolvimento", Lang::En) => "development".into(),
-        (other, _) => other.into(),
+    match env {
+        "producao" => msg(lang, "env.producao").into(),
+        "homologacao" => msg(lang, "env.homologacao").into(),
+        "desenvolvimento" => msg(lang, "env.desenvolvimento").into(),
+        other => other.into(),
     }
 }
 
