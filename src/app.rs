@@ -11,7 +11,6 @@ use crate::output;
 use crate::render;
 use crate::report::{self, RunMeta};
 use crate::settings;
-use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -310,8 +309,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     report::clean::outcome(&mut outcome);
     let lang = lang_of(args.lang);
-    let facts: Vec<(String, String)> =
-        facts_text(&outcome.evidence).into_iter().map(|(k, v)| cert_label(k, v, lang)).collect();
+    let facts = facts_text(&outcome.evidence);
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();
@@ -336,18 +334,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
         },
     );
     let format = args.format.unwrap_or(FormatArg::Human);
-    let mut bytes: Vec<u8> = match format {
-        FormatArg::Human => facts.iter().map(|(k, v)| format!("{k:<14} {v}\n")).collect::<String>().into_bytes(),
-        FormatArg::Markdown => facts
-            .iter()
-            .map(|(k, v)| format!("- **{k}**: {}\n", render::markdown::text(v)))
-            .collect::<String>()
-            .into_bytes(),
-        _ => Vec::new(),
-    };
-    if !bytes.is_empty() {
-        bytes.push(b'\n');
-    }
+    let mut bytes = render::cert::facts(facts, format.into(), lang);
     let renderer = render::renderer(format.into(), color);
     bytes.extend(renderer.render(&report));
     let code = renderer.exit_code(&report, false);
@@ -369,47 +356,25 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         output::error_line(&message);
         return 2;
     };
-    let article = kb.article(&c.article);
-    let mut out = String::new();
-    let _ = writeln!(out, "{} ({})", c.code, c.severity.as_str());
-    let _ = writeln!(out, "{}\n", c.title.get(lang));
-    let _ = writeln!(out, "{}", c.explanation.get(lang).trim());
-    let _ = writeln!(out);
-    let cause = c
-        .cause
-        .map(|n| {
-            format!(
-                " — {} {n}: {}",
-                if lang == Lang::Pt { "causa" } else { "cause" },
-                kb.cause_title(&c.article, n, lang).unwrap_or_default()
-            )
-        })
-        .unwrap_or_default();
-    let _ = writeln!(out, "{}: {}{cause}", if lang == Lang::Pt { "Artigo" } else { "Article" }, c.article);
-    if let Some(a) = article {
-        let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
-    }
-    for (target, r) in kb
-        .routes
-        .iter()
-        .filter_map(|r| kb.kb_ref_for(c, Some(&r.target)).article.ne(&c.article).then_some((&r.target, r)))
-    {
-        let line = crate::ui::text("explain.target_article", lang)
-            .replace("{target}", target)
-            .replace("{article}", &r.article);
-        let _ = writeln!(out, "{line}");
-        if let Some(a) = kb.article(&r.article) {
-            let _ = writeln!(out, "  {}\n  {}", a.title, a.url);
-        }
-    }
-    let fix = fix_steps(c, lang, family);
-    if !fix.is_empty() {
-        let _ = writeln!(out, "\n{}:", crate::ui::text("explain.fix", lang).replace("{os}", &os_name(family, lang)));
-        for (i, s) in fix.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {s}", i + 1);
-        }
-    }
-    output::print(out.as_bytes(), 0, 2)
+    let link = |id: &str| kb.article(id).map(|a| render::kb_text::Link { title: a.title.clone(), url: a.url.clone() });
+    let view = render::kb_text::Explain {
+        code: c.code.clone(),
+        severity: c.severity.as_str().to_string(),
+        title: c.title.get(lang).to_string(),
+        explanation: c.explanation.get(lang).to_string(),
+        article: c.article.clone(),
+        cause: c.cause.map(|n| (n, kb.cause_title(&c.article, n, lang).unwrap_or_default())),
+        link: link(&c.article),
+        routes: kb
+            .routes
+            .iter()
+            .filter(|r| kb.kb_ref_for(c, Some(&r.target)).article.ne(&c.article))
+            .map(|r| (r.target.clone(), r.article.clone(), link(&r.article)))
+            .collect(),
+        os: os_name(family, lang),
+        fix: fix_steps(c, lang, family),
+    };
+    output::print(render::kb_text::explain(&view, lang).as_bytes(), 0, 2)
 }
 
 /// A code's fix steps for an OS family; without a run there are no values, so each parameter
@@ -429,28 +394,27 @@ fn os_name(family: crate::model::OsFamily, lang: Lang) -> String {
 
 fn kb_list(lang: Lang, codes: bool) -> i32 {
     let kb = kb::kb();
-    let mut out = String::new();
-    if codes {
-        for c in &kb.codes {
-            let article = match c.cause {
-                Some(n) => format!("{} ({n})", c.article),
-                None => c.article.clone(),
-            };
-            let _ = writeln!(out, "{:<36} {:<5} {:<34} {}", c.code, c.severity.as_str(), article, c.title.get(lang));
-        }
-        return output::print(out.as_bytes(), 0, 2);
-    }
-    for a in &kb.articles {
-        let n = kb.codes_of(&a.id).len();
-        let noun = match (lang, n) {
-            (Lang::Pt, 1) => "código",
-            (Lang::Pt, _) => "códigos",
-            (Lang::En, 1) => "code",
-            (Lang::En, _) => "codes",
-        };
-        let _ = writeln!(out, "{:<30} {} ({n} {noun})", a.id, a.title);
-    }
+    let out = if codes {
+        let lines: Vec<_> = kb.codes.iter().map(|c| code_line(c, lang, Vec::new())).collect();
+        render::kb_text::code_list(&lines)
+    } else {
+        let articles: Vec<_> =
+            kb.articles.iter().map(|a| (a.id.clone(), a.title.clone(), kb.codes_of(&a.id).len())).collect();
+        render::kb_text::article_list(&articles, lang)
+    };
     output::print(out.as_bytes(), 0, 2)
+}
+
+/// A finding code as the KB's listings show it, with its fix steps when given.
+fn code_line(c: &kb::Code, lang: Lang, fix: Vec<String>) -> render::kb_text::CodeLine {
+    render::kb_text::CodeLine {
+        code: c.code.clone(),
+        severity: c.severity.as_str().to_string(),
+        article: c.article.clone(),
+        cause: c.cause,
+        title: c.title.get(lang).to_string(),
+        fix,
+    }
 }
 
 fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
@@ -469,54 +433,16 @@ fn kb_show(id: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         output::error_line(&message);
         return 2;
     };
-    let pt = lang == Lang::Pt;
-    let mut out = String::new();
-    let _ = writeln!(out, "{}\n{}\n{}", a.id, a.title, a.url);
-    for r in &a.references {
-        let _ = writeln!(out, "  {r}");
-    }
-    let _ = writeln!(out, "\n{}", a.summary.get(lang).trim());
-    if !a.causes.is_empty() {
-        let _ = writeln!(out, "\n{}:", if pt { "Causas" } else { "Causes" });
-        for c in &a.causes {
-            let _ = writeln!(out, "  {}. {}", c.number, c.title.get(lang));
-        }
-    }
-    let codes = kb.codes_of(&a.id);
-    if !codes.is_empty() {
-        let _ = writeln!(out, "\n{}:", crate::ui::text("kb.codes-fix", lang).replace("{os}", &os_name(family, lang)));
-        for c in codes {
-            let cause = c.cause.map(|n| format!(" [{n}]")).unwrap_or_default();
-            let _ = writeln!(out, "  {:<34} {:<5}{cause} {}", c.code, c.severity.as_str(), c.title.get(lang));
-            for (i, s) in fix_steps(c, lang, family).iter().enumerate() {
-                let _ = writeln!(out, "      {}. {s}", i + 1);
-            }
-        }
-    }
-    let _ = writeln!(out, "\n{}:\n", if pt { "Modelo de resposta ao chamado" } else { "Ticket reply template" });
-    let _ = writeln!(out, "{}", a.reply_template.get(lang).trim());
-    output::print(out.as_bytes(), 0, 2)
-}
-
-/// A line of `pen-doctor cert`'s facts in the language asked for (the labels come in English).
-fn cert_label(label: String, value: String, lang: Lang) -> (String, String) {
-    if lang == Lang::En {
-        return (label, value);
-    }
-    let pt = match label.as_str() {
-        "File" => "Arquivo",
-        "Format" => "Formato",
-        "Subject" => "Titular",
-        "Issuer" => "Emissor",
-        "Serial" => "Número de série",
-        "Not before" => "Válido desde",
-        "Not after" => "Válido até",
-        "Days left" => "Dias restantes",
-        "Key" => "Chave",
-        "EKU" => "Uso estendido",
-        "Chain" => "Cadeia",
-        other => return (other.to_string(), value),
+    let view = render::kb_text::Article {
+        id: a.id.clone(),
+        title: a.title.clone(),
+        url: a.url.clone(),
+        references: a.references.clone(),
+        summary: a.summary.get(lang).to_string(),
+        causes: a.causes.iter().map(|c| (c.number, c.title.get(lang).to_string())).collect(),
+        os: os_name(family, lang),
+        codes: kb.codes_of(&a.id).into_iter().map(|c| code_line(c, lang, fix_steps(c, lang, family))).collect(),
+        reply_template: a.reply_template.get(lang).to_string(),
     };
-    let value = if label == "Chain" { value.replace(" (issuer ", " (emissor ") } else { value };
-    (pt.to_string(), value)
+    output::print(render::kb_text::article(&view, lang).as_bytes(), 0, 2)
 }

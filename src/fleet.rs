@@ -11,7 +11,7 @@ use crate::cli::FleetFormat;
 use crate::flagvalue::safe;
 use crate::host::OsFamily;
 use crate::kb::{self, Lang};
-use crate::render::words::word;
+use crate::messages::{self, msg};
 use crate::report::model::{HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, ToolInfo};
 use colored::Colorize;
 use serde::Serialize;
@@ -259,6 +259,10 @@ pub struct FleetFinding {
     #[serde(flatten)]
     pub finding: ReportedFinding,
     pub nodes: Vec<String>,
+    /// The title of the finding's numbered cause, looked up when the fleet is built, for the
+    /// renderers (not in the JSON).
+    #[serde(skip)]
+    pub cause_title: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -322,7 +326,9 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
                 nodes.iter().filter(|n| f.nodes.contains(&n.node)).map(|n| family_of(&n.report.run.host)).collect();
             families.dedup();
             let family = if families.len() == 1 { families[0] } else { OsFamily::Other };
-            FleetFinding { finding: crate::report::enrich(knowledge, &f.finding, lang, family), nodes: f.nodes }
+            let finding = crate::report::enrich(knowledge, &f.finding, lang, family);
+            let cause_title = finding.kb.cause.and_then(|n| knowledge.cause_title(&finding.kb.article, n, lang));
+            FleetFinding { finding, nodes: f.nodes, cause_title }
         })
         .collect();
     findings.sort_by_key(|f| f.finding.severity);
@@ -406,24 +412,16 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
         .collect();
     let mut notes = Vec::new();
     for n in nodes.iter().filter(|n| n.report.node.is_none()) {
-        notes.push(match lang {
-            Lang::Pt => format!(
-                "{}: relatório do pen-doctor {} sem a seção \"node\" (certificado, agendador, fila); as regras da frota não o avaliam — gere-o de novo com esta versão",
-                n.node, n.report.tool.version
-            ),
-            Lang::En => format!(
-                "{}: report of pen-doctor {} without the \"node\" section (certificate, scheduler, queue); the fleet rules cannot judge it — run the check again with this version",
-                n.node, n.report.tool.version
-            ),
-        });
+        notes.push(messages::fill(
+            lang,
+            "fleet.report-without-node",
+            &[("node", &n.node), ("version", &n.report.tool.version)],
+        ));
     }
     let versions: BTreeSet<&str> = nodes.iter().map(|n| n.report.tool.version.as_str()).collect();
     if versions.len() > 1 {
         let list = versions.iter().copied().collect::<Vec<_>>().join(", ");
-        notes.push(match lang {
-            Lang::Pt => format!("relatórios de versões diferentes do pen-doctor: {list}"),
-            Lang::En => format!("reports of different pen-doctor versions: {list}"),
-        });
+        notes.push(messages::fill(lang, "fleet.versions-differ", &[("list", &list)]));
     }
 
     let nodes_failing = nodes.iter().filter(|n| n.report.summary.fail + n.report.summary.error > 0).count();
@@ -496,16 +494,12 @@ fn missing_words(missing: &[&str], lang: Lang) -> String {
     missing
         .iter()
         .map(|m| match *m {
-            "node" => {
-                word(lang, "fatos do nó (relatório de versão anterior)", "node facts (report of an older version)")
-            }
-            "certificate_sha256" => word(lang, "certificado do cliente não lido", "client certificate not read"),
-            "environment" => word(lang, "ambiente", "environment"),
-            "scheduler_cron" => {
-                word(lang, "agendador do SEI no cron não informado", "SEI's scheduler in cron not reported")
-            }
-            "gearman_configured" => word(lang, "gearman não verificado", "gearman not checked"),
-            "supervisor_configured" => word(lang, "supervisor não verificado", "supervisor not checked"),
+            "node" => msg(lang, "fleet.node-facts-report-of-an-older"),
+            "certificate_sha256" => msg(lang, "fleet.client-certificate-not-read"),
+            "environment" => msg(lang, "fleet.environment"),
+            "scheduler_cron" => msg(lang, "fleet.sei-s-scheduler-in-cron-not-reported"),
+            "gearman_configured" => msg(lang, "fleet.gearman-not-checked"),
+            "supervisor_configured" => msg(lang, "fleet.supervisor-not-checked"),
             other => other,
         })
         .collect::<Vec<_>>()
@@ -534,8 +528,8 @@ fn counts(s: &Summary) -> String {
 
 fn severity_label(s: Severity, lang: Lang) -> &'static str {
     match s {
-        Severity::Fail => word(lang, "FALHA", "FAIL"),
-        Severity::Warn => word(lang, "AVISO", "WARN"),
+        Severity::Fail => msg(lang, "fleet.fail"),
+        Severity::Warn => msg(lang, "fleet.warn"),
         Severity::Info => "INFO",
     }
 }
@@ -543,16 +537,18 @@ fn severity_label(s: Severity, lang: Lang) -> &'static str {
 fn verdict_label(v: rules::Verdict, lang: Lang) -> &'static str {
     match v {
         rules::Verdict::Ok => "ok",
-        rules::Verdict::Fired => word(lang, "disparou (acima)", "fired (above)"),
-        rules::Verdict::Unknown => word(lang, "desconhecido", "unknown"),
+        rules::Verdict::Fired => msg(lang, "fleet.fired-above"),
+        rules::Verdict::Unknown => msg(lang, "fleet.unknown"),
     }
 }
 
-fn cause_text(f: &ReportedFinding, lang: Lang) -> String {
-    f.kb.cause
+fn cause_text(f: &FleetFinding, lang: Lang) -> String {
+    f.finding
+        .kb
+        .cause
         .map(|n| {
-            let title = kb::kb().cause_title(&f.kb.article, n, lang).unwrap_or_default();
-            format!(", {} {n} ({title})", word(lang, "causa", "cause"))
+            let title = f.cause_title.as_deref().unwrap_or_default();
+            format!(", {} {n} ({title})", msg(lang, "fleet.cause"))
         })
         .unwrap_or_default()
 }
@@ -560,12 +556,7 @@ fn cause_text(f: &ReportedFinding, lang: Lang) -> String {
 fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
     let mut out = String::new();
     let n = fleet.nodes.len();
-    let _ = writeln!(
-        out,
-        "{} ({n} {})\n",
-        word(lang, "pen-doctor — frota", "pen-doctor — fleet"),
-        word(lang, "nós", "nodes")
-    );
+    let _ = writeln!(out, "{} ({n} {})\n", msg(lang, "fleet.pen-doctor-fleet"), msg(lang, "fleet.nodes"));
     for node in &fleet.nodes {
         let _ = writeln!(
             out,
@@ -578,9 +569,9 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
         );
     }
 
-    let _ = writeln!(out, "\n{}:", word(lang, "Achados da frota", "Fleet findings"));
+    let _ = writeln!(out, "\n{}:", msg(lang, "fleet.fleet-findings"));
     if fleet.findings.is_empty() {
-        let _ = writeln!(out, "  {}", word(lang, "nenhum", "none"));
+        let _ = writeln!(out, "  {}", msg(lang, "fleet.none"));
     }
     for f in &fleet.findings {
         let label = severity_label(f.finding.severity, lang);
@@ -590,25 +581,19 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
             _ => label.to_string(),
         };
         let _ =
-            writeln!(out, "  {label} {} — {}: {}", f.finding.code, word(lang, "nós", "nodes"), t(&f.nodes.join(", ")));
+            writeln!(out, "  {label} {} — {}: {}", f.finding.code, msg(lang, "fleet.nodes"), t(&f.nodes.join(", ")));
         let _ = writeln!(out, "    {}", t(&f.finding.message));
-        let _ = writeln!(
-            out,
-            "    {}: {}{}",
-            word(lang, "Artigo", "Article"),
-            f.finding.kb.article,
-            cause_text(&f.finding, lang)
-        );
+        let _ = writeln!(out, "    {}: {}{}", msg(lang, "fleet.article"), f.finding.kb.article, cause_text(f, lang));
         let _ = writeln!(out, "    {}", f.finding.kb.url);
         if !f.finding.fix.is_empty() {
-            let _ = writeln!(out, "    {}:", word(lang, "Como corrigir", "How to fix"));
+            let _ = writeln!(out, "    {}:", msg(lang, "fleet.how-to-fix"));
             for (i, step) in f.finding.fix.iter().enumerate() {
                 let _ = writeln!(out, "      {}. {}", i + 1, t(step));
             }
         }
-        let _ = writeln!(out, "    {}: pen-doctor explain {}", word(lang, "Detalhes", "Details"), f.finding.code);
+        let _ = writeln!(out, "    {}: pen-doctor explain {}", msg(lang, "fleet.details"), f.finding.code);
     }
-    let _ = writeln!(out, "\n{}:", word(lang, "Regras da frota", "Fleet rules"));
+    let _ = writeln!(out, "\n{}:", msg(lang, "fleet.fleet-rules"));
     for r in &fleet.rules {
         let mut line = format!("  {:<38} {}", r.code, verdict_label(r.verdict, lang));
         if !r.unknown_on.is_empty() {
@@ -616,7 +601,7 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
                 line,
                 " — {} {}: {}",
                 missing_words(&r.missing, lang),
-                word(lang, "em", "on"),
+                msg(lang, "fleet.on"),
                 t(&r.unknown_on.join(", "))
             );
         }
@@ -627,7 +612,7 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
     // The table: one row per check, one column per node.
     let width = fleet.checks.iter().map(|c| c.id.chars().count()).max().unwrap_or(5).max(5);
     let cols: Vec<usize> = fleet.nodes.iter().map(|n| t(&n.name).chars().count().max(1)).collect();
-    let _ = write!(out, "{:<width$}", word(lang, "verificação", "check"));
+    let _ = write!(out, "{:<width$}", msg(lang, "fleet.check"));
     for node in &fleet.nodes {
         let _ = write!(out, "  {}", t(&node.name));
     }
@@ -644,18 +629,17 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
     let _ = writeln!(
         out,
         "\n{}: ✔ ok  ⚠ {}  ✘ {}  ‼ {}  – {}  · {}",
-        word(lang, "legenda", "legend"),
-        word(lang, "aviso", "warn"),
-        word(lang, "falha", "fail"),
-        word(lang, "erro", "error"),
-        word(lang, "pulada", "skipped"),
-        word(lang, "não executada", "not run")
+        msg(lang, "fleet.legend"),
+        msg(lang, "fleet.warn-2"),
+        msg(lang, "fleet.fail-2"),
+        msg(lang, "fleet.error"),
+        msg(lang, "fleet.skipped"),
+        msg(lang, "fleet.not-run")
     );
 
-    let _ =
-        writeln!(out, "\n{}:", word(lang, "Achados que diferem entre os nós", "Findings that differ between nodes"));
+    let _ = writeln!(out, "\n{}:", msg(lang, "fleet.findings-that-differ-between-nodes"));
     if fleet.differences.is_empty() {
-        let _ = writeln!(out, "  {}", word(lang, "nenhum", "none"));
+        let _ = writeln!(out, "  {}", msg(lang, "fleet.none"));
     }
     for d in &fleet.differences {
         match (&d.code, d.severity, &d.message) {
@@ -664,19 +648,15 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
                     "  {} {code} [{}] — {}: {}",
                     t(&d.check),
                     sev.as_str(),
-                    word(lang, "em", "on"),
+                    msg(lang, "fleet.on"),
                     t(&d.on.join(", "))
                 );
                 if !d.not_on.is_empty() {
-                    let _ = write!(line, "; {}: {}", word(lang, "não em", "not on"), t(&d.not_on.join(", ")));
+                    let _ = write!(line, "; {}: {}", msg(lang, "fleet.not-on"), t(&d.not_on.join(", ")));
                 }
                 if !d.not_checked_on.is_empty() {
-                    let _ = write!(
-                        line,
-                        "; {}: {}",
-                        word(lang, "não verificado em", "not checked on"),
-                        t(&d.not_checked_on.join(", "))
-                    );
+                    let _ =
+                        write!(line, "; {}: {}", msg(lang, "fleet.not-checked-on"), t(&d.not_checked_on.join(", ")));
                 }
                 let _ = writeln!(out, "{line}");
                 let _ = writeln!(out, "    {}", t(message));
@@ -688,22 +668,17 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
         }
     }
     if !fleet.common.is_empty() {
-        let _ = writeln!(out, "\n{}:", word(lang, "Achados em todos os nós", "Findings on every node"));
+        let _ = writeln!(out, "\n{}:", msg(lang, "fleet.findings-on-every-node"));
         for c in &fleet.common {
             let mut line = format!("  {} {} [{}]: {}", t(&c.check), c.code, c.severity.as_str(), t(&c.message));
             if !c.not_checked_on.is_empty() {
-                let _ = write!(
-                    line,
-                    " ({}: {})",
-                    word(lang, "não verificado em", "not checked on"),
-                    t(&c.not_checked_on.join(", "))
-                );
+                let _ = write!(line, " ({}: {})", msg(lang, "fleet.not-checked-on"), t(&c.not_checked_on.join(", ")));
             }
             let _ = writeln!(out, "{line}");
         }
     }
     if !fleet.notes.is_empty() {
-        let _ = writeln!(out, "\n{}:", word(lang, "Observações", "Notes"));
+        let _ = writeln!(out, "\n{}:", msg(lang, "fleet.notes"));
         for note in &fleet.notes {
             let _ = writeln!(out, "  - {}", t(note));
         }
@@ -713,14 +688,14 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
 
 fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", word(lang, "pen-doctor — frota", "pen-doctor — fleet"));
+    let _ = writeln!(out, "# {}\n", msg(lang, "fleet.pen-doctor-fleet"));
     let _ = writeln!(
         out,
         "| {} | {} | {} | {} |\n|---|---|---|---|",
-        word(lang, "Nó", "Node"),
-        word(lang, "Ambiente", "Environment"),
-        word(lang, "Execução", "Run"),
-        word(lang, "Resultado", "Result")
+        msg(lang, "fleet.node"),
+        msg(lang, "fleet.environment-2"),
+        msg(lang, "fleet.run"),
+        msg(lang, "fleet.result")
     );
     for node in &fleet.nodes {
         let _ = writeln!(
@@ -734,9 +709,9 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
         );
     }
 
-    let _ = writeln!(out, "\n## {}\n", word(lang, "Achados da frota", "Fleet findings"));
+    let _ = writeln!(out, "\n## {}\n", msg(lang, "fleet.fleet-findings"));
     if fleet.findings.is_empty() {
-        let _ = writeln!(out, "{}", word(lang, "Nenhum.", "None."));
+        let _ = writeln!(out, "{}", msg(lang, "fleet.none-2"));
     }
     for f in &fleet.findings {
         let _ =
@@ -745,22 +720,22 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "- **{}:** [{}]({}){}",
-            word(lang, "Artigo", "Article"),
+            msg(lang, "fleet.article"),
             f.finding.kb.article,
             f.finding.kb.url,
-            md(&cause_text(&f.finding, lang))
+            md(&cause_text(f, lang))
         );
         let _ = writeln!(out, "- *{}*", md(&f.finding.kb.title));
         if !f.finding.fix.is_empty() {
-            let _ = writeln!(out, "\n**{}:**\n", word(lang, "Como corrigir", "How to fix"));
+            let _ = writeln!(out, "\n**{}:**\n", msg(lang, "fleet.how-to-fix"));
             for (i, step) in f.finding.fix.iter().enumerate() {
                 let _ = writeln!(out, "{}. {}", i + 1, md(step));
             }
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "\n## {}\n", word(lang, "Regras da frota", "Fleet rules"));
-    let _ = writeln!(out, "| {} | {} |\n|---|---|", word(lang, "Regra", "Rule"), word(lang, "Resultado", "Result"));
+    let _ = writeln!(out, "\n## {}\n", msg(lang, "fleet.fleet-rules"));
+    let _ = writeln!(out, "| {} | {} |\n|---|---|", msg(lang, "fleet.rule"), msg(lang, "fleet.result"));
     for r in &fleet.rules {
         let mut result = verdict_label(r.verdict, lang).to_string();
         if !r.unknown_on.is_empty() {
@@ -768,14 +743,14 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
                 result,
                 " — {} {}: {}",
                 missing_words(&r.missing, lang),
-                word(lang, "em", "on"),
+                msg(lang, "fleet.on"),
                 r.unknown_on.join(", ")
             );
         }
         let _ = writeln!(out, "| `{}` | {} |", r.code, md(&result));
     }
 
-    let _ = write!(out, "\n## {}\n\n| {} |", word(lang, "Verificações", "Checks"), word(lang, "Verificação", "Check"));
+    let _ = write!(out, "\n## {}\n\n| {} |", msg(lang, "fleet.checks"), msg(lang, "fleet.check-2"));
     for node in &fleet.nodes {
         let _ = write!(out, " {} |", md(&node.name));
     }
@@ -793,13 +768,9 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
         out.push('\n');
     }
 
-    let _ = writeln!(
-        out,
-        "\n## {}\n",
-        word(lang, "Achados que diferem entre os nós", "Findings that differ between nodes")
-    );
+    let _ = writeln!(out, "\n## {}\n", msg(lang, "fleet.findings-that-differ-between-nodes"));
     if fleet.differences.is_empty() {
-        let _ = writeln!(out, "{}", word(lang, "Nenhum.", "None."));
+        let _ = writeln!(out, "{}", msg(lang, "fleet.none-2"));
     }
     for d in &fleet.differences {
         let id = d.check.replace('`', "'");
@@ -808,19 +779,15 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
                 let mut line = format!(
                     "- `{id}` `{code}` [{}] — {}: {}",
                     sev.as_str(),
-                    word(lang, "em", "on"),
+                    msg(lang, "fleet.on"),
                     md(&d.on.join(", "))
                 );
                 if !d.not_on.is_empty() {
-                    let _ = write!(line, "; {}: {}", word(lang, "não em", "not on"), md(&d.not_on.join(", ")));
+                    let _ = write!(line, "; {}: {}", msg(lang, "fleet.not-on"), md(&d.not_on.join(", ")));
                 }
                 if !d.not_checked_on.is_empty() {
-                    let _ = write!(
-                        line,
-                        "; {}: {}",
-                        word(lang, "não verificado em", "not checked on"),
-                        md(&d.not_checked_on.join(", "))
-                    );
+                    let _ =
+                        write!(line, "; {}: {}", msg(lang, "fleet.not-checked-on"), md(&d.not_checked_on.join(", ")));
                 }
                 let _ = writeln!(out, "{line}");
                 let _ = writeln!(out, "  {}", md(message));
@@ -832,7 +799,7 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
         }
     }
     if !fleet.common.is_empty() {
-        let _ = writeln!(out, "\n## {}\n", word(lang, "Achados em todos os nós", "Findings on every node"));
+        let _ = writeln!(out, "\n## {}\n", msg(lang, "fleet.findings-on-every-node"));
         for c in &fleet.common {
             let _ = writeln!(
                 out,
@@ -845,7 +812,7 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
         }
     }
     if !fleet.notes.is_empty() {
-        let _ = writeln!(out, "\n## {}\n", word(lang, "Observações", "Notes"));
+        let _ = writeln!(out, "\n## {}\n", msg(lang, "fleet.notes"));
         for note in &fleet.notes {
             let _ = writeln!(out, "- {}", md(note));
         }
@@ -977,23 +944,15 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
     };
     let mut notes = Vec::new();
     if before.run.host.hostname != after.run.host.hostname {
-        notes.push(
-            word(lang, "atenção: os relatórios são de hosts diferentes", "note: the reports come from different hosts")
-                .to_string(),
-        );
+        notes.push(msg(lang, "fleet.note-the-reports-come-from-different").to_string());
     }
-    for (side, r) in [(word(lang, "antes", "before"), before), (word(lang, "depois", "after"), after)] {
+    for (side, r) in [(msg(lang, "fleet.before"), before), (msg(lang, "fleet.after"), after)] {
         if r.node.is_none() {
-            notes.push(match lang {
-                Lang::Pt => format!(
-                    "o relatório de {side} (pen-doctor {}) não traz os fatos do nó; eles não foram comparados",
-                    r.tool.version
-                ),
-                Lang::En => format!(
-                    "the {side} report (pen-doctor {}) has no node facts; they were not compared",
-                    r.tool.version
-                ),
-            });
+            notes.push(messages::fill(
+                lang,
+                "fleet.diff-side-without-node",
+                &[("side", side), ("version", &r.tool.version)],
+            ));
         }
     }
 
@@ -1025,7 +984,7 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
 
     let clean = |text: &str| if md_format { md(text) } else { t(text) };
     let mut out = String::new();
-    let title = word(lang, "pen-doctor — o que mudou", "pen-doctor — what changed");
+    let title = msg(lang, "fleet.pen-doctor-what-changed");
     if md_format {
         let _ = writeln!(out, "# {title}\n");
     } else {
@@ -1043,8 +1002,8 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
         )
     };
     let bullet = if md_format { "- " } else { "  " };
-    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "antes", "before"), line(before));
-    let _ = writeln!(out, "{bullet}{}: {}", word(lang, "depois", "after"), line(after));
+    let _ = writeln!(out, "{bullet}{}: {}", msg(lang, "fleet.before"), line(before));
+    let _ = writeln!(out, "{bullet}{}: {}", msg(lang, "fleet.after"), line(after));
     for note in &notes {
         let _ = writeln!(out, "{bullet}{}", clean(note));
     }
@@ -1055,9 +1014,9 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
             let _ = writeln!(out, "\n{text}:");
         }
     };
-    heading(&mut out, word(lang, "Verificações que mudaram", "Checks whose status changed"));
+    heading(&mut out, msg(lang, "fleet.checks-whose-status-changed"));
     if changes.is_empty() {
-        let _ = writeln!(out, "{bullet}{}", word(lang, "nenhuma", "none"));
+        let _ = writeln!(out, "{bullet}{}", msg(lang, "fleet.none-3"));
     }
     for (id, a, b) in changes {
         let show = |s: Option<Status>| s.map(|s| s.as_str()).unwrap_or("—");
@@ -1071,22 +1030,22 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
     }
     let finding_line =
         |f: &DiffFinding| format!("{} {} [{}]: {}", clean(&f.check), f.code, f.severity, clean(&f.message));
-    heading(&mut out, word(lang, "Achados novos", "Findings added"));
+    heading(&mut out, msg(lang, "fleet.findings-added"));
     if added.is_empty() {
-        let _ = writeln!(out, "{bullet}{}", word(lang, "nenhum", "none"));
+        let _ = writeln!(out, "{bullet}{}", msg(lang, "fleet.none"));
     }
     for a in &added {
         let _ = writeln!(out, "{bullet}{}{}", if md_format { "" } else { "+ " }, finding_line(a));
     }
-    heading(&mut out, word(lang, "Achados resolvidos", "Findings removed"));
+    heading(&mut out, msg(lang, "fleet.findings-removed"));
     if removed.is_empty() {
-        let _ = writeln!(out, "{bullet}{}", word(lang, "nenhum", "none"));
+        let _ = writeln!(out, "{bullet}{}", msg(lang, "fleet.none"));
     }
     for r in &removed {
         let _ = writeln!(out, "{bullet}{}{}", if md_format { "" } else { "- " }, finding_line(r));
     }
     if !facts.is_empty() {
-        heading(&mut out, word(lang, "Fatos do nó que mudaram", "Node facts that changed"));
+        heading(&mut out, msg(lang, "fleet.node-facts-that-changed"));
         for (fact, a, b) in &facts {
             let _ = writeln!(out, "{bullet}{fact}: {} → {}", clean(a), clean(b));
         }

@@ -22,6 +22,7 @@ pub mod interception;
 pub mod kb;
 pub mod log_correlation;
 pub mod logclass;
+pub mod messages;
 pub mod model;
 #[cfg(test)]
 mod mutation;

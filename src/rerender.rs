@@ -56,6 +56,7 @@ pub fn run(
     }
     // The diagnosis in the wanted language (and for reports saved before it existed).
     report.diagnosis = crate::report::diagnosis::diagnose(&mut report.checks, wanted);
+    crate::report::fill_kb_words(&mut report);
     let color = crate::settings::resolve_color(color, std::io::stdout().is_terminal());
     let renderer = render::renderer_for(format.into(), color, strict);
     let bytes = renderer.render(&report);

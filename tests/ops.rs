@@ -362,7 +362,7 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
         ),
         check("weird:a\"b", "weird", Status::Skip, serde_json::json!({}), Measures::default(), vec![]),
     ];
-    Report {
+    let mut report = Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: "0.1.0".into() },
         run: RunInfo {
@@ -383,7 +383,10 @@ fn synthetic_report() -> pen_doctor::report::model::Report {
         node: None,
         lang: Default::default(),
         os_family: Default::default(),
-    }
+        kb_words: Default::default(),
+    };
+    pen_doctor::report::fill_kb_words(&mut report);
+    report
 }
 
 #[test]

@@ -177,6 +177,7 @@ mod tests {
             node: None,
             lang: Default::default(),
             os_family: Default::default(),
+            kb_words: Default::default(),
         }
     }
 

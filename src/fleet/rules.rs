@@ -6,8 +6,8 @@
 //! carry says "unknown" and names those nodes; it never guesses.
 
 use crate::kb::Lang;
+use crate::messages::msg;
 use crate::model::code::{self, Code};
-use crate::render::words::word;
 use crate::report::model::{Finding, NodeFacts};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -178,10 +178,7 @@ fn scheduler_unique(nodes: &[Node], lang: Lang, out: &mut Vec<Fired>) -> RuleRes
                     .with("environment", &env)
                     .with("count", on.len())
                     .with("total", group.len())
-                    .with(
-                        "scheduled_on",
-                        if on.is_empty() { word(lang, "nenhum", "none").to_string() } else { list(&on) },
-                    )
+                    .with("scheduled_on", if on.is_empty() { msg(lang, "fleet.none").to_string() } else { list(&on) })
                     .with("nodes", list(&names)),
                 nodes: if on.is_empty() {
                     names.iter().map(|s| s.to_string()).collect()
@@ -216,11 +213,8 @@ fn queue_on_cron_node(nodes: &[Node], lang: Lang, out: &mut Vec<Fired>) -> RuleR
     for (env, group) in by_env(nodes) {
         let scheduler: BTreeSet<&str> =
             group.iter().filter(|n| n.facts.and_then(|f| f.scheduler_cron) == Some(true)).map(|n| n.name).collect();
-        let scheduler_nodes = if scheduler.is_empty() {
-            word(lang, "nenhum nó conhecido", "no known node").to_string()
-        } else {
-            list(&scheduler)
-        };
+        let scheduler_nodes =
+            if scheduler.is_empty() { msg(lang, "fleet.rules.no-known-node").to_string() } else { list(&scheduler) };
         let with_queue: Vec<(&str, Vec<&'static str>, Option<bool>)> = group
             .iter()
             .filter_map(|n| {

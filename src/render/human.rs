@@ -2,8 +2,9 @@
 //! check its findings with the KB article, cause and fix; a summary line. Colors optional.
 
 use super::contract::Render;
-use super::words::{self, word};
-use crate::kb::{kb, Lang};
+use super::words;
+use crate::messages::msg;
+use crate::model::Lang;
 use crate::report::model::{Report, Severity, Status};
 use colored::{ColoredString, Colorize};
 use std::fmt::Write;
@@ -24,10 +25,10 @@ impl Human {
     fn status_tag(&self, status: Status, lang: Lang) -> String {
         let (label, painter): (&str, fn(&str) -> ColoredString) = match status {
             Status::Ok => ("OK", |s| s.green().bold()),
-            Status::Warn => (word(lang, "AVISO", "WARN"), |s| s.yellow().bold()),
-            Status::Fail => (word(lang, "FALHA", "FAIL"), |s| s.red().bold()),
-            Status::Skip => (word(lang, "PULADO", "SKIP"), |s| s.dimmed()),
-            Status::Error => (word(lang, "ERRO", "ERROR"), |s| s.magenta().bold()),
+            Status::Warn => (msg(lang, "fleet.warn"), |s| s.yellow().bold()),
+            Status::Fail => (msg(lang, "fleet.fail"), |s| s.red().bold()),
+            Status::Skip => (msg(lang, "render.human.skip"), |s| s.dimmed()),
+            Status::Error => (msg(lang, "render.human.error"), |s| s.magenta().bold()),
         };
         self.paint(&format!("{label:<6}"), painter)
     }
@@ -36,8 +37,8 @@ impl Human {
 /// The one line of a consequence: why it is folded (its own summary, or the skip's root).
 fn consequence_line(c: &crate::report::model::CheckReport, root: &str, lang: Lang) -> String {
     match c.status {
-        Status::Skip => format!("{} {root}", word(lang, "não executada por causa de", "not run because of")),
-        _ => format!("{} {root}", word(lang, "consequência de", "follows from")),
+        Status::Skip => format!("{} {root}", msg(lang, "render.human.not-run-because-of")),
+        _ => format!("{} {root}", msg(lang, "render.human.follows-from")),
     }
 }
 
@@ -48,14 +49,11 @@ impl Human {
         if report.diagnosis.is_empty() {
             return;
         }
-        let kb = kb();
-        let _ = writeln!(out, "{}", self.paint(word(lang, "Diagnóstico", "Diagnosis"), |s| s.bold().underline()));
+        let kb = &report.kb_words;
+        let _ = writeln!(out, "{}", self.paint(msg(lang, "render.human.diagnosis"), |s| s.bold().underline()));
         for (i, cause) in report.diagnosis.iter().enumerate() {
-            let label = if i == 0 {
-                word(lang, "Causa provável", "Probable cause")
-            } else {
-                word(lang, "Outra causa", "Other cause")
-            };
+            let label =
+                if i == 0 { msg(lang, "render.human.probable-cause") } else { msg(lang, "render.human.other-cause") };
             let sev = match cause.severity {
                 Severity::Fail => Status::Fail,
                 Severity::Warn => Status::Warn,
@@ -74,25 +72,25 @@ impl Human {
                 let _ = writeln!(
                     out,
                     "  {}: {}",
-                    self.paint(word(lang, "Faça primeiro", "Do first"), |s| s.bold()),
+                    self.paint(msg(lang, "render.human.do-first"), |s| s.bold()),
                     cause.first_step
                 );
             }
             if !cause.explains.is_empty() {
                 let n = cause.explains.len();
-                let what = words::count(n, word(lang, "verificação", "check"), word(lang, "verificações", "checks"));
-                let _ = writeln!(out, "  {} {what}: {}", word(lang, "Explica", "Explains"), cause.explains.join(", "));
+                let what = words::count(n, msg(lang, "fleet.check"), msg(lang, "render.human.checks"));
+                let _ = writeln!(out, "  {} {what}: {}", msg(lang, "render.human.explains"), cause.explains.join(", "));
             }
             if !cause.kb.article.is_empty() {
                 let title = cause
                     .kb
                     .cause
                     .and_then(|n| {
-                        kb.cause_title(&cause.kb.article, n, lang)
-                            .map(|t| format!(", {} {n} ({t})", word(lang, "causa", "cause")))
+                        kb.cause_title(&cause.kb.article, n)
+                            .map(|t| format!(", {} {n} ({t})", msg(lang, "fleet.cause")))
                     })
                     .unwrap_or_default();
-                let _ = writeln!(out, "  {}: {}{title}", word(lang, "Artigo", "Article"), cause.kb.article);
+                let _ = writeln!(out, "  {}: {}{title}", msg(lang, "fleet.article"), cause.kb.article);
             }
         }
         out.push('\n');
@@ -105,26 +103,26 @@ pub fn written_line(report: &Report, path: &std::path::Path) -> String {
     let lang = report.lang;
     let s = &report.summary;
     let result = match s.status.as_str() {
-        "fail" => word(lang, "FALHA", "FAIL"),
-        "warn" => word(lang, "AVISO", "WARN"),
+        "fail" => msg(lang, "fleet.fail"),
+        "warn" => msg(lang, "fleet.warn"),
         _ => "OK",
     };
     let counts = [
-        (s.fail, words::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures"))),
-        (s.error, words::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors"))),
-        (s.warn, words::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings"))),
+        (s.fail, words::count(s.fail, msg(lang, "render.human.failure"), msg(lang, "render.human.failures"))),
+        (s.error, words::count(s.error, msg(lang, "fleet.error"), msg(lang, "render.human.errors"))),
+        (s.warn, words::count(s.warn, msg(lang, "render.human.warning"), msg(lang, "render.human.warnings"))),
     ];
     let counts: Vec<String> = counts.into_iter().filter(|(n, _)| *n > 0).map(|(_, t)| t).collect();
     let mut line = format!(
         "{} {}: {result}",
-        word(lang, "Relatório gravado em", "Report written to"),
+        msg(lang, "render.human.report-written-to"),
         crate::redact::clean(&path.display().to_string())
     );
     if !counts.is_empty() {
         let _ = write!(line, " ({})", counts.join(", "));
     }
     if let Some(c) = report.diagnosis.first() {
-        let _ = write!(line, " — {}: {} {}", word(lang, "causa provável", "probable cause"), c.check, c.code);
+        let _ = write!(line, " — {}: {} {}", msg(lang, "render.human.probable-cause-2"), c.check, c.code);
     }
     line
 }
@@ -140,17 +138,17 @@ impl Render for Human {
             "{} {} — {} {} · {} {} · {}",
             self.paint("pen-doctor", |s| s.bold()),
             report.tool.version,
-            word(lang, "ambiente", "environment"),
+            msg(lang, "fleet.environment"),
             words::environment_word(&report.run.environment, lang),
             h.hostname,
             format_args!("({})", h.os),
             report.run.started_at
         );
         if let Some(line) = words::configuration_line(report) {
-            let _ = writeln!(out, "{}: {line}", word(lang, "Configuração", "Configuration"));
+            let _ = writeln!(out, "{}: {line}", msg(lang, "render.human.configuration"));
         }
         if let Some(v) = words::module_version(report) {
-            let _ = writeln!(out, "{} {v}", word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"));
+            let _ = writeln!(out, "{} {v}", msg(lang, "render.human.mod-sei-pen-module"));
         }
         out.push('\n');
         self.diagnosis(&mut out, report);
@@ -178,7 +176,7 @@ impl Render for Human {
                     || c.findings.iter().any(|f| f.severity != Severity::Info)
             })
             .collect();
-        let kb = kb();
+        let kb = &report.kb_words;
         for c in problems {
             out.push('\n');
             let _ = writeln!(out, "{} {}", self.status_tag(c.status, lang), self.paint(&c.id, |s| s.bold()));
@@ -197,16 +195,16 @@ impl Render for Human {
                 if !f.kb.article.is_empty() {
                     let cause = match f.kb.cause {
                         Some(n) => {
-                            let title = kb.cause_title(&f.kb.article, n, lang).unwrap_or_default();
-                            format!(", {} {n} ({title})", word(lang, "causa", "cause"))
+                            let title = kb.cause_title(&f.kb.article, n).unwrap_or_default();
+                            format!(", {} {n} ({title})", msg(lang, "fleet.cause"))
                         }
                         None => String::new(),
                     };
-                    let _ = writeln!(out, "    {}: {}{cause}", word(lang, "Artigo", "Article"), f.kb.article);
+                    let _ = writeln!(out, "    {}: {}{cause}", msg(lang, "fleet.article"), f.kb.article);
                     let _ = writeln!(out, "    {}", self.paint(&f.kb.url, |s| s.dimmed()));
                 }
                 if !f.fix.is_empty() {
-                    let _ = writeln!(out, "    {}:", word(lang, "Como corrigir", "How to fix"));
+                    let _ = writeln!(out, "    {}:", msg(lang, "fleet.how-to-fix"));
                     for (i, step) in f.fix.iter().enumerate() {
                         let _ = writeln!(out, "      {}. {step}", i + 1);
                     }
@@ -214,10 +212,8 @@ impl Render for Human {
                 let _ = writeln!(
                     out,
                     "    {}",
-                    self.paint(
-                        &format!("{} pen-doctor explain {}", word(lang, "Detalhes:", "Details:"), f.code),
-                        |s| s.dimmed()
-                    )
+                    self.paint(&format!("{} pen-doctor explain {}", msg(lang, "render.human.details"), f.code), |s| s
+                        .dimmed())
                 );
             }
         }
@@ -225,12 +221,12 @@ impl Render for Human {
         out.push('\n');
         let line = format!(
             "{}: {} ok, {}, {}, {}, {} — {} ms",
-            word(lang, "Resumo", "Summary"),
+            msg(lang, "render.human.summary"),
             s.ok,
-            words::count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
-            words::count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
-            words::count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
-            words::count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
+            words::count(s.warn, msg(lang, "render.human.warning"), msg(lang, "render.human.warnings")),
+            words::count(s.fail, msg(lang, "render.human.failure"), msg(lang, "render.human.failures")),
+            words::count(s.skip, msg(lang, "fleet.skipped"), msg(lang, "render.human.skipped")),
+            words::count(s.error, msg(lang, "fleet.error"), msg(lang, "render.human.errors")),
             report.run.duration_ms
         );
         let line = match s.status.as_str() {

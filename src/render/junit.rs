@@ -6,9 +6,10 @@
 //! causes' test cases come first, and a consequence's message names its cause.
 
 use super::contract::Render;
-use super::words::{self, word};
+use super::words;
+use crate::messages::msg;
 use crate::report::model::Report;
-use crate::report::model::{CheckReport, ReportedFinding, Severity, Status};
+use crate::report::model::{CheckReport, KbWords, ReportedFinding, Severity, Status};
 use std::fmt::Write;
 
 pub struct Junit;
@@ -53,12 +54,12 @@ fn finding_line(f: &ReportedFinding) -> String {
 }
 
 /// The body of a failure: every finding with its article, URL and fix steps.
-fn finding_details(c: &CheckReport, lang: crate::kb::Lang) -> String {
+fn finding_details(c: &CheckReport, lang: crate::model::Lang) -> String {
     let mut out = String::new();
     for f in &c.findings {
         let _ = writeln!(out, "[{}] {}", super::words::severity_word(f.severity, lang), finding_line(f));
         if !f.kb.article.is_empty() {
-            let _ = writeln!(out, "  {}: {} — {}", word(lang, "Artigo", "Article"), f.kb.title, f.kb.url);
+            let _ = writeln!(out, "  {}: {} — {}", msg(lang, "fleet.article"), f.kb.title, f.kb.url);
         }
         for (i, step) in f.fix.iter().enumerate() {
             let _ = writeln!(out, "  {}. {step}", i + 1);
@@ -77,8 +78,8 @@ fn timestamp(started_at: &str) -> String {
 }
 
 /// The test case's name: the check's id and title, and its main finding code when it did not pass.
-fn case_name(c: &CheckReport, lang: crate::kb::Lang) -> String {
-    let title = crate::kb::kb().summaries.get(c.check.as_str()).map(|s| s.about.get(lang).to_string());
+fn case_name(c: &CheckReport, kb: &KbWords) -> String {
+    let title = kb.check_titles.get(c.check.as_str()).cloned();
     let mut name = match title {
         Some(t) if !t.is_empty() => format!("{} — {t}", c.id),
         _ => c.id.clone(),
@@ -133,7 +134,7 @@ impl Render for Junit {
                 out,
                 "    <testcase classname=\"pen-doctor.{}\" name=\"{}\" time=\"{}\"",
                 xml(&c.check),
-                xml(&case_name(c, lang)),
+                xml(&case_name(c, &report.kb_words)),
                 seconds(c.duration_ms)
             );
             let mut warnings: Vec<String> = c
@@ -144,7 +145,7 @@ impl Render for Junit {
                 .collect();
             if !c.evidence.is_empty() && c.status != Status::Skip {
                 let evidence = serde_json::to_string(&c.evidence).unwrap_or_default();
-                warnings.push(format!("{}: {evidence}", word(lang, "Evidências", "Evidence")));
+                warnings.push(format!("{}: {evidence}", msg(lang, "render.junit.evidence")));
             }
             let has_body = c.status != Status::Ok || !warnings.is_empty();
             if !has_body {
@@ -161,7 +162,7 @@ impl Render for Junit {
                     .collect();
                 let line = if lines.is_empty() { c.summary.clone() } else { lines.join("; ") };
                 match folded.get(c.id.as_str()) {
-                    Some(root) => format!("{} {root} — {line}", word(lang, "consequência de", "follows from")),
+                    Some(root) => format!("{} {root} — {line}", msg(lang, "render.human.follows-from")),
                     None => line,
                 }
             };

@@ -6,9 +6,10 @@
 //! answers, file contents, host names) is escaped: it renders as the text it is.
 
 use super::contract::Render;
-use super::words::{self, count, severity_word, status_word, word};
-use crate::kb::{kb, Lang};
-use crate::report::model::{Cause, Report, Status};
+use super::words::{self, count, severity_word, status_word};
+use crate::messages::msg;
+use crate::model::Lang;
+use crate::report::model::{Cause, KbWords, Report, Status};
 use std::fmt::Write;
 
 pub struct Markdown;
@@ -126,13 +127,12 @@ pub(crate) fn step(s: &str) -> String {
 }
 
 /// The KB line of a finding or cause: the article linked, and its numbered cause.
-fn article_line(article: &str, cause: Option<u32>, lang: Lang) -> Option<String> {
-    let kb = kb();
-    let a = kb.article(article)?;
+fn article_line(kb: &KbWords, article: &str, cause: Option<u32>, lang: Lang) -> Option<String> {
+    let a = kb.articles.get(article)?;
     let cause = cause
         .map(|n| {
-            let t = kb.cause_title(article, n, lang).unwrap_or_default();
-            format!(" — {} {n}: {}", word(lang, "causa", "cause"), text(&t))
+            let t = kb.cause_title(article, n).unwrap_or_default();
+            format!(" — {} {n}: {}", msg(lang, "fleet.cause"), text(t))
         })
         .unwrap_or_default();
     Some(format!("[{}]({}){cause}", text(&a.id), a.url.replace(' ', "%20").replace(')', "%29")))
@@ -140,17 +140,14 @@ fn article_line(article: &str, cause: Option<u32>, lang: Lang) -> Option<String>
 
 fn diagnosis(out: &mut String, report: &Report) {
     let lang = report.lang;
-    let _ = writeln!(out, "## {}\n", word(lang, "Diagnóstico", "Diagnosis"));
+    let _ = writeln!(out, "## {}\n", msg(lang, "render.human.diagnosis"));
     if report.diagnosis.is_empty() {
-        let _ = writeln!(out, "{}\n", word(lang, "Nenhuma falha ou aviso.", "No failure or warning."));
+        let _ = writeln!(out, "{}\n", msg(lang, "render.markdown.no-failure-or-warning"));
         return;
     }
     for (i, cause) in report.diagnosis.iter().enumerate() {
-        let label = if i == 0 {
-            word(lang, "Causa provável", "Probable cause")
-        } else {
-            word(lang, "Outra causa", "Other cause")
-        };
+        let label =
+            if i == 0 { msg(lang, "render.human.probable-cause") } else { msg(lang, "render.human.other-cause") };
         let _ = writeln!(
             out,
             "{}. **{label}:** {} — {} ({}): {}",
@@ -161,14 +158,14 @@ fn diagnosis(out: &mut String, report: &Report) {
             text(&cause.message)
         );
         if !cause.first_step.is_empty() {
-            let _ = writeln!(out, "   - **{}:** {}", word(lang, "Faça primeiro", "Do first"), step(&cause.first_step));
+            let _ = writeln!(out, "   - **{}:** {}", msg(lang, "render.human.do-first"), step(&cause.first_step));
         }
         if !cause.explains.is_empty() {
             let list: Vec<String> = cause.explains.iter().map(|e| code(e)).collect();
-            let _ = writeln!(out, "   - **{}:** {}", word(lang, "Explica", "Explains"), list.join(", "));
+            let _ = writeln!(out, "   - **{}:** {}", msg(lang, "render.human.explains"), list.join(", "));
         }
-        if let Some(line) = article_line(&cause.kb.article, cause.kb.cause, lang) {
-            let _ = writeln!(out, "   - **{}:** {line}", word(lang, "Artigo", "Article"));
+        if let Some(line) = article_line(&report.kb_words, &cause.kb.article, cause.kb.cause, lang) {
+            let _ = writeln!(out, "   - **{}:** {line}", msg(lang, "fleet.article"));
         }
     }
     out.push('\n');
@@ -176,28 +173,19 @@ fn diagnosis(out: &mut String, report: &Report) {
 
 /// The reply template of the main cause's article, its "[… DIAGNÓSTICO]" placeholder filled with
 /// the cause; the placeholders left for the support desk (person, ticket number) stay, in bold.
-fn reply(out: &mut String, cause: &Cause, lang: Lang) {
-    let kb = kb();
-    let Some(a) = kb.article(&cause.kb.article) else { return };
-    let template = a.reply_template.get(lang).trim();
+fn reply(out: &mut String, kb: &KbWords, cause: &Cause, lang: Lang) {
+    let Some(a) = kb.replies.get(&cause.kb.article) else { return };
+    let template = a.template.trim();
     if template.is_empty() {
         return;
     }
-    let filled = match cause.kb.cause.and_then(|n| kb.cause_title(&a.id, n, lang)) {
+    let filled = match cause.kb.cause.and_then(|n| kb.cause_title(&cause.kb.article, n)) {
         Some(t) => format!("{t} — {}", cause.message.trim_end_matches('.')),
         None => cause.message.trim_end_matches('.').to_string(),
     };
-    let _ = writeln!(out, "## {}\n", word(lang, "Modelo de resposta ao chamado", "Ticket reply template"));
+    let _ = writeln!(out, "## {}\n", msg(lang, "render.markdown.ticket-reply-template"));
     let _ = writeln!(out, "{} — {}\n", text(&a.id), text(&a.title));
-    let _ = writeln!(
-        out,
-        "*{}*\n",
-        word(
-            lang,
-            "A causa já vem preenchida pelo diagnóstico; preencha os campos em negrito entre colchetes.",
-            "The cause is filled in from the diagnosis; fill in the bold fields in brackets."
-        )
-    );
+    let _ = writeln!(out, "*{}*\n", msg(lang, "render.markdown.the-cause-is-filled-in-from-the"));
     for line in template.lines() {
         let _ = writeln!(out, "> {}", fill_placeholders(line, &filled));
     }
@@ -229,34 +217,34 @@ impl Render for Markdown {
         let lang = report.lang;
         let mut out = String::new();
         let h = &report.run.host;
-        let _ = writeln!(out, "# {}\n", word(lang, "Relatório do pen-doctor", "pen-doctor report"));
+        let _ = writeln!(out, "# {}\n", msg(lang, "render.markdown.pen-doctor-report"));
         let _ = writeln!(out, "| | |\n|---|---|");
         let _ = writeln!(out, "| Host | {} |", text(&h.hostname));
         let _ = writeln!(
             out,
             "| {} | {} ({}, kernel {}) |",
-            word(lang, "Sistema", "OS"),
+            msg(lang, "render.markdown.os"),
             text(&h.os),
             text(&h.os_family),
             text(&h.kernel)
         );
         let env = words::environment_word(&report.run.environment, lang);
-        let _ = writeln!(out, "| {} | {} |", word(lang, "Ambiente", "Environment"), text(&env));
+        let _ = writeln!(out, "| {} | {} |", msg(lang, "fleet.environment-2"), text(&env));
         if let Some(line) = words::configuration_line(report) {
-            let _ = writeln!(out, "| {} | {} |", word(lang, "Configuração", "Configuration"), text(&line));
+            let _ = writeln!(out, "| {} | {} |", msg(lang, "render.human.configuration"), text(&line));
         }
         let _ = writeln!(out, "| pen-doctor | {} |", text(&report.tool.version));
         let module = words::module_version(report);
         let _ = writeln!(
             out,
             "| {} | {} |",
-            word(lang, "Módulo mod-sei-pen", "mod-sei-pen module"),
-            module.map(text).unwrap_or_else(|| word(lang, "não identificado", "not identified").to_string())
+            msg(lang, "render.human.mod-sei-pen-module"),
+            module.map(text).unwrap_or_else(|| msg(lang, "render.markdown.not-identified").to_string())
         );
         let _ = writeln!(
             out,
             "| {} | {} ({} ms) |",
-            word(lang, "Execução", "Run"),
+            msg(lang, "fleet.run"),
             text(&report.run.started_at),
             report.run.duration_ms
         );
@@ -269,21 +257,21 @@ impl Render for Markdown {
         let _ = writeln!(
             out,
             "| {} | **{overall}** — {} ok, {}, {}, {}, {} |\n",
-            word(lang, "Resultado", "Result"),
+            msg(lang, "fleet.result"),
             s.ok,
-            count(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")),
-            count(s.fail, word(lang, "falha", "failure"), word(lang, "falhas", "failures")),
-            count(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")),
-            count(s.error, word(lang, "erro", "error"), word(lang, "erros", "errors")),
+            count(s.warn, msg(lang, "render.human.warning"), msg(lang, "render.human.warnings")),
+            count(s.fail, msg(lang, "render.human.failure"), msg(lang, "render.human.failures")),
+            count(s.skip, msg(lang, "fleet.skipped"), msg(lang, "render.human.skipped")),
+            count(s.error, msg(lang, "fleet.error"), msg(lang, "render.human.errors")),
         );
         diagnosis(&mut out, report);
         let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
-        let _ = writeln!(out, "## {}\n", word(lang, "Verificações", "Checks"));
+        let _ = writeln!(out, "## {}\n", msg(lang, "fleet.checks"));
         let _ = writeln!(
             out,
             "| {} | Status | {} | ms |\n|---|---|---|---|",
-            word(lang, "Verificação", "Check"),
-            word(lang, "Resumo", "Summary")
+            msg(lang, "fleet.check-2"),
+            msg(lang, "render.human.summary")
         );
         for c in report.checks.iter().filter(|c| !folded.contains_key(c.id.as_str())) {
             let _ = writeln!(
@@ -296,8 +284,8 @@ impl Render for Markdown {
             );
             for d in report.checks.iter().filter(|d| folded.get(d.id.as_str()) == Some(&c.id.as_str())) {
                 let why = match d.status {
-                    Status::Skip => word(lang, "não executada por causa de", "not run because of"),
-                    _ => word(lang, "consequência de", "follows from"),
+                    Status::Skip => msg(lang, "render.human.not-run-because-of"),
+                    _ => msg(lang, "render.human.follows-from"),
                 };
                 let _ = writeln!(
                     out,
@@ -312,7 +300,7 @@ impl Render for Markdown {
         let with_findings: Vec<_> =
             report.checks.iter().filter(|c| !c.findings.is_empty() && !folded.contains_key(c.id.as_str())).collect();
         if !with_findings.is_empty() {
-            let _ = writeln!(out, "\n## {}\n", word(lang, "Achados", "Findings"));
+            let _ = writeln!(out, "\n## {}\n", msg(lang, "render.markdown.findings"));
         }
         for c in with_findings {
             for f in &c.findings {
@@ -320,20 +308,15 @@ impl Render for Markdown {
                     writeln!(out, "### {} — {} ({})\n", code(&f.code), code(&c.id), severity_word(f.severity, lang));
                 let _ = writeln!(out, "{}\n", text(&f.message));
                 if let Some(root) = f.params.get("folded_under") {
-                    let _ = writeln!(out, "*{} {}*\n", word(lang, "Consequência de", "Follows from"), code(root));
+                    let _ = writeln!(out, "*{} {}*\n", msg(lang, "render.markdown.follows-from"), code(root));
                     continue;
                 }
-                if let Some(line) = article_line(&f.kb.article, f.kb.cause, lang) {
-                    let _ = writeln!(out, "- **{}:** {line}", word(lang, "Artigo", "Article"));
+                if let Some(line) = article_line(&report.kb_words, &f.kb.article, f.kb.cause, lang) {
+                    let _ = writeln!(out, "- **{}:** {line}", msg(lang, "fleet.article"));
                     let _ = writeln!(out, "- *{}*", text(&f.kb.title));
                 }
                 if !f.fix.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "\n**{} ({}):**\n",
-                        word(lang, "Como corrigir", "How to fix"),
-                        text(&report.run.host.os)
-                    );
+                    let _ = writeln!(out, "\n**{} ({}):**\n", msg(lang, "fleet.how-to-fix"), text(&report.run.host.os));
                     for (i, s) in f.fix.iter().enumerate() {
                         let _ = writeln!(out, "{}. {}", i + 1, step(s));
                     }
@@ -343,7 +326,7 @@ impl Render for Markdown {
         }
         if let Some(main) = report.diagnosis.first() {
             out.push('\n');
-            reply(&mut out, main, lang);
+            reply(&mut out, &report.kb_words, main, lang);
         }
         out.into_bytes()
     }

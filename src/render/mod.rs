@@ -3,11 +3,13 @@
 //! gets); the trait is [`contract`], the renderers' shared vocabulary [`words`] and what monitoring
 //! reads of a check, its typed measures [`evidence`].
 
+pub mod cert;
 pub mod contract;
 pub mod evidence;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod kb_text;
 pub mod markdown;
 pub mod nagios;
 pub mod prometheus;

@@ -7,7 +7,8 @@
 
 use super::contract::Render;
 use super::evidence::{measures, run_timestamp};
-use super::words::{self, word};
+use super::words;
+use crate::messages::msg;
 use crate::plugin::plain;
 use crate::report::model::{Report, Severity, Status};
 use std::fmt::Write;
@@ -104,18 +105,18 @@ impl Render for Nagios {
         let mut counts = Vec::new();
         let many = |n: usize, one: &str, more: &str| words::count(n, one, more);
         if s.fail > 0 {
-            counts.push(many(s.fail, word(lang, "falha", "failed"), word(lang, "falhas", "failed")));
+            counts.push(many(s.fail, msg(lang, "render.nagios.failed"), msg(lang, "render.nagios.failed-2")));
         }
         if s.error > 0 {
-            counts.push(many(s.error, word(lang, "erro", "errored"), word(lang, "erros", "errored")));
+            counts.push(many(s.error, msg(lang, "render.nagios.errored"), msg(lang, "render.nagios.errored-2")));
         }
         if s.warn > 0 {
-            counts.push(many(s.warn, word(lang, "aviso", "warning"), word(lang, "avisos", "warnings")));
+            counts.push(many(s.warn, msg(lang, "render.human.warning"), msg(lang, "render.human.warnings")));
         }
         if counts.is_empty() {
             counts.push(format!("{} ok", s.ok));
             if s.skip > 0 {
-                counts.push(many(s.skip, word(lang, "pulada", "skipped"), word(lang, "puladas", "skipped")));
+                counts.push(many(s.skip, msg(lang, "fleet.skipped"), msg(lang, "render.human.skipped")));
             }
         }
         // What the user chose not to check is said, never silently OK: the checks skipped, and
@@ -127,18 +128,10 @@ impl Render for Nagios {
         let by_user: Vec<&str> = report.checks.iter().filter(|c| skipped(c, true)).map(|c| c.id.as_str()).collect();
         let behind: Vec<&str> = report.checks.iter().filter(|c| skipped(c, false)).map(|c| c.id.as_str()).collect();
         if !by_user.is_empty() {
-            counts.push(format!(
-                "{} {}",
-                word(lang, "sem verificar (--skip)", "not checked (--skip)"),
-                by_user.join(" ")
-            ));
+            counts.push(format!("{} {}", msg(lang, "render.nagios.not-checked-skip"), by_user.join(" ")));
         }
         if !behind.is_empty() {
-            counts.push(format!(
-                "{} {}",
-                word(lang, "nem, por consequência,", "nor, as a consequence,"),
-                behind.join(" ")
-            ));
+            counts.push(format!("{} {}", msg(lang, "render.nagios.nor-as-a-consequence"), behind.join(" ")));
         }
         // The root causes first (what each explains in parentheses), then any other problem.
         let folded = crate::report::diagnosis::folded_under(&report.diagnosis);
@@ -149,10 +142,10 @@ impl Render for Nagios {
             .map(|(i, c)| {
                 let mut notes = Vec::new();
                 if i == 0 {
-                    notes.push(word(lang, "causa provável", "probable cause").to_string());
+                    notes.push(msg(lang, "render.human.probable-cause-2").to_string());
                 }
                 if !c.explains.is_empty() {
-                    notes.push(format!("{} {}", word(lang, "explica", "explains"), c.explains.len()));
+                    notes.push(format!("{} {}", msg(lang, "render.nagios.explains"), c.explains.len()));
                 }
                 match notes.is_empty() {
                     true => format!("{} {}", c.check, c.code),
@@ -217,7 +210,7 @@ impl Render for Nagios {
                 long.push(format!("[{sev}] {} {}: {}{kb}", c.id, f.code, plain(&f.message)));
             }
             if c.status == Status::Error && c.findings.is_empty() {
-                long.push(format!("[{}] {}: {}", word(lang, "erro", "error"), c.id, plain(&c.summary)));
+                long.push(format!("[{}] {}: {}", msg(lang, "fleet.error"), c.id, plain(&c.summary)));
             }
         }
         fit(&plain(&head), &perf, essential, &long, self.max_output, lang).into_bytes()
@@ -245,7 +238,7 @@ fn cut(text: &str, max: usize) -> &str {
 /// The plugin output in at most `max` bytes (0: no limit): everything when it fits; else the
 /// status line with its essential perfdata (its text cut if even that is too long), as many
 /// long-output lines as fit, and a last line counting the ones left out.
-fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usize, lang: crate::kb::Lang) -> String {
+fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usize, lang: crate::model::Lang) -> String {
     let full = format!("{head} | {}\n", perf.join(" "));
     // Below this even the status line has no room; NRPE's limit is far above it.
     let max = if max == 0 { 0 } else { max.max(MIN_OUTPUT) };
@@ -271,19 +264,9 @@ fn fit(head: &str, perf: &[String], essential: usize, long: &[String], max: usiz
     };
     for (i, line) in long.iter().enumerate() {
         let left = long.len() - i;
-        let more = |n: usize| match lang {
-            crate::kb::Lang::Pt => {
-                format!(
-                    "… mais {}: rode pen-doctor check no nó para ver tudo\n",
-                    super::words::count(n, "linha", "linhas")
-                )
-            }
-            crate::kb::Lang::En => {
-                format!(
-                    "… {} more: run pen-doctor check on the node to see everything\n",
-                    super::words::count(n, "line", "lines")
-                )
-            }
+        let more = |n: usize| {
+            let lines = super::words::count(n, msg(lang, "render.nagios.line"), msg(lang, "render.nagios.lines"));
+            format!("{}\n", crate::messages::fill(lang, "render.nagios.more-lines", &[("lines", &lines)]))
         };
         // The last line needs no room for a count after it.
         let room_after = if left > 1 { more(left - 1).len() } else { 0 };
@@ -317,7 +300,7 @@ mod tests {
 
     #[test]
     fn output_fits_the_limit_and_says_what_it_left_out() {
-        use crate::kb::Lang;
+        use crate::model::Lang;
         let perf: Vec<String> = (0..40).map(|i| format!("'check:{i}_ms'={i}ms;;;0")).collect();
         let long: Vec<String> = (0..40).map(|i| format!("[fail] check:{i} CODE: {}", "é".repeat(30))).collect();
         let out = fit("PEN-DOCTOR CRITICAL - 40 falha(s)", &perf, 1, &long, 1024, Lang::Pt);

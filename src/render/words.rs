@@ -1,16 +1,9 @@
 //! The renderers' own vocabulary: words in the report's language (severity, status, counts with
 //! their plural, environment names) and the sentence saying which configuration a run used.
 
-use crate::kb::Lang;
+use crate::messages::msg;
+use crate::model::Lang;
 use crate::report::model::Report;
-
-/// A word of the renderers' own vocabulary in the report's language.
-pub(crate) fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pt => pt,
-        Lang::En => en,
-    }
-}
 
 /// The installed mod-sei-pen version: the node facts', else what discovery read.
 pub(crate) fn module_version(report: &Report) -> Option<&str> {
@@ -24,13 +17,11 @@ pub(crate) fn module_version(report: &Report) -> Option<&str> {
 /// An environment's name as prose: "produção", "homologação" (the identifiers `producao`,
 /// `homologacao` stay for flags and machines).
 pub(crate) fn environment_word(env: &str, lang: Lang) -> String {
-    match (env, lang) {
-        ("producao", Lang::Pt) => "produção".into(),
-        ("homologacao", Lang::Pt) => "homologação".into(),
-        ("producao", Lang::En) => "production".into(),
-        ("homologacao", Lang::En) => "staging".into(),
-        ("desenvolvimento", Lang::En) => "development".into(),
-        (other, _) => other.into(),
+    match env {
+        "producao" => msg(lang, "env.producao").into(),
+        "homologacao" => msg(lang, "env.homologacao").into(),
+        "desenvolvimento" => msg(lang, "env.desenvolvimento").into(),
+        other => other.into(),
     }
 }
 
@@ -42,43 +33,33 @@ pub(crate) fn configuration_line(report: &Report) -> Option<String> {
     let dir = d.get("sei_dir")?;
     let env = environment_word(&report.run.environment, lang);
     let mut line = match d.get("sei").map(String::as_str) {
-        Some("found") => format!("{} {dir}", word(lang, "SEI lido em", "SEI read from")),
+        Some("found") => format!("{} {dir}", msg(lang, "render.words.sei-read-from")),
         Some("unreadable") => format!(
             "{} {dir} {}",
-            word(lang, "SEI em", "SEI at"),
-            word(
-                lang,
-                "com a configuração ilegível (veja config:sei)",
-                "with its configuration unreadable (see config:sei)"
-            )
+            msg(lang, "render.words.sei-at"),
+            msg(lang, "render.words.with-its-configuration-unreadable")
         ),
         Some("skipped") => format!(
             "{} {dir} {}",
-            word(lang, "configuração do SEI em", "SEI's configuration at"),
-            word(lang, "não lida (pulada com --skip config)", "not read (skipped with --skip config)")
+            msg(lang, "render.words.sei-s-configuration-at"),
+            msg(lang, "render.words.not-read-skipped-with-skip-config")
         ),
         _ => format!(
             "{} {dir} ({})",
-            word(lang, "nenhuma instalação do SEI em", "no SEI installation at"),
-            word(lang, "informe a pasta com --sei-dir", "give its directory with --sei-dir")
+            msg(lang, "render.words.no-sei-installation-at"),
+            msg(lang, "render.words.give-its-directory-with-sei-dir")
         ),
     };
     let urls = d.get("urls").map(String::as_str).unwrap_or_default();
     let mut said = Vec::new();
     for source in urls.split(',').filter(|s| !s.is_empty()) {
         said.push(match source {
-            "sei-config" => {
-                word(lang, "endereços da configuração do SEI", "addresses from SEI's configuration").to_string()
-            }
-            "endpoint" => word(lang, "endereços de --endpoint", "addresses from --endpoint").to_string(),
+            "sei-config" => msg(lang, "render.words.addresses-from-sei-s-configuration").to_string(),
+            "endpoint" => msg(lang, "render.words.addresses-from-endpoint").to_string(),
             _ => format!(
                 "{} {env} {}",
-                word(lang, "endereços oficiais de", "official"),
-                word(
-                    lang,
-                    "embutidos no pen-doctor (--env para outro ambiente)",
-                    "addresses built into pen-doctor (--env for another environment)"
-                )
+                msg(lang, "render.words.official"),
+                msg(lang, "render.words.addresses-built-into-pen-doctor-env")
             ),
         });
     }
@@ -102,8 +83,8 @@ pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
 pub(crate) fn severity_word(severity: crate::report::model::Severity, lang: Lang) -> &'static str {
     use crate::report::model::Severity;
     match severity {
-        Severity::Fail => word(lang, "falha", "fail"),
-        Severity::Warn => word(lang, "aviso", "warn"),
+        Severity::Fail => msg(lang, "fleet.fail-2"),
+        Severity::Warn => msg(lang, "fleet.warn-2"),
         Severity::Info => "info",
     }
 }
@@ -113,9 +94,9 @@ pub(crate) fn status_word(status: crate::report::model::Status, lang: Lang) -> &
     use crate::report::model::Status;
     match status {
         Status::Ok => "ok",
-        Status::Warn => word(lang, "aviso", "warn"),
-        Status::Fail => word(lang, "falha", "fail"),
-        Status::Skip => word(lang, "pulada", "skip"),
-        Status::Error => word(lang, "erro", "error"),
+        Status::Warn => msg(lang, "fleet.warn-2"),
+        Status::Fail => msg(lang, "fleet.fail-2"),
+        Status::Skip => msg(lang, "render.words.skip"),
+        Status::Error => msg(lang, "fleet.error"),
     }
 }

@@ -12,6 +12,7 @@ pub mod phrases;
 use crate::engine::Executed;
 use crate::host::OsFamily;
 use crate::kb::{self, Kb, Lang};
+use crate::messages::msg;
 use model::{CheckReport, HostInfo, Report, ReportedFinding, RunInfo, Severity, Summary, ToolInfo};
 use std::collections::BTreeMap;
 
@@ -147,29 +148,18 @@ pub fn enrich_with(
     }
 }
 
-fn word(lang: Lang, pt: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Pt => pt,
-        Lang::En => en,
-    }
-}
-
 /// A skip reason as the engine records it (`dns:tramita (fail)`, `ca:store (--skip)`) in words.
 pub fn skip_reason(reason: &str, lang: Lang) -> String {
     let Some((id, why)) = reason.rsplit_once(" (").map(|(id, w)| (id, w.trim_end_matches(')'))) else {
         return reason.to_string();
     };
-    let words = match (why, lang) {
-        ("fail", Lang::Pt) => "falhou",
-        ("error", Lang::Pt) => "não pôde ser concluída",
-        ("skip", Lang::Pt) => "foi pulada",
-        ("--skip", Lang::Pt) => "pulada por --skip",
-        ("not in this run", Lang::Pt) => "fora desta execução",
-        ("fail", Lang::En) => "failed",
-        ("error", Lang::En) => "could not complete",
-        ("skip", Lang::En) => "was skipped",
-        ("--skip", Lang::En) => "skipped by --skip",
-        (other, _) => other,
+    let words = match why {
+        "fail" => msg(lang, "report.skip-reason.fail"),
+        "error" => msg(lang, "report.skip-reason.error"),
+        "skip" => msg(lang, "report.skip-reason.skip"),
+        "--skip" => msg(lang, "report.skip-reason.by-flag"),
+        "not in this run" => msg(lang, "report.skip-reason.not-in-run"),
+        other => other,
     };
     format!("{id} {words}")
 }
@@ -230,13 +220,15 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
                 _ => match e.status {
                     model::Status::Skip => {
                         let why = e.outcome.skipped_because.clone().unwrap_or_default();
-                        match (e.outcome.blocked_by_prerequisite, meta.lang) {
-                            (true, Lang::Pt) => format!("pré-requisito não atendido: {}", skip_reason(&why, meta.lang)),
-                            (true, Lang::En) => format!("prerequisite not met: {}", skip_reason(&why, meta.lang)),
-                            (false, lang) if why == "--skip" => {
-                                word(lang, "pulada a pedido do usuário (--skip)", "skipped by the user (--skip)").into()
-                            }
-                            (false, lang) => phrases::say(&why, lang),
+                        let lang = meta.lang;
+                        match e.outcome.blocked_by_prerequisite {
+                            true => crate::messages::fill(
+                                lang,
+                                "report.prerequisite-not-met",
+                                &[("reason", &skip_reason(&why, lang))],
+                            ),
+                            false if why == "--skip" => msg(lang, "report.skipped-by-the-user-skip").into(),
+                            false => phrases::say(&why, lang),
                         }
                     }
                     _ => kb
@@ -264,7 +256,7 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
         })
         .collect();
     let diagnosis = diagnosis::diagnose(&mut checks, meta.lang);
-    Report {
+    let mut report = Report {
         schema_version: 1,
         tool: ToolInfo { name: "pen-doctor".into(), version: env!("CARGO_PKG_VERSION").into() },
         run: RunInfo {
@@ -280,7 +272,51 @@ pub fn build(mut executed: Vec<Executed>, mut meta: RunMeta) -> Report {
         node: None,
         lang: meta.lang,
         os_family: meta.os_family,
+        kb_words: Default::default(),
+    };
+    fill_kb_words(&mut report);
+    report
+}
+
+/// Looks up, once, the KB's words the renderers need (cause titles, article addresses, reply
+/// templates, check titles) in the report's language; a report read back from JSON gets them
+/// here too, after its diagnosis.
+pub fn fill_kb_words(report: &mut Report) {
+    let kb = kb::kb();
+    let lang = report.lang;
+    let mut words = model::KbWords::default();
+    let named = report
+        .checks
+        .iter()
+        .flat_map(|c| c.findings.iter().map(|f| (f.kb.article.as_str(), f.kb.cause)))
+        .chain(report.diagnosis.iter().map(|d| (d.kb.article.as_str(), d.kb.cause)));
+    for (article, cause) in named {
+        let Some(a) = kb.article(article) else { continue };
+        words
+            .articles
+            .entry(article.to_string())
+            .or_insert_with(|| model::ArticleLink { id: a.id.clone(), url: a.url.clone() });
+        if let Some(n) = cause {
+            if let Some(title) = kb.cause_title(article, n, lang) {
+                words.cause_titles.insert((article.to_string(), n), title);
+            }
+        }
     }
+    for d in &report.diagnosis {
+        if let Some(a) = kb.article(&d.kb.article) {
+            words.replies.entry(d.kb.article.clone()).or_insert_with(|| model::Reply {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                template: a.reply_template.get(lang).to_string(),
+            });
+        }
+    }
+    for c in &report.checks {
+        if let Some(s) = kb.summaries.get(c.check.as_str()) {
+            words.check_titles.insert(c.check.clone(), s.about.get(lang).to_string());
+        }
+    }
+    report.kb_words = words;
 }
 
 /// The exit code of SPEC §5 (not for nagios, which has its own).

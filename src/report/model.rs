@@ -143,6 +143,46 @@ pub struct Report {
     /// The OS family the fixes were chosen for.
     #[serde(skip, default)]
     pub os_family: crate::model::OsFamily,
+    /// What the renderers read from the KB, looked up once (`report::fill_kb_words`); not in the JSON.
+    #[serde(skip, default)]
+    pub kb_words: KbWords,
+}
+
+/// The KB's words a report's renderers need, in the report's language, looked up once when the
+/// report is built or read back (`report::fill_kb_words`) so that renderers never consult the KB.
+#[derive(Clone, Debug, Default)]
+pub struct KbWords {
+    /// The titles of the numbered causes the findings and the diagnosis name, by article and number.
+    pub cause_titles: BTreeMap<(String, u32), String>,
+    /// Each article the findings and the diagnosis name, as they name it (only those the KB knows).
+    pub articles: BTreeMap<String, ArticleLink>,
+    /// The title and reply template of each article the diagnosis names.
+    pub replies: BTreeMap<String, Reply>,
+    /// Each check's one-line title (check name → title).
+    pub check_titles: BTreeMap<String, String>,
+}
+
+/// An article as the KB spells its id, and its address.
+#[derive(Clone, Debug, Default)]
+pub struct ArticleLink {
+    pub id: String,
+    pub url: String,
+}
+
+/// An article's id and title and its reply template for the support desk, in the report's
+/// language.
+#[derive(Clone, Debug, Default)]
+pub struct Reply {
+    pub id: String,
+    pub title: String,
+    pub template: String,
+}
+
+impl KbWords {
+    /// The title of cause `n` of `article`, if the KB has it.
+    pub fn cause_title(&self, article: &str, n: u32) -> Option<&str> {
+        self.cause_titles.get(&(article.to_string(), n)).map(String::as_str)
+    }
 }
 
 impl Summary {
