@@ -223,9 +223,14 @@ fn a_failure_only_on_the_programs_route_fails_naming_the_program_and_its_proxy()
     let report = run_full(&ns, root.path(), &store, "http://127.0.0.1:3128");
     // Ours works all the way.
     assert_eq!(check(&report, "tls:protocolo-integrado")["status"], "ok");
-    // One tunnel for ours, tcp to http, and one for the host's curl asked the same way.
-    assert_eq!(ours.connects_to("api.tramita.test:443"), 2, "{}", ours.log());
-    assert_eq!(check(&report, "http:protocolo-integrado")["evidence"]["host_curl"]["says"], "ok");
+    // One tunnel for ours, tcp to http (and one for the host's curl asked the same way, where
+    // this machine has PHP's curl extension: then it must agree).
+    let curl = &check(&report, "http:protocolo-integrado")["evidence"]["host_curl"];
+    let asked = usize::from(!curl.is_null());
+    assert_eq!(ours.connects_to("api.tramita.test:443"), 1 + asked, "{}", ours.log());
+    if asked == 1 {
+        assert_eq!(curl["says"], "ok");
+    }
     let c = check(&report, "tcp:protocolo-integrado");
     assert_eq!(c["status"], "fail", "{c:#}");
     let mut got = codes(c);
