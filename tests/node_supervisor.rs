@@ -204,10 +204,23 @@ fn garbage_and_silent_sockets_are_down_within_the_timeout() {
 
     // An HTTP server that is not supervisord.
     let html = dir.path().join("html.sock");
-    let l = UnixListener::bind(&html).unwrap();
+    answer_on_socket(&html, "<html><body>It works</body></html>");
+    let r = run_check(
+        &["--only", "supervisor", "--supervisor", &format!("unix://{}", html.display()), "--timeout", "1s"],
+        Some(empty.path()),
+    );
+    let err = r.finding("supervisor", "SUPERVISOR_DOWN")["params"]["error"].as_str().unwrap().to_string();
+    assert!(err.contains("XML-RPC"), "{err}");
+}
+
+/// A peer on a UNIX socket at `path` that reads each XML-RPC request to its end and answers
+/// HTTP 200 with `body`, whatever was asked: what supervisord's socket gives when something
+/// else (or a broken supervisord) listens there.
+fn answer_on_socket(path: &Path, body: &str) {
+    let l = UnixListener::bind(path).unwrap();
+    let body = body.to_string();
     std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let mut s = s;
+        for mut s in l.incoming().flatten() {
             let mut req = Vec::new();
             let mut buf = [0u8; 4096];
             while !String::from_utf8_lossy(&req).contains("</methodCall>") {
@@ -216,16 +229,9 @@ fn garbage_and_silent_sockets_are_down_within_the_timeout() {
                     Ok(n) => req.extend_from_slice(&buf[..n]),
                 }
             }
-            let body = "<html><body>It works</body></html>";
             let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
         }
     });
-    let r = run_check(
-        &["--only", "supervisor", "--supervisor", &format!("unix://{}", html.display()), "--timeout", "1s"],
-        Some(empty.path()),
-    );
-    let err = r.finding("supervisor", "SUPERVISOR_DOWN")["params"]["error"].as_str().unwrap().to_string();
-    assert!(err.contains("XML-RPC"), "{err}");
 }
 
 // ------------------------------------------------------------------ the module's own samples
@@ -719,22 +725,7 @@ fn malformed_xml_rpc_answers_are_said_in_portuguese() {
     ];
     for (i, (body, said)) in cases.iter().enumerate() {
         let sock = dir.path().join(format!("bad{i}.sock"));
-        let l = UnixListener::bind(&sock).unwrap();
-        let body = body.to_string();
-        std::thread::spawn(move || {
-            for s in l.incoming().flatten() {
-                let mut s = s;
-                let mut req = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !String::from_utf8_lossy(&req).contains("</methodCall>") {
-                    match std::io::Read::read(&mut s, &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
-            }
-        });
+        answer_on_socket(&sock, body);
         let run = support::pen_doctor(support::Host)
             .args(["check", "--format", "json", "--lang", "pt", "--only", "supervisor", "--timeout", "2s"])
             .arg("--supervisor")
