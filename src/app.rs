@@ -368,7 +368,7 @@ fn explain(code: &str, lang: Lang, family: crate::model::OsFamily) -> i32 {
         routes: kb
             .routes
             .iter()
-            .filter(|r| kb.kb_ref_for(c, Some(&r.target)).article.ne(&c.article))
+            .filter(|r| r.covers(&c.code) && r.article != c.article)
             .map(|r| (r.target.clone(), r.article.clone(), link(&r.article)))
             .collect(),
         os: os_name(family, lang),

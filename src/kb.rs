@@ -156,7 +156,8 @@ pub struct Route {
 }
 
 impl Route {
-    fn covers(&self, code: &str) -> bool {
+    /// Whether the route takes findings of `code`.
+    pub fn covers(&self, code: &str) -> bool {
         self.codes.iter().any(|p| match p.strip_suffix('*') {
             Some(prefix) => code.starts_with(prefix),
             None => p == code,
@@ -288,7 +289,6 @@ impl Kb {
         self.article(article)?.causes.iter().find(|c| c.number == cause).map(|c| c.title.get(lang).to_string())
     }
 
-    /// The codes that cite an article.
     /// The codes that point at `article`: its own, then those a target routes to it.
     pub fn codes_of(&self, article: &str) -> Vec<&Code> {
         let routed = |c: &Code| self.routes.iter().any(|r| r.article == article && r.covers(&c.code));
