@@ -69,9 +69,13 @@ pub struct CurlVerdict {
 /// libcurl not found) is given the benefit of the doubt.
 pub fn stands_for_php(php_libcurl: Option<&str>) -> bool {
     let Some(php) = php_libcurl else { return true };
-    let Some(ours) = find_curl().and_then(|c| super::tls_stack::libcurl_of(&c)) else { return true };
+    // The command's libcurl, read from its ELF once per run (every target asks).
+    static OURS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let Some(ours) = OURS.get_or_init(|| find_curl().and_then(|c| super::tls_stack::libcurl_of(&c))) else {
+        return true;
+    };
     let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    real(&hostfs::path(php)) == real(&ours)
+    real(&hostfs::path(php)) == real(ours)
 }
 
 /// The `curl` executable: the first on `PATH`, then the usual places.
