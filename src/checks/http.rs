@@ -34,6 +34,8 @@ pub enum ReqError {
     /// Nothing (or not all) came back within the timeout.
     Timeout,
     Io(HsError),
+    /// The answer breaks HTTP/1.x, its framing or the bounds.
+    Answer(http::Malformed),
     Malformed(String),
 }
 
@@ -42,7 +44,7 @@ impl From<HttpError> for ReqError {
         match e {
             HttpError::Timeout { .. } => ReqError::Timeout,
             HttpError::Closed => ReqError::Io(HsError::Io(e.to_string())),
-            HttpError::Malformed(m) => ReqError::Malformed(m),
+            HttpError::Malformed(m) => ReqError::Answer(m),
             HttpError::Io(io) => ReqError::Io(HsError::from_io(io)),
         }
     }
@@ -301,6 +303,7 @@ fn describe(e: &ReqError) -> String {
     match e {
         ReqError::Handshake(h) | ReqError::Io(h) => h.to_string(),
         ReqError::Timeout => "timeout".into(),
+        ReqError::Answer(m) => m.to_string(),
         ReqError::Malformed(m) => m.clone(),
     }
 }

@@ -155,11 +155,101 @@ pub enum HttpError {
     #[error("connection closed without an HTTP answer")]
     Closed,
     /// What came back is not an HTTP/1.x answer, or breaks its framing or the bounds.
-    #[error("{0}")]
-    Malformed(String),
+    #[error(transparent)]
+    Malformed(#[from] Malformed),
     /// The connection failed (a reset, a TLS alert: see `net::tls::tls_error`).
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A clipped sample of the peer's own bytes (at most a few dozen characters), kept for the
+/// report: shown quoted, with control characters and quotes escaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample(String);
+
+impl Sample {
+    /// The first `max` characters of `text`.
+    fn new(text: &str, max: usize) -> Self {
+        Sample(text.chars().take(max).collect())
+    }
+
+    /// The clipped text itself, unescaped.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// How an answer breaks HTTP/1.x, its framing or our bounds. The English words are the facts
+/// kept for machines, said in the report's language through `checks/phrases.toml`
+/// (`[[message]]`); the peer's own bytes are a quoted [`Sample`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// The status line is not `HTTP/1.x NNN …` (another protocol answered, or garbage).
+    #[error("not an HTTP answer: {status_line}")]
+    NotHttp { status_line: Sample },
+    /// The head (status line and headers) went past the bound without its blank line.
+    #[error("response head larger than {limit} bytes")]
+    HeadTooLarge { limit: usize },
+    /// The peer closed the connection in the middle of the head.
+    #[error("connection closed before the end of the answer's head ({received} bytes)")]
+    HeadCutShort { received: usize },
+    /// A `Content-Length` that is not a decimal number (or list of them).
+    #[error("invalid Content-Length {value}")]
+    InvalidContentLength { value: Sample },
+    /// Two `Content-Length` values that disagree (a smuggling shape).
+    #[error("conflicting Content-Length headers")]
+    ConflictingContentLength { first: u64, second: u64 },
+    /// A chunk-size line that is not a hexadecimal size (of at most 15 digits).
+    #[error("bad chunk size {line}")]
+    BadChunkSize { line: Sample },
+    /// A chunk-size line (size and extensions) longer than the bound.
+    #[error("chunk size line too long")]
+    ChunkLineTooLong { limit: usize },
+    /// A chunk's data not followed by its line end.
+    #[error("chunk data not followed by CRLF")]
+    ChunkWithoutCrlf,
+    /// The trailers after the last chunk went past the head's bound.
+    #[error("chunked trailers too large")]
+    TrailersTooLarge { limit: usize },
+}
+
+#[cfg(test)]
+impl Malformed {
+    /// One of each kind, for the tests that say them (the match stops compiling when a kind is
+    /// added, as a reminder to add it here).
+    pub fn examples() -> [Malformed; 9] {
+        let all = [
+            Malformed::NotHttp { status_line: Sample::new("SSH-2.0-OpenSSH_9.2", 80) },
+            Malformed::HeadTooLarge { limit: MAX_HEAD },
+            Malformed::HeadCutShort { received: 29 },
+            Malformed::InvalidContentLength { value: Sample::new("12abc", 40) },
+            Malformed::ConflictingContentLength { first: 5, second: 6 },
+            Malformed::BadChunkSize { line: Sample::new("zz", 40) },
+            Malformed::ChunkLineTooLong { limit: MAX_CHUNK_LINE },
+            Malformed::ChunkWithoutCrlf,
+            Malformed::TrailersTooLarge { limit: MAX_HEAD },
+        ];
+        for m in &all {
+            match m {
+                Malformed::NotHttp { .. }
+                | Malformed::HeadTooLarge { .. }
+                | Malformed::HeadCutShort { .. }
+                | Malformed::InvalidContentLength { .. }
+                | Malformed::ConflictingContentLength { .. }
+                | Malformed::BadChunkSize { .. }
+                | Malformed::ChunkLineTooLong { .. }
+                | Malformed::ChunkWithoutCrlf
+                | Malformed::TrailersTooLarge { .. } => {}
+            }
+        }
+        all
+    }
 }
 
 impl HttpError {
@@ -243,18 +333,12 @@ impl Parser {
                 State::Head => {
                     let Some(end) = head_end(&self.buf) else {
                         if self.buf.len() > self.limits.head {
-                            return Err(HttpError::Malformed(format!(
-                                "response head larger than {} bytes",
-                                self.limits.head
-                            )));
+                            return Err(Malformed::HeadTooLarge { limit: self.limits.head }.into());
                         }
                         return Ok(false);
                     };
                     if end > self.limits.head {
-                        return Err(HttpError::Malformed(format!(
-                            "response head larger than {} bytes",
-                            self.limits.head
-                        )));
+                        return Err(Malformed::HeadTooLarge { limit: self.limits.head }.into());
                     }
                     let head = parse_head(&self.buf[..end])?;
                     self.buf.drain(..end);
@@ -289,12 +373,12 @@ impl Parser {
                 State::ChunkSize => {
                     let Some(eol) = self.buf.iter().position(|b| *b == b'\n') else {
                         if self.buf.len() > MAX_CHUNK_LINE {
-                            return Err(HttpError::Malformed("chunk size line too long".into()));
+                            return Err(Malformed::ChunkLineTooLong { limit: MAX_CHUNK_LINE }.into());
                         }
                         return Ok(false);
                     };
                     if eol > MAX_CHUNK_LINE {
-                        return Err(HttpError::Malformed("chunk size line too long".into()));
+                        return Err(Malformed::ChunkLineTooLong { limit: MAX_CHUNK_LINE }.into());
                     }
                     let line = String::from_utf8_lossy(&self.buf[..eol]).into_owned();
                     self.buf.drain(..=eol);
@@ -325,18 +409,18 @@ impl Parser {
                         self.state = State::ChunkSize;
                     }
                     [] | [b'\r'] => return Ok(false),
-                    _ => return Err(HttpError::Malformed("chunk data not followed by CRLF".into())),
+                    _ => return Err(Malformed::ChunkWithoutCrlf.into()),
                 },
                 State::Trailers => {
                     let Some(eol) = self.buf.iter().position(|b| *b == b'\n') else {
                         if self.trailer_bytes + self.buf.len() > self.limits.head {
-                            return Err(HttpError::Malformed("chunked trailers too large".into()));
+                            return Err(Malformed::TrailersTooLarge { limit: self.limits.head }.into());
                         }
                         return Ok(false);
                     };
                     self.trailer_bytes += eol + 1;
                     if self.trailer_bytes > self.limits.head {
-                        return Err(HttpError::Malformed("chunked trailers too large".into()));
+                        return Err(Malformed::TrailersTooLarge { limit: self.limits.head }.into());
                     }
                     let blank = self.buf[..eol].iter().all(|b| *b == b'\r');
                     self.buf.drain(..=eol);
@@ -352,10 +436,7 @@ impl Parser {
     pub fn eof(&mut self) -> Result<(), HttpError> {
         match self.state {
             State::Head if self.received == 0 => Err(HttpError::Closed),
-            State::Head => Err(HttpError::Malformed(format!(
-                "connection closed before the end of the answer's head ({} bytes)",
-                self.buf.len()
-            ))),
+            State::Head => Err(Malformed::HeadCutShort { received: self.buf.len() }.into()),
             State::UntilClose | State::Done => {
                 self.state = State::Done;
                 Ok(())
@@ -404,9 +485,9 @@ impl Parser {
                 let n = part
                     .trim()
                     .parse::<u64>()
-                    .map_err(|_| HttpError::Malformed(format!("invalid Content-Length {:?}", clip(v, 40))))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(HttpError::Malformed("conflicting Content-Length headers".into()));
+                    .map_err(|_| Malformed::InvalidContentLength { value: Sample::new(v, 40) })?;
+                if let Some(first) = length.filter(|l| *l != n) {
+                    return Err(Malformed::ConflictingContentLength { first, second: n }.into());
                 }
                 length = Some(n);
             }
@@ -445,16 +526,12 @@ fn head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-fn clip(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
 /// Parses a response head (status line and header lines, ending with the blank line).
-fn parse_head(raw: &[u8]) -> Result<Response, HttpError> {
+fn parse_head(raw: &[u8]) -> Result<Response, Malformed> {
     let text = String::from_utf8_lossy(raw);
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let status_line = lines.next().unwrap_or("");
-    let not_http = || HttpError::Malformed(format!("not an HTTP answer: {:?}", clip(status_line, 80)));
+    let not_http = || Malformed::NotHttp { status_line: Sample::new(status_line, 80) };
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or("");
     let minor_version = match version.strip_prefix("HTTP/1.") {
@@ -488,9 +565,9 @@ fn parse_head(raw: &[u8]) -> Result<Response, HttpError> {
 }
 
 /// The size of a chunk from its size line (`1a;ext=x`).
-fn chunk_size(line: &str) -> Result<u64, HttpError> {
+fn chunk_size(line: &str) -> Result<u64, Malformed> {
     let digits = line.split(';').next().unwrap_or("").trim();
-    let bad = || HttpError::Malformed(format!("bad chunk size {:?}", clip(line.trim(), 40)));
+    let bad = || Malformed::BadChunkSize { line: Sample::new(line.trim(), 40) };
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
@@ -764,17 +841,117 @@ mod tests {
         assert_eq!(c.send(&Request::get(&u), Limits::default(), T).await.unwrap().body, b"!");
     }
 
+    /// What a real loopback peer's answer fails with, and whether the connection is dropped.
+    async fn malformation(answer: Answer, limits: Limits) -> Malformed {
+        let (addr, _, _) = server(vec![answer]).await;
+        let mut c = connect(addr).await;
+        let err = c.send(&Request::get(&url("http://h/")), limits, T).await.unwrap_err();
+        assert!(!c.reusable(), "a broken answer leaves the connection unusable");
+        match err {
+            HttpError::Malformed(m) => m,
+            other => panic!("not a malformation: {other:?}"),
+        }
+    }
+
+    fn sample(text: &str) -> Sample {
+        Sample(text.into())
+    }
+
+    const CHUNKED: &str = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
     #[tokio::test]
     async fn bad_chunk_sizes_are_malformed() {
-        for bad in ["ffffffffffffffffff\r\nx", "zz\r\nx", "\r\n", "3\r\nabcX0\r\n\r\n"] {
-            let (addr, _, _) =
-                server(vec![whole(&format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{bad}"))]).await;
-            let mut c = connect(addr).await;
-            let u = url(&format!("http://127.0.0.1:{}/", addr.port()));
-            let err = c.send(&Request::get(&u), Limits::default(), T).await.unwrap_err();
-            assert!(matches!(err, HttpError::Malformed(_)), "{bad:?}: {err:?}");
-            assert!(!c.reusable());
+        for (bad, expected) in [
+            ("ffffffffffffffffff\r\nx", Malformed::BadChunkSize { line: sample("ffffffffffffffffff") }),
+            ("zz;ext=1\r\nx", Malformed::BadChunkSize { line: sample("zz;ext=1") }),
+            ("\r\n", Malformed::BadChunkSize { line: sample("") }),
+            ("3\r\nabcX0\r\n\r\n", Malformed::ChunkWithoutCrlf),
+        ] {
+            let got = malformation(whole(&format!("{CHUNKED}{bad}")), Limits::default()).await;
+            assert_eq!(got, expected, "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn every_malformation_is_typed_from_a_real_peer() {
+        let small = Limits { head: 256, body: MAX_BODY };
+        let cases: Vec<(Answer, Limits, Malformed)> = vec![
+            (
+                whole("SSH-2.0-OpenSSH_9.2\r\n\r\n"),
+                Limits::default(),
+                Malformed::NotHttp { status_line: sample("SSH-2.0-OpenSSH_9.2") },
+            ),
+            (
+                whole(&format!("HTTP/1.1 200 OK\r\n{}", "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(20))),
+                small,
+                Malformed::HeadTooLarge { limit: 256 },
+            ),
+            (
+                whole(&format!("HTTP/1.1 200 OK\r\n{}\r\n", "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(20))),
+                small,
+                Malformed::HeadTooLarge { limit: 256 },
+            ),
+            (
+                Answer::Last(b"HTTP/1.1 200 OK\r\nServer: half".to_vec()),
+                Limits::default(),
+                Malformed::HeadCutShort { received: 29 },
+            ),
+            (
+                whole("HTTP/1.1 200 OK\r\nContent-Length: 12abc\r\n\r\n"),
+                Limits::default(),
+                Malformed::InvalidContentLength { value: sample("12abc") },
+            ),
+            (
+                whole("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"),
+                Limits::default(),
+                Malformed::ConflictingContentLength { first: 5, second: 6 },
+            ),
+            (whole(&format!("{CHUNKED}zz\r\n")), Limits::default(), Malformed::BadChunkSize { line: sample("zz") }),
+            (
+                whole(&format!("{CHUNKED}1;{}", "e".repeat(MAX_CHUNK_LINE + 10))),
+                Limits::default(),
+                Malformed::ChunkLineTooLong { limit: MAX_CHUNK_LINE },
+            ),
+            (
+                whole(&format!("{CHUNKED}1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(MAX_CHUNK_LINE + 10))),
+                Limits::default(),
+                Malformed::ChunkLineTooLong { limit: MAX_CHUNK_LINE },
+            ),
+            (whole(&format!("{CHUNKED}3\r\nabcdef")), Limits::default(), Malformed::ChunkWithoutCrlf),
+            (
+                whole(&format!("{CHUNKED}0\r\n{}", "X-Trailer: tttttttttttttttttttt\r\n".repeat(20))),
+                small,
+                Malformed::TrailersTooLarge { limit: 256 },
+            ),
+            (
+                whole(&format!("{CHUNKED}0\r\nX-Trailer: {}", "t".repeat(300))),
+                small,
+                Malformed::TrailersTooLarge { limit: 256 },
+            ),
+        ];
+        for (answer, limits, expected) in cases {
+            let got = malformation(answer, limits).await;
+            assert_eq!(got, expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_peers_bytes_are_clipped_and_escaped() {
+        // A terminal escape and a long line in place of a status line: quoted, escaped, clipped.
+        let line = format!("\u{1b}]0;owned\u{7}{}", "A".repeat(200));
+        let got = malformation(whole(&format!("{line}\r\n\r\n")), Limits::default()).await;
+        let Malformed::NotHttp { status_line } = &got else { panic!("{got:?}") };
+        assert_eq!(status_line.as_str().chars().count(), 80);
+        let said = got.to_string();
+        assert!(said.starts_with("not an HTTP answer: \"\\u{1b}]0;owned\\u{7}AAA"), "{said}");
+        assert!(!said.chars().any(char::is_control), "{said:?}");
+
+        let got = malformation(
+            whole(&format!("HTTP/1.1 200 OK\r\nContent-Length: \"{}\r\n\r\n", "9".repeat(100))),
+            Limits::default(),
+        )
+        .await;
+        assert_eq!(got.to_string(), format!("invalid Content-Length \"\\\"{}\"", "9".repeat(39)));
     }
 
     #[tokio::test]
@@ -803,7 +980,8 @@ mod tests {
         let (addr, _, _) = server(vec![whole(&head)]).await;
         let mut c = connect(addr).await;
         let err = c.send(&Request::get(&url("http://h/")), Limits::default(), T).await.unwrap_err();
-        assert!(err.to_string().contains("response head larger than 65536 bytes"), "{err}");
+        assert!(matches!(err, HttpError::Malformed(Malformed::HeadTooLarge { limit: MAX_HEAD })), "{err:?}");
+        assert_eq!(err.to_string(), "response head larger than 65536 bytes");
     }
 
     #[tokio::test]
@@ -864,7 +1042,7 @@ mod tests {
         let (addr, _, _) = server(vec![whole("SSH-2.0-OpenSSH_9.2\r\n\r\n")]).await;
         let mut c = connect(addr).await;
         let err = c.send(&Request::get(&url("http://h/")), Limits::default(), T).await.unwrap_err();
-        assert!(err.to_string().starts_with("not an HTTP answer"), "{err}");
+        assert_eq!(err.to_string(), "not an HTTP answer: \"SSH-2.0-OpenSSH_9.2\"");
     }
 
     #[tokio::test]
@@ -888,10 +1066,20 @@ mod tests {
         let r = parse(b"HTTP/1.1 200 OK\nA: b\n  c\n\nbody", Limits::default()).unwrap();
         assert_eq!((r.header("a"), r.text().as_str()), (Some("b c"), "body"));
         assert!(matches!(parse(b"", Limits::default()), Err(HttpError::Closed)));
-        assert!(matches!(parse(b"HTTP/1.1 200", Limits::default()), Err(HttpError::Malformed(_))));
-        assert!(parse(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", Limits::default()).is_err());
-        assert!(parse(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", Limits::default()).is_err());
-        assert!(parse(b"HTTP/2 200 OK\r\n\r\n", Limits::default()).is_err());
+        let malformed = |bytes: &[u8]| match parse(bytes, Limits::default()) {
+            Err(HttpError::Malformed(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(malformed(b"HTTP/1.1 200"), Malformed::HeadCutShort { received: 12 });
+        assert_eq!(
+            malformed(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n"),
+            Malformed::ConflictingContentLength { first: 1, second: 2 }
+        );
+        assert_eq!(
+            malformed(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"),
+            Malformed::InvalidContentLength { value: sample("-1") }
+        );
+        assert_eq!(malformed(b"HTTP/2 200 OK\r\n\r\n"), Malformed::NotHttp { status_line: sample("HTTP/2 200 OK") });
     }
 
     #[test]

@@ -441,6 +441,18 @@ mod tests {
     }
 
     #[test]
+    fn every_http_malformation_is_said_in_portuguese() {
+        use crate::net::http::Malformed;
+        let values = Malformed::examples().map(|m| m.to_string());
+        all_said(&values);
+        assert_eq!(
+            say(&values[0], Lang::Pt),
+            "não é uma resposta HTTP: \"SSH-2.0-OpenSSH_9.2\"",
+            "the peer's own text stays quoted"
+        );
+    }
+
+    #[test]
     fn a_message_matches_only_as_a_whole() {
         // Inside a longer text, or a token alone that is only a part: left as it is.
         assert_eq!(say("see: unterminated string here", Lang::Pt), "see: unterminated string here");
