@@ -9,6 +9,7 @@ use crate::kb;
 use crate::model::Lang;
 use crate::output;
 use crate::render;
+use crate::report::model::Timestamp;
 use crate::report::{self, RunMeta};
 use crate::settings;
 use std::io::IsTerminal;
@@ -66,14 +67,9 @@ pub fn run(mut cli: Cli) -> i32 {
     }
 }
 
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
 fn check(args: crate::cli::CheckArgs) -> i32 {
     let started = Instant::now();
-    let started_at = now_rfc3339();
+    let started_at = Timestamp::now();
     let format_flag = args.format;
     let list = args.list;
     // Where --only/--skip came from, to blame the right place for an unknown entry.
@@ -324,7 +320,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let report = report::build(
         vec![executed],
         RunMeta {
-            started_at: now_rfc3339(),
+            started_at: Timestamp::now(),
             duration_ms: started.elapsed().as_millis() as u64,
             environment: "-".into(),
             host,

@@ -12,7 +12,9 @@ use crate::flagvalue::safe;
 use crate::host::OsFamily;
 use crate::kb::{self, Lang};
 use crate::messages::{self, msg};
-use crate::report::model::{HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, ToolInfo};
+use crate::report::model::{
+    HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, Timestamp, ToolInfo,
+};
 use colored::Colorize;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -244,7 +246,7 @@ pub struct FleetNode {
     pub file: String,
     pub hostname: String,
     pub environment: String,
-    pub started_at: String,
+    pub started_at: Timestamp,
     pub tool_version: String,
     pub schema_version: u32,
     pub os: String,
@@ -449,7 +451,7 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
                     file: n.file.clone(),
                     hostname: r.run.host.hostname.clone(),
                     environment: r.run.environment.clone(),
-                    started_at: r.run.started_at.clone(),
+                    started_at: r.run.started_at,
                     tool_version: r.tool.version.clone(),
                     schema_version: r.schema_version,
                     os: r.run.host.os.clone(),
@@ -469,6 +471,11 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
 }
 
 /// Text from a report made safe for a terminal line.
+/// A node's run start as a person reads it: RFC 3339, or "unknown" in the report's language.
+fn time_word(t: Timestamp, lang: Lang) -> String {
+    t.rfc3339().unwrap_or_else(|| msg(lang, "fleet.unknown").into())
+}
+
 fn t(text: &str) -> String {
     safe(text, 2000)
 }
@@ -563,7 +570,7 @@ fn render_human(fleet: &Fleet, lang: Lang, color: bool) -> String {
             "  {:<20} {:<13} {}  {:<4} {}",
             t(&node.name),
             t(&node.environment),
-            t(&node.started_at),
+            time_word(node.started_at, lang),
             t(&node.summary.status),
             counts(&node.summary)
         );
@@ -703,7 +710,7 @@ fn render_markdown(fleet: &Fleet, lang: Lang) -> String {
             "| {} | {} | {} | **{}** — {} |",
             md(&node.name),
             md(&node.environment),
-            md(&node.started_at),
+            time_word(node.started_at, lang),
             md(&node.summary.status),
             counts(&node.summary)
         );
@@ -864,7 +871,7 @@ struct DiffJson<'a> {
 #[derive(Serialize)]
 struct DiffSide<'a> {
     hostname: &'a str,
-    started_at: &'a str,
+    started_at: Timestamp,
     environment: &'a str,
     tool_version: &'a str,
     summary: &'a Summary,
@@ -960,7 +967,7 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
         fn side(r: &Report) -> DiffSide<'_> {
             DiffSide {
                 hostname: &r.run.host.hostname,
-                started_at: &r.run.started_at,
+                started_at: r.run.started_at,
                 environment: &r.run.environment,
                 tool_version: &r.tool.version,
                 summary: &r.summary,
@@ -995,7 +1002,7 @@ pub fn diff(before: &Report, after: &Report, format: FleetFormat, lang: Lang, co
         format!(
             "{} {} ({}) — {} — {}",
             clean(&r.run.host.hostname),
-            clean(&r.run.started_at),
+            time_word(r.run.started_at, lang),
             clean(&r.run.environment),
             clean(&s.status),
             counts(s)

@@ -224,6 +224,69 @@ fn reports_of_other_versions_are_read_or_refused_clearly() {
 }
 
 #[test]
+fn a_report_that_does_not_say_when_it_ran_is_still_read() {
+    let pki = Pki::new();
+    let dir = open_dir("pdt-fleet-");
+    let (cert, _) = certificates(&pki, dir.path());
+    let sei = sei_tree(dir.path(), "node", true, &cert);
+    let current = dir.path().join("current.json");
+    node_report(&sei, &current);
+    let original: Value = serde_json::from_str(&fs::read_to_string(&current).unwrap()).unwrap();
+    let started_at = original["run"]["started_at"].as_str().unwrap().to_string();
+
+    // Re-rendered as JSON, a normal report keeps its time byte for byte.
+    let again = pen_doctor(Host).arg("render").arg(&current).args(["--format", "json"]).run();
+    again.assert_code(0);
+    assert_eq!(again.json()["run"]["started_at"], started_at.as_str(), "{again}");
+
+    // Missing, not RFC 3339 (with a terminal escape), not a text.
+    let odd = [None, Some(Value::from("ontem \u{1b}[2J às 10h")), Some(Value::from(1_795_763_136))];
+    for (i, value) in odd.into_iter().enumerate() {
+        let mut report = original.clone();
+        report["run"]["host"]["hostname"] = format!("sei-odd{i}").into();
+        match &value {
+            None => drop(report["run"].as_object_mut().unwrap().remove("started_at")),
+            Some(v) => report["run"]["started_at"] = v.clone(),
+        }
+        let file = dir.path().join(format!("odd{i}.json"));
+        fs::write(&file, report.to_string()).unwrap();
+
+        let json = pen_doctor(Host).arg("render").arg(&file).args(["--format", "json"]).run();
+        json.assert_code(0);
+        assert_eq!(json.json()["run"]["started_at"], "unknown", "{value:?}: {json}");
+        assert_schema_valid("schema/report.schema.json", &json.stdout);
+        let junit = pen_doctor(Host).arg("render").arg(&file).args(["--format", "junit"]).run();
+        junit.assert_code(0);
+        assert!(junit.stdout.contains("<testsuite ") && !junit.stdout.contains("timestamp="), "{junit}");
+        for (lang, word) in [("en", "unknown"), ("pt", "desconhecido")] {
+            let human = pen_doctor(Host)
+                .arg("render")
+                .arg(&file)
+                .args(["--format", "human", "--lang", lang, "--color", "never"])
+                .run();
+            human.assert_code(0);
+            assert!(human.stdout.lines().next().unwrap().ends_with(&format!(" · {word}")), "{human}");
+            assert!(!human.stdout.contains('\u{1b}') && !human.stdout.contains("ontem"), "{human}");
+        }
+
+        let fleet = merge(&[&current, &file], &["--format", "json"]);
+        fleet.assert_code(0);
+        assert_valid_fleet_json(&fleet.stdout);
+        let nodes = fleet.json()["nodes"].clone();
+        assert_eq!(
+            (nodes[0]["started_at"].as_str(), nodes[1]["started_at"].as_str()),
+            (Some(started_at.as_str()), Some("unknown"))
+        );
+        let human = merge(&[&current, &file], &[]);
+        human.assert_code(0);
+        assert!(human.stdout.contains(&started_at) && human.stdout.contains(" unknown "), "{human}");
+        let diff = pen_doctor(Host).arg("diff").args([&file, &current]).args(["--lang", "en"]).run();
+        diff.assert_code(0);
+        assert!(diff.stdout.contains(&format!("sei-odd{i} unknown (")), "{diff}");
+    }
+}
+
+#[test]
 fn a_skip_caused_by_a_node_failure_is_not_a_difference() {
     // Node A cannot resolve the target (its DNS server refuses), so its tcp check is skipped;
     // node B resolves it and connects. Only the DNS failure differs; A's skip is its consequence.

@@ -160,7 +160,7 @@ mod tests {
             schema_version: 1,
             tool: ToolInfo { name: "pen-doctor".into(), version: "0".into() },
             run: RunInfo {
-                started_at: String::new(),
+                started_at: Default::default(),
                 duration_ms: 0,
                 environment: "producao".into(),
                 host: HostInfo {

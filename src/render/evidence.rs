@@ -18,11 +18,9 @@ pub(crate) fn measures(check: &CheckReport, run_start: i64) -> Measures {
     }
 }
 
-/// Seconds since the epoch of the run's start (RFC 3339, as the report records it; 0 when it
-/// cannot be read).
+/// Seconds since the epoch of the run's start (0 when the report does not know it).
 pub(crate) fn run_timestamp(report: &Report) -> i64 {
-    use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(report.run.started_at.trim(), &Rfc3339).map_or(0, |t| t.unix_timestamp())
+    report.run.started_at.unix().unwrap_or(0)
 }
 
 /// Reports written before checks recorded [`Measures`]: the facts read from their evidence.

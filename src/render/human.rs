@@ -142,7 +142,7 @@ impl Render for Human {
             words::environment_word(&report.run.environment, lang),
             h.hostname,
             format_args!("({})", h.os),
-            report.run.started_at
+            words::time_word(report.run.started_at, lang)
         );
         if let Some(line) = words::configuration_line(report) {
             let _ = writeln!(out, "{}: {line}", msg(lang, "render.human.configuration"));

@@ -9,7 +9,7 @@ use super::contract::Render;
 use super::words;
 use crate::messages::msg;
 use crate::report::model::Report;
-use crate::report::model::{CheckReport, KbWords, ReportedFinding, Severity, Status};
+use crate::report::model::{CheckReport, KbWords, ReportedFinding, Severity, Status, Timestamp};
 use std::fmt::Write;
 
 pub struct Junit;
@@ -71,10 +71,12 @@ fn finding_details(c: &CheckReport, lang: crate::model::Lang) -> String {
     out
 }
 
-/// A run's start as JUnit's `timestamp` wants it: ISO 8601 to the second, no zone, no fraction.
-fn timestamp(started_at: &str) -> String {
-    let t = started_at.trim().trim_end_matches('Z');
-    t.split_once('.').map(|(s, _)| s).unwrap_or(t).chars().take(19).collect()
+/// A run's start as JUnit's `timestamp` wants it: ISO 8601 to the second, no zone, no fraction
+/// (the time as recorded, UTC for a run of ours); none when the report does not know it, and
+/// the attribute is left out.
+fn timestamp(started_at: Timestamp) -> Option<String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    started_at.get().and_then(|t| t.format(&format).ok())
 }
 
 /// The test case's name: the check's id and title, and its main finding code when it did not pass.
@@ -107,12 +109,12 @@ impl Render for Junit {
         let suite = format!("pen-doctor ({})", report.run.environment);
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">",
+            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{time}\"{} hostname=\"{}\">",
             xml(&suite),
             s.fail,
             s.error,
             s.skip,
-            xml(&timestamp(&report.run.started_at)),
+            timestamp(report.run.started_at).map(|t| format!(" timestamp=\"{t}\"")).unwrap_or_default(),
             xml(&report.run.host.hostname)
         );
         out.push_str("    <properties>\n");
@@ -209,8 +211,12 @@ mod tests {
 
     #[test]
     fn timestamps_have_no_fraction_and_no_zone() {
-        assert_eq!(timestamp("2026-11-27T00:11:33.278976105Z"), "2026-11-27T00:11:33");
-        assert_eq!(timestamp("2026-11-27T00:11:33Z"), "2026-11-27T00:11:33");
+        let ts = |t: &str| timestamp(t.into());
+        assert_eq!(ts("2026-11-27T00:11:33.278976105Z").as_deref(), Some("2026-11-27T00:11:33"));
+        assert_eq!(ts("2026-11-27T00:11:33Z").as_deref(), Some("2026-11-27T00:11:33"));
+        // The time as recorded, not moved to another zone; nothing for an unknown time.
+        assert_eq!(ts("2026-11-27T00:11:33-03:00").as_deref(), Some("2026-11-27T00:11:33"));
+        assert_eq!(ts("yesterday"), None);
     }
 
     #[test]

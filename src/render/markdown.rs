@@ -245,7 +245,7 @@ impl Render for Markdown {
             out,
             "| {} | {} ({} ms) |",
             msg(lang, "fleet.run"),
-            text(&report.run.started_at),
+            text(&super::words::time_word(report.run.started_at, lang)),
             report.run.duration_ms
         );
         let s = &report.summary;

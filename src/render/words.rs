@@ -3,7 +3,7 @@
 
 use crate::messages::msg;
 use crate::model::Lang;
-use crate::report::model::Report;
+use crate::report::model::{Report, Timestamp};
 
 /// The installed mod-sei-pen version: the node facts', else what discovery read.
 pub(crate) fn module_version(report: &Report) -> Option<&str> {
@@ -23,6 +23,12 @@ pub(crate) fn environment_word(env: &str, lang: Lang) -> String {
         "desenvolvimento" => msg(lang, "env.desenvolvimento").into(),
         other => other.into(),
     }
+}
+
+/// A moment of the run as a person reads it: RFC 3339, or "unknown" in the report's language
+/// (a report read back whose time could not be read).
+pub(crate) fn time_word(t: Timestamp, lang: Lang) -> String {
+    t.rfc3339().unwrap_or_else(|| msg(lang, "fleet.unknown").into())
 }
 
 /// Which configuration the run used and why, in one sentence (from `run.discovered`); `None`

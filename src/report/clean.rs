@@ -41,7 +41,7 @@ pub fn host(h: &mut HostInfo) {
 /// Cleans every text of a report read back from a file (`merge`, `diff`): the file came from
 /// elsewhere, so its words are treated as text from outside too.
 pub fn report(r: &mut Report) {
-    for text in [&mut r.tool.name, &mut r.tool.version, &mut r.run.started_at, &mut r.run.environment] {
+    for text in [&mut r.tool.name, &mut r.tool.version, &mut r.run.environment] {
         clean_in_place(text);
     }
     clean_in_place(&mut r.summary.status);

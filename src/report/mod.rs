@@ -186,7 +186,7 @@ pub fn accept(executed: &mut [Executed], codes: &[String]) {
 
 /// What the run was, for the report header.
 pub struct RunMeta {
-    pub started_at: String,
+    pub started_at: model::Timestamp,
     pub duration_ms: u64,
     pub environment: String,
     pub host: HostInfo,

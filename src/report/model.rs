@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 pub use crate::model::{Finding, HostInfo, KbRef, Measures, Severity, Status};
 
@@ -47,7 +49,9 @@ pub struct ToolInfo {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunInfo {
-    pub started_at: String,
+    /// When the run started; unknown in a report read back whose time is missing or unreadable.
+    #[serde(default)]
+    pub started_at: Timestamp,
     pub duration_ms: u64,
     pub environment: String,
     pub host: HostInfo,
@@ -55,6 +59,87 @@ pub struct RunInfo {
     /// `db_user`, `db_name` (only those it learnt).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub discovered: BTreeMap<String, String>,
+}
+
+/// A moment of the run, RFC 3339 on the wire (`2026-11-27T07:05:36.123456789Z`, as `time`
+/// writes it). Reading is lenient: a report read back whose time is missing, not a text or not
+/// RFC 3339 is still read, its time unknown — written back as `"unknown"`, said by renderers in
+/// the report's language. No text from the file is kept, so nothing in it needs cleaning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timestamp(Option<OffsetDateTime>);
+
+/// What an unknown [`Timestamp`] is written as.
+pub const UNKNOWN_TIME: &str = "unknown";
+
+impl Timestamp {
+    /// Now, in UTC.
+    pub fn now() -> Self {
+        Timestamp(Some(OffsetDateTime::now_utc()))
+    }
+
+    pub fn at(t: OffsetDateTime) -> Self {
+        Timestamp(Some(t))
+    }
+
+    /// RFC 3339 text read leniently: anything else is an unknown time.
+    pub fn parse(text: &str) -> Self {
+        Timestamp(OffsetDateTime::parse(text.trim(), &Rfc3339).ok())
+    }
+
+    pub fn get(self) -> Option<OffsetDateTime> {
+        self.0
+    }
+
+    /// As RFC 3339, when known (and within the years RFC 3339 can write).
+    pub fn rfc3339(self) -> Option<String> {
+        self.0.and_then(|t| t.format(&Rfc3339).ok())
+    }
+
+    /// Seconds since the Unix epoch, when known.
+    pub fn unix(self) -> Option<i64> {
+        self.0.map(OffsetDateTime::unix_timestamp)
+    }
+}
+
+impl From<&str> for Timestamp {
+    fn from(text: &str) -> Self {
+        Timestamp::parse(text)
+    }
+}
+
+impl From<OffsetDateTime> for Timestamp {
+    fn from(t: OffsetDateTime) -> Self {
+        Timestamp::at(t)
+    }
+}
+
+/// RFC 3339, or `unknown`.
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.rfc3339().as_deref().unwrap_or(UNKNOWN_TIME))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Whatever the file holds there: a text is read, anything else is an unknown time.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Other(serde::de::IgnoredAny),
+        }
+        Ok(match Raw::deserialize(deserializer)? {
+            Raw::Text(t) => Timestamp::parse(&t),
+            Raw::Other(_) => Timestamp::default(),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -206,5 +291,55 @@ impl Summary {
         }
         .to_string();
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_run_start_is_written_as_rfc3339_exactly_as_before() {
+        // What the run recorded as text before the time was typed: the same bytes.
+        let now = OffsetDateTime::now_utc();
+        let text = now.format(&Rfc3339).unwrap();
+        assert_eq!(serde_json::to_value(Timestamp::at(now)).unwrap(), json!(text));
+        for text in ["2026-11-27T07:05:36.123456789Z", "2026-11-27T07:05:36Z", "2026-11-27T07:05:36.5Z"] {
+            let t: Timestamp = serde_json::from_value(json!(text)).unwrap();
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{text}\""));
+            assert_eq!(t.to_string(), text);
+        }
+        let t = Timestamp::parse("2026-11-27T07:05:36Z");
+        assert_eq!(t.unix(), Some(1_795_763_136));
+    }
+
+    #[test]
+    fn a_report_whose_start_is_missing_or_unreadable_is_still_read() {
+        let run = |started_at: Option<serde_json::Value>| {
+            let mut v = json!({"duration_ms": 1, "environment": "producao",
+                               "host": {"hostname": "sei1", "os": "Debian", "os_family": "debian", "kernel": "6.1"}});
+            if let Some(s) = started_at {
+                v["started_at"] = s;
+            }
+            serde_json::from_value::<RunInfo>(v).map(|r| r.started_at)
+        };
+        for odd in [
+            None,
+            Some(json!("yesterday \u{1b}[2J")),
+            Some(json!("")),
+            Some(json!("2026-13-40T99:00:00Z")),
+            Some(json!(1_795_763_136)),
+            Some(json!(null)),
+            Some(json!({"at": "2026-11-27T07:05:36Z"})),
+        ] {
+            let t = run(odd.clone()).unwrap_or_else(|e| panic!("{odd:?}: {e}"));
+            assert_eq!((t, t.unix()), (Timestamp::default(), None), "{odd:?}");
+            // Written back as the word, nothing of the file's text kept.
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(UNKNOWN_TIME));
+        }
+        let t = run(Some(json!("2026-11-27T07:05:36-03:00"))).unwrap();
+        assert_eq!(t.unix(), Some(1_795_763_136 + 3 * 3600));
+        assert_eq!(Timestamp::parse(UNKNOWN_TIME), Timestamp::default(), "read back again: still unknown");
     }
 }
