@@ -599,10 +599,14 @@ fn bad_https(lab: &Lab, how: BadHttp) -> u16 {
 #[test]
 fn hostile_http_answers_give_findings_within_the_timeout() {
     let lab = Lab::new();
-    for (how, code) in [
-        (BadHttp::EndlessHeaders, "HTTP_UNEXPECTED_RESPONSE"),
-        (BadHttp::NotHttp, "HTTP_UNEXPECTED_RESPONSE"),
-        (BadHttp::Trickle, "HTTP_TIMEOUT"),
+    // The malformation as typed facts for machines, and said in Portuguese in the message.
+    let endless = Some(("response head larger than 65536 bytes", "cabeçalho da resposta com mais de 65536 bytes"));
+    let not_http =
+        Some(("not an HTTP answer: \"SSH-2.0-OpenSSH_9.2\"", "não é uma resposta HTTP: \"SSH-2.0-OpenSSH_9.2\""));
+    for (how, code, detail) in [
+        (BadHttp::EndlessHeaders, "HTTP_UNEXPECTED_RESPONSE", endless),
+        (BadHttp::NotHttp, "HTTP_UNEXPECTED_RESPONSE", not_http),
+        (BadHttp::Trickle, "HTTP_TIMEOUT", None),
     ] {
         let port = bad_https(&lab, how);
         let args = CheckArgs::new()
@@ -615,6 +619,11 @@ fn hostile_http_answers_give_findings_within_the_timeout() {
         let json = run.json();
         let http = check(&json, "http:protocolo-integrado");
         assert_eq!(codes(http), vec![code], "{http:#}");
+        if let Some((en, pt)) = detail {
+            let f = finding(http, code);
+            assert_eq!(f["params"]["detail"], en, "{f:#}");
+            assert!(f["message"].as_str().unwrap().contains(pt), "{f:#}");
+        }
         assert!(run.elapsed < Duration::from_secs(6), "{:?}", run.elapsed);
     }
 }
