@@ -12,6 +12,7 @@ use crate::flagvalue::safe;
 use crate::host::OsFamily;
 use crate::kb::{self, Lang};
 use crate::messages::{self, msg};
+use crate::render::words::time_word;
 use crate::report::model::{
     HostInfo, NodeFacts, Report, ReportedFinding, Severity, Status, Summary, Timestamp, ToolInfo,
 };
@@ -471,11 +472,6 @@ pub fn build(nodes: &[NodeReport], lang: Lang) -> Fleet {
 }
 
 /// Text from a report made safe for a terminal line.
-/// A node's run start as a person reads it: RFC 3339, or "unknown" in the report's language.
-fn time_word(t: Timestamp, lang: Lang) -> String {
-    t.rfc3339().unwrap_or_else(|| msg(lang, "fleet.unknown").into())
-}
-
 fn t(text: &str) -> String {
     safe(text, 2000)
 }
