@@ -12,11 +12,12 @@
 //! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
 use super::core::{Check, Ctx};
-pub use super::facts::{check_id_for, Identity, IdentityFact, NOT_CONFIGURED};
+pub use super::facts::{Identity, IdentityFact, NOT_CONFIGURED};
 use crate::hostfs::{self, Kind, Reason};
+use crate::model::check_id::{CERT_CLIENT, CERT_PUCOMEX};
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Severity, TargetName};
 use crate::pki::{self, KeyState};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -47,7 +48,7 @@ pub struct CertCheck {
 /// a certificate is given; `cert:pucomex` whenever Pucomex is a target or its certificate is given.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let mut out: Vec<Box<dyn Check>> = Vec::new();
-    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != "pucomex");
+    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != TargetName::Pucomex);
     if pen_mtls || settings.cert.is_some() {
         let sei_path = settings.sei.as_ref().and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone());
         let from_sei = settings.cert.is_some() && settings.cert == sei_path;
@@ -58,7 +59,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
             from_sei,
         }));
     }
-    if settings.targets.iter().any(|t| t.name == "pucomex") || settings.pucomex_cert.is_some() {
+    if settings.targets.iter().any(|t| t.name == TargetName::Pucomex) || settings.pucomex_cert.is_some() {
         out.push(Box::new(CertCheck {
             which: Which::Pucomex,
             path: settings.pucomex_cert.clone(),
@@ -71,16 +72,13 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 
 #[async_trait]
 impl Check for CertCheck {
-    fn id(&self) -> String {
+    fn id(&self) -> CheckId {
         match self.which {
-            Which::Client => "cert:client".into(),
-            Which::Pucomex => "cert:pucomex".into(),
+            Which::Client => CERT_CLIENT,
+            Which::Pucomex => CERT_PUCOMEX,
         }
     }
-    fn kind(&self) -> &'static str {
-        "cert"
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.from_sei)
     }
     async fn run(&self, _ctx: &Ctx) -> Outcome {

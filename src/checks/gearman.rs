@@ -5,7 +5,7 @@ use super::core::{Check, Ctx};
 use crate::hostfs;
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Kind, Severity};
 use crate::proto::gearman::{Client, Error, FunctionStatus};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -43,7 +43,7 @@ pub struct GearmanCheck {
 /// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
 /// names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &["gearman"]);
+    let named = super::core::only_names(settings, &CheckId::of(Kind::Gearman));
     if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
         return Vec::new();
     }
@@ -192,13 +192,10 @@ pub fn judge_functions(status: &[FunctionStatus], functions: &[&str]) -> Vec<Fin
 
 #[async_trait]
 impl Check for GearmanCheck {
-    fn id(&self) -> String {
-        "gearman".into()
+    fn id(&self) -> CheckId {
+        CheckId::of(Kind::Gearman)
     }
-    fn kind(&self) -> &'static str {
-        "gearman"
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.from_sei)
     }
 
@@ -291,7 +288,7 @@ mod tests {
         let settings = Arc::new(settings_with(PenConfig::default()));
         let planned = checks(&settings);
         assert_eq!(planned.len(), 1, "planned on an SEI node");
-        assert_eq!(planned[0].depends_on(), vec!["config:sei".to_string()]);
+        assert_eq!(planned[0].depends_on(), ["config:sei"]);
         let ctx = Ctx { settings, deps: HashMap::new() };
         let o = planned[0].run(&ctx).await;
         assert_eq!(o.status, Some(Status::Skip));
@@ -303,7 +300,7 @@ mod tests {
     fn a_flag_address_does_not_wait_for_the_sei_configuration() {
         let mut s = settings_with(PenConfig { gearman: Some(("10.0.0.5".into(), 4730)), ..Default::default() });
         s.gearman = Some("10.0.0.5:4730".into());
-        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), vec!["config:sei".to_string()]);
+        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), ["config:sei"]);
         let mut s = settings_with(PenConfig::default());
         s.gearman = Some("127.0.0.1:4731".into());
         assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());

@@ -29,5 +29,5 @@ pub mod trust;
 pub mod webhook;
 
 pub use self::core::{config_dependency, host_file_unreadable, Check, Completed, Ctx};
-pub use crate::model::{catalog_rank, Fact, Outcome, CATALOG};
+pub use crate::model::{catalog_rank, CheckId, Fact, Kind, Outcome, CATALOG};
 pub use plan::all_checks;

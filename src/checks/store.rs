@@ -6,10 +6,11 @@
 use super::core::{Check, Ctx};
 pub use super::trust::{load, parse_bundle, Parsed, StoreCert, TrustStore};
 use crate::hostfs::{FileError, Reason};
+use crate::model::check_id::CA_STORE;
 use crate::model::code;
 use crate::model::OsFamily;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Severity};
 use crate::pki::{self, CertInfo};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -152,11 +153,8 @@ pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 
 #[async_trait]
 impl Check for StoreCheck {
-    fn id(&self) -> String {
-        "ca:store".into()
-    }
-    fn kind(&self) -> &'static str {
-        "ca"
+    fn id(&self) -> CheckId {
+        CA_STORE
     }
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = Arc::clone(&ctx.settings);
