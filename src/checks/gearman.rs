@@ -271,10 +271,10 @@ impl Check for GearmanCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{run_one, Given};
     use crate::cli::CheckArgs;
     use crate::model::Status;
     use crate::sei::{PenConfig, SeiInstall};
-    use std::collections::HashMap;
 
     fn settings_with(pen: PenConfig) -> Settings {
         let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
@@ -285,12 +285,11 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_gearman_block_processing_runs_through_scheduled_tasks() {
-        let settings = Arc::new(settings_with(PenConfig::default()));
-        let planned = checks(&settings);
+        let planned = checks(&Arc::new(settings_with(PenConfig::default())));
         assert_eq!(planned.len(), 1, "planned on an SEI node");
         assert_eq!(planned[0].depends_on(), ["config:sei"]);
-        let ctx = Ctx { settings, deps: HashMap::new() };
-        let o = planned[0].run(&ctx).await;
+        // `config:sei` read the installation into the settings: its fact is not what it needs.
+        let o = run_one(settings_with(PenConfig::default()), &CheckId::of(Kind::Gearman), Given::new()).await;
         assert_eq!(o.status, Some(Status::Skip));
         assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
         assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");

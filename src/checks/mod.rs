@@ -23,6 +23,8 @@ pub mod service_proxy;
 pub mod store;
 pub mod supervisor;
 pub mod tcp;
+#[doc(hidden)]
+pub mod testing;
 pub mod tls;
 pub mod tls_stack;
 pub mod trust;
