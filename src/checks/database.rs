@@ -337,6 +337,21 @@ impl Check for AgendamentosCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{self, Given};
+    use crate::model::Status;
+
+    #[test]
+    fn asked_for_without_a_database_it_says_so_instead_of_running() {
+        for module in [Module::Pi, Module::Pen] {
+            let mut settings = testing::settings();
+            settings.only = Some(vec![module.id().kind().to_string()]);
+            let o = testing::run_one_blocking(settings, &module.id(), Given::new());
+            assert_eq!(o.status, Some(Status::Skip), "{module:?}");
+            assert_eq!(o.skipped_because.as_deref(), Some("DB_NOT_CONFIGURED"));
+            assert_eq!(o.findings.len(), 1);
+            assert_eq!(o.findings[0].code, "DB_NOT_CONFIGURED");
+        }
+    }
 
     fn task(cmd: &str, ativo: &str, sucesso: &str, ran: bool, param: Option<&str>) -> Task {
         Task {
