@@ -297,7 +297,7 @@ impl Group {
 
 fn group_of_row(row: &TextRow, classes: &'static Classes) -> Option<Group> {
     let module = classes.module(&cell(row, 0)?)?;
-    let target = cell(row, 1).filter(|t| !t.is_empty()).unwrap_or_else(|| module.target.clone());
+    let target = cell(row, 1).filter(|t| !t.is_empty()).unwrap_or_else(|| module.target.to_string());
     let rule = cell(row, 2).filter(|c| !c.is_empty()).and_then(|c| classes.rule(&c));
     let task = cell(row, 3).filter(|t| !t.is_empty());
     let newest_id = cell(row, 7).and_then(|k| k.get(k.len().saturating_sub(20)..).and_then(|id| id.parse().ok()));
@@ -689,7 +689,7 @@ impl SeiLogCheck {
                         target: needles
                             .iter()
                             .find(|n| lower.contains(&n.text))
-                            .map_or_else(|| module.target.clone(), |n| n.target.clone()),
+                            .map_or_else(|| module.target.to_string(), |n| n.target.clone()),
                         rule: classes.rule_of(&module.id, &text),
                         count: 1,
                         first: when.clone(),
