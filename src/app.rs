@@ -130,9 +130,9 @@ fn check(args: crate::cli::CheckArgs) -> i32 {
     let on_done: engine::OnDone = match &progress {
         Some(p) => {
             let p = Arc::clone(p);
-            Arc::new(move |_: &str| p.tick())
+            Arc::new(move |_: &crate::model::CheckId| p.tick())
         }
-        None => Arc::new(|_: &str| {}),
+        None => Arc::new(|_: &crate::model::CheckId| {}),
     };
     let mut executed = runtime.block_on(engine::run_observed(
         Arc::clone(&settings),
@@ -310,7 +310,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();
     let executed = engine::Executed {
-        id: "cert:file".into(),
+        id: crate::model::CheckId::fixed(crate::model::Kind::Cert, "file").to_string(),
         kind: "cert",
         target: None,
         status,

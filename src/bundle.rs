@@ -22,6 +22,7 @@
 
 use crate::engine::Executed;
 use crate::hostfs;
+use crate::model::check_id::CA_STORE;
 use crate::model::Lang;
 use crate::redact;
 use crate::report::model::Report;
@@ -776,7 +777,7 @@ fn gearman_text(report: &Report, lang: Lang) -> Option<String> {
 
 /// Which trust store PHP uses, its relevant roots, and what each TLS check chained to.
 fn trust_store_text(report: &Report, lang: Lang) -> Option<String> {
-    let c = report.checks.iter().find(|c| c.id == "ca:store")?;
+    let c = report.checks.iter().find(|c| CA_STORE.is(&c.id))?;
     let e = &c.evidence;
     let mut out = String::new();
     let _ = writeln!(out, "# {} ({}) — {}", c.id, c.status.as_str(), c.summary);
@@ -882,9 +883,9 @@ pub fn write(g: Gathered, report: &Report, strict: bool, path: &Path, write_by: 
     }
     match trust_store_text(report, lang) {
         Some(text) => {
-            members.push(Member { name: "trust-store.txt".into(), source: "ca:store".into(), text, note: None })
+            members.push(Member { name: "trust-store.txt".into(), source: CA_STORE.to_string(), text, note: None })
         }
-        None => omitted.push(Omission { what: "ca:store".into(), why: LeftOut::NotInRun }),
+        None => omitted.push(Omission { what: CA_STORE.to_string(), why: LeftOut::NotInRun }),
     }
     members.extend(g.members);
 

@@ -6,7 +6,7 @@
 
 use crate::checks::{Check, Completed, Ctx, Outcome};
 use crate::model::code;
-use crate::model::{Finding, Status};
+use crate::model::{CheckId, Finding, Kind, Status, TargetName};
 use crate::settings::Settings;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use std::collections::{HashMap, HashSet};
@@ -27,25 +27,25 @@ pub struct Executed {
 /// or its target (`tramita`) — `config:sei` and `config` alike.
 fn selector_matches(entry: &str, check: &dyn Check) -> bool {
     let entry = entry.trim();
-    entry == check.kind() || entry == check.id() || check.target().is_some_and(|t| t == entry)
+    entry == check.kind().as_str() || check.id().is(entry) || check.target().is_some_and(|t| t.as_str() == entry)
 }
 
 /// Kinds whose check, skipped by the user, still gathers its fact for the checks of the run that
 /// need it, without being judged (its findings are not reported): the trust store (`ca`) is
 /// loaded, the name (`dns`) resolved through the system's resolver configuration and
 /// `--resolve`, the connection (`tcp`) opened, directly or through the proxy.
-const FACT_WHEN_SKIPPED: &[&str] = &["ca", "dns", "tcp"];
+const FACT_WHEN_SKIPPED: &[Kind] = &[Kind::Ca, Kind::Dns, Kind::Tcp];
 
 /// Kinds whose check, skipped by the user, lets its dependents run without it: without the
 /// client certificate (`cert`) they run as if none were configured. (Skipping `config` is
 /// handled before the run: SEI's configuration is not read, the built-in addresses are used.)
 /// Any other prerequisite skipped by the user skips its dependents, naming that skip.
-const RUN_WITHOUT_WHEN_SKIPPED: &[&str] = &["cert", "config"];
+const RUN_WITHOUT_WHEN_SKIPPED: &[Kind] = &[Kind::Cert, Kind::Config];
 
 /// The checks skipped by the user that still gather their fact (see [`FACT_WHEN_SKIPPED`]):
 /// those a check of the run depends on, directly or through another such check.
-fn gathering_for_dependents(checks: &HashMap<String, Arc<dyn Check>>, dropped: &HashSet<String>) -> HashSet<String> {
-    let mut serving: HashSet<String> = HashSet::new();
+fn gathering_for_dependents(checks: &HashMap<CheckId, Arc<dyn Check>>, dropped: &HashSet<CheckId>) -> HashSet<CheckId> {
+    let mut serving: HashSet<CheckId> = HashSet::new();
     loop {
         let mut grew = false;
         for c in checks.values() {
@@ -73,12 +73,12 @@ pub fn select(
     all: Vec<Box<dyn Check>>,
     only: Option<&[String]>,
     skip: &[String],
-) -> (Vec<Box<dyn Check>>, HashSet<String>) {
-    let by_id: HashMap<String, usize> = all.iter().enumerate().map(|(i, c)| (c.id(), i)).collect();
-    let mut keep: HashSet<String> = match only {
+) -> (Vec<Box<dyn Check>>, HashSet<CheckId>) {
+    let by_id: HashMap<CheckId, usize> = all.iter().enumerate().map(|(i, c)| (c.id(), i)).collect();
+    let mut keep: HashSet<CheckId> = match only {
         None => all.iter().map(|c| c.id()).collect(),
         Some(list) => {
-            let mut wanted: Vec<String> =
+            let mut wanted: Vec<CheckId> =
                 all.iter().filter(|c| list.iter().any(|e| selector_matches(e, c.as_ref()))).map(|c| c.id()).collect();
             let mut set = HashSet::new();
             while let Some(id) = wanted.pop() {
@@ -102,34 +102,34 @@ pub fn select(
 }
 
 type DoneFuture = Shared<BoxFuture<'static, Arc<Completed>>>;
-type Results = Arc<Mutex<HashMap<String, (Outcome, Status, Duration)>>>;
+type Results = Arc<Mutex<HashMap<CheckId, (Outcome, Status, Duration)>>>;
 
 struct Runner {
     settings: Arc<Settings>,
-    checks: HashMap<String, Arc<dyn Check>>,
-    dropped: HashSet<String>,
+    checks: HashMap<CheckId, Arc<dyn Check>>,
+    dropped: HashSet<CheckId>,
     /// Of `dropped`, those that still gather their fact for their dependents.
-    gathering: HashSet<String>,
-    futures: Mutex<HashMap<String, DoneFuture>>,
+    gathering: HashSet<CheckId>,
+    futures: Mutex<HashMap<CheckId, DoneFuture>>,
     results: Results,
     severity: fn(&str) -> crate::model::Severity,
     on_done: OnDone,
 }
 
 /// Called with a check's id each time a check finishes (or is skipped), from any task.
-pub type OnDone = Arc<dyn Fn(&str) + Send + Sync>;
+pub type OnDone = Arc<dyn Fn(&CheckId) + Send + Sync>;
 
 impl Runner {
     /// The future that completes when check `id` is done, created once.
-    fn future_of(self: &Arc<Self>, id: &str, path: &mut Vec<String>) -> DoneFuture {
+    fn future_of(self: &Arc<Self>, id: &CheckId, path: &mut Vec<CheckId>) -> DoneFuture {
         if let Some(f) = self.futures.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
             return f.clone();
         }
         let check = self.checks.get(id).cloned();
-        let mut deps: Vec<(String, Option<DoneFuture>)> = Vec::new();
-        let mut used: Vec<(String, DoneFuture)> = Vec::new();
+        let mut deps: Vec<(CheckId, Option<DoneFuture>)> = Vec::new();
+        let mut used: Vec<(CheckId, DoneFuture)> = Vec::new();
         if let Some(check) = &check {
-            path.push(id.to_string());
+            path.push(id.clone());
             for dep in check.depends_on() {
                 let fut = if path.contains(&dep) || !self.checks.contains_key(&dep) {
                     None
@@ -147,7 +147,7 @@ impl Runner {
             path.pop();
         }
         let me = Arc::clone(self);
-        let id_owned = id.to_string();
+        let id_owned = id.clone();
         let fut = async move {
             let Some(check) = check else {
                 return Arc::new(Completed { status: Status::Skip, fact: None });
@@ -167,7 +167,7 @@ impl Runner {
                     Some(f) => {
                         let done = f.await;
                         let by_user = me.dropped.contains(&dep);
-                        let defaulted = by_user && RUN_WITHOUT_WHEN_SKIPPED.contains(&kind_of(&dep));
+                        let defaulted = by_user && RUN_WITHOUT_WHEN_SKIPPED.contains(&dep.kind());
                         if done.status != Status::Ok && done.status != Status::Warn && done.fact.is_none() && !defaulted
                         {
                             let why = if by_user { "--skip" } else { done.status.as_str() };
@@ -216,24 +216,19 @@ impl Runner {
         }
         .boxed()
         .shared();
-        self.futures.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), fut.clone());
+        self.futures.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), fut.clone());
         fut
     }
 }
 
-/// The kind of a check id (`tls:tramita` → `tls`).
-fn kind_of(id: &str) -> &str {
-    id.split(':').next().unwrap_or(id)
-}
-
 impl Runner {
     /// A check the user skipped, that no check of the run needs for its fact: reported as such.
-    fn skipped_by_user(&self, id: &str) -> Arc<Completed> {
+    fn skipped_by_user(&self, id: &CheckId) -> Arc<Completed> {
         let outcome = Outcome::skipped("--skip");
         self.results
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string(), (outcome, Status::Skip, Duration::ZERO));
+            .insert(id.clone(), (outcome, Status::Skip, Duration::ZERO));
         (self.on_done)(id);
         Arc::new(Completed { status: Status::Skip, fact: None })
     }
@@ -243,24 +238,24 @@ impl Runner {
 pub async fn run(
     settings: Arc<Settings>,
     checks: Vec<Box<dyn Check>>,
-    dropped: HashSet<String>,
+    dropped: HashSet<CheckId>,
     severity: fn(&str) -> crate::model::Severity,
 ) -> Vec<Executed> {
-    run_observed(settings, checks, dropped, severity, Arc::new(|_: &str| {})).await
+    run_observed(settings, checks, dropped, severity, Arc::new(|_: &CheckId| {})).await
 }
 
 /// As [`run`], calling `on_done` as each check finishes (for a progress indicator).
 pub async fn run_observed(
     settings: Arc<Settings>,
     checks: Vec<Box<dyn Check>>,
-    dropped: HashSet<String>,
+    dropped: HashSet<CheckId>,
     severity: fn(&str) -> crate::model::Severity,
     on_done: OnDone,
 ) -> Vec<Executed> {
-    let order: Vec<(String, &'static str, Option<String>)> =
+    let order: Vec<(CheckId, Kind, Option<TargetName>)> =
         checks.iter().map(|c| (c.id(), c.kind(), c.target())).collect();
     let deadline = settings.deadline;
-    let checks: HashMap<String, Arc<dyn Check>> = checks.into_iter().map(|c| (c.id(), Arc::from(c))).collect();
+    let checks: HashMap<CheckId, Arc<dyn Check>> = checks.into_iter().map(|c| (c.id(), Arc::from(c))).collect();
     let gathering = gathering_for_dependents(&checks, &dropped);
     let runner = Arc::new(Runner {
         settings,
@@ -288,7 +283,15 @@ pub async fn run_observed(
                 );
                 (o, Status::Error, deadline)
             });
-            Executed { id, kind, target, status, outcome, duration }
+            // The report speaks text: the ids as `--only` and the JSON spell them.
+            Executed {
+                id: id.to_string(),
+                kind: kind.as_str(),
+                target: target.map(|t| t.as_str().to_string()),
+                status,
+                outcome,
+                duration,
+            }
         })
         .collect()
 }
@@ -302,9 +305,9 @@ mod tests {
 
     /// A check of the scheduler's own tests: sleeps, then fails or passes, optionally with a fact.
     struct Probe {
-        id: &'static str,
-        deps: Vec<String>,
-        uses: Vec<String>,
+        id: CheckId,
+        deps: Vec<CheckId>,
+        uses: Vec<CheckId>,
         sleep_ms: u64,
         fail: bool,
         fact: bool,
@@ -312,19 +315,16 @@ mod tests {
 
     #[async_trait]
     impl Check for Probe {
-        fn id(&self) -> String {
-            self.id.to_string()
+        fn id(&self) -> CheckId {
+            self.id.clone()
         }
-        fn kind(&self) -> &'static str {
-            self.id.split(':').next().unwrap_or(self.id)
+        fn target(&self) -> Option<TargetName> {
+            self.id.instance().and_then(TargetName::parse)
         }
-        fn target(&self) -> Option<String> {
-            self.id.split_once(':').map(|(_, t)| t.to_string())
-        }
-        fn depends_on(&self) -> Vec<String> {
+        fn depends_on(&self) -> Vec<CheckId> {
             self.deps.clone()
         }
-        fn uses(&self) -> Vec<String> {
+        fn uses(&self) -> Vec<CheckId> {
             self.uses.clone()
         }
         async fn run(&self, ctx: &Ctx) -> Outcome {
@@ -345,10 +345,14 @@ mod tests {
         }
     }
 
-    fn probe(id: &'static str, deps: &[&str], sleep_ms: u64, fail: bool, fact: bool) -> Box<dyn Check> {
+    fn id(text: &str) -> CheckId {
+        CheckId::parse(text).expect("a check id of the catalog")
+    }
+
+    fn probe(text: &'static str, deps: &[&str], sleep_ms: u64, fail: bool, fact: bool) -> Box<dyn Check> {
         Box::new(Probe {
-            id,
-            deps: deps.iter().map(|s| s.to_string()).collect(),
+            id: id(text),
+            deps: deps.iter().map(|s| id(s)).collect(),
             uses: Vec::new(),
             sleep_ms,
             fail,
@@ -356,11 +360,11 @@ mod tests {
         })
     }
 
-    fn user(id: &'static str, deps: &[&str], uses: &[&str]) -> Box<dyn Check> {
+    fn user(text: &'static str, deps: &[&str], uses: &[&str]) -> Box<dyn Check> {
         Box::new(Probe {
-            id,
-            deps: deps.iter().map(|s| s.to_string()).collect(),
-            uses: uses.iter().map(|s| s.to_string()).collect(),
+            id: id(text),
+            deps: deps.iter().map(|s| id(s)).collect(),
+            uses: uses.iter().map(|s| id(s)).collect(),
             sleep_ms: 0,
             fail: false,
             fact: true,
@@ -389,23 +393,24 @@ mod tests {
     #[tokio::test]
     async fn independent_checks_run_concurrently_and_keep_catalog_order() {
         let checks = vec![
-            probe("dns:a", &[], 300, false, true),
-            probe("dns:b", &[], 300, false, true),
-            probe("dns:c", &[], 10, false, true),
+            probe("dns:tramita", &[], 300, false, true),
+            probe("dns:pendencias", &[], 300, false, true),
+            probe("dns:pucomex", &[], 10, false, true),
         ];
         let (out, elapsed) = run_all(checks, Duration::from_secs(10)).await;
         let ids: Vec<&str> = out.iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, ["dns:a", "dns:b", "dns:c"]);
+        assert_eq!(ids, ["dns:tramita", "dns:pendencias", "dns:pucomex"]);
         assert!(elapsed < Duration::from_millis(550), "ran one after another: {elapsed:?}");
     }
 
     #[tokio::test]
     async fn failed_prerequisite_without_fact_skips_dependents() {
-        let checks = vec![probe("dns:a", &[], 0, true, false), probe("tcp:a", &["dns:a"], 0, false, false)];
+        let checks =
+            vec![probe("dns:tramita", &[], 0, true, false), probe("tcp:tramita", &["dns:tramita"], 0, false, false)];
         let (out, _) = run_all(checks, Duration::from_secs(10)).await;
         assert_eq!(out[0].status, Status::Fail);
         assert_eq!(out[1].status, Status::Skip);
-        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:a (fail)"));
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:tramita (fail)"));
     }
 
     #[tokio::test]
@@ -418,7 +423,7 @@ mod tests {
 
     #[tokio::test]
     async fn deadline_stops_the_run_and_marks_unfinished_checks() {
-        let checks = vec![probe("dns:a", &[], 5_000, false, true), probe("dns:b", &[], 0, false, true)];
+        let checks = vec![probe("dns:tramita", &[], 5_000, false, true), probe("dns:pendencias", &[], 0, false, true)];
         let (out, elapsed) = run_all(checks, Duration::from_millis(300)).await;
         assert!(elapsed < Duration::from_secs(2), "deadline not honoured: {elapsed:?}");
         assert_eq!(out[0].status, Status::Error);
@@ -430,39 +435,39 @@ mod tests {
     fn only_adds_prerequisites_and_skip_is_reported_to_dependents() {
         let all = || {
             vec![
-                probe("dns:a", &[], 0, false, true),
-                probe("tcp:a", &["dns:a"], 0, false, true),
-                probe("tls:a", &["tcp:a"], 0, false, true),
+                probe("dns:tramita", &[], 0, false, true),
+                probe("tcp:tramita", &["dns:tramita"], 0, false, true),
+                probe("tls:tramita", &["tcp:tramita"], 0, false, true),
                 probe("ntp", &[], 0, false, false),
             ]
         };
         let (kept, _) = select(all(), Some(&["tls".to_string()]), &[]);
-        let ids: Vec<String> = kept.iter().map(|c| c.id()).collect();
-        assert_eq!(ids, ["dns:a", "tcp:a", "tls:a"]);
+        let ids: Vec<CheckId> = kept.iter().map(|c| c.id()).collect();
+        assert_eq!(ids, ["dns:tramita", "tcp:tramita", "tls:tramita"]);
 
-        let (kept, dropped) = select(all(), None, &["tcp:a".to_string()]);
+        let (kept, dropped) = select(all(), None, &["tcp:tramita".to_string()]);
         assert_eq!(kept.len(), 4, "a skipped check stays in the run, to be reported");
-        assert!(dropped.contains("tcp:a"));
+        assert!(dropped.contains(&id("tcp:tramita")));
 
-        let (kept, _) = select(all(), Some(&["a".to_string()]), &["ntp".to_string()]);
+        let (kept, _) = select(all(), Some(&["tramita".to_string()]), &["ntp".to_string()]);
         assert_eq!(kept.len(), 3, "a target name selects its checks");
     }
 
     #[tokio::test]
     async fn a_used_check_is_awaited_when_in_the_run_and_never_required() {
         // In the run, slow: waited for, its fact seen.
-        let checks = vec![probe("cert:a", &[], 200, false, true), user("tls:a", &[], &["cert:a"])];
+        let checks = vec![probe("cert:tramita", &[], 200, false, true), user("tls:tramita", &[], &["cert:tramita"])];
         let (out, _) = run_all(checks, Duration::from_secs(10)).await;
         assert_eq!(out[1].status, Status::Ok);
-        assert_eq!(out[1].outcome.evidence["used"], serde_json::json!(["cert:a"]));
+        assert_eq!(out[1].outcome.evidence["used"], serde_json::json!(["cert:tramita"]));
         // Failed without a fact: not a reason to skip.
-        let checks = vec![probe("cert:a", &[], 0, true, false), user("tls:a", &[], &["cert:a"])];
+        let checks = vec![probe("cert:tramita", &[], 0, true, false), user("tls:tramita", &[], &["cert:tramita"])];
         let (out, _) = run_all(checks, Duration::from_secs(10)).await;
         assert_eq!((out[0].status, out[1].status), (Status::Fail, Status::Ok));
         // Not in the run (`--skip`, or `--only` that does not bring it in): runs without it.
-        let all = || vec![probe("cert:a", &[], 0, false, true), user("tls:a", &[], &["cert:a"])];
+        let all = || vec![probe("cert:tramita", &[], 0, false, true), user("tls:tramita", &[], &["cert:tramita"])];
         let (kept, dropped) = select(all(), Some(&["tls".to_string()]), &[]);
-        assert_eq!(kept.iter().map(|c| c.id()).collect::<Vec<_>>(), ["tls:a"]);
+        assert_eq!(kept.iter().map(|c| c.id()).collect::<Vec<_>>(), ["tls:tramita"]);
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
         assert_eq!(out[0].status, Status::Ok);
         assert!(out[0].outcome.evidence.get("used").is_none());
@@ -471,7 +476,7 @@ mod tests {
     #[tokio::test]
     async fn a_skipped_prerequisite_without_a_default_names_the_flag() {
         let (kept, dropped) = select(
-            vec![probe("tls:a", &[], 0, false, true), probe("http:a", &["tls:a"], 0, false, false)],
+            vec![probe("tls:tramita", &[], 0, false, true), probe("http:tramita", &["tls:tramita"], 0, false, false)],
             None,
             &["tls".to_string()],
         );
@@ -479,7 +484,7 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].status, out[0].outcome.skipped_because.as_deref()), (Status::Skip, Some("--skip")));
         assert_eq!(out[1].status, Status::Skip);
-        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("tls:a (--skip)"));
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("tls:tramita (--skip)"));
     }
 
     #[tokio::test]
@@ -487,9 +492,9 @@ mod tests {
         // --skip dns,tcp: the name is resolved and the connection opened for tls, unjudged.
         let (kept, dropped) = select(
             vec![
-                probe("dns:a", &[], 0, true, true),
-                probe("tcp:a", &["dns:a"], 0, true, true),
-                probe("tls:a", &["tcp:a"], 0, false, false),
+                probe("dns:tramita", &[], 0, true, true),
+                probe("tcp:tramita", &["dns:tramita"], 0, true, true),
+                probe("tls:tramita", &["tcp:tramita"], 0, false, false),
             ],
             None,
             &["dns".to_string(), "tcp".to_string()],
@@ -503,15 +508,18 @@ mod tests {
         assert_eq!(out[2].status, Status::Ok, "tls ran on the connection gathered for it");
         // The name could not be resolved: the dependent is skipped, naming the user's skip.
         let (kept, dropped) = select(
-            vec![probe("dns:a", &[], 0, true, false), probe("tcp:a", &["dns:a"], 0, false, false)],
+            vec![probe("dns:tramita", &[], 0, true, false), probe("tcp:tramita", &["dns:tramita"], 0, false, false)],
             None,
             &["dns".to_string()],
         );
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
-        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:a (--skip)"));
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:tramita (--skip)"));
         // Nothing needs it: not run at all.
-        let (kept, dropped) =
-            select(vec![probe("dns:a", &[], 0, true, true), probe("ntp", &[], 0, false, false)], None, &["dns".into()]);
+        let (kept, dropped) = select(
+            vec![probe("dns:tramita", &[], 0, true, true), probe("ntp", &[], 0, false, false)],
+            None,
+            &["dns".into()],
+        );
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
         assert!(out[0].outcome.evidence.get("gathered_for_dependents").is_none());
     }
@@ -519,7 +527,7 @@ mod tests {
     #[tokio::test]
     async fn a_skipped_trust_store_still_gives_its_dependents_the_store() {
         let (kept, dropped) = select(
-            vec![probe("ca:store", &[], 0, true, true), probe("tls:a", &["ca:store"], 0, false, false)],
+            vec![probe("ca:store", &[], 0, true, true), probe("tls:tramita", &["ca:store"], 0, false, false)],
             None,
             &["ca:store".to_string()],
         );
@@ -529,7 +537,7 @@ mod tests {
         assert_eq!(out[1].status, Status::Ok, "the dependent ran with the store");
         // Without the client certificate, a dependent runs as if none were configured.
         let (kept, dropped) = select(
-            vec![probe("cert:client", &[], 0, false, true), probe("http:a", &["cert:client"], 0, false, false)],
+            vec![probe("cert:client", &[], 0, false, true), probe("http:tramita", &["cert:client"], 0, false, false)],
             None,
             &["cert".to_string()],
         );

@@ -84,7 +84,7 @@ mod tests {
     fn run(tls: Status, ca: Option<Status>) -> Executed {
         let mut runs = vec![
             executed("tls:tramita", "tls", tls, vec![]),
-            executed(sei_log::ID, "sei", Status::Fail, vec![trust()]),
+            executed(&sei_log::ID.to_string(), "sei", Status::Fail, vec![trust()]),
         ];
         if let Some(ca) = ca {
             runs.push(executed("ca:store", "ca", ca, vec![]));

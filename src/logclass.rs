@@ -83,7 +83,7 @@ pub fn any_like(patterns: &[Pattern], expr: &str) -> String {
 pub struct Module {
     pub id: String,
     /// The target its errors are about when the entry names no URL of the run.
-    pub target: String,
+    pub target: crate::model::TargetName,
     pub words: Vec<Pattern>,
 }
 
@@ -187,11 +187,11 @@ impl Classes {
             if !valid_id(&m.id) {
                 return Err(format!("module id {:?}: lower-case letters, digits and '-' only", m.id));
             }
-            if !crate::targets::TARGET_NAMES.contains(&m.target.as_str()) {
+            let Some(target) = crate::model::TargetName::parse(&m.target) else {
                 return Err(format!("module {}: unknown target {:?}", m.id, m.target));
-            }
+            };
             let words = patterns(&m.words, &format!("module {}", m.id))?;
-            modules.push(Module { id: m.id, target: m.target, words });
+            modules.push(Module { id: m.id, target, words });
         }
         let mut rules: Vec<Rule> = Vec::new();
         for r in raw.rule {

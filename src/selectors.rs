@@ -22,7 +22,7 @@ pub fn unknown(entries: &[String], checks: &[Box<dyn Check>]) -> Vec<String> {
 /// The one-line message for unknown entries: what was given, the closest valid name, and the
 /// valid names (the ids only when the run is planned).
 pub fn unknown_message(unknown: &[String], checks: Option<&[Box<dyn Check>]>) -> String {
-    let ids: Vec<String> = checks.map(|c| c.iter().map(|c| c.id()).collect()).unwrap_or_default();
+    let ids: Vec<String> = checks.map(|c| c.iter().map(|c| c.id().to_string()).collect()).unwrap_or_default();
     crate::flagvalue::unknown_selectors(unknown, &ids)
 }
 

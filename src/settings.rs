@@ -3,13 +3,15 @@
 
 use crate::cli::{CheckArgs, ColorArg, EnvArg, FormatArg, LangArg};
 use crate::hostfs::{self, Kind};
+use crate::model::check_id::CONFIG_SEI;
 use crate::model::Format;
 use crate::model::HostInfo;
+
 use crate::model::Lang;
 use crate::model::OsFamily;
 use crate::secret::Secret;
 use crate::sei::{self, SeiInstall};
-use crate::targets::{self, Environment, Target, UrlSource, TARGET_NAMES};
+use crate::targets::{self, Environment, Target, TargetName, UrlSource, TARGET_NAMES};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -135,23 +137,20 @@ pub fn parse_dns_server(text: &str) -> Result<SocketAddr, UsageError> {
         .ok_or_else(|| usage(format!("--dns-server: invalid value '{text}' (expected IP[:PORT])")))
 }
 
-fn parse_endpoint(text: &str) -> Result<(String, Url), UsageError> {
+fn parse_endpoint(text: &str) -> Result<(TargetName, Url), UsageError> {
     let (name, url) =
         text.split_once('=').ok_or_else(|| usage(format!("--endpoint: invalid value '{text}' (expected NAME=URL)")))?;
-    check_target_name(name, "--endpoint")?;
+    let target = check_target_name(name, "--endpoint")?;
     let url = Url::parse(url).map_err(|e| usage(format!("--endpoint: invalid URL '{url}' for {name}: {e}")))?;
     if url.host().is_none() {
         return Err(usage(format!("--endpoint: URL '{url}' for {name} has no host")));
     }
-    Ok((name.to_string(), url))
+    Ok((target, url))
 }
 
-fn check_target_name(name: &str, flag: &str) -> Result<(), UsageError> {
-    if TARGET_NAMES.contains(&name) {
-        Ok(())
-    } else {
-        Err(usage(format!("{flag}: unknown target '{name}' (known: {})", TARGET_NAMES.join(", "))))
-    }
+fn check_target_name(name: &str, flag: &str) -> Result<TargetName, UsageError> {
+    TargetName::parse(name)
+        .ok_or_else(|| usage(format!("{flag}: unknown target '{name}' (known: {})", TARGET_NAMES.join(", "))))
 }
 
 /// Reads the `--config` TOML file into `CheckArgs`, naming the file and line on error.
@@ -333,9 +332,11 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let resolve = args.resolve.iter().flatten().map(|r| parse_resolve(r)).collect::<Result<Vec<_>, _>>()?;
     let dns_server = args.dns_server.as_deref().map(parse_dns_server).transpose()?;
     let endpoints = args.endpoint.iter().flatten().map(|e| parse_endpoint(e)).collect::<Result<Vec<_>, _>>()?;
-    for t in args.target.iter().flatten() {
-        check_target_name(t, "--target")?;
-    }
+    let target_flag = args
+        .target
+        .as_ref()
+        .map(|t| t.iter().map(|t| check_target_name(t, "--target")).collect::<Result<Vec<_>, _>>())
+        .transpose()?;
     let mut webhooks = Vec::new();
     for (i, w) in args.webhook.iter().flatten().enumerate() {
         let (name, url) = match crate::flagvalue::split_webhook(w) {
@@ -352,7 +353,8 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
     let options = sei::Options { php_ini: args.php_ini.clone(), ..Default::default() };
     // `--skip config` (or `config:sei`): SEI's configuration is not read at all; the run uses the
     // flags and the built-in addresses, and the report says so.
-    let sei_skipped = args.skip.iter().flatten().any(|e| matches!(e.trim(), "config" | "config:sei"));
+    let sei_skipped =
+        args.skip.iter().flatten().map(|e| e.trim()).any(|e| e == CONFIG_SEI.kind().as_str() || CONFIG_SEI.is(e));
     let mut sei = match sei_skipped {
         true => None,
         false => sei::discover_within(&sei_dir, sei_dir_explicit, deadline / 2, &options),
@@ -390,51 +392,51 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
 
     // Which targets: --target, else what the SEI configuration enables, else tramita+pendencias;
     // a target named by --endpoint is included too.
-    let mut names: Vec<String> = match &args.target {
-        Some(t) => t.clone(),
+    let mut names: Vec<TargetName> = match target_flag {
+        Some(t) => t,
         None => {
             let mut n = Vec::new();
             match &sei {
                 Some(s) if s.usable && (s.pen_enabled() || s.pi_enabled()) => {
                     if s.pen_enabled() {
-                        n.push("tramita".to_string());
+                        n.push(TargetName::Tramita);
                         // A module told not to use the long-poll never calls it: the built-in
                         // address is not probed then.
                         if s.pendencias_used() != Some(false) {
-                            n.push("pendencias".to_string());
+                            n.push(TargetName::Pendencias);
                         }
                     }
                     if s.pi_enabled() {
-                        n.push("protocolo-integrado".to_string());
+                        n.push(TargetName::ProtocoloIntegrado);
                     }
                 }
-                _ => n.extend(["tramita".to_string(), "pendencias".to_string()]),
+                _ => n.extend([TargetName::Tramita, TargetName::Pendencias]),
             }
             if args.pucomex_cert.is_some() {
-                n.push("pucomex".to_string());
+                n.push(TargetName::Pucomex);
             }
             for (name, _) in &endpoints {
                 if !n.contains(name) {
-                    n.push(name.clone());
+                    n.push(*name);
                 }
             }
             n
         }
     };
-    names.sort_by_key(|n| TARGET_NAMES.iter().position(|t| t == n));
+    names.sort();
     names.dedup();
 
     let mut target_list = Vec::new();
-    for name in &names {
+    for &name in &names {
         let spec = &targets::table()[name.as_str()];
-        let from_sei = match name.as_str() {
-            "tramita" => pen.as_ref().and_then(|p| p.web_service.clone()),
-            "pendencias" => pen.as_ref().and_then(|p| p.web_service_pendencias.clone()),
-            "protocolo-integrado" => pi.as_ref().and_then(|p| p.web_service.clone()),
-            _ => None,
+        let from_sei = match name {
+            TargetName::Tramita => pen.as_ref().and_then(|p| p.web_service.clone()),
+            TargetName::Pendencias => pen.as_ref().and_then(|p| p.web_service_pendencias.clone()),
+            TargetName::ProtocoloIntegrado => pi.as_ref().and_then(|p| p.web_service.clone()),
+            TargetName::Pucomex => None,
         }
         .and_then(|u| Url::parse(&u).ok().filter(|u| u.host().is_some()));
-        let (url, source) = if let Some((_, u)) = endpoints.iter().rev().find(|(n, _)| n == name) {
+        let (url, source) = if let Some((_, u)) = endpoints.iter().rev().find(|(n, _)| *n == name) {
             (u.clone(), UrlSource::Endpoint)
         } else if let Some(u) = from_sei {
             (u, UrlSource::SeiConfig)
@@ -442,13 +444,13 @@ pub fn build(flags: CheckArgs, stdout_is_tty: bool) -> Result<Settings, UsageErr
             let mut text = spec.url(env).to_string();
             // The table names the SOAP address; a module of the REST era talks to the REST one.
             let rest = sei.as_ref().and_then(|s| s.pen_era()).is_some_and(|e| e.api == crate::eras::Api::Rest);
-            if name == "tramita" && rest {
+            if name == TargetName::Tramita && rest {
                 text = targets::rest_variant(&text);
             }
             let u = Url::parse(&text).map_err(|e| usage(format!("checks/targets.toml: {name}: {e}")))?;
             (u, UrlSource::Table)
         };
-        target_list.push(Target { name: name.clone(), url, source, mutual_tls: spec.mutual_tls });
+        target_list.push(Target { name, url, source, mutual_tls: spec.mutual_tls });
     }
 
     let cert_password = match (&args.cert_password_env, &args.cert_password_file) {

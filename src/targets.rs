@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use url::Url;
 
-/// Target names in the order they are reported.
-pub const TARGET_NAMES: &[&str] = &["tramita", "pendencias", "protocolo-integrado", "pucomex"];
+pub use crate::model::{TargetName, TARGET_NAMES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Environment {
@@ -65,8 +64,8 @@ pub fn table() -> &'static BTreeMap<String, TargetSpec> {
 /// issuer is known (`expected_issuers_hosts`, or every host of the target when that is absent).
 /// A service moved elsewhere by `--endpoint` or the SEI configuration is not judged by them,
 /// nor a host of the table whose issuer nobody recorded.
-pub fn expected_issuers(name: &str, host: &str) -> &'static [String] {
-    let Some(spec) = table().get(name) else { return &[] };
+pub fn expected_issuers(name: TargetName, host: &str) -> &'static [String] {
+    let Some(spec) = table().get(name.as_str()) else { return &[] };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let known = match &spec.expected_issuers_hosts {
         Some(hosts) => hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)),
@@ -114,7 +113,7 @@ pub enum UrlSource {
 /// One target of this run.
 #[derive(Clone, Debug)]
 pub struct Target {
-    pub name: String,
+    pub name: TargetName,
     pub url: Url,
     pub source: UrlSource,
     pub mutual_tls: bool,
@@ -152,12 +151,12 @@ mod tests {
 
     #[test]
     fn expected_issuers_only_where_known() {
-        assert!(!expected_issuers("protocolo-integrado", "protocolointegrado.gov.br").is_empty());
-        assert!(!expected_issuers("protocolo-integrado", "ProtocoloIntegrado.gov.br.").is_empty());
-        assert!(expected_issuers("protocolo-integrado", "protocolointegrado.preprod.nuvem.gov.br").is_empty());
-        assert!(!expected_issuers("tramita", "homolog.api.processoeletronico.gov.br").is_empty());
-        assert!(expected_issuers("tramita", "example.invalid").is_empty());
-        assert!(expected_issuers("pucomex", "portalunico.siscomex.gov.br").is_empty());
+        assert!(!expected_issuers(TargetName::ProtocoloIntegrado, "protocolointegrado.gov.br").is_empty());
+        assert!(!expected_issuers(TargetName::ProtocoloIntegrado, "ProtocoloIntegrado.gov.br.").is_empty());
+        assert!(expected_issuers(TargetName::ProtocoloIntegrado, "protocolointegrado.preprod.nuvem.gov.br").is_empty());
+        assert!(!expected_issuers(TargetName::Tramita, "homolog.api.processoeletronico.gov.br").is_empty());
+        assert!(expected_issuers(TargetName::Tramita, "example.invalid").is_empty());
+        assert!(expected_issuers(TargetName::Pucomex, "portalunico.siscomex.gov.br").is_empty());
         // Every listed host is one of the target's own hosts (a typo would silently disable it).
         for (name, spec) in table() {
             for h in spec.expected_issuers_hosts.iter().flatten() {

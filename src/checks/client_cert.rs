@@ -12,11 +12,12 @@
 //! (the server's acceptance is what `http` proves) and `fail` for Pucomex.
 
 use super::core::{Check, Ctx};
-pub use super::facts::{check_id_for, Identity, IdentityFact, NOT_CONFIGURED};
+pub use super::facts::{Identity, IdentityFact, NOT_CONFIGURED};
 use crate::hostfs::{self, Kind, Reason};
+use crate::model::check_id::{CERT_CLIENT, CERT_PUCOMEX};
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Severity, TargetName};
 use crate::pki::{self, KeyState};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -47,7 +48,7 @@ pub struct CertCheck {
 /// a certificate is given; `cert:pucomex` whenever Pucomex is a target or its certificate is given.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let mut out: Vec<Box<dyn Check>> = Vec::new();
-    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != "pucomex");
+    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != TargetName::Pucomex);
     if pen_mtls || settings.cert.is_some() {
         let sei_path = settings.sei.as_ref().and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone());
         let from_sei = settings.cert.is_some() && settings.cert == sei_path;
@@ -58,7 +59,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
             from_sei,
         }));
     }
-    if settings.targets.iter().any(|t| t.name == "pucomex") || settings.pucomex_cert.is_some() {
+    if settings.targets.iter().any(|t| t.name == TargetName::Pucomex) || settings.pucomex_cert.is_some() {
         out.push(Box::new(CertCheck {
             which: Which::Pucomex,
             path: settings.pucomex_cert.clone(),
@@ -71,16 +72,13 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 
 #[async_trait]
 impl Check for CertCheck {
-    fn id(&self) -> String {
+    fn id(&self) -> CheckId {
         match self.which {
-            Which::Client => "cert:client".into(),
-            Which::Pucomex => "cert:pucomex".into(),
+            Which::Client => CERT_CLIENT,
+            Which::Pucomex => CERT_PUCOMEX,
         }
     }
-    fn kind(&self) -> &'static str {
-        "cert"
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.from_sei)
     }
     async fn run(&self, _ctx: &Ctx) -> Outcome {
@@ -380,4 +378,90 @@ pub fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(Strin
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{self, Given};
+    use crate::model::check_id::CERT_CLIENT;
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::ExtendedKeyUsage;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    /// A self-issued certificate for client authentication, valid from `from_days` to `to_days`
+    /// around now, and its key: one PEM file, as a PEN client certificate is often kept.
+    fn client_pem(from_days: i64, to_days: i64) -> Vec<u8> {
+        let key =
+            PKey::from_ec_key(EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap())
+                .unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, "sei.orgao.example").unwrap();
+        let name = name.build();
+        let at = |days: i64| Asn1Time::from_unix(pki::now_ts() + days * 86_400).unwrap();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&at(from_days)).unwrap();
+        b.set_not_after(&at(to_days)).unwrap();
+        b.append_extension(ExtendedKeyUsage::new().client_auth().build().unwrap()).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let mut pem = b.build().to_pem().unwrap();
+        pem.extend(key.private_key_to_pem_pkcs8().unwrap());
+        pem
+    }
+
+    /// `cert:client` run in-process on `pem` given as `--cert`.
+    fn run_on(pem: Option<&[u8]>) -> Outcome {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("certificado.pem");
+        if let Some(pem) = pem {
+            std::fs::write(&path, pem).expect("the certificate file");
+        }
+        let mut settings = testing::settings();
+        settings.cert = Some(path);
+        testing::run_one_blocking(settings, &CERT_CLIENT, Given::new())
+    }
+
+    fn fact(o: &Outcome) -> &IdentityFact {
+        o.fact.as_ref().and_then(|f| f.downcast_ref::<IdentityFact>()).expect("the identity fact")
+    }
+
+    fn codes(o: &Outcome) -> Vec<&str> {
+        o.findings.iter().map(|f| f.code.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_valid_certificate_is_handed_on_as_the_identity() {
+        let o = run_on(Some(&client_pem(-1, 365)));
+        let c = codes(&o);
+        assert!(!c.iter().any(|c| c.starts_with("CLIENT_CERT_EXPIR") || *c == "CLIENT_CERT_INVALID_FORMAT"), "{c:?}");
+        let identity = fact(&o).identity.as_ref().expect("loaded");
+        assert!(identity.subject.contains("sei.orgao.example"), "{}", identity.subject);
+        let days = o.evidence["days_left"].as_i64().expect("days left");
+        assert!((364..=365).contains(&days), "{days}");
+    }
+
+    #[test]
+    fn an_expired_certificate_says_since_when() {
+        let o = run_on(Some(&client_pem(-400, -10)));
+        let f = o.findings.iter().find(|f| f.code == "CLIENT_CERT_EXPIRED").expect("expired");
+        assert_eq!(f.params["days"], "10");
+    }
+
+    #[test]
+    fn a_missing_or_damaged_file_leaves_the_dependents_without_an_identity() {
+        let o = run_on(None);
+        assert_eq!(codes(&o), ["CLIENT_CERT_MISSING"]);
+        assert!(fact(&o).identity.is_none());
+        let o = run_on(Some(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"));
+        assert_eq!(codes(&o), ["CLIENT_CERT_INVALID_FORMAT"]);
+        assert!(fact(&o).identity.is_none());
+    }
 }

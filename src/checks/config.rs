@@ -5,9 +5,10 @@
 //! `SeiInstall` to the checks that depend on it. Passwords appear only as "set" or "not set".
 
 use super::core::{Check, Ctx};
+use crate::model::check_id::CONFIG_SEI;
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding};
 use crate::sei::{webservice, GearmanPlan, PenSource, SeiInstall};
 use crate::settings::Settings;
 use crate::targets::{self, Environment};
@@ -26,9 +27,6 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         Vec::new()
     }
 }
-
-/// The check id other checks depend on to get the [`SeiInstall`].
-pub const ID: &str = super::core::CONFIG_ID;
 
 pub struct ConfigCheck;
 
@@ -210,12 +208,9 @@ fn env_mismatch(install: &SeiInstall, requested: Option<Environment>) -> Option<
 
 #[async_trait]
 impl Check for ConfigCheck {
-    fn id(&self) -> String {
-        ID.to_string()
-    }
-
-    fn kind(&self) -> &'static str {
-        "config"
+    /// `config:sei`: the check other checks depend on to get the [`SeiInstall`].
+    fn id(&self) -> CheckId {
+        CONFIG_SEI
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

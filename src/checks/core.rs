@@ -1,17 +1,15 @@
 //! What every check family builds on: the `Check` trait, what a running check sees (`Ctx`)
 //! and the results of its prerequisites (`Completed`), and the helpers all families share.
 
+use crate::model::check_id::CONFIG_SEI;
 use crate::model::code;
-use crate::model::{Fact, Finding, Outcome, Severity, Status};
+use crate::model::{CheckId, Fact, Finding, Kind, Outcome, Severity, Status, TargetName};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The id of the check that reads the SEI installation (`config:sei`); its fact carries it.
-pub const CONFIG_ID: &str = "config:sei";
 
 /// A check's result as other checks see it.
 pub struct Completed {
@@ -22,16 +20,16 @@ pub struct Completed {
 /// What a running check can see: the settings and its prerequisites' results.
 pub struct Ctx {
     pub settings: Arc<Settings>,
-    pub deps: HashMap<String, Arc<Completed>>,
+    pub deps: HashMap<CheckId, Arc<Completed>>,
 }
 
 impl Ctx {
     /// The fact a prerequisite delivered, if it delivered one of that type.
-    pub fn fact<T: Any + Send + Sync>(&self, check_id: &str) -> Option<&T> {
+    pub fn fact<T: Any + Send + Sync>(&self, check_id: &CheckId) -> Option<&T> {
         self.deps.get(check_id)?.fact.as_ref()?.downcast_ref::<T>()
     }
 
-    pub fn dep_status(&self, check_id: &str) -> Option<Status> {
+    pub fn dep_status(&self, check_id: &CheckId) -> Option<Status> {
         self.deps.get(check_id).map(|c| c.status)
     }
 
@@ -45,37 +43,39 @@ impl Ctx {
 #[async_trait]
 pub trait Check: Send + Sync {
     /// The instance id, e.g. `dns:tramita` or `gearman`.
-    fn id(&self) -> String;
-    /// The check name of SPEC §3, e.g. `dns`.
-    fn kind(&self) -> &'static str;
+    fn id(&self) -> CheckId;
+    /// The check kind of SPEC §3, e.g. `dns`: the kind of its id.
+    fn kind(&self) -> Kind {
+        self.id().kind()
+    }
     /// The target, for per-target checks.
-    fn target(&self) -> Option<String> {
+    fn target(&self) -> Option<TargetName> {
         None
     }
     /// Ids of the checks whose facts this one needs.
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         Vec::new()
     }
     /// Ids of checks whose facts this one uses when they are part of the run: it waits for them,
     /// but is neither skipped by their failure nor brings them in with `--only`.
-    fn uses(&self) -> Vec<String> {
+    fn uses(&self) -> Vec<CheckId> {
         Vec::new()
     }
     async fn run(&self, ctx: &Ctx) -> Outcome;
 }
 
-/// Whether `--only` names one of `names` (a check name or an instance id): a family planned only
-/// where it applies (an SEI node with the PEN module, a configured database…) is planned anyway
-/// when the user asks for it by name.
-pub fn only_names(settings: &Settings, names: &[&str]) -> bool {
-    settings.only.as_ref().is_some_and(|o| o.iter().any(|e| names.contains(&e.trim())))
+/// Whether `--only` names check `id` (by its kind or its id): a family planned only where it
+/// applies (an SEI node with the PEN module, a configured database…) is planned anyway when the
+/// user asks for it by name.
+pub fn only_names(settings: &Settings, id: &CheckId) -> bool {
+    settings.only.as_ref().is_some_and(|o| o.iter().map(|e| e.trim()).any(|e| e == id.kind().as_str() || id.is(e)))
 }
 
 /// The prerequisite of a check whose inputs come from the SEI installation: `config:sei` when
 /// they do (its fact carries them), none when they come from flags.
-pub fn config_dependency(from_sei: bool) -> Vec<String> {
+pub fn config_dependency(from_sei: bool) -> Vec<CheckId> {
     if from_sei {
-        vec![CONFIG_ID.to_string()]
+        vec![CONFIG_SEI]
     } else {
         Vec::new()
     }

@@ -6,7 +6,7 @@
 use super::core::{Check, Ctx};
 use crate::hostfs;
 use crate::model::code;
-use crate::model::{Finding, Outcome, Severity};
+use crate::model::{CheckId, Finding, Kind, Outcome, Severity};
 use crate::node::crontab::{self, Crontabs};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -18,9 +18,12 @@ pub const OLD_SCRIPT: &str = "verificar-servicos.sh";
 
 pub struct CronCheck;
 
+/// `cron:pen`: the contingency cron of the PEN workers.
+pub const ID: CheckId = CheckId::fixed(Kind::Cron, "pen");
+
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &["cron", "cron:pen"]);
+    let named = super::core::only_names(settings, &ID);
     if !super::facts::pen_node(settings) && !named {
         return Vec::new();
     }
@@ -74,11 +77,8 @@ fn queue_node(settings: &Settings) -> bool {
 
 #[async_trait]
 impl Check for CronCheck {
-    fn id(&self) -> String {
-        "cron:pen".into()
-    }
-    fn kind(&self) -> &'static str {
-        "cron"
+    fn id(&self) -> CheckId {
+        ID
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

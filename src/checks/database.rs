@@ -2,11 +2,11 @@
 //! PEN modules in the SEI database (`infra_agendamento_tarefa`), the Protocolo Integrado
 //! packages (`md_pi_pacote_envio`) and the PEN module version (`infra_parametro`), read-only.
 
-use super::core::{Check, Ctx};
+use super::core::{only_names, Check, Ctx};
 use crate::db::{self, DbTarget, Session, TextRow};
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind, TargetName};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -40,14 +40,20 @@ enum Module {
     Pen,
 }
 
+impl Module {
+    /// `pi:agendamentos` or `pen:agendamentos`.
+    const fn id(self) -> CheckId {
+        match self {
+            Module::Pi => CheckId::fixed(Kind::Pi, "agendamentos"),
+            Module::Pen => CheckId::fixed(Kind::Pen, "agendamentos"),
+        }
+    }
+}
+
 pub struct AgendamentosCheck {
     module: Module,
     /// `config:sei` when the SEI installation is where the database comes from.
     depends_on_config: bool,
-}
-
-fn only_names(settings: &Settings, kind: &str) -> bool {
-    super::core::only_names(settings, &[kind, &format!("{kind}:agendamentos")])
 }
 
 /// The `database` checks of this run: `pi:agendamentos` when the SEI configuration enables
@@ -56,9 +62,9 @@ fn only_names(settings: &Settings, kind: &str) -> bool {
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     let sei = settings.sei.as_ref().filter(|s| s.usable);
     let pi = sei.is_some_and(|s| s.pi_enabled())
-        || only_names(settings, "pi")
-        || (settings.db.is_some() && settings.targets.iter().any(|t| t.name == "protocolo-integrado"));
-    let pen = sei.is_some_and(|s| s.pen_enabled()) || only_names(settings, "pen");
+        || only_names(settings, &Module::Pi.id())
+        || (settings.db.is_some() && settings.targets.iter().any(|t| t.name == TargetName::ProtocoloIntegrado));
+    let pen = sei.is_some_and(|s| s.pen_enabled()) || only_names(settings, &Module::Pen.id());
     let depends_on_config = settings.db.is_none() && settings.sei.is_some();
     let mut out: Vec<Box<dyn Check>> = Vec::new();
     if pi {
@@ -276,16 +282,10 @@ fn version_key(v: &str) -> String {
 
 #[async_trait]
 impl Check for AgendamentosCheck {
-    fn id(&self) -> String {
-        format!("{}:agendamentos", self.kind())
+    fn id(&self) -> CheckId {
+        self.module.id()
     }
-    fn kind(&self) -> &'static str {
-        match self.module {
-            Module::Pi => "pi",
-            Module::Pen => "pen",
-        }
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.depends_on_config)
     }
 
@@ -337,6 +337,21 @@ impl Check for AgendamentosCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{self, Given};
+    use crate::model::Status;
+
+    #[test]
+    fn asked_for_without_a_database_it_says_so_instead_of_running() {
+        for module in [Module::Pi, Module::Pen] {
+            let mut settings = testing::settings();
+            settings.only = Some(vec![module.id().kind().to_string()]);
+            let o = testing::run_one_blocking(settings, &module.id(), Given::new());
+            assert_eq!(o.status, Some(Status::Skip), "{module:?}");
+            assert_eq!(o.skipped_because.as_deref(), Some("DB_NOT_CONFIGURED"));
+            assert_eq!(o.findings.len(), 1);
+            assert_eq!(o.findings[0].code, "DB_NOT_CONFIGURED");
+        }
+    }
 
     fn task(cmd: &str, ativo: &str, sucesso: &str, ran: bool, param: Option<&str>) -> Task {
         Task {

@@ -7,7 +7,7 @@ use super::core::{Check, Ctx};
 pub use super::facts::Resolved;
 use crate::model::code::{self, Code};
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Kind, Severity, TargetName};
 use crate::net::resolve::{self, ResolveError};
 use crate::targets::Target;
 use async_trait::async_trait;
@@ -24,14 +24,11 @@ impl DnsCheck {
 
 #[async_trait]
 impl Check for DnsCheck {
-    fn id(&self) -> String {
-        format!("dns:{}", self.target.name)
+    fn id(&self) -> CheckId {
+        CheckId::target(Kind::Dns, self.target.name)
     }
-    fn kind(&self) -> &'static str {
-        "dns"
-    }
-    fn target(&self) -> Option<String> {
-        Some(self.target.name.clone())
+    fn target(&self) -> Option<TargetName> {
+        Some(self.target.name)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

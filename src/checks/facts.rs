@@ -66,15 +66,6 @@ pub struct IdentityFact {
 /// Shown as the path when no certificate is configured.
 pub const NOT_CONFIGURED: &str = "(not configured)";
 
-/// The `cert:*` check id that holds the identity for a target.
-pub fn check_id_for(target: &str) -> &'static str {
-    if target == "pucomex" {
-        "cert:pucomex"
-    } else {
-        "cert:client"
-    }
-}
-
 /// The workers of mod-sei-pen 4.x.
 pub const SCRIPTS_4X: &[&str] =
     &["MonitoramentoEnvioTarefasPEN.php", "MonitoramentoRecebimentoTarefasPEN.php", "ProcessamentoTarefasPEN.php"];

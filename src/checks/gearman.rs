@@ -5,7 +5,7 @@ use super::core::{Check, Ctx};
 use crate::hostfs;
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Kind, Severity};
 use crate::proto::gearman::{Client, Error, FunctionStatus};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -43,7 +43,7 @@ pub struct GearmanCheck {
 /// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
 /// names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &["gearman"]);
+    let named = super::core::only_names(settings, &CheckId::of(Kind::Gearman));
     if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
         return Vec::new();
     }
@@ -192,13 +192,10 @@ pub fn judge_functions(status: &[FunctionStatus], functions: &[&str]) -> Vec<Fin
 
 #[async_trait]
 impl Check for GearmanCheck {
-    fn id(&self) -> String {
-        "gearman".into()
+    fn id(&self) -> CheckId {
+        CheckId::of(Kind::Gearman)
     }
-    fn kind(&self) -> &'static str {
-        "gearman"
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.from_sei)
     }
 
@@ -274,10 +271,10 @@ impl Check for GearmanCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{run_one, Given};
     use crate::cli::CheckArgs;
     use crate::model::Status;
     use crate::sei::{PenConfig, SeiInstall};
-    use std::collections::HashMap;
 
     fn settings_with(pen: PenConfig) -> Settings {
         let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
@@ -288,12 +285,11 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_gearman_block_processing_runs_through_scheduled_tasks() {
-        let settings = Arc::new(settings_with(PenConfig::default()));
-        let planned = checks(&settings);
+        let planned = checks(&Arc::new(settings_with(PenConfig::default())));
         assert_eq!(planned.len(), 1, "planned on an SEI node");
-        assert_eq!(planned[0].depends_on(), vec!["config:sei".to_string()]);
-        let ctx = Ctx { settings, deps: HashMap::new() };
-        let o = planned[0].run(&ctx).await;
+        assert_eq!(planned[0].depends_on(), ["config:sei"]);
+        // `config:sei` read the installation into the settings: its fact is not what it needs.
+        let o = run_one(settings_with(PenConfig::default()), &CheckId::of(Kind::Gearman), Given::new()).await;
         assert_eq!(o.status, Some(Status::Skip));
         assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
         assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");
@@ -303,7 +299,7 @@ mod tests {
     fn a_flag_address_does_not_wait_for_the_sei_configuration() {
         let mut s = settings_with(PenConfig { gearman: Some(("10.0.0.5".into(), 4730)), ..Default::default() });
         s.gearman = Some("10.0.0.5:4730".into());
-        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), vec!["config:sei".to_string()]);
+        assert_eq!(checks(&Arc::new(s)).remove(0).depends_on(), ["config:sei"]);
         let mut s = settings_with(PenConfig::default());
         s.gearman = Some("127.0.0.1:4731".into());
         assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());

@@ -10,9 +10,10 @@ use super::core::{Check, Ctx};
 use super::facts::{self, DateSample, HttpFact, IdentityFact, TlsFact};
 use super::host_curl::{self, CurlRequest, CurlSays};
 use crate::duration::humanize;
+use crate::model::check_id::CERT_PUCOMEX;
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind, TargetName};
 use crate::net::http::{self, HttpError, Limits, Request, Response};
 use crate::net::tls::{self, Client, ClientIdentity, HsError, Verify};
 use crate::secret::Secret;
@@ -260,7 +261,7 @@ fn nginx_cert_page(r: &Response) -> bool {
 pub struct HttpCheck {
     target: Target,
     /// The `cert:*` check that holds the identity (mutual-TLS targets only).
-    cert_check: Option<&'static str>,
+    cert_check: Option<CheckId>,
 }
 
 /// One `http:<target>` per target.
@@ -269,7 +270,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         .targets
         .iter()
         .map(|t| {
-            let cert_check = t.mutual_tls.then(|| facts::check_id_for(&t.name));
+            let cert_check = t.mutual_tls.then(|| CheckId::cert_for(t.name));
             Box::new(HttpCheck { target: t.clone(), cert_check }) as Box<dyn Check>
         })
         .collect()
@@ -392,8 +393,8 @@ impl HttpCheck {
         if timeout < Duration::from_millis(200) {
             return;
         }
-        let (file, password) = match self.cert_check {
-            Some("cert:pucomex") => (s.pucomex_cert.as_deref(), s.pucomex_password.as_ref()),
+        let (file, password) = match &self.cert_check {
+            Some(c) if *c == CERT_PUCOMEX => (s.pucomex_cert.as_deref(), s.pucomex_password.as_ref()),
             Some(_) => (s.cert.as_deref(), s.cert_password.as_ref()),
             None => (None, None),
         };
@@ -417,25 +418,20 @@ impl HttpCheck {
 
 #[async_trait]
 impl Check for HttpCheck {
-    fn id(&self) -> String {
-        format!("http:{}", self.target.name)
+    fn id(&self) -> CheckId {
+        CheckId::target(Kind::Http, self.target.name)
     }
-    fn kind(&self) -> &'static str {
-        "http"
+    fn target(&self) -> Option<TargetName> {
+        Some(self.target.name)
     }
-    fn target(&self) -> Option<String> {
-        Some(self.target.name.clone())
-    }
-    fn depends_on(&self) -> Vec<String> {
-        let mut d = vec![format!("tls:{}", self.target.name)];
-        if let Some(c) = self.cert_check {
-            d.push(c.to_string());
-        }
+    fn depends_on(&self) -> Vec<CheckId> {
+        let mut d = vec![CheckId::target(Kind::Tls, self.target.name)];
+        d.extend(self.cert_check.iter().cloned());
         d
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
-        let tls_id = format!("tls:{}", self.target.name);
+        let tls_id = CheckId::target(Kind::Tls, self.target.name);
         let Some(fact) = ctx.fact::<TlsFact>(&tls_id) else {
             return Outcome::skipped(tls_id);
         };
@@ -445,9 +441,10 @@ impl Check for HttpCheck {
             return Outcome::skipped(format!("{tls_id}: TLS_INTERCEPTED ({vendor})"));
         }
         let timeout = ctx.timeout();
-        let identity = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.identity.clone());
-        let cert_path = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).map(|f| f.path.clone());
-        let sent = match (&identity, self.cert_check) {
+        let cert_fact = self.cert_check.as_ref().and_then(|c| ctx.fact::<IdentityFact>(c));
+        let identity = cert_fact.and_then(|f| f.identity.clone());
+        let cert_path = cert_fact.map(|f| f.path.clone());
+        let sent = match (&identity, &self.cert_check) {
             (Some(id), _) => id.subject.clone(),
             (None, Some(_)) => match cert_path.as_deref() {
                 None | Some(facts::NOT_CONFIGURED) => "none configured".to_string(),
@@ -463,7 +460,7 @@ impl Check for HttpCheck {
         // The judgement of a response common to every service: certificate refused, server error.
         let host = fact.host.clone();
         let addr = fact.path.describe();
-        let chain_gap = self.cert_check.and_then(|c| ctx.fact::<IdentityFact>(c)).and_then(|f| f.chain_gap.clone());
+        let chain_gap = cert_fact.and_then(|f| f.chain_gap.clone());
         let not_accepted = identity.as_deref().and_then(|id| issuer_not_accepted(id, fact));
         let common = |s: &Step| -> Option<Finding> {
             let rejected = |answer: String| {
@@ -553,8 +550,8 @@ impl Check for HttpCheck {
                 .with("detail", format!("expected {what}, got: {answer}"))
         };
         let mut last_ok: Option<(String, u16)> = None;
-        match self.target.name.as_str() {
-            "tramita" => {
+        match self.target.name {
+            TargetName::Tramita => {
                 // What the installed module requests, as it builds it (REALITY §2): the era says
                 // SOAP or REST; an unknown version goes by the address.
                 let sei = ctx.settings.sei.as_ref();
@@ -633,7 +630,7 @@ impl Check for HttpCheck {
                     }
                 }
             }
-            "pendencias" => {
+            TargetName::Pendencias => {
                 let s = link.get(base.clone(), None).await;
                 steps.push(s.evidence());
                 match &s.result {
@@ -652,7 +649,7 @@ impl Check for HttpCheck {
                     },
                 }
             }
-            "protocolo-integrado" => {
+            TargetName::ProtocoloIntegrado => {
                 let mut url = base.clone();
                 if url.query().is_none() {
                     url.set_query(Some("wsdl"));

@@ -23,11 +23,13 @@ pub mod service_proxy;
 pub mod store;
 pub mod supervisor;
 pub mod tcp;
+#[doc(hidden)]
+pub mod testing;
 pub mod tls;
 pub mod tls_stack;
 pub mod trust;
 pub mod webhook;
 
 pub use self::core::{config_dependency, host_file_unreadable, Check, Completed, Ctx};
-pub use crate::model::{catalog_rank, Fact, Outcome, CATALOG};
+pub use crate::model::{catalog_rank, CheckId, Fact, Kind, Outcome, CATALOG};
 pub use plan::all_checks;

@@ -6,7 +6,7 @@ use super::facts::{DateSample, HttpFact};
 use crate::hostfs;
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Kind, Severity};
 use crate::proto::sntp;
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -24,12 +24,14 @@ pub struct ClockFacts {
 
 pub struct NtpCheck {
     /// The `http:<target>` checks whose answers' `Date` is the second clock.
-    http_checks: Vec<String>,
+    http_checks: Vec<CheckId>,
 }
 
 /// The `ntp` check always runs: the clock matters for TLS everywhere.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    vec![Box::new(NtpCheck { http_checks: settings.targets.iter().map(|t| format!("http:{}", t.name)).collect() })]
+    vec![Box::new(NtpCheck {
+        http_checks: settings.targets.iter().map(|t| CheckId::target(Kind::Http, t.name)).collect(),
+    })]
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds.
@@ -224,13 +226,10 @@ fn names_ntp_br(text: &str) -> bool {
 
 #[async_trait]
 impl Check for NtpCheck {
-    fn id(&self) -> String {
-        "ntp".into()
+    fn id(&self) -> CheckId {
+        CheckId::of(Kind::Ntp)
     }
-    fn kind(&self) -> &'static str {
-        "ntp"
-    }
-    fn uses(&self) -> Vec<String> {
+    fn uses(&self) -> Vec<CheckId> {
         self.http_checks.clone()
     }
 

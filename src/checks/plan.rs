@@ -4,7 +4,6 @@
 use super::core::Check;
 use super::{client_cert, config, cron, database, dns, gearman, http, ntp, process, sei_log, store, supervisor};
 use super::{tcp, tls, webhook};
-use crate::model::catalog_rank;
 use crate::settings::Settings;
 use std::sync::Arc;
 
@@ -29,10 +28,9 @@ pub fn all_checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     checks.extend(database::checks(settings));
     checks.extend(sei_log::checks(settings));
     checks.extend(webhook::checks(settings));
-    let target_rank = |t: Option<String>| {
-        t.map(|t| crate::targets::TARGET_NAMES.iter().position(|n| *n == t).unwrap_or(usize::MAX)).unwrap_or(0)
-    };
-    checks.sort_by_cached_key(|c| (catalog_rank(c.kind()), target_rank(c.target()), c.id()));
+    // Catalog order, then target order (`Kind` and `TargetName` are declared in report order;
+    // `None` sorts first), then the id as text.
+    checks.sort_by_cached_key(|c| (c.kind(), c.target(), c.id().to_string()));
     checks
 }
 

@@ -9,7 +9,7 @@ pub use super::facts::{pen_node, SCRIPTS_4X, SCRIPTS_LEGACY};
 use crate::eras::Era;
 use crate::hostfs;
 use crate::model::code;
-use crate::model::{Finding, Outcome};
+use crate::model::{CheckId, Finding, Kind, Outcome};
 use crate::node::procs::{self, PenProcess};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -20,9 +20,12 @@ pub struct ProcessCheck {
     from_sei: bool,
 }
 
+/// `process:pen`: the PEN workers' processes.
+pub const ID: CheckId = CheckId::fixed(Kind::Process, "pen");
+
 /// Planned on an SEI node with the PEN module, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &["process", "process:pen"]);
+    let named = super::core::only_names(settings, &ID);
     if !pen_node(settings) && !named {
         return Vec::new();
     }
@@ -64,13 +67,10 @@ pub fn missing(processes: &[PenProcess], era: &Era) -> Vec<&'static str> {
 
 #[async_trait]
 impl Check for ProcessCheck {
-    fn id(&self) -> String {
-        "process:pen".into()
+    fn id(&self) -> CheckId {
+        ID
     }
-    fn kind(&self) -> &'static str {
-        "process"
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.from_sei)
     }
 

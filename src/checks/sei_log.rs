@@ -12,19 +12,18 @@ use super::core::{Check, Ctx};
 use crate::db::{DbError, DbTarget, Session, TextRow};
 use crate::eras::Version;
 use crate::logclass::{self, like_literal, Classes, Rule};
+use crate::model::check_id::CA_STORE;
 use crate::model::code::{self, Code};
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind, TargetName};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The id of the check.
-pub const ID: &str = "sei:log";
-/// Its check name (catalog, `--only sei`).
-pub const KIND: &str = "sei";
+/// The id of the check (its kind, `sei`, is what `--only sei` names).
+pub const ID: CheckId = CheckId::fixed(Kind::Sei, "log");
 const LOG_TABLE: &str = "infra_log";
 const TASK_TABLE: &str = "infra_agendamento_tarefa";
 /// Characters of an entry the database examines: a stack trace names the module early.
@@ -50,7 +49,7 @@ pub struct SeiLogCheck {
 }
 
 fn only_names(settings: &Settings) -> bool {
-    super::core::only_names(settings, &[KIND, ID])
+    super::core::only_names(settings, &ID)
 }
 
 /// `sei:log` is planned where the database is: an SEI installation with PEN or PI enabled,
@@ -186,7 +185,7 @@ fn needles(settings: &Settings) -> Vec<Needle> {
                 Some(p) => format!("://{host}:{p}"),
                 None => format!("://{host}"),
             };
-            Some(Needle { target: t.name.clone(), text })
+            Some(Needle { target: t.name.to_string(), text })
         })
         .collect();
     out.sort_by_key(|n| std::cmp::Reverse(n.text.len()));
@@ -298,7 +297,7 @@ impl Group {
 
 fn group_of_row(row: &TextRow, classes: &'static Classes) -> Option<Group> {
     let module = classes.module(&cell(row, 0)?)?;
-    let target = cell(row, 1).filter(|t| !t.is_empty()).unwrap_or_else(|| module.target.clone());
+    let target = cell(row, 1).filter(|t| !t.is_empty()).unwrap_or_else(|| module.target.to_string());
     let rule = cell(row, 2).filter(|c| !c.is_empty()).and_then(|c| classes.rule(&c));
     let task = cell(row, 3).filter(|t| !t.is_empty());
     let newest_id = cell(row, 7).and_then(|k| k.get(k.len().saturating_sub(20)..).and_then(|id| id.parse().ok()));
@@ -475,16 +474,16 @@ async fn task_log_entry(
 // --------------------------------------------------------------------------- findings
 
 /// The ids of the live checks that prove a rule's failure for a target.
-pub fn live_ids(rule: &Rule, target: &str) -> Vec<String> {
+pub fn live_ids(rule: &Rule, target: &str) -> Vec<CheckId> {
+    let Some(target) = TargetName::parse(target) else { return Vec::new() };
     rule.live
         .iter()
-        .filter_map(|k| match k.as_str() {
-            "ca" => Some("ca:store".to_string()),
+        .filter_map(|k| match Kind::parse(k)? {
+            Kind::Ca => Some(CA_STORE),
             // Protocolo Integrado authenticates with a password, not a certificate.
-            "cert" if target == "protocolo-integrado" => None,
-            "cert" if target == "pucomex" => Some("cert:pucomex".to_string()),
-            "cert" => Some("cert:client".to_string()),
-            k => Some(format!("{k}:{target}")),
+            Kind::Cert if target == TargetName::ProtocoloIntegrado => None,
+            Kind::Cert => Some(CheckId::cert_for(target)),
+            k => Some(CheckId::target(k, target)),
         })
         .collect()
 }
@@ -541,7 +540,7 @@ fn finding_of(g: &Group, installed: &Installed, settings: &Settings, secrets: &[
         }
     };
     let Some(rule) = g.rule else { return base(code::SEI_LOG_OTHER_ERRORS) };
-    let live = live_ids(rule, &g.target).join(",");
+    let live = live_ids(rule, &g.target).iter().map(CheckId::to_string).collect::<Vec<_>>().join(",");
     let with_live = |f: Finding| if live.is_empty() { f } else { f.with("live", &live) };
     let Some(bug) = &rule.bug else {
         return with_live(base(rule.code).with("rule", &rule.id));
@@ -690,7 +689,7 @@ impl SeiLogCheck {
                         target: needles
                             .iter()
                             .find(|n| lower.contains(&n.text))
-                            .map_or_else(|| module.target.clone(), |n| n.target.clone()),
+                            .map_or_else(|| module.target.to_string(), |n| n.target.clone()),
                         rule: classes.rule_of(&module.id, &text),
                         count: 1,
                         first: when.clone(),
@@ -812,13 +811,10 @@ async fn read_groups(
 
 #[async_trait]
 impl Check for SeiLogCheck {
-    fn id(&self) -> String {
-        ID.to_string()
+    fn id(&self) -> CheckId {
+        ID
     }
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         super::core::config_dependency(self.depends_on_config)
     }
 

@@ -6,10 +6,11 @@
 use super::core::{Check, Ctx};
 pub use super::trust::{load, parse_bundle, Parsed, StoreCert, TrustStore};
 use crate::hostfs::{FileError, Reason};
+use crate::model::check_id::CA_STORE;
 use crate::model::code;
 use crate::model::OsFamily;
 use crate::model::Outcome;
-use crate::model::{Finding, Severity};
+use crate::model::{CheckId, Finding, Severity, TargetName};
 use crate::pki::{self, CertInfo};
 use crate::settings::Settings;
 use async_trait::async_trait;
@@ -152,11 +153,8 @@ pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
 
 #[async_trait]
 impl Check for StoreCheck {
-    fn id(&self) -> String {
-        "ca:store".into()
-    }
-    fn kind(&self) -> &'static str {
-        "ca"
+    fn id(&self) -> CheckId {
+        CA_STORE
     }
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = Arc::clone(&ctx.settings);
@@ -235,16 +233,17 @@ fn analyse(settings: &Settings) -> Outcome {
         let dst = expired.iter().any(|c| well_known_name(&c.info) == Some("DST Root CA X3"));
         o.push(if dst && stack.as_ref().is_some_and(|s| s.old_openssl()) { f.severity(Severity::Fail) } else { f });
     }
-    let targets: Vec<&str> = settings.targets.iter().map(|t| t.name.as_str()).collect();
+    let targets: Vec<TargetName> = settings.targets.iter().map(|t| t.name).collect();
     if !parsed.certs.is_empty() && !has("ISRG Root X1") {
         let f = Finding::new(code::CA_STORE_MISSING_ISRG_ROOT_X1).with("path", &shown);
-        let pen = targets.iter().any(|t| *t == "tramita" || *t == "pendencias");
+        let pen = targets.iter().any(|t| matches!(t, TargetName::Tramita | TargetName::Pendencias));
         o.push(if pen { f } else { f.severity(Severity::Info) });
     }
-    if targets.contains(&"pucomex")
+    if targets.contains(&TargetName::Pucomex)
         && !known.iter().any(|k| k["name"].as_str().is_some_and(|n| n.starts_with("ICP-Brasil")))
     {
-        o.push(Finding::new(code::CA_STORE_MISSING_ICP_BRASIL).with("path", &shown).with("target", "pucomex"));
+        let f = Finding::new(code::CA_STORE_MISSING_ICP_BRASIL).with("path", &shown);
+        o.push(f.with("target", TargetName::Pucomex.as_str()));
     }
     store.certs = parsed.certs;
     o.summary("path", &shown).summary("count", store.certs.len()).fact(store)
@@ -273,7 +272,9 @@ fn expired_roots_finding(shown: &str, expired: &[&StoreCert], list: &[String]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{self, Given};
     use crate::hostfs::{self, Kind};
+    use crate::model::Status;
 
     #[test]
     fn php_ini_values() {
@@ -304,6 +305,52 @@ mod tests {
         let Ok(p) = load(Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")) else { return };
         assert_eq!(p.certs.len(), 1);
         assert_eq!(well_known_name(&p.certs[0].info), Some("ISRG Root X1"));
+    }
+
+    /// `ca:store` run in-process on a bundle made of the given real roots (`fixtures/real-certs/`).
+    fn run_on_bundle(roots: &[&str]) -> (Outcome, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real-certs");
+        let pem: String = roots.iter().map(|r| std::fs::read_to_string(fixtures.join(r)).expect(r)).collect();
+        let bundle = dir.path().join("bundle.pem");
+        std::fs::write(&bundle, pem).expect("the bundle");
+        let mut settings = testing::settings();
+        settings.ca_bundle = Some(bundle);
+        (testing::run_one_blocking(settings, &CA_STORE, Given::new()), dir)
+    }
+
+    fn codes(o: &Outcome) -> Vec<&str> {
+        o.findings.iter().map(|f| f.code.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_bundle_with_the_roots_the_targets_need_is_handed_to_the_tls_checks() {
+        let (o, dir) = run_on_bundle(&["letsencrypt/isrg-root-x1.pem", "icp-brasil/ICP-Brasilv5.pem"]);
+        assert_eq!(o.resolved_status(|c| crate::kb::kb().severity(c)), Status::Ok, "{:?}", codes(&o));
+        let store = o.fact.as_ref().and_then(|f| f.downcast_ref::<TrustStore>()).expect("the store as the fact");
+        assert_eq!(store.certs.len(), 2);
+        assert_eq!(store.path, dir.path().join("bundle.pem").display().to_string());
+        assert_eq!(store.source, "--ca-bundle");
+    }
+
+    #[test]
+    fn an_expired_root_on_a_target_path_and_a_missing_root_are_told() {
+        let (o, _dir) = run_on_bundle(&["letsencrypt/dst-root-ca-x3.pem"]);
+        let c = codes(&o);
+        assert!(c.contains(&"CA_STORE_EXPIRED_ROOTS"), "{c:?}");
+        assert!(c.contains(&"CA_STORE_MISSING_ISRG_ROOT_X1"), "{c:?}");
+        assert!(o.fact.is_some(), "the TLS checks still get the store");
+    }
+
+    #[test]
+    fn a_missing_bundle_is_not_found_and_still_a_fact() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut settings = testing::settings();
+        settings.ca_bundle = Some(dir.path().join("absent.pem"));
+        let o = testing::run_one_blocking(settings, &CA_STORE, Given::new());
+        assert_eq!(codes(&o), ["CA_STORE_NOT_FOUND"]);
+        let store = o.fact.as_ref().and_then(|f| f.downcast_ref::<TrustStore>()).expect("a fact");
+        assert!(store.certs.is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::core::{Check, Ctx};
 use super::facts::pen_node;
 use crate::hostfs;
 use crate::model::code::{self, Code};
-use crate::model::{Finding, Outcome};
+use crate::model::{CheckId, Finding, Kind, Outcome};
 use crate::net::resolve::ResolveConfig;
 use crate::node::logs::{self, Tail};
 use crate::node::procs::{self, PenProcess};
@@ -32,7 +32,7 @@ pub struct SupervisorCheck;
 
 /// Planned on an SEI node with the PEN module, with `--supervisor`, or when `--only` names it.
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &["supervisor"]);
+    let named = super::core::only_names(settings, &CheckId::of(Kind::Supervisor));
     if !pen_node(settings) && settings.supervisor.is_none() && !named {
         return Vec::new();
     }
@@ -213,11 +213,8 @@ async fn stream_tail(
 
 #[async_trait]
 impl Check for SupervisorCheck {
-    fn id(&self) -> String {
-        "supervisor".into()
-    }
-    fn kind(&self) -> &'static str {
-        "supervisor"
+    fn id(&self) -> CheckId {
+        CheckId::of(Kind::Supervisor)
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

@@ -5,12 +5,13 @@
 
 use super::core::{Check, Ctx};
 pub use super::facts::Reached;
-use super::facts::{check_id_for, IdentityFact, Resolved};
+use super::facts::{IdentityFact, Resolved};
 use super::trust::TrustStore;
 use crate::duration::humanize;
+use crate::model::check_id::CA_STORE;
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind, TargetName};
 use crate::net::connect::{self, Attempt};
 use crate::net::proxy::{self, Route};
 use crate::net::{Handoff, Path};
@@ -39,31 +40,28 @@ impl TcpCheck {
         TcpCheck { target: target.clone() }
     }
 
-    fn dns_id(&self) -> String {
-        format!("dns:{}", self.target.name)
+    fn dns_id(&self) -> CheckId {
+        CheckId::target(Kind::Dns, self.target.name)
     }
 }
 
 #[async_trait]
 impl Check for TcpCheck {
-    fn id(&self) -> String {
-        format!("tcp:{}", self.target.name)
+    fn id(&self) -> CheckId {
+        CheckId::target(Kind::Tcp, self.target.name)
     }
-    fn kind(&self) -> &'static str {
-        "tcp"
+    fn target(&self) -> Option<TargetName> {
+        Some(self.target.name)
     }
-    fn target(&self) -> Option<String> {
-        Some(self.target.name.clone())
-    }
-    fn depends_on(&self) -> Vec<String> {
+    fn depends_on(&self) -> Vec<CheckId> {
         vec![self.dns_id()]
     }
     /// The store and the client certificate, for the TLS and HTTP of the services' routes
     /// (when they are part of the run).
-    fn uses(&self) -> Vec<String> {
-        let mut u = vec!["ca:store".to_string()];
+    fn uses(&self) -> Vec<CheckId> {
+        let mut u = vec![CA_STORE];
         if self.target.mutual_tls {
-            u.push(check_id_for(&self.target.name).to_string());
+            u.push(CheckId::cert_for(self.target.name));
         }
         u
     }
@@ -226,10 +224,10 @@ impl TcpCheck {
     ) -> Option<Finding> {
         use crate::net::tls::{Client, ClientIdentity, HsError, Verify};
         let Ok(name) = crate::net::tls::server_name(host) else { return None };
-        let roots = ctx.fact::<TrustStore>("ca:store").map(|s| std::sync::Arc::new(super::trust::roots_of(s)));
+        let roots = ctx.fact::<TrustStore>(&CA_STORE).map(|s| std::sync::Arc::new(super::trust::roots_of(s)));
         let mtls = self.target.mutual_tls;
         let identity = if mtls {
-            ctx.fact::<IdentityFact>(check_id_for(&self.target.name))
+            ctx.fact::<IdentityFact>(&CheckId::cert_for(self.target.name))
                 .and_then(|f| f.identity.as_ref())
                 .and_then(|id| ClientIdentity::new(id.certs.clone(), id.key.clone_key()).ok())
         } else {
@@ -248,7 +246,7 @@ impl TcpCheck {
             Err(f) => (None, f.seen, Some(f.error)),
         };
         let infos: Vec<crate::pki::CertInfo> = seen.chain.iter().filter_map(|d| crate::pki::cert_info(d)).collect();
-        let expected = crate::targets::expected_issuers(&self.target.name, host);
+        let expected = crate::targets::expected_issuers(self.target.name, host);
         if let Some(i) = crate::interception::detect(&infos, expected) {
             walk.tls = Some(format!("intercepted ({})", i.vendor));
             walk.failed = Some(("tls", format!("the chain was made by {} ({})", i.vendor, i.issuer)));

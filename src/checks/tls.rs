@@ -8,13 +8,14 @@
 
 use super::core::{Check, Ctx};
 pub use super::facts::TlsFact;
-use super::facts::{self, IdentityFact, Reached};
+use super::facts::{IdentityFact, Reached};
 pub use super::trust::roots_of;
 use super::trust::TrustStore;
 use crate::duration::humanize;
+use crate::model::check_id::CA_STORE;
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind, TargetName};
 use crate::net::tls::{self, Client, ClientIdentity, HsError, Seen, Verify};
 use crate::net::Handoff;
 use crate::pki::{self, CertInfo};
@@ -161,7 +162,7 @@ fn other_stores(
 pub struct TlsCheck {
     target: Target,
     /// The `cert:*` check that holds the identity (mutual-TLS targets only).
-    cert_check: Option<&'static str>,
+    cert_check: Option<CheckId>,
 }
 
 /// One `tls:<target>` per target.
@@ -170,7 +171,7 @@ pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
         .targets
         .iter()
         .map(|t| {
-            let cert_check = t.mutual_tls.then(|| facts::check_id_for(&t.name));
+            let cert_check = t.mutual_tls.then(|| CheckId::cert_for(t.name));
             Box::new(TlsCheck { target: t.clone(), cert_check }) as Box<dyn Check>
         })
         .collect()
@@ -199,29 +200,26 @@ fn session_evidence(o: &mut Outcome, seen: &Seen) -> String {
 
 #[async_trait]
 impl Check for TlsCheck {
-    fn id(&self) -> String {
-        format!("tls:{}", self.target.name)
+    fn id(&self) -> CheckId {
+        CheckId::target(Kind::Tls, self.target.name)
     }
-    fn kind(&self) -> &'static str {
-        "tls"
+    fn target(&self) -> Option<TargetName> {
+        Some(self.target.name)
     }
-    fn target(&self) -> Option<String> {
-        Some(self.target.name.clone())
+    fn depends_on(&self) -> Vec<CheckId> {
+        vec![CheckId::target(Kind::Tcp, self.target.name), CA_STORE]
     }
-    fn depends_on(&self) -> Vec<String> {
-        vec![format!("tcp:{}", self.target.name), "ca:store".into()]
-    }
-    fn uses(&self) -> Vec<String> {
-        self.cert_check.iter().map(|c| c.to_string()).collect()
+    fn uses(&self) -> Vec<CheckId> {
+        self.cert_check.iter().cloned().collect()
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
-        let tcp_id = format!("tcp:{}", self.target.name);
+        let tcp_id = CheckId::target(Kind::Tcp, self.target.name);
         let Some(reached) = ctx.fact::<Reached>(&tcp_id) else {
             return Outcome::skipped(tcp_id);
         };
-        let Some(store) = ctx.fact::<TrustStore>("ca:store") else {
-            return Outcome::skipped("ca:store");
+        let Some(store) = ctx.fact::<TrustStore>(&CA_STORE) else {
+            return Outcome::skipped(CA_STORE);
         };
         let path = reached.path.clone();
         let host = path.host.clone();
@@ -238,6 +236,7 @@ impl Check for TlsCheck {
         // connection handed to `http:<target>` must be the one it will use.
         let identity = self
             .cert_check
+            .as_ref()
             .and_then(|c| ctx.fact::<IdentityFact>(c))
             .and_then(|f| f.identity.as_ref())
             .and_then(|id| ClientIdentity::new(id.certs.clone(), id.key.clone_key()).ok());
@@ -348,7 +347,7 @@ impl Check for TlsCheck {
             }
         }
         // A chain made by a TLS-inspecting device, trusted or not: that is the cause to name.
-        let expected = crate::targets::expected_issuers(&self.target.name, &host);
+        let expected = crate::targets::expected_issuers(self.target.name, &host);
         let interception = crate::interception::detect(&infos, expected);
         if let Some(i) = &interception {
             o.set_evidence("interception", i);

@@ -17,8 +17,8 @@ use super::core::{Check, Ctx};
 use super::trust::{self, TrustStore};
 use crate::duration::humanize;
 use crate::model::code;
-use crate::model::Finding;
 use crate::model::Outcome;
+use crate::model::{CheckId, Finding, Kind};
 use crate::net::connect::{self, ConnectError};
 use crate::net::http::{self, HttpError, Limits, Request};
 use crate::net::proxy::{self, Route};
@@ -121,11 +121,8 @@ async fn open(settings: &Settings, route: &Route, host: &str, port: u16) -> Resu
 
 #[async_trait]
 impl Check for WebhookCheck {
-    fn id(&self) -> String {
-        format!("webhook:{}", self.name)
-    }
-    fn kind(&self) -> &'static str {
-        "webhook"
+    fn id(&self) -> CheckId {
+        CheckId::new(Kind::Webhook, self.name.clone())
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {

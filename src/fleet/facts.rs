@@ -6,15 +6,17 @@
 //! "unknown" instead of guessing.
 
 use crate::host::is_local;
+use crate::model::check_id::{CERT_CLIENT, CONFIG_SEI};
 use crate::model::code::{self, Code};
+use crate::model::{CheckId, Kind};
 use crate::report::model::{CheckReport, NodeFacts, Report, Status};
 use serde_json::Value;
 
 /// The finding the cron check gives when SEI's scheduler is not in this node's cron.
 pub const SCHEDULER_MISSING_CODE: Code = code::SEI_SCHEDULER_CRON_MISSING;
 
-fn check<'a>(report: &'a Report, id: &str) -> Option<&'a CheckReport> {
-    report.checks.iter().find(|c| c.id == id)
+fn check<'a>(report: &'a Report, id: &CheckId) -> Option<&'a CheckReport> {
+    report.checks.iter().find(|c| id.is(&c.id))
 }
 
 fn ran(c: &CheckReport) -> bool {
@@ -29,23 +31,23 @@ fn text(v: Option<&Value>) -> Option<String> {
 /// this host (see [`is_local`]). The environment is `--env`, else the one the module's
 /// `WebService` address belongs to; the run's default (produção) is no fact.
 pub fn node_facts(report: &Report, requested_env: Option<&str>, local: &dyn Fn(&str) -> bool) -> NodeFacts {
-    let config = check(report, "config:sei").filter(|c| c.status != Status::Skip);
+    let config = check(report, &CONFIG_SEI).filter(|c| c.status != Status::Skip);
     let pen = config.and_then(|c| c.evidence.get("pen"));
-    let cert = check(report, "cert:client").and_then(|c| c.evidence.get("certificate"));
+    let cert = check(report, &CERT_CLIENT).and_then(|c| c.evidence.get("certificate"));
     let environment = requested_env.map(str::to_string).or_else(|| text(pen.and_then(|p| p.get("environment"))));
     let module_version = text(pen.and_then(|p| p.get("version")))
-        .or_else(|| check(report, "process:pen").and_then(|c| text(c.evidence.get("module_version"))));
-    let gearman_check = check(report, "gearman");
+        .or_else(|| check(report, &crate::checks::process::ID).and_then(|c| text(c.evidence.get("module_version"))));
+    let gearman_check = check(report, &CheckId::of(Kind::Gearman));
     let gearman_address =
         gearman_check.and_then(|c| text(c.evidence.get("addr"))).or_else(|| text(pen.and_then(|p| p.get("gearman"))));
     NodeFacts {
         environment,
         certificate_sha256: text(cert.and_then(|c| c.get("sha256"))),
         certificate_subject: text(cert.and_then(|c| c.get("subject"))),
-        scheduler_cron: check(report, "cron:pen").and_then(scheduler_cron),
+        scheduler_cron: check(report, &crate::checks::cron::ID).and_then(scheduler_cron),
         gearman_configured: gearman_check.and_then(|c| gearman_here(c, local)),
         gearman_address,
-        supervisor_configured: check(report, "supervisor").and_then(supervisor_configured),
+        supervisor_configured: check(report, &CheckId::of(Kind::Supervisor)).and_then(supervisor_configured),
         module_version,
     }
 }

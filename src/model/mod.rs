@@ -1,9 +1,10 @@
 //! The ground floor: the plain types every layer above speaks in. A check's `Outcome` and
 //! `Finding`s and `Measures`, their `Status` and `Severity`, the knowledge-base reference of a
 //! reported finding, the `Lang` of the words, the output `Format` and the host's `OsFamily`, and
-//! the catalog of check kinds. Nothing
-//! here imports the rest of the crate.
+//! the catalog of check kinds (`Kind`), the typed check ids (`CheckId`) and target names
+//! (`TargetName`). Nothing here imports the rest of the crate.
 
+pub mod check_id;
 pub mod check_kind;
 pub mod code;
 pub mod finding;
@@ -14,8 +15,10 @@ pub mod lang;
 pub mod measures;
 pub mod outcome;
 pub mod status;
+pub mod target_name;
 
-pub use check_kind::{catalog_rank, CATALOG};
+pub use check_id::CheckId;
+pub use check_kind::{catalog_rank, Kind, CATALOG};
 pub use code::Code;
 pub use finding::Finding;
 pub use format::Format;
@@ -25,3 +28,4 @@ pub use lang::Lang;
 pub use measures::Measures;
 pub use outcome::{Fact, Outcome};
 pub use status::{Severity, Status};
+pub use target_name::{TargetName, TARGET_NAMES};
