@@ -529,6 +529,29 @@ impl Pki {
         (key, chain)
     }
 
+    /// What nginx serves for all of `hosts` (one leaf from the intermediate naming each): its
+    /// key and its chain (leaf, then intermediate), written as `FIRST.key` and
+    /// `FIRST-chain.pem`.
+    pub fn serve_names(&self, hosts: &[&str]) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(hosts[0]);
+        spec.dns = hosts.to_vec();
+        let leaf = self.server_leaf(&spec);
+        let key = self.write(&format!("{}.key", hosts[0]), leaf.key_pem());
+        let chain = self.write(&format!("{}-chain.pem", hosts[0]), leaf.pem() + &self.inter.pem());
+        (key, chain)
+    }
+
+    /// The client CA as a file-based [`Cert`], to issue client leaves from it with
+    /// [`Pki::leaf`] and a [`LeafSpec`].
+    pub fn client_ca_cert(&self) -> Cert {
+        let dir = self.new_dir("client-ca");
+        let cert = dir.join("cert.pem");
+        fs::write(&cert, self.client_ca.pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", cert.display()));
+        let key = dir.join("key.pem");
+        fs::write(&key, self.client_ca.key_pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", key.display()));
+        finish("client-ca".to_string(), dir, cert, key, true, Vec::new())
+    }
+
     /// The client CA's certificate as a file (nginx `ssl_client_certificate`).
     pub fn client_ca_file(&self) -> PathBuf {
         self.write("client-ca.pem", self.client_ca.pem())
