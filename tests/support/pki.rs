@@ -61,6 +61,16 @@ pub struct Issued {
 }
 
 impl Issued {
+    /// The subject's common name.
+    pub fn cn(&self) -> String {
+        self.cert
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .next()
+            .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+            .unwrap_or_default()
+    }
+
     pub fn pem(&self) -> String {
         String::from_utf8(self.cert.to_pem().unwrap()).unwrap()
     }

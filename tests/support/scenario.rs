@@ -368,14 +368,12 @@ impl Running {
 
     /// The common name of the root the server's chain ends in.
     pub fn root_name(&self) -> String {
-        self.pki
-            .root
-            .cert
-            .subject_name()
-            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
-            .next()
-            .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
-            .unwrap_or_default()
+        self.pki.root.cn()
+    }
+
+    /// The common name of the client CA nginx accepts client certificates of.
+    pub fn client_ca_name(&self) -> String {
+        self.pki.client_ca.cn()
     }
 
     /// The client certificate in memory; panics when the scenario made none.
