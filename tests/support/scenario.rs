@@ -158,6 +158,7 @@ struct Target {
 pub struct Scenario {
     hosts: Vec<String>,
     mtls: Mtls,
+    verify_depth: u8,
     site: Site,
     net: Net,
     in_hosts_file: bool,
@@ -182,6 +183,7 @@ impl Scenario {
         Scenario {
             hosts: Vec::new(),
             mtls: Mtls::Off,
+            verify_depth: 3,
             site: Site::tramita(),
             net: Net::Loopback,
             in_hosts_file: false,
@@ -212,6 +214,12 @@ impl Scenario {
     pub fn mtls(mut self, mtls: Mtls) -> Scenario {
         self.mtls = mtls;
         self.client = mtls != Mtls::Off;
+        self
+    }
+
+    /// How deep nginx follows a client certificate's chain (`ssl_verify_depth`, 3 unless said).
+    pub fn verify_depth(mut self, depth: u8) -> Scenario {
+        self.verify_depth = depth;
         self
     }
 
@@ -306,9 +314,10 @@ impl Scenario {
         let verify = match self.mtls {
             Mtls::Off => String::new(),
             Mtls::On | Mtls::Optional => format!(
-                "ssl_verify_client {}; ssl_client_certificate {}; ssl_verify_depth 3;\n",
+                "ssl_verify_client {}; ssl_client_certificate {}; ssl_verify_depth {};\n",
                 if self.mtls == Mtls::On { "on" } else { "optional" },
-                pki.client_ca_file().display()
+                pki.client_ca_file().display(),
+                self.verify_depth
             ),
         };
         let rest = format!("{verify}{}{}", self.server_extra, self.site.nginx());
