@@ -169,6 +169,8 @@ pub struct Scenario {
     http_extra: String,
     targets: Vec<Target>,
     pki: Option<Arc<Pki>>,
+    identity: Option<(PathBuf, PathBuf)>,
+    trust: Option<PathBuf>,
 }
 
 impl Default for Scenario {
@@ -194,6 +196,8 @@ impl Scenario {
             http_extra: String::new(),
             targets: Vec::new(),
             pki: None,
+            identity: None,
+            trust: None,
         }
     }
 
@@ -273,6 +277,19 @@ impl Scenario {
         self
     }
 
+    /// Serves `chain` with `key` (a certificate of the test's own making) instead of a leaf of
+    /// the fixed intermediate naming the hosts.
+    pub fn identity(mut self, chain: &Path, key: &Path) -> Scenario {
+        self.identity = Some((chain.to_path_buf(), key.to_path_buf()));
+        self
+    }
+
+    /// `store` as the trust store ([`Running::store`]) instead of the healthy one.
+    pub fn trust(mut self, store: &Path) -> Scenario {
+        self.trust = Some(store.to_path_buf());
+        self
+    }
+
     /// nginx on a free port of `127.0.0.1` on the host (the default).
     pub fn on_loopback(mut self) -> Scenario {
         self.net = Net::Loopback;
@@ -301,8 +318,11 @@ impl Scenario {
         }
         let pki = self.pki.clone().unwrap_or_else(|| Arc::new(Pki::new()));
         let names: Vec<&str> = hosts.iter().map(String::as_str).collect();
-        let (key, chain) = pki.serve_names(&names);
-        let store = pki.healthy_store();
+        let (key, chain) = match &self.identity {
+            Some((chain, key)) => (key.clone(), chain.clone()),
+            None => pki.serve_names(&names),
+        };
+        let store = self.trust.clone().unwrap_or_else(|| pki.healthy_store());
         let client = self.client.then(|| {
             let issued = pki.client(&Spec::client(&self.client_cn, "ICP-Brasil"));
             let pem = pki.write(
@@ -370,7 +390,8 @@ impl Running {
         &self.nginx
     }
 
-    /// The trust store of a healthy host: ISRG Root X1 and the test root.
+    /// The trust store of a healthy host: ISRG Root X1 and the test root (or the one given to
+    /// [`Scenario::trust`]).
     pub fn store(&self) -> &Path {
         &self.store
     }
