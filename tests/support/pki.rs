@@ -551,6 +551,21 @@ impl Pki {
         (key, chain)
     }
 
+    /// What a server presents for all of `hosts` with a leaf issued by `issuer` (one of the
+    /// fixed hierarchy's CAs, e.g. [`Pki::stranger`] for a chain nobody trusts): its key and
+    /// its chain (the leaf, then `issuer` unless it is self-signed), in files of their own.
+    pub fn serve_from(&self, issuer: &Issued, hosts: &[&str]) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(hosts[0]);
+        spec.dns = hosts.to_vec();
+        let leaf = issue(&spec, ec_key(), Some(issuer));
+        let self_signed = issuer.cert.issued(&issuer.cert) == openssl::x509::X509VerifyResult::OK;
+        let chain = if self_signed { leaf.pem() } else { leaf.pem() + &issuer.pem() };
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let key = self.write(&format!("{}-{n}.key", hosts[0]), leaf.key_pem());
+        let chain = self.write(&format!("{}-{n}-chain.pem", hosts[0]), chain);
+        (key, chain)
+    }
+
     /// The client CA as a file-based [`Cert`], to issue client leaves from it with
     /// [`Pki::leaf`] and a [`LeafSpec`].
     pub fn client_ca_cert(&self) -> Cert {
