@@ -3,7 +3,10 @@
 //! Root X1 and the test root), optionally a client certificate of the client CA in an encrypted
 //! PEM file, and nginx serving a [`Site`] for those hosts, with or without client-certificate
 //! verification, on a free loopback port or on `127.0.0.2:443` inside a [`Netns`] of its own.
-//! [`Running::args`] gives the `check` flags that point the targets at it.
+//! [`Running::args`] gives the `check` flags that point the targets at it. For the tests of
+//! the way there rather than the service, a plain [`TcpServer`] can stand at the server's
+//! address instead of nginx ([`Scenario::tcp_peer`]), with more listeners beside it and a
+//! tinyproxy in front ([`Scenario::proxy`]).
 //!
 //! ```ignore
 //! let lab = Scenario::new()
@@ -18,7 +21,10 @@
 //! let run = lab.run(&lab.args().only("tls,http").json());
 //! ```
 
-use super::{pen_doctor, CheckArgs, Issued, Netns, Nginx, Pki, Place, Run, RunExt, Spec};
+use super::{
+    free_port, pen_doctor, CheckArgs, Issued, Netns, Nginx, Pki, Place, Run, RunExt, Spec, TcpBehaviour, TcpServer,
+    Tinyproxy,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -171,6 +177,9 @@ pub struct Scenario {
     pki: Option<Arc<Pki>>,
     identity: Option<(PathBuf, PathBuf)>,
     trust: Option<PathBuf>,
+    tcp_peer: Option<TcpBehaviour>,
+    listeners: Vec<(u16, TcpBehaviour)>,
+    proxy: Option<Vec<u16>>,
 }
 
 impl Default for Scenario {
@@ -198,6 +207,9 @@ impl Scenario {
             pki: None,
             identity: None,
             trust: None,
+            tcp_peer: None,
+            listeners: Vec::new(),
+            proxy: None,
         }
     }
 
@@ -290,6 +302,27 @@ impl Scenario {
         self
     }
 
+    /// A plain [`TcpServer`] behaving so at the server's address instead of nginx
+    /// ([`Running::peer`]).
+    pub fn tcp_peer(mut self, behaviour: TcpBehaviour) -> Scenario {
+        self.tcp_peer = Some(behaviour);
+        self
+    }
+
+    /// Another [`TcpServer`] at the server's address on `port` ([`Running::listener`]); in a
+    /// namespace only (on the host the port could be taken).
+    pub fn also_listen(mut self, port: u16, behaviour: TcpBehaviour) -> Scenario {
+        self.listeners.push((port, behaviour));
+        self
+    }
+
+    /// A tinyproxy allowing CONNECT to `connect_ports` ([`Running::proxy`]): on
+    /// `127.0.0.1:3128` in a namespace, on a free port on the host.
+    pub fn proxy(mut self, connect_ports: &[u16]) -> Scenario {
+        self.proxy = Some(connect_ports.to_vec());
+        self
+    }
+
     /// nginx on a free port of `127.0.0.1` on the host (the default).
     pub fn on_loopback(mut self) -> Scenario {
         self.net = Net::Loopback;
@@ -342,32 +375,52 @@ impl Scenario {
         };
         let rest = format!("{verify}{}{}", self.server_extra, self.site.nginx());
         let ns = (self.net == Net::Netns).then(Netns::new);
+        let place = ns.as_ref().map(Place::Ns).unwrap_or(Place::Host);
+        if let Some(ns) = &ns {
+            let mut file = "127.0.0.1 localhost\n".to_string();
+            if self.in_hosts_file {
+                for h in &hosts {
+                    file.push_str(&format!("127.0.0.2 {h}\n"));
+                }
+            }
+            ns.set_hosts(&file);
+        }
+        let addr = if ns.is_some() { "127.0.0.2" } else { "127.0.0.1" };
+        let mut tcp = Vec::new();
+        if let Some(behaviour) = &self.tcp_peer {
+            let port = if ns.is_some() { 443 } else { 0 };
+            tcp.push((port, TcpServer::start(place, (addr, port), behaviour.clone())));
+        }
+        for (port, behaviour) in &self.listeners {
+            assert!(ns.is_some(), "Scenario::also_listen needs Scenario::in_netns");
+            tcp.push((*port, TcpServer::start(place, (addr, *port), behaviour.clone())));
+        }
+        let proxy = self.proxy.as_ref().map(|ports| {
+            let at = if ns.is_some() { 3128 } else { free_port(place) };
+            Tinyproxy::start(place, ("127.0.0.1", at), ports)
+        });
         let nginx = match &ns {
-            None => Nginx::on_free_port(&format!(
+            _ if self.tcp_peer.is_some() => None,
+            None => Some(Nginx::on_free_port(&format!(
                 "{}{}",
                 self.http_extra,
                 Nginx::tls_server(&names.join(" "), &chain, &key, &rest)
-            )),
+            ))),
             Some(ns) => {
-                let mut file = "127.0.0.1 localhost\n".to_string();
-                if self.in_hosts_file {
-                    for h in &hosts {
-                        file.push_str(&format!("127.0.0.2 {h}\n"));
-                    }
-                }
-                ns.set_hosts(&file);
                 let server = Nginx::tls_server_at("127.0.0.2:443", &names.join(" "), &chain, &key, &rest);
-                Nginx::start(ns, &format!("{}{server}", self.http_extra))
+                Some(Nginx::start(ns, &format!("{}{server}", self.http_extra)))
             }
         };
-        Running { nginx, ns, pki, store, client, scenario: self, hosts }
+        Running { nginx, tcp, proxy, ns, pki, store, client, scenario: self, hosts }
     }
 }
 
 /// A started [`Scenario`]: owns its nginx, namespace and files (stopped and removed on drop).
 pub struct Running {
-    // Dropped in this order: nginx before the namespace it runs in.
-    nginx: Nginx,
+    // Dropped in this order: the servers before the namespace they run in.
+    nginx: Option<Nginx>,
+    tcp: Vec<(u16, TcpServer)>,
+    proxy: Option<Tinyproxy>,
     ns: Option<Netns>,
     pki: Arc<Pki>,
     store: PathBuf,
@@ -386,8 +439,27 @@ impl Running {
         Arc::clone(&self.pki)
     }
 
+    /// nginx; panics when a [`Scenario::tcp_peer`] stands in its place.
     pub fn nginx(&self) -> &Nginx {
-        &self.nginx
+        self.nginx.as_ref().expect("the scenario runs nginx (no Scenario::tcp_peer)")
+    }
+
+    /// The [`Scenario::tcp_peer`] standing at the server's address.
+    pub fn peer(&self) -> &TcpServer {
+        assert!(self.scenario.tcp_peer.is_some(), "the scenario has a Scenario::tcp_peer");
+        &self.tcp[0].1
+    }
+
+    /// The [`Scenario::also_listen`] listener on `port`.
+    pub fn listener(&self, port: u16) -> &TcpServer {
+        let skip = usize::from(self.scenario.tcp_peer.is_some());
+        let found = self.tcp.iter().skip(skip).find(|(p, _)| *p == port);
+        &found.unwrap_or_else(|| panic!("no Scenario::also_listen on port {port}")).1
+    }
+
+    /// The tinyproxy of [`Scenario::proxy`].
+    pub fn proxy(&self) -> &Tinyproxy {
+        self.proxy.as_ref().expect("the scenario has a proxy (Scenario::proxy)")
     }
 
     /// The trust store of a healthy host: ISRG Root X1 and the test root (or the one given to
@@ -423,9 +495,10 @@ impl Running {
 
     /// The port nginx listens on (443 in a namespace).
     pub fn port(&self) -> u16 {
-        match self.ns {
-            Some(_) => 443,
-            None => self.nginx.port(),
+        match (&self.ns, &self.nginx) {
+            (Some(_), _) => 443,
+            (None, Some(nginx)) => nginx.port(),
+            (None, None) => self.tcp[0].1.port(),
         }
     }
 
