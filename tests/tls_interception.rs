@@ -47,7 +47,7 @@ impl Lab {
             .host("api.test")
             .identity(&forged_chain, &forged_key)
             .site(Site::ok())
-            .http_extra(&others)
+            .also_serve(&others)
             .start();
         Lab { lab, forti, le_root }
     }

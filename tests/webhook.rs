@@ -115,8 +115,8 @@ fn lab() -> Lab {
         .also("127.0.0.1")
         .server_extra(json)
         .site(trusted)
-        .http_extra(&untrusted_server)
-        .http_extra(&plain_server)
+        .also_serve(&untrusted_server)
+        .also_serve(&plain_server)
         .start();
     Lab { lab, untrusted, plain }
 }

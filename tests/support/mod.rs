@@ -65,7 +65,7 @@ pub use pki::{asn1_time, CaSpec, Cert, Issued, KeyFormat, KeyType, LeafSpec, Pem
 pub use proxy::Tinyproxy;
 pub use report::{check, codes, finding};
 pub use scenario::{
-    Mtls, Running, Scenario, Site, DEFAULT_PASSWORD, PASSWORD_ENV, TRAMITA_PATH, TRAMITA_SOAP_PATH, WSDL,
+    verify_client, Mtls, Running, Scenario, Site, DEFAULT_PASSWORD, PASSWORD_ENV, TRAMITA_PATH, TRAMITA_SOAP_PATH, WSDL,
 };
 pub use slowfs::SlowFs;
 pub use tcp::{tls_server_config, Handler, TcpBehaviour, TcpServer};

@@ -79,15 +79,10 @@ impl Site {
     /// healthcheck and `tramites/pendentes` answering only `?todas=0` (400 otherwise); other
     /// paths 404.
     pub fn tramita_as_the_module_asks() -> Site {
-        Site::empty()
-            .location(&format!(
-                "location = {TRAMITA_SOAP_PATH} {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}"
-            ))
-            .healthcheck()
-            .location(&format!(
-                "location = {TRAMITA_PATH}tramites/pendentes {{ default_type application/json; \
+        Site::empty().soap_wsdl().healthcheck().location(&format!(
+            "location = {TRAMITA_PATH}tramites/pendentes {{ default_type application/json; \
                  if ($args = todas=0) {{ return 200 '[]'; }} return 400; }}"
-            ))
+        ))
     }
 
     /// Only Tramita's REST healthcheck; other paths 404.
@@ -108,6 +103,13 @@ impl Site {
     /// Every request handed to `upstream`, which never answers: pendências' long-poll held.
     pub fn long_poll(upstream: std::net::SocketAddr) -> Site {
         Site::empty().answer_elsewhere(&format!("proxy_pass http://{upstream}; proxy_read_timeout 60s;"))
+    }
+
+    /// Adds Tramita's SOAP WSDL (answered for `?wsdl` only, 404 otherwise).
+    pub fn soap_wsdl(self) -> Site {
+        self.location(&format!(
+            "location = {TRAMITA_SOAP_PATH} {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}"
+        ))
     }
 
     /// Adds the REST healthcheck (`{"status":"ok"}`).
@@ -173,6 +175,7 @@ pub struct Scenario {
     password: String,
     server_extra: String,
     http_extra: String,
+    also_serve: String,
     targets: Vec<Target>,
     pki: Option<Arc<Pki>>,
     identity: Option<(PathBuf, PathBuf)>,
@@ -203,6 +206,7 @@ impl Scenario {
             password: DEFAULT_PASSWORD.to_string(),
             server_extra: String::new(),
             http_extra: String::new(),
+            also_serve: String::new(),
             targets: Vec::new(),
             pki: None,
             identity: None,
@@ -274,6 +278,14 @@ impl Scenario {
     pub fn http_extra(mut self, text: &str) -> Scenario {
         self.http_extra.push_str(text);
         self.http_extra.push('\n');
+        self
+    }
+
+    /// More `server` blocks after the scenario's own (which stays nginx's default server). On
+    /// loopback, `{PORT}` in them is the scenario's port ([`Nginx::tls_server`] listens there).
+    pub fn also_serve(mut self, servers: &str) -> Scenario {
+        self.also_serve.push_str(servers);
+        self.also_serve.push('\n');
         self
     }
 
@@ -364,15 +376,7 @@ impl Scenario {
             );
             (issued, pem)
         });
-        let verify = match self.mtls {
-            Mtls::Off => String::new(),
-            Mtls::On | Mtls::Optional => format!(
-                "ssl_verify_client {}; ssl_client_certificate {}; ssl_verify_depth {};\n",
-                if self.mtls == Mtls::On { "on" } else { "optional" },
-                pki.client_ca_file().display(),
-                self.verify_depth
-            ),
-        };
+        let verify = verify_client(&pki, self.mtls, self.verify_depth);
         let rest = format!("{verify}{}{}", self.server_extra, self.site.nginx());
         let ns = (self.net == Net::Netns).then(Netns::new);
         let place = ns.as_ref().map(Place::Ns).unwrap_or(Place::Host);
@@ -402,17 +406,32 @@ impl Scenario {
         let nginx = match &ns {
             _ if self.tcp_peer.is_some() => None,
             None => Some(Nginx::on_free_port(&format!(
-                "{}{}",
+                "{}{}{}",
                 self.http_extra,
-                Nginx::tls_server(&names.join(" "), &chain, &key, &rest)
+                Nginx::tls_server(&names.join(" "), &chain, &key, &rest),
+                self.also_serve
             ))),
             Some(ns) => {
                 let server = Nginx::tls_server_at("127.0.0.2:443", &names.join(" "), &chain, &key, &rest);
-                Some(Nginx::start(ns, &format!("{}{server}", self.http_extra)))
+                Some(Nginx::start(ns, &format!("{}{server}{}", self.http_extra, self.also_serve)))
             }
         };
         Running { nginx, tcp, proxy, ns, pki, store, client, scenario: self, hosts }
     }
+}
+
+/// The directives of a `server` block that asks for a client certificate of `pki`'s client CA
+/// as `mtls` says, following its chain `depth` deep (nothing for [`Mtls::Off`]).
+pub fn verify_client(pki: &Pki, mtls: Mtls, depth: u8) -> String {
+    let verify = match mtls {
+        Mtls::Off => return String::new(),
+        Mtls::On => "on",
+        Mtls::Optional => "optional",
+    };
+    format!(
+        "ssl_verify_client {verify}; ssl_client_certificate {}; ssl_verify_depth {depth};\n",
+        pki.client_ca_file().display()
+    )
 }
 
 /// A started [`Scenario`]: owns its nginx, namespace and files (stopped and removed on drop).
