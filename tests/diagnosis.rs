@@ -310,19 +310,20 @@ fn operating_system_errors_are_said_in_portuguese() {
     let ns = Netns::new();
     // Nothing listens on the resolver's port: the kernel refuses at once.
     ns.use_nameserver("127.0.0.53");
+    let dns = CheckArgs::new().only("dns").target("tramita");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]);
+    cmd.args(dns.clone().flag("--color", "never").argv());
     let pt = cmd.run();
     assert!(pt.stdout.contains("conexão recusada"), "{pt}");
     assert!(!pt.stdout.contains("os error") && !pt.stdout.contains("Connection refused"), "{pt}");
     // English asked for: the system's words; the JSON keeps the fact as it was.
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json", "--lang", "en"]);
+    cmd.args(dns.clone().json().flag("--lang", "en").argv());
     let en = cmd.run().json();
     let f = &by_id(&en, "dns:tramita")["findings"][0];
     assert!(f["message"].as_str().unwrap().contains("Connection refused"), "{f:#}");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json"]);
+    cmd.args(dns.json().argv());
     let pt = cmd.run().json();
     let f = &by_id(&pt, "dns:tramita")["findings"][0];
     assert!(f["params"]["error"].as_str().unwrap().contains("Connection refused (os error 111)"), "{f:#}");
@@ -336,8 +337,9 @@ fn real_reports_follow_the_json_schema() {
     ns.set_hosts("127.0.0.2 tramita.test\n");
     let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--only", "dns,tcp", "--target", "tramita"]);
-    cmd.args(["--endpoint", "tramita=https://tramita.test/"]);
+    cmd.args(
+        CheckArgs::new().json().only("dns,tcp").target("tramita").endpoint("tramita", "https://tramita.test/").argv(),
+    );
     let ok = cmd.run();
     assert_eq!(ok.json()["diagnosis"], serde_json::json!([]), "{ok}");
     assert_schema_valid("schema/report.schema.json", &ok.stdout);
@@ -345,7 +347,7 @@ fn real_reports_follow_the_json_schema() {
     let dead = Netns::new();
     dead.use_nameserver("127.0.0.53");
     let mut cmd = pen_doctor(&dead);
-    cmd.args(["check", "--format", "json", "--only", "dns,tcp,tls,http,cert,ca", "--timeout", "1s"]);
+    cmd.args(CheckArgs::new().json().only("dns,tcp,tls,http,cert,ca").timeout("1s").argv());
     let broken = cmd.run();
     assert!(!broken.json()["diagnosis"].as_array().unwrap().is_empty(), "{broken}");
     assert_schema_valid("schema/report.schema.json", &broken.stdout);
@@ -423,7 +425,7 @@ fn fix_steps_name_the_installation_and_database_this_run_found() {
     support::node::copy_sei_tree("modpen4", &sei);
     let ns = Netns::new();
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--only", "cert,pen", "--timeout", "2s", "--sei-dir"]).arg(&sei);
+    cmd.args(CheckArgs::new().json().only("cert,pen").timeout("2s").flag("--sei-dir", sei.to_str().unwrap()).argv());
     let run = cmd.run();
     let report = run.json();
     let steps: Vec<String> = report["checks"]
@@ -480,10 +482,8 @@ fn only_an_expired_root_on_a_targets_path_warns_and_the_advice_names_the_root_pr
     let pki = Pki::new();
     let isrg = Path::new("/etc/ssl/certs/ISRG_Root_X1.pem");
     let store_check = |store: &Path| {
-        let run = pen_doctor(Host)
-            .args(["check", "--format", "json", "--only", "ca", "--target", "tramita", "--ca-bundle"])
-            .arg(store)
-            .run();
+        let run =
+            pen_doctor(Host).args(CheckArgs::new().json().only("ca").target("tramita").ca_bundle(store).argv()).run();
         by_id(&run.json(), "ca:store").clone()
     };
     // DST Root CA X3, expired, is what old OpenSSLs build Let's Encrypt's chain through: a warning,
@@ -598,15 +598,14 @@ fn output_to_a_file_says_one_line_on_a_terminal_and_dash_is_stdout() {
     assert_eq!(saved["diagnosis"][0]["code"], "TCP_REFUSED");
     std::fs::remove_file(&file).unwrap();
     // Not a terminal: the file only, nothing on stdout.
+    let args = CheckArgs::new().only("dns,tcp").target("tramita").endpoint("tramita", "https://tramita.test/").json();
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
-    let quiet = cmd.args(["--format", "json", "--output"]).arg(&file).run();
+    let quiet = cmd.args(args.clone().flag("--output", file.to_str().unwrap()).argv()).run();
     assert_eq!(quiet.stdout, "", "{quiet}");
     assert!(file.exists());
     // `--output -` is stdout.
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
-    let dash = cmd.args(["--format", "json", "--output", "-"]).run();
+    let dash = cmd.args(args.flag("--output", "-").argv()).run();
     assert_eq!(dash.json()["diagnosis"][0]["code"], "TCP_REFUSED");
 }
 
@@ -616,8 +615,8 @@ fn junit_names_cases_by_title_and_code_leads_with_the_cause_and_keeps_evidence()
     let _dead = SilentUdp::start(&ns, "127.0.0.53:53");
     ns.use_nameserver("127.0.0.53");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "junit", "--only", "dns,tcp,tls,http", "--target", "tramita,pendencias"]);
-    let run = cmd.args(["--timeout", "1s"]).run();
+    let args = CheckArgs::new().format("junit").only("dns,tcp,tls,http").target("tramita,pendencias").timeout("1s");
+    let run = cmd.args(args.argv()).run();
     let dir = temp_dir("pdt-diag-junit-");
     let file = dir.path().join("junit.xml");
     std::fs::write(&file, &run.stdout).unwrap();
@@ -656,7 +655,7 @@ fn the_report_says_which_configuration_it_used_and_why() {
     support::node::copy_sei_tree("modpen4", &sei);
     let human = |args: &[&str]| {
         let mut cmd = pen_doctor(&ns);
-        cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]).args(args);
+        cmd.args(CheckArgs::new().only("dns").target("tramita").flag("--color", "never").args(args).argv());
         cmd.run().stdout
     };
     let found = human(&["--sei-dir", sei.to_str().unwrap()]);
@@ -685,7 +684,7 @@ fn an_unreadable_configuration_shows_the_node_checks_as_skipped_behind_it() {
     let ns = Netns::new();
     let broken = support::node::sei_fixture("broken");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--timeout", "1s", "--sei-dir"]).arg(&broken);
+    cmd.args(CheckArgs::new().json().timeout("1s").flag("--sei-dir", broken.to_str().unwrap()).argv());
     let report = cmd.run().json();
     for id in ["gearman", "process:pen"] {
         let c = by_id(&report, id);
