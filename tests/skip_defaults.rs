@@ -108,11 +108,11 @@ fn a_skipped_sei_configuration_is_not_read_and_the_built_in_addresses_are_said()
     let dir = temp_dir("pdt-skip-conf-");
     let sei = dir.path().join("sei");
     support::node::copy_sei_tree("modpen4", &sei);
+    let base =
+        CheckArgs::new().only("config,dns").target("tramita").timeout("1s").flag("--sei-dir", sei.to_str().unwrap());
     let run = |skip: &[&str]| {
         let mut cmd = pen_doctor(&ns);
-        cmd.args(["check", "--format", "json", "--only", "config,dns", "--target", "tramita", "--timeout", "1s"])
-            .args(["--sei-dir", sei.to_str().unwrap()])
-            .args(skip);
+        cmd.args(base.clone().json().args(skip).argv());
         cmd.run().json()
     };
     // Read: its addresses are used.
@@ -125,12 +125,7 @@ fn a_skipped_sei_configuration_is_not_read_and_the_built_in_addresses_are_said()
     assert_eq!(skipped["run"]["discovered"]["sei"], "skipped", "{:#}", skipped["run"]);
     assert_eq!(skipped["run"]["discovered"]["urls"], "built-in");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "config,dns", "--target", "tramita", "--timeout", "1s", "--color", "never"]).args([
-        "--sei-dir",
-        sei.to_str().unwrap(),
-        "--skip",
-        "config:sei",
-    ]);
+    cmd.args(base.flag("--color", "never").flag("--skip", "config:sei").argv());
     let human = cmd.run().stdout;
     let line = human.lines().find(|l| l.starts_with("Configuração:")).unwrap_or_default();
     assert!(line.contains("não lida (pulada com --skip config)"), "{human}");
