@@ -17,49 +17,34 @@ fn host_curl_asked(report: &serde_json::Value) -> u64 {
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::time::Duration;
 use support::*;
 
 const PASSWORD: &str = "Senha-Cliente-3";
 
-/// One nginx per target, so each counts only its own connections: the TLS service on `port`,
-/// and `stub_status` on `status_port`.
+/// One nginx per target, so each counts only its own connections: a [`Scenario`] whose nginx
+/// logs `$connection $connection_requests` for each request and serves `stub_status` on
+/// `status_port`.
 struct Service {
-    nginx: Nginx,
-    port: u16,
+    lab: Running,
     status_port: u16,
 }
 
 impl Service {
-    fn start(host: &str, server: &Cert, client_ca: &Cert, extra: &str, locations: &str) -> Service {
-        let (port, status_port) = (free_port(Host), free_port(Host));
-        let body = format!(
-            r#"
-            log_format conn '$connection $connection_requests "$request" $status "$http_user_agent"';
-            server {{
-              listen 127.0.0.1:{port} ssl;
-              server_name {host};
-              access_log {log} conn;
-              ssl_certificate {chain};
-              ssl_certificate_key {key};
-              ssl_client_certificate {client_ca};
-              ssl_verify_client on;
-              {extra}
-              {locations}
-            }}
-            server {{
-              listen 127.0.0.1:{status_port};
-              access_log off;
-              location = /status {{ stub_status; }}
-            }}"#,
-            log = "requests.log",
-            chain = server.fullchain.display(),
-            key = server.key.display(),
-            client_ca = client_ca.cert.display(),
-        );
-        let nginx = Nginx::start(Host, &body);
-        Service { nginx, port, status_port }
+    fn start(scenario: Scenario) -> Service {
+        let status_port = free_port(Host);
+        let lab = scenario
+            .http_extra(&format!(
+                r#"log_format conn '$connection $connection_requests "$request" $status "$http_user_agent"';
+                server {{
+                  listen 127.0.0.1:{status_port};
+                  access_log off;
+                  location = /status {{ stub_status; }}
+                }}"#
+            ))
+            .server_extra("access_log requests.log conn;")
+            .start();
+        Service { lab, status_port }
     }
 
     /// The connections nginx accepted so far (`stub_status`'s "accepts"), the one this question
@@ -87,7 +72,7 @@ impl Service {
     /// `$connection $connection_requests "$request" $status` for each request pen-doctor made
     /// (the host curl's left out).
     fn requests(&self) -> Vec<(u64, u64, String)> {
-        let log = std::fs::read_to_string(self.nginx.dir().join("requests.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.lab.nginx().dir().join("requests.log")).unwrap_or_default();
         log.lines()
             .filter(|l| !l.contains("\"curl/"))
             .filter_map(|l| {
@@ -101,49 +86,43 @@ impl Service {
 }
 
 struct Lab {
-    _pki: Pki,
     tramita: Service,
     pendencias: Service,
-    store: PathBuf,
-    client: PathBuf,
     _upstream: TcpServer,
 }
 
-const TRAMITA: &str = r#"
-  location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{"status":"ok"}'; }
-  location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }
-  location / { return 404; }"#;
-
+/// Tramita (REST API, mutual TLS, `tramita_extra` in its server block) and pendências (a
+/// long-poll nginx hands to an upstream that never answers), each on an nginx of its own.
 fn lab(tramita_extra: &str) -> Lab {
-    let pki = Pki::new();
-    let root = pki.root("Conexoes Test Root");
-    let server = pki.leaf(&root, LeafSpec::server("tramita.test").sans(&["tramita.test", "pendencias.test"]));
-    let client_ca = pki.root("Conexoes Client CA");
-    let client = pki.leaf(&client_ca, LeafSpec::client("ORGAO CONEXOES"));
-    let client = pki.combined_pem(&client, PASSWORD);
-    let store = pki.path("store.pem");
-    std::fs::write(&store, isrg_x1() + &std::fs::read_to_string(&root.cert).unwrap()).unwrap();
-    // The long-poll: nginx hands the request to an upstream that never answers.
+    let tramita = Service::start(
+        Scenario::new()
+            .host("tramita.test")
+            .also("pendencias.test")
+            .mtls(Mtls::On)
+            .client_cn("ORGAO CONEXOES")
+            .password(PASSWORD)
+            .server_extra(tramita_extra)
+            .site(Site::tramita()),
+    );
     let upstream = TcpServer::start(Host, "127.0.0.1:0", TcpBehaviour::Hold);
-    let pendencias_locations =
-        format!("location / {{ proxy_pass http://{}; proxy_read_timeout 60s; }}", upstream.addr());
-    let tramita = Service::start("tramita.test", &server, &client_ca, tramita_extra, TRAMITA);
-    let pendencias = Service::start("pendencias.test", &server, &client_ca, "", &pendencias_locations);
-    Lab { _pki: pki, tramita, pendencias, store, client, _upstream: upstream }
+    let pendencias = Service::start(
+        Scenario::new()
+            .pki(tramita.lab.shared_pki())
+            .host("pendencias.test")
+            .mtls(Mtls::On)
+            .client(false)
+            .site(Site::long_poll(upstream.addr())),
+    );
+    Lab { tramita, pendencias, _upstream: upstream }
 }
 
 fn healthy_run(lab: &Lab) -> (Run, Value) {
-    let (t, p) = (lab.tramita.port, lab.pendencias.port);
-    let run = pen_doctor(Host)
-        .env("CP", PASSWORD)
-        .args(["check", "--only", "tcp,tls,http", "--target", "tramita,pendencias", "--format", "json"])
-        .args(["--endpoint", &format!("tramita=https://tramita.test:{t}/interoperabilidade/rest/v3/")])
-        .args(["--endpoint", &format!("pendencias=https://pendencias.test:{p}/")])
-        .args(["--resolve", &format!("tramita.test:{t}:127.0.0.1")])
-        .args(["--resolve", &format!("pendencias.test:{p}:127.0.0.1")])
-        .args(["--ca-bundle", lab.store.to_str().unwrap()])
-        .args(["--cert", lab.client.to_str().unwrap(), "--cert-password-env", "CP", "--timeout", "2s"])
-        .run();
+    let (t, p) = (&lab.tramita.lab, &lab.pendencias.lab);
+    let args = CheckArgs::new().only("tcp,tls,http").target("tramita,pendencias").json();
+    let args = t.endpoint(args, "tramita", "tramita.test", TRAMITA_PATH);
+    let args = p.endpoint(args, "pendencias", "pendencias.test", "/");
+    let args = args.ca_bundle(t.store()).cert(t.client_pem(), PASSWORD_ENV).timeout("2s");
+    let run = t.run(&args);
     let report = run.json();
     (run, report)
 }
@@ -189,7 +168,8 @@ fn a_healthy_run_opens_one_connection_per_target() {
     let request = &tls["evidence"]["client_certificate_request"];
     assert_eq!(request["answered"], true, "{tls:#}");
     let cas: Vec<&str> = request["acceptable_cas"].as_array().unwrap().iter().filter_map(|n| n.as_str()).collect();
-    assert!(cas.len() == 1 && cas[0].contains("CN=Conexoes Client CA"), "{cas:?}");
+    let client_ca = format!("CN={}", lab.tramita.lab.client_ca_name());
+    assert!(cas.len() == 1 && cas[0].contains(&client_ca), "{cas:?}");
 }
 
 #[test]

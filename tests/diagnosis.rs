@@ -11,9 +11,6 @@ use std::path::{Path, PathBuf};
 use support::*;
 
 const PASS: &str = "Senha-Certificado-Diag-1";
-const TRAMITA_OK: &str = "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
-     location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }\n\
-     location / { return 200 'ok'; }";
 
 /// Runs `pen-doctor check ARGS` at `place` in the json, human and nagios formats and checks that
 /// each names `check`/`code` as the probable cause. Returns the JSON report.
@@ -103,8 +100,8 @@ fn a_resolver_that_never_answers_is_the_cause_of_every_unresolved_name() {
     let ns = Netns::new();
     let _dead = SilentUdp::start(&ns, "127.0.0.53:53");
     ns.use_nameserver("127.0.0.53");
-    let args = ["--only", "dns,tcp,tls,http,ntp", "--target", "tramita,pendencias", "--timeout", "1s"];
-    let report = first_cause(&ns, &args, &[], "dns:tramita", "DNS_TIMEOUT");
+    let args = CheckArgs::new().only("dns,tcp,tls,http,ntp").target("tramita,pendencias").timeout("1s");
+    let report = first_cause(&ns, &args.flags(), &[], "dns:tramita", "DNS_TIMEOUT");
     assert_explains(&report, &["dns:pendencias", "tcp:tramita", "tls:tramita", "http:tramita", "http:pendencias"]);
     assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("127.0.0.53"), "{:#}", report["diagnosis"]);
     // The skips name the failed resolution, not the skip before them.
@@ -129,19 +126,13 @@ fn a_resolver_that_does_not_know_the_public_names_is_one_cause_for_every_target(
     let ns = Netns::new();
     let _dns = Dnsmasq::start(&ns, "127.0.0.53:53", &Zone::new().nxdomain("gov.test"));
     ns.use_nameserver("127.0.0.53");
-    let args = [
-        "--only",
-        "dns,tcp,tls,http",
-        "--target",
-        "tramita,pendencias",
-        "--endpoint",
-        "tramita=https://api.gov.test/interoperabilidade/rest/v3/",
-        "--endpoint",
-        "pendencias=https://pendencias.gov.test/",
-        "--timeout",
-        "1s",
-    ];
-    let report = first_cause(&ns, &args, &[], "dns:tramita", "DNS_NXDOMAIN");
+    let args = CheckArgs::new()
+        .only("dns,tcp,tls,http")
+        .target("tramita,pendencias")
+        .endpoint("tramita", "https://api.gov.test/interoperabilidade/rest/v3/")
+        .endpoint("pendencias", "https://pendencias.gov.test/")
+        .timeout("1s");
+    let report = first_cause(&ns, &args.flags(), &[], "dns:tramita", "DNS_NXDOMAIN");
     assert_explains(&report, &["dns:pendencias", "tcp:pendencias", "http:tramita", "http:pendencias"]);
     assert_only_one_failure(&report);
     let step = report["diagnosis"][0]["first_step"].as_str().unwrap();
@@ -154,19 +145,13 @@ fn a_firewall_that_drops_the_packets_is_the_cause_of_every_target_behind_it() {
     ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
     let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
     ns.add_drop("127.0.0.2", 443);
-    let args = [
-        "--only",
-        "dns,tcp,tls,http",
-        "--target",
-        "tramita,pendencias",
-        "--endpoint",
-        "tramita=https://tramita.test/interoperabilidade/rest/v3/",
-        "--endpoint",
-        "pendencias=https://pendencias.test/",
-        "--timeout",
-        "1s",
-    ];
-    let report = first_cause(&ns, &args, &[], "tcp:tramita", "TCP_TIMEOUT");
+    let args = CheckArgs::new()
+        .only("dns,tcp,tls,http")
+        .target("tramita,pendencias")
+        .endpoint("tramita", "https://tramita.test/interoperabilidade/rest/v3/")
+        .endpoint("pendencias", "https://pendencias.test/")
+        .timeout("1s");
+    let report = first_cause(&ns, &args.flags(), &[], "tcp:tramita", "TCP_TIMEOUT");
     assert_explains(&report, &["tcp:pendencias", "tls:tramita", "http:tramita", "tls:pendencias"]);
     assert_only_one_failure(&report);
     assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("127.0.0.2:443"));
@@ -174,67 +159,52 @@ fn a_firewall_that_drops_the_packets_is_the_cause_of_every_target_behind_it() {
 
 // ------------------------------------------------------------------- certificates and trust
 
-/// nginx in a namespace serving `tramita.test` and `pendencias.test` on 127.0.0.2:443, asking for
-/// a client certificate of the client CA; a trust store with the server's root and ISRG Root X1.
+/// A [`Scenario`]: nginx in a namespace serving `tramita.test` and `pendencias.test` (named in
+/// its hosts file) on 127.0.0.2:443, asking for a client certificate of the client CA; a trust
+/// store with the server's root and ISRG Root X1.
 struct TlsLab {
-    pki: Pki,
+    lab: Running,
     client_ca: Cert,
-    store: PathBuf,
-    ns: Netns,
-    _nginx: Nginx,
 }
 
 impl TlsLab {
     fn new() -> TlsLab {
-        TlsLab::serving(TRAMITA_OK)
+        TlsLab::serving(Site::tramita().ok_elsewhere())
     }
 
-    /// The lab with `locations` in nginx's server block.
-    fn serving(locations: &str) -> TlsLab {
-        let ns = Netns::new();
-        ns.set_hosts("127.0.0.2 tramita.test\n127.0.0.2 pendencias.test\n");
-        let pki = Pki::new();
-        let root = pki.root("Diag Root R1");
-        let inter = pki.intermediate(&root, "Diag Inter R2");
-        let server = pki.leaf(&inter, LeafSpec::server("tramita.test").sans(&["tramita.test", "pendencias.test"]));
-        let client_ca = pki.root("Diag Client CA");
-        let conf = format!(
-            "server {{ listen 127.0.0.2:443 ssl; server_name tramita.test pendencias.test; \
-             ssl_certificate {chain}; ssl_certificate_key {key}; \
-             ssl_verify_client on; ssl_client_certificate {ca}; ssl_verify_depth 3;\n{locations}\n}}\n",
-            chain = server.chain.display(),
-            key = server.key.display(),
-            ca = client_ca.cert.display()
-        );
-        let nginx = Nginx::start(&ns, &conf);
-        let store = pki.bundle("store.pem", &[&root.cert, Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")]);
-        TlsLab { pki, client_ca, store, ns, _nginx: nginx }
+    /// The lab serving `site`.
+    fn serving(site: Site) -> TlsLab {
+        let lab = Scenario::new()
+            .host("tramita.test")
+            .also("pendencias.test")
+            .mtls(Mtls::On)
+            .client(false)
+            .site(site)
+            .target("tramita", "tramita.test", TRAMITA_PATH)
+            .target("pendencias", "pendencias.test", "/")
+            .in_netns()
+            .named_in_hosts()
+            .start();
+        let client_ca = lab.pki().client_ca_cert();
+        TlsLab { lab, client_ca }
     }
 
-    fn args<'a>(&'a self, store: &'a Path, cert: &'a Path) -> Vec<&'a str> {
-        vec![
-            "--only",
-            "dns,tcp,tls,http,cert,ca",
-            "--target",
-            "tramita,pendencias",
-            "--endpoint",
-            "tramita=https://tramita.test/interoperabilidade/rest/v3/",
-            "--endpoint",
-            "pendencias=https://pendencias.test/",
-            "--ca-bundle",
-            store.to_str().unwrap(),
-            "--cert",
-            cert.to_str().unwrap(),
-            "--cert-password-env",
-            "CP",
-            "--timeout",
-            "2s",
-        ]
+    fn place(&self) -> Place<'_> {
+        self.lab.place()
+    }
+
+    fn store(&self) -> &Path {
+        self.lab.store()
+    }
+
+    /// The targets' flags with `store` and the client certificate `cert`.
+    fn args(&self, store: &Path, cert: &Path) -> CheckArgs {
+        self.lab.target_args().only("dns,tcp,tls,http,cert,ca").ca_bundle(store).cert(cert, "CP").timeout("2s")
     }
 
     fn client(&self, spec: LeafSpec) -> PathBuf {
-        let c = self.pki.leaf(&self.client_ca, spec.client_auth(true));
-        let file = self.pki.pkcs12(&c, PASS);
+        let c = self.lab.pki().leaf(&self.client_ca, spec.client_auth(true));
+        let file = self.lab.pki().pkcs12(&c, PASS);
         // Readable by the web server's user, as on a node that works.
         std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
         file
@@ -246,15 +216,20 @@ fn an_expired_client_certificate_is_the_cause_of_the_servers_refusal() {
     let lab = TlsLab::new();
     // The lab works: a valid certificate passes.
     let good = lab.client(LeafSpec::client("ORGAO DIAG"));
-    let mut cmd = pen_doctor(&lab.ns);
-    cmd.args(["check", "--format", "json"]).args(lab.args(&lab.store, &good)).env("CP", PASS);
+    let mut cmd = pen_doctor(lab.place());
+    cmd.args(lab.args(lab.store(), &good).json().argv()).env("CP", PASS);
     let ok = cmd.run().json();
     assert_eq!(by_id(&ok, "http:tramita")["status"], "ok", "{ok:#}");
     assert_eq!(ok["diagnosis"], serde_json::json!([]), "{:#}", ok["diagnosis"]);
 
     let expired = lab.client(LeafSpec::client("ORGAO VENCIDO").expired());
-    let report =
-        first_cause(&lab.ns, &lab.args(&lab.store, &expired), &[("CP", PASS)], "cert:client", "CLIENT_CERT_EXPIRED");
+    let report = first_cause(
+        lab.place(),
+        &lab.args(lab.store(), &expired).flags(),
+        &[("CP", PASS)],
+        "cert:client",
+        "CLIENT_CERT_EXPIRED",
+    );
     assert_explains(&report, &["http:tramita"]);
     assert!(report["diagnosis"][0]["first_step"].as_str().unwrap().contains("ORGAO VENCIDO"));
     assert_eq!(report["diagnosis"][0]["kb"]["cause"], 1);
@@ -265,8 +240,8 @@ fn a_wrong_certificate_password_is_the_cause_and_the_services_wait_for_it() {
     let lab = TlsLab::new();
     let good = lab.client(LeafSpec::client("ORGAO DIAG"));
     let report = first_cause(
-        &lab.ns,
-        &lab.args(&lab.store, &good),
+        lab.place(),
+        &lab.args(lab.store(), &good).flags(),
         &[("CP", "not-the-password")],
         "cert:client",
         "CLIENT_CERT_BAD_PASSWORD",
@@ -280,12 +255,12 @@ fn a_wrong_certificate_password_is_the_cause_and_the_services_wait_for_it() {
 fn a_trust_store_without_the_root_is_one_cause_for_every_target() {
     let lab = TlsLab::new();
     let good = lab.client(LeafSpec::client("ORGAO DIAG"));
-    let without_root = lab.pki.bundle("isrg-only.pem", &[Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")]);
-    let report =
-        first_cause(&lab.ns, &lab.args(&without_root, &good), &[("CP", PASS)], "tls:tramita", "SERVER_CERT_UNTRUSTED");
+    let without_root = lab.lab.pki().bundle("isrg-only.pem", &[Path::new("/etc/ssl/certs/ISRG_Root_X1.pem")]);
+    let args = lab.args(&without_root, &good);
+    let report = first_cause(lab.place(), &args.flags(), &[("CP", PASS)], "tls:tramita", "SERVER_CERT_UNTRUSTED");
     assert_explains(&report, &["tls:pendencias", "http:tramita", "http:pendencias"]);
     let step = report["diagnosis"][0]["first_step"].as_str().unwrap();
-    assert!(step.contains("Diag Root R1"), "{step}");
+    assert!(step.contains(&lab.lab.root_name()), "{step}");
     assert_only_one_failure(&report);
 }
 
@@ -335,19 +310,20 @@ fn operating_system_errors_are_said_in_portuguese() {
     let ns = Netns::new();
     // Nothing listens on the resolver's port: the kernel refuses at once.
     ns.use_nameserver("127.0.0.53");
+    let dns = CheckArgs::new().only("dns").target("tramita");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]);
+    cmd.args(dns.clone().flag("--color", "never").argv());
     let pt = cmd.run();
     assert!(pt.stdout.contains("conexão recusada"), "{pt}");
     assert!(!pt.stdout.contains("os error") && !pt.stdout.contains("Connection refused"), "{pt}");
     // English asked for: the system's words; the JSON keeps the fact as it was.
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json", "--lang", "en"]);
+    cmd.args(dns.clone().json().flag("--lang", "en").argv());
     let en = cmd.run().json();
     let f = &by_id(&en, "dns:tramita")["findings"][0];
     assert!(f["message"].as_str().unwrap().contains("Connection refused"), "{f:#}");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns", "--target", "tramita", "--format", "json"]);
+    cmd.args(dns.json().argv());
     let pt = cmd.run().json();
     let f = &by_id(&pt, "dns:tramita")["findings"][0];
     assert!(f["params"]["error"].as_str().unwrap().contains("Connection refused (os error 111)"), "{f:#}");
@@ -361,8 +337,9 @@ fn real_reports_follow_the_json_schema() {
     ns.set_hosts("127.0.0.2 tramita.test\n");
     let _web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--only", "dns,tcp", "--target", "tramita"]);
-    cmd.args(["--endpoint", "tramita=https://tramita.test/"]);
+    cmd.args(
+        CheckArgs::new().json().only("dns,tcp").target("tramita").endpoint("tramita", "https://tramita.test/").argv(),
+    );
     let ok = cmd.run();
     assert_eq!(ok.json()["diagnosis"], serde_json::json!([]), "{ok}");
     assert_schema_valid("schema/report.schema.json", &ok.stdout);
@@ -370,7 +347,7 @@ fn real_reports_follow_the_json_schema() {
     let dead = Netns::new();
     dead.use_nameserver("127.0.0.53");
     let mut cmd = pen_doctor(&dead);
-    cmd.args(["check", "--format", "json", "--only", "dns,tcp,tls,http,cert,ca", "--timeout", "1s"]);
+    cmd.args(CheckArgs::new().json().only("dns,tcp,tls,http,cert,ca").timeout("1s").argv());
     let broken = cmd.run();
     assert!(!broken.json()["diagnosis"].as_array().unwrap().is_empty(), "{broken}");
     assert_schema_valid("schema/report.schema.json", &broken.stdout);
@@ -400,15 +377,17 @@ fn commonmark(markdown: &str) -> String {
 #[test]
 fn markdown_renders_commands_as_code_and_peers_text_as_text() {
     // The service answers its healthcheck with HTML and Markdown of its own.
-    let hostile = "location = /interoperabilidade/rest/v3/healthcheck { default_type text/html; \
-                   return 200 '<script>alert(1)</script> *negrito* [clique](http://evil.test/) | celula'; }\n\
-                   location / { return 200 'ok'; }";
+    let hostile = Site::empty()
+        .location(
+            "location = /interoperabilidade/rest/v3/healthcheck { default_type text/html; \
+             return 200 '<script>alert(1)</script> *negrito* [clique](http://evil.test/) | celula'; }",
+        )
+        .ok_elsewhere();
     let lab = TlsLab::serving(hostile);
     let good = lab.client(LeafSpec::client("ORGAO DIAG"));
-    let mut args = lab.args(&lab.store, &good);
-    args.extend(["--format", "markdown"]);
-    let mut cmd = pen_doctor(&lab.ns);
-    cmd.arg("check").args(&args).env("CP", PASS);
+    let args = lab.args(lab.store(), &good).format("markdown");
+    let mut cmd = pen_doctor(lab.place());
+    cmd.args(args.argv()).env("CP", PASS);
     let md = cmd.run();
     assert!(md.stdout.contains("HTTP_UNEXPECTED_RESPONSE"), "{md}");
     assert!(md.stdout.contains("esperado 200 do healthcheck, recebido:"), "said in Portuguese: {md}");
@@ -423,11 +402,10 @@ fn markdown_renders_commands_as_code_and_peers_text_as_text() {
     assert!(!html.contains("| fail |"), "{html}");
 
     // A certificate that is not there: its fix steps' commands are code, their globs no italics.
-    let missing = lab.pki.dir().join("nao-existe.pem");
-    let mut args = lab.args(&lab.store, &missing);
-    args.extend(["--format", "markdown", "--only", "cert"]);
-    let mut cmd = pen_doctor(&lab.ns);
-    cmd.arg("check").args(&args).env("CP", PASS);
+    let missing = lab.lab.pki().dir().join("nao-existe.pem");
+    let args = lab.args(lab.store(), &missing).format("markdown").only("cert");
+    let mut cmd = pen_doctor(lab.place());
+    cmd.args(args.argv()).env("CP", PASS);
     let md = cmd.run();
     let html = commonmark(&md.stdout);
     assert!(html.contains("<code>find "), "{html}");
@@ -447,7 +425,7 @@ fn fix_steps_name_the_installation_and_database_this_run_found() {
     support::node::copy_sei_tree("modpen4", &sei);
     let ns = Netns::new();
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--only", "cert,pen", "--timeout", "2s", "--sei-dir"]).arg(&sei);
+    cmd.args(CheckArgs::new().json().only("cert,pen").timeout("2s").flag("--sei-dir", sei.to_str().unwrap()).argv());
     let run = cmd.run();
     let report = run.json();
     let steps: Vec<String> = report["checks"]
@@ -473,17 +451,8 @@ fn fix_steps_name_the_installation_and_database_this_run_found() {
 fn an_accepted_finding_is_reported_as_info_from_the_flag_or_the_config_file() {
     let ns = Netns::new();
     ns.set_hosts("127.0.0.2 tramita.test\n");
-    let base = [
-        "check",
-        "--format",
-        "json",
-        "--only",
-        "dns,tcp",
-        "--target",
-        "tramita",
-        "--endpoint",
-        "tramita=https://tramita.test/",
-    ];
+    let base = CheckArgs::new().json().only("dns,tcp").target("tramita").endpoint("tramita", "https://tramita.test/");
+    let base = base.argv();
     // Nothing listens: refused, a failure.
     let refused = pen_doctor(&ns).args(base).run();
     refused.assert_code(1);
@@ -513,10 +482,8 @@ fn only_an_expired_root_on_a_targets_path_warns_and_the_advice_names_the_root_pr
     let pki = Pki::new();
     let isrg = Path::new("/etc/ssl/certs/ISRG_Root_X1.pem");
     let store_check = |store: &Path| {
-        let run = pen_doctor(Host)
-            .args(["check", "--format", "json", "--only", "ca", "--target", "tramita", "--ca-bundle"])
-            .arg(store)
-            .run();
+        let run =
+            pen_doctor(Host).args(CheckArgs::new().json().only("ca").target("tramita").ca_bundle(store).argv()).run();
         by_id(&run.json(), "ca:store").clone()
     };
     // DST Root CA X3, expired, is what old OpenSSLs build Let's Encrypt's chain through: a warning,
@@ -543,10 +510,9 @@ fn only_an_expired_root_on_a_targets_path_warns_and_the_advice_names_the_root_pr
 fn a_trust_store_skipped_by_the_user_is_said_and_the_tls_checks_still_run() {
     let lab = TlsLab::new();
     let good = lab.client(LeafSpec::client("ORGAO DIAG"));
-    let mut args = lab.args(&lab.store, &good);
-    args.extend(["--skip", "ca:store"]);
-    let mut cmd = pen_doctor(&lab.ns);
-    cmd.args(["check", "--format", "json"]).args(&args).env("CP", PASS);
+    let args = lab.args(lab.store(), &good).flag("--skip", "ca:store");
+    let mut cmd = pen_doctor(lab.place());
+    cmd.args(args.clone().json().argv()).env("CP", PASS);
     let run = cmd.run();
     run.assert_code(0);
     let report = run.json();
@@ -556,8 +522,8 @@ fn a_trust_store_skipped_by_the_user_is_said_and_the_tls_checks_still_run() {
     assert_eq!(by_id(&report, "tls:tramita")["status"], "ok", "the dependents ran with the store");
     assert_eq!(by_id(&report, "http:tramita")["status"], "ok");
     // Nagios says what was not checked instead of a bare OK.
-    let mut cmd = pen_doctor(&lab.ns);
-    cmd.args(["check", "--format", "nagios"]).args(&args).env("CP", PASS);
+    let mut cmd = pen_doctor(lab.place());
+    cmd.args(args.format("nagios").argv()).env("CP", PASS);
     let nagios = cmd.run();
     let head = nagios.stdout.lines().next().unwrap_or_default().to_string();
     assert!(head.starts_with("PEN-DOCTOR OK - ") && head.contains("sem verificar (--skip) ca:store"), "{head}");
@@ -632,15 +598,14 @@ fn output_to_a_file_says_one_line_on_a_terminal_and_dash_is_stdout() {
     assert_eq!(saved["diagnosis"][0]["code"], "TCP_REFUSED");
     std::fs::remove_file(&file).unwrap();
     // Not a terminal: the file only, nothing on stdout.
+    let args = CheckArgs::new().only("dns,tcp").target("tramita").endpoint("tramita", "https://tramita.test/").json();
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
-    let quiet = cmd.args(["--format", "json", "--output"]).arg(&file).run();
+    let quiet = cmd.args(args.clone().flag("--output", file.to_str().unwrap()).argv()).run();
     assert_eq!(quiet.stdout, "", "{quiet}");
     assert!(file.exists());
     // `--output -` is stdout.
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "dns,tcp", "--target", "tramita", "--endpoint", "tramita=https://tramita.test/"]);
-    let dash = cmd.args(["--format", "json", "--output", "-"]).run();
+    let dash = cmd.args(args.flag("--output", "-").argv()).run();
     assert_eq!(dash.json()["diagnosis"][0]["code"], "TCP_REFUSED");
 }
 
@@ -650,8 +615,8 @@ fn junit_names_cases_by_title_and_code_leads_with_the_cause_and_keeps_evidence()
     let _dead = SilentUdp::start(&ns, "127.0.0.53:53");
     ns.use_nameserver("127.0.0.53");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "junit", "--only", "dns,tcp,tls,http", "--target", "tramita,pendencias"]);
-    let run = cmd.args(["--timeout", "1s"]).run();
+    let args = CheckArgs::new().format("junit").only("dns,tcp,tls,http").target("tramita,pendencias").timeout("1s");
+    let run = cmd.args(args.argv()).run();
     let dir = temp_dir("pdt-diag-junit-");
     let file = dir.path().join("junit.xml");
     std::fs::write(&file, &run.stdout).unwrap();
@@ -690,7 +655,7 @@ fn the_report_says_which_configuration_it_used_and_why() {
     support::node::copy_sei_tree("modpen4", &sei);
     let human = |args: &[&str]| {
         let mut cmd = pen_doctor(&ns);
-        cmd.args(["check", "--only", "dns", "--target", "tramita", "--color", "never"]).args(args);
+        cmd.args(CheckArgs::new().only("dns").target("tramita").flag("--color", "never").args(args).argv());
         cmd.run().stdout
     };
     let found = human(&["--sei-dir", sei.to_str().unwrap()]);
@@ -719,7 +684,7 @@ fn an_unreadable_configuration_shows_the_node_checks_as_skipped_behind_it() {
     let ns = Netns::new();
     let broken = support::node::sei_fixture("broken");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--format", "json", "--timeout", "1s", "--sei-dir"]).arg(&broken);
+    cmd.args(CheckArgs::new().json().timeout("1s").flag("--sei-dir", broken.to_str().unwrap()).argv());
     let report = cmd.run().json();
     for id in ["gearman", "process:pen"] {
         let c = by_id(&report, id);

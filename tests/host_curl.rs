@@ -12,15 +12,15 @@ use support::pki_tls;
 
 use pki_tls::*;
 use std::path::{Path, PathBuf};
+use support::{Mtls, Running, Scenario, Site};
 
 const PASS: &str = "Senha-Do-Curl-7";
 const WRONG: &str = "Errada-Do-Curl-9";
 
+/// A [`Scenario`] serving Pucomex's base URL with mutual TLS on `api.test`, with a client
+/// certificate in a PEM file (key encrypted with [`PASS`]).
 struct Lab {
-    pki: Pki,
-    nginx: Nginx,
-    store: PathBuf,
-    client: Issued,
+    lab: Running,
     /// A php.ini whose `extension_dir` holds a `curl.so` linking the system's libcurl.
     php_ini: PathBuf,
 }
@@ -61,22 +61,16 @@ fn php_with_curl(dir: &Path, own_copy: bool) -> PathBuf {
 
 impl Lab {
     fn new() -> Lab {
-        let pki = Pki::new();
-        let (key, chain) = pki.serve("api.test");
-        let client_root = pki.client_ca_file();
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name api.test; ssl_certificate {}; \
-             ssl_certificate_key {}; ssl_verify_client on; ssl_client_certificate {};\n\
-             location / {{ return 200 'ok'; }}\n}}\n",
-            chain.display(),
-            key.display(),
-            client_root.display()
-        );
-        let nginx = Nginx::on_free_port(&conf);
-        let store = pki.write("store.pem", pki.root.pem());
-        let client = pki.client(&Spec::client("ORGAO CURL:00394460000141", "ICP-Brasil"));
-        let php_ini = php_with_curl(&pki.dir().join("php"), false);
-        Lab { pki, nginx, store, client, php_ini }
+        let lab = Scenario::new()
+            .host("api.test")
+            .mtls(Mtls::On)
+            .client_cn("ORGAO CURL:00394460000141")
+            .password(PASS)
+            .site(Site::ok())
+            .target("pucomex", "api.test", "/")
+            .start();
+        let php_ini = php_with_curl(&lab.pki().dir().join("php"), false);
+        Lab { lab, php_ini }
     }
 
     /// `check --only http` of Pucomex (mutual TLS, the base URL asked as is) with `cert` and
@@ -86,39 +80,21 @@ impl Lab {
     }
 
     fn run_with(&self, cert: &Path, password: &str, format: &str, path: Option<&Path>, php_ini: &Path) -> Run {
-        let port = self.nginx.port();
-        let endpoint = format!("pucomex=https://api.test:{port}/");
-        let resolve = format!("api.test:{port}:127.0.0.1");
         let search = match path {
             Some(p) => format!("{}:{}", p.display(), support::CLEAN_PATH),
             None => support::CLEAN_PATH.to_string(),
         };
-        let run = pen_doctor(
-            &[
-                "check",
-                "--target",
-                "pucomex",
-                "--endpoint",
-                &endpoint,
-                "--resolve",
-                &resolve,
-                "--only",
-                "http",
-                "--timeout",
-                "3s",
-                "--format",
-                format,
-                "--ca-bundle",
-                self.store.to_str().unwrap(),
-                "--pucomex-cert",
-                cert.to_str().unwrap(),
-                "--pucomex-password-env",
-                "CP",
-                "--php-ini",
-                php_ini.to_str().unwrap(),
-            ],
-            &[("CP", password), ("PATH", &search)],
-        );
+        let args = self
+            .lab
+            .target_args()
+            .only("http")
+            .timeout("3s")
+            .format(format)
+            .ca_bundle(self.lab.store())
+            .flag("--pucomex-cert", cert.to_str().unwrap())
+            .flag("--pucomex-password-env", "CP")
+            .flag("--php-ini", php_ini.to_str().unwrap());
+        let run = pen_doctor(&args.strs(), &[("CP", password), ("PATH", &search)]);
         assert!(!run.stderr.contains("panicked"), "{run}");
         for secret in [PASS, WRONG] {
             assert!(
@@ -138,7 +114,7 @@ impl Lab {
     }
 
     fn encrypted_pem(&self) -> PathBuf {
-        self.pki.write("client.pem", self.client.pem() + &self.client.key_pem_pkcs8_encrypted(PASS))
+        self.lab.client_pem().to_path_buf()
     }
 }
 
@@ -154,7 +130,7 @@ fn a_good_certificate_curl_and_pen_doctor_agree() {
     assert_eq!(curl["http_code"], 200);
     // Both went in, each with the client certificate (nginx answers 400 without one): one
     // request of ours and one of curl per run (json, human, markdown).
-    let log = lab.nginx.access_log();
+    let log = lab.lab.nginx().access_log();
     let ok = |agent: &str| log.lines().filter(|l| l.contains("\" 200 ") && l.contains(agent)).count();
     assert_eq!((ok("pen-doctor/"), ok("curl/")), (3, 3), "{log}");
 }
@@ -172,8 +148,9 @@ fn a_wrong_password_both_refuse_and_it_shows_nowhere() {
 #[test]
 fn a_pkcs12_only_pen_doctor_opens_is_a_disagreement() {
     let lab = Lab::new();
-    let pem = lab.pki.write("plain.pem", lab.client.pem() + &lab.client.key_pem());
-    let legacy = lab.pki.path("legacy.p12");
+    let (pki, client) = (lab.lab.pki(), lab.lab.client());
+    let pem = pki.write("plain.pem", client.pem() + &client.key_pem());
+    let legacy = pki.path("legacy.p12");
     let out = std::process::Command::new("openssl")
         .args(["pkcs12", "-export", "-legacy", "-in", pem.to_str().unwrap(), "-out", legacy.to_str().unwrap()])
         .args(["-passout", &format!("pass:{PASS}")])
@@ -234,12 +211,12 @@ fn a_curl_on_another_libcurl_than_phps_is_not_asked() {
     let lab = Lab::new();
     // PHP's curl extension links a libcurl of its own (another file than the curl command's):
     // the command's verdict would not be PHP's, and its connection would be one more for nothing.
-    let other = php_with_curl(&lab.pki.dir().join("php-other"), true);
+    let other = php_with_curl(&lab.lab.pki().dir().join("php-other"), true);
     let run = lab.run_with(&lab.encrypted_pem(), PASS, "json", None, &other);
     let http = check(&run.json(), "http:pucomex").clone();
     assert_eq!(http["status"], "ok", "{http:#}");
     assert!(http["evidence"]["host_curl"].is_null(), "{http:#}");
-    let log = lab.nginx.access_log();
+    let log = lab.lab.nginx().access_log();
     assert_eq!(log.lines().filter(|l| l.contains("curl/")).count(), 0, "{log}");
     assert_eq!(log.lines().filter(|l| l.contains("pen-doctor/")).count(), 1, "{log}");
 }

@@ -93,9 +93,9 @@ fn serve(conn: TcpStream, behaviour: Behaviour, config: Arc<rustls::ServerConfig
     }
 }
 
-fn start(behaviour: Behaviour, cert: &Cert) -> Hostile {
+fn start(behaviour: Behaviour, lab: &Lab) -> Hostile {
     let stop = Arc::new(AtomicBool::new(false));
-    let config = tls_server_config(&cert.fullchain, &cert.key);
+    let config = tls_server_config(&lab.chain, &lab.key);
     let flag = Arc::clone(&stop);
     let server = TcpServer::start(
         Host,
@@ -105,29 +105,31 @@ fn start(behaviour: Behaviour, cert: &Cert) -> Hostile {
     Hostile { port: server.port(), stop, _server: server }
 }
 
+/// The suite's PKI: what the hostile server presents for `hostil.test` (a leaf of the fixed
+/// intermediate) and the healthy trust store that verifies it.
 struct Lab {
-    _pki: Pki,
-    server: Cert,
-    root: Cert,
+    pki: Pki,
+    key: std::path::PathBuf,
+    chain: std::path::PathBuf,
 }
 
 fn lab() -> Lab {
     let pki = Pki::new();
-    let root = pki.root("Hostile Test Root");
-    let server = pki.leaf(&root, LeafSpec::server("hostil.test"));
-    Lab { _pki: pki, server, root }
+    let (key, chain) = pki.serve_names(&["hostil.test"]);
+    Lab { pki, key, chain }
 }
 
 /// Runs `check` against the hostile server as the tramita target; returns the run, the checks
 /// by id, and the largest peak resident memory of any pen-doctor process so far, in KiB.
 fn run_against(lab: &Lab, port: u16, timeout: &str) -> (Run, serde_json::Value, u64) {
-    let url = format!("https://hostil.test:{port}/interoperabilidade/rest/v3/");
-    let resolve = format!("hostil.test:{port}:127.0.0.1");
-    let run = pen_doctor(Host)
-        .args(["check", "--target", "tramita", "--only", "http", "--format", "json"])
-        .args(["--endpoint", &format!("tramita={url}"), "--resolve", &resolve])
-        .args(["--ca-bundle", lab.root.cert.to_str().unwrap(), "--timeout", timeout, "--deadline", "20s"])
-        .run_for(Duration::from_secs(40));
+    let args = CheckArgs::new()
+        .service("tramita", "hostil.test", port, TRAMITA_PATH)
+        .only("http")
+        .json()
+        .ca_bundle(&lab.pki.healthy_store())
+        .timeout(timeout)
+        .flag("--deadline", "20s");
+    let run = pen_doctor(Host).args(args.argv()).run_for(Duration::from_secs(40));
     let peak_kib = children_peak_rss_kib();
     let report = run.json();
     let checks: serde_json::Map<String, serde_json::Value> = report["checks"]
@@ -142,7 +144,7 @@ fn run_against(lab: &Lab, port: u16, timeout: &str) -> (Run, serde_json::Value, 
 #[test]
 fn a_server_that_drips_its_answer_times_out_within_the_timeout() {
     let lab = lab();
-    let server = start(Behaviour::Drip, &lab.server);
+    let server = start(Behaviour::Drip, &lab);
     let (run, checks, _) = run_against(&lab, server.port, "1s");
     assert!(run.elapsed < Duration::from_secs(8), "slowloris held the run: {:?}", run.elapsed);
     run.assert_code(1);
@@ -155,7 +157,7 @@ fn a_server_that_drips_its_answer_times_out_within_the_timeout() {
 #[test]
 fn a_one_gigabyte_body_is_cut_and_memory_stays_bounded() {
     let lab = lab();
-    let server = start(Behaviour::HugeBody, &lab.server);
+    let server = start(Behaviour::HugeBody, &lab);
     let (run, checks, peak_kib) = run_against(&lab, server.port, "3s");
     assert!(run.elapsed < Duration::from_secs(15), "{:?}", run.elapsed);
     let http = &checks["http:tramita"];
@@ -170,7 +172,7 @@ fn a_one_gigabyte_body_is_cut_and_memory_stays_bounded() {
 #[test]
 fn an_alert_instead_of_a_server_hello_is_a_handshake_failure() {
     let lab = lab();
-    let server = start(Behaviour::AlertInsteadOfHello, &lab.server);
+    let server = start(Behaviour::AlertInsteadOfHello, &lab);
     let (run, checks, _) = run_against(&lab, server.port, "1s");
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
     let tls = &checks["tls:tramita"];
@@ -182,7 +184,7 @@ fn an_alert_instead_of_a_server_hello_is_a_handshake_failure() {
 #[test]
 fn a_server_hello_cut_in_half_is_a_handshake_failure() {
     let lab = lab();
-    let server = start(Behaviour::HalfServerHello, &lab.server);
+    let server = start(Behaviour::HalfServerHello, &lab);
     let (run, checks, _) = run_against(&lab, server.port, "1s");
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
     let tls = &checks["tls:tramita"];
@@ -193,7 +195,7 @@ fn a_server_hello_cut_in_half_is_a_handshake_failure() {
 #[test]
 fn a_close_right_after_the_handshake_is_an_unexpected_response() {
     let lab = lab();
-    let server = start(Behaviour::CloseAfterHandshake, &lab.server);
+    let server = start(Behaviour::CloseAfterHandshake, &lab);
     let (run, checks, _) = run_against(&lab, server.port, "1s");
     assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
     assert_eq!(checks["tls:tramita"]["status"], "ok");

@@ -320,29 +320,47 @@ fn tcp_one_family_failing_is_partial() {
 
 /// A namespace where `api.tramita.test` is 127.0.0.2 (hosts file) with listeners on ports 443
 /// and 8443, and tinyproxy on 127.0.0.1:3128 allowing CONNECT to 443 only.
-struct ProxyLab {
-    proxy: Tinyproxy,
-    web: TcpServer,
-    other: TcpServer,
-    ns: Netns,
-}
+struct ProxyLab(Running);
 
 impl ProxyLab {
     fn new() -> ProxyLab {
-        let ns = Netns::new();
-        ns.set_hosts("127.0.0.1 localhost\n127.0.0.2 api.tramita.test\n");
-        let web = TcpServer::start(&ns, "127.0.0.2:443", TcpBehaviour::Hold);
-        let other = TcpServer::start(&ns, "127.0.0.2:8443", TcpBehaviour::Hold);
-        let proxy = Tinyproxy::start(&ns, "127.0.0.1:3128", &[443]);
-        ProxyLab { proxy, web, other, ns }
+        let lab = Scenario::new()
+            .host("api.tramita.test")
+            .in_netns()
+            .named_in_hosts()
+            .tcp_peer(TcpBehaviour::Hold)
+            .also_listen(8443, TcpBehaviour::Hold)
+            .proxy(&[443])
+            .start();
+        ProxyLab(lab)
+    }
+
+    fn ns(&self) -> &Netns {
+        self.0.ns()
+    }
+
+    fn proxy(&self) -> &Tinyproxy {
+        self.0.proxy()
+    }
+
+    /// The listener on 443.
+    fn web(&self) -> &TcpServer {
+        self.0.peer()
+    }
+
+    /// The listener on 8443.
+    fn other(&self) -> &TcpServer {
+        self.0.listener(8443)
     }
 }
 
 #[test]
 fn proxy_flag_tunnels_through_the_proxy() {
     let lab = ProxyLab::new();
-    let (run, report) =
-        check(&lab.ns, &tramita("dns,tcp", "https://api.tramita.test/").args(&["--proxy", &lab.proxy.url()]).flags());
+    let (run, report) = check(
+        lab.ns(),
+        &tramita("dns,tcp", "https://api.tramita.test/").args(&["--proxy", &lab.proxy().url()]).flags(),
+    );
     run.assert_code(0);
     let c = by_id(&report, "tcp:tramita");
     assert_eq!(c["status"], "ok", "{c:#}");
@@ -351,15 +369,15 @@ fn proxy_flag_tunnels_through_the_proxy() {
     assert_eq!(c["evidence"]["via"], "proxy");
     assert_eq!(c["evidence"]["proxy"], "http://127.0.0.1:3128");
     assert_eq!(c["evidence"]["proxy_source"], "--proxy");
-    assert_eq!(lab.proxy.connects_to("api.tramita.test:443"), 1, "{}", lab.proxy.log());
-    assert_eq!(lab.web.accepted(), 1, "the tunnel reached the server");
+    assert_eq!(lab.proxy().connects_to("api.tramita.test:443"), 1, "{}", lab.proxy().log());
+    assert_eq!(lab.web().accepted(), 1, "the tunnel reached the server");
 }
 
 #[test]
 fn https_proxy_variable_is_used() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
-        &lab.ns,
+        lab.ns(),
         &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://127.0.0.1:3128")],
     );
@@ -368,14 +386,14 @@ fn https_proxy_variable_is_used() {
     assert_eq!(codes(c), vec!["PROXY_IN_USE"], "{c:#}");
     assert_eq!(c["evidence"]["via"], "proxy");
     assert_eq!(c["evidence"]["proxy_source"], "HTTPS_PROXY");
-    assert_eq!(lab.proxy.connects_to("api.tramita.test:443"), 1, "{}", lab.proxy.log());
+    assert_eq!(lab.proxy().connects_to("api.tramita.test:443"), 1, "{}", lab.proxy().log());
 }
 
 #[test]
 fn proxy_credentials_never_reach_the_report() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
-        &lab.ns,
+        lab.ns(),
         &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://agency:S3cretProxyPass@127.0.0.1:3128")],
     );
@@ -388,11 +406,11 @@ fn proxy_credentials_never_reach_the_report() {
 fn behind_a_proxy_a_name_only_the_proxy_resolves_is_not_a_failure() {
     let lab = ProxyLab::new();
     // The node's own DNS does not know the name; the proxy (hosts file) does.
-    let _dns = Dnsmasq::start(&lab.ns, "127.0.0.53:53", &Zone::new());
+    let _dns = Dnsmasq::start(lab.ns(), "127.0.0.53:53", &Zone::new());
     let (run, report) = check(
-        &lab.ns,
+        lab.ns(),
         &tramita("dns,tcp", "https://api.tramita.test/")
-            .args(&["--proxy", &lab.proxy.url(), "--dns-server", "127.0.0.53"])
+            .args(&["--proxy", &lab.proxy().url(), "--dns-server", "127.0.0.53"])
             .flags(),
     );
     run.assert_code(0);
@@ -402,15 +420,15 @@ fn behind_a_proxy_a_name_only_the_proxy_resolves_is_not_a_failure() {
     let tcp = by_id(&report, "tcp:tramita");
     assert_eq!(tcp["status"], "ok", "{tcp:#}");
     assert_eq!(tcp["evidence"]["via"], "proxy");
-    assert_eq!(lab.web.accepted(), 1);
+    assert_eq!(lab.web().accepted(), 1);
 }
 
 #[test]
 fn connect_refused_by_the_proxy_policy_is_proxy_denied_with_its_answer() {
     let lab = ProxyLab::new();
     let (run, report) = check(
-        &lab.ns,
-        &tramita("dns,tcp", "https://api.tramita.test:8443/").args(&["--proxy", &lab.proxy.url()]).flags(),
+        lab.ns(),
+        &tramita("dns,tcp", "https://api.tramita.test:8443/").args(&["--proxy", &lab.proxy().url()]).flags(),
     );
     run.assert_code(1);
     let c = by_id(&report, "tcp:tramita");
@@ -422,7 +440,7 @@ fn connect_refused_by_the_proxy_policy_is_proxy_denied_with_its_answer() {
     assert!(f["message"].as_str().unwrap_or("").contains("403"), "the proxy's answer: {f:#}");
     assert!(c["evidence"]["proxy_answer"].as_str().unwrap_or("").contains("403 Access violation"), "{c:#}");
     assert_eq!(c["evidence"]["proxy_status"], 403);
-    assert_eq!(lab.other.accepted(), 0);
+    assert_eq!(lab.other().accepted(), 0);
 }
 
 /// tinyproxy with `BasicAuth`: a CONNECT without credentials is answered 407 and named so; the
@@ -496,7 +514,7 @@ fn hostile_proxies_give_proxy_failed_within_the_timeout() {
 fn no_proxy_entry_bypasses_the_proxy_and_is_named() {
     let lab = ProxyLab::new();
     let (run, report) = check_env(
-        &lab.ns,
+        lab.ns(),
         &tramita("dns,tcp", "https://api.tramita.test/").flags(),
         &[("HTTPS_PROXY", "http://127.0.0.1:3128"), ("NO_PROXY", "localhost,.tramita.test")],
     );
@@ -508,8 +526,8 @@ fn no_proxy_entry_bypasses_the_proxy_and_is_named() {
     assert!(f["message"].as_str().unwrap_or("").contains(".tramita.test"), "names the entry: {f:#}");
     assert_eq!(c["evidence"]["via"], "direct");
     assert_eq!(c["evidence"]["no_proxy_entry"], ".tramita.test");
-    assert_eq!(lab.proxy.connects_to("api.tramita.test:443"), 0, "{}", lab.proxy.log());
-    assert_eq!(lab.web.accepted(), 1);
+    assert_eq!(lab.proxy().connects_to("api.tramita.test:443"), 0, "{}", lab.proxy().log());
+    assert_eq!(lab.web().accepted(), 1);
 }
 
 // ------------------------------------------------------------------------- report contract

@@ -12,7 +12,6 @@ use support::pki_tls::{ec_key, issue, Spec};
 use support::*;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const FORMATS: &[&str] = &["human", "json", "markdown", "junit", "nagios", "prometheus"];
@@ -160,10 +159,8 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// nginx on loopback serving `pi.test` with a certificate whose subject is full of control
 /// characters, answering with the request's `Authorization` header or with control characters.
 struct Lab {
-    _nginx: Nginx,
+    lab: Running,
     dir: tempfile::TempDir,
-    port: u16,
-    ca_bundle: PathBuf,
 }
 
 impl Lab {
@@ -182,31 +179,29 @@ impl Lab {
         let ca_bundle = write("root.pem", root.pem());
         let chain = write("chain.pem", leaf.pem() + &root.pem());
         let key = write("key.pem", leaf.key_pem());
-        let port = free_port(Host);
         let filler = "a".repeat(70);
         // nginx's configuration takes raw bytes in its strings: ESC, BEL, C1 and bidi as they are.
-        let conf = format!(
-            "server {{ listen 127.0.0.1:{port} ssl; server_name pi.test; \
-             ssl_certificate {chain}; ssl_certificate_key {key};\n\
-             location /echo/ {{ return 200 \"$http_authorization\"; }}\n\
-             location /cut/ {{ default_type text/html; \
-               return 200 \"<html><body>{filler} Basic-echo: $http_authorization</body></html>\"; }}\n\
-             location /json/ {{ default_type application/json; return 200 '{{\"echo\":\"$http_authorization\"}}'; }}\n\
-             location /err/ {{ return 500 \"$http_authorization\"; }}\n\
-             location /ctl/ {{ return 200 \"{EVIL} clear{EVIL}\u{1b}]0;title\u{7} end\"; }}\n\
-             }}\n",
-            chain = chain.display(),
-            key = key.display(),
-        );
-        let nginx = Nginx::start(Host, &conf);
-        Lab { _nginx: nginx, dir, port, ca_bundle }
+        let site = Site::empty()
+            .location("location /echo/ { return 200 \"$http_authorization\"; }")
+            .location(&format!(
+                "location /cut/ {{ default_type text/html; \
+                 return 200 \"<html><body>{filler} Basic-echo: $http_authorization</body></html>\"; }}"
+            ))
+            .location(
+                "location /json/ { default_type application/json; return 200 '{\"echo\":\"$http_authorization\"}'; }",
+            )
+            .location("location /err/ { return 500 \"$http_authorization\"; }")
+            .location(&format!("location /ctl/ {{ return 200 \"{EVIL} clear{EVIL}\u{1b}]0;title\u{7} end\"; }}"));
+        let lab = Scenario::new().host("pi.test").identity(&chain, &key).trust(&ca_bundle).site(site).start();
+        Lab { lab, dir }
     }
 
     /// `check` flags for the Protocolo Integrado target at `path` of this nginx.
     fn pi_args(&self, path: &str) -> Vec<String> {
-        CheckArgs::new()
-            .service("protocolo-integrado", "pi.test", self.port, path)
-            .ca_bundle(&self.ca_bundle)
+        let args = CheckArgs::new().target("protocolo-integrado");
+        self.lab
+            .endpoint(args, "protocolo-integrado", "pi.test", path)
+            .ca_bundle(self.lab.store())
             .only("http")
             .timeout("3s")
             .args(&["--deadline", "20s", "--sei-dir", "/nonexistent-sei"])
@@ -393,7 +388,7 @@ fn supervisord_program_printing_passwords_leaks_nothing() {
 #[test]
 fn passwords_inside_urls_are_never_printed() {
     let lab = Lab::start();
-    let port = lab.port;
+    let port = lab.lab.port();
     let sei = support::node::sei_copy("modpen4");
     let edit = |rel: &str, from: &str, to: &str| {
         let p = sei.path().join(rel);
@@ -416,7 +411,7 @@ fn passwords_inside_urls_are_never_printed() {
         .flag("--sei-dir", sei.path().to_str().unwrap())
         .target("tramita,protocolo-integrado")
         .resolve("pi.test", port, "127.0.0.1")
-        .ca_bundle(&lab.ca_bundle)
+        .ca_bundle(lab.lab.store())
         .flag("--supervisor", format!("http://127.0.0.1:{closed}"))
         .flag("--skip", "ntp,process,cron,gearman")
         .timeout("2s")

@@ -8,12 +8,14 @@ mod support;
 
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
-use support::pki_tls::{self, Nginx, Pki, Spec};
-use support::{codes, finding, pen_doctor, write, CheckArgs, Host, Proc, Run, RunExt};
+use support::pki_tls;
+use support::{
+    codes, finding, isrg_x1, pen_doctor, write, CheckArgs, Host, Mtls, Proc, Run, RunExt, Running, Scenario, Site,
+};
 
 /// Every password the fixtures and the tests hold.
 const SECRETS: &[&str] = &["S3nh4", "Senha-Do-Certificado-9", "Banco-Eras-S3cret!", "Docker-S3cret"];
@@ -248,46 +250,30 @@ fn a_docker_installation_reads_its_values_from_the_running_php_fpm() {
 
 // ------------------------------------------------------------------------------- the lab
 
-/// The test PKI and an nginx serving Tramita's SOAP WSDL and REST API with mutual TLS on
-/// `api.test` (`tramites/pendentes` answers only `?todas=0`, as the module sends it).
-struct Lab {
-    pki: Pki,
-    nginx: Nginx,
-    store: PathBuf,
-    client: PathBuf,
-}
-
-const WSDL: &str = r#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" name="Pen"></wsdl:definitions>"#;
+/// A [`Scenario`]: nginx serving Tramita's SOAP WSDL and REST API as the module asks them
+/// ([`Site::tramita_as_the_module_asks`]) with mutual TLS on `api.test`, and a client
+/// certificate whose key is encrypted with [`PASS`].
+struct Lab(Running);
 
 impl Lab {
     fn new() -> Lab {
-        let pki = Pki::new();
-        let locations = format!(
-            "location = /interoperabilidade/soap/v3/ {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}\n\
-             location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
-             location = /interoperabilidade/rest/v3/tramites/pendentes {{ default_type application/json; if ($args = todas=0) {{ return 200 '[]'; }} return 400; }}\n\
-             location / {{ return 404; }}"
-        );
-        let nginx = Nginx::serving(&pki, "api.test", "on", &locations);
-        let store = pki.healthy_store();
-        let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
-        let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
-        Lab { pki, nginx, store, client }
+        let lab = Scenario::new()
+            .host("api.test")
+            .mtls(Mtls::On)
+            .password(PASS)
+            .site(Site::tramita_as_the_module_asks())
+            .start();
+        Lab(lab)
     }
 
     fn url(&self, path: &str) -> String {
-        format!("https://api.test:{}{path}", self.nginx.port())
+        self.0.url(path)
     }
 
     /// `check --only config,http` (and what http needs) of a tree pointed at the lab.
     fn run(&self, tree: &Path, root: &Path, store: &Path) -> Run {
-        let args = CheckArgs::new()
-            .flag("--sei-dir", tree.to_str().unwrap())
-            .target("tramita")
-            .resolve("api.test", self.nginx.port(), "127.0.0.1")
-            .ca_bundle(store)
-            .only("config,http")
-            .timeout("3s");
+        let args = CheckArgs::new().flag("--sei-dir", tree.to_str().unwrap()).target("tramita");
+        let args = self.0.resolve(args, "api.test").ca_bundle(store).only("config,http").timeout("3s");
         run(&args.flags(), &[], root)
     }
 
@@ -297,7 +283,7 @@ impl Lab {
         let tree = sei_copy(name);
         let pen = "config/mod-pen/ConfiguracaoModPEN.php";
         edit(tree.path(), pen, old_web_service, web_service);
-        edit(tree.path(), pen, "/opt/sei/config/mod-pen/certificado.pem", self.client.to_str().unwrap());
+        edit(tree.path(), pen, "/opt/sei/config/mod-pen/certificado.pem", self.0.client_pem().to_str().unwrap());
         edit(tree.path(), pen, "S3nh4-Cert-Fixture!", PASS);
         tree
     }
@@ -317,7 +303,7 @@ fn http_tramita_asks_what_the_installed_module_asks() {
 
     // 3.7 (SOAP): the WSDL only.
     let tree = lab.tree("modpen3", &lab.url("/interoperabilidade/soap/v3/"), MODPEN3_WS);
-    let out = lab.run(tree.path(), root.path(), &lab.store);
+    let out = lab.run(tree.path(), root.path(), lab.0.store());
     let http = out.check("http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!((&http["evidence"]["api"], &http["evidence"]["era"]), (&"soap".into(), &"3.7".into()));
@@ -326,7 +312,7 @@ fn http_tramita_asks_what_the_installed_module_asks() {
 
     // 4.x (REST): healthcheck, then tramites/pendentes?todas=0.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3/"), MODPEN4_WS);
-    let out = lab.run(tree.path(), root.path(), &lab.store);
+    let out = lab.run(tree.path(), root.path(), lab.0.store());
     let http = out.check("http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     assert_eq!(
@@ -341,7 +327,7 @@ fn http_tramita_asks_what_the_installed_module_asks() {
 
     // 4.x without the final slash: the module's own requests miss, and pen-doctor's with them.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3"), MODPEN4_WS);
-    let out = lab.run(tree.path(), root.path(), &lab.store);
+    let out = lab.run(tree.path(), root.path(), lab.0.store());
     let c = out.check("config:sei");
     let f = finding(c, "PEN_WEBSERVICE_NO_TRAILING_SLASH");
     assert_eq!(f["params"]["healthcheck"], lab.url("/interoperabilidade/rest/v3healthcheck"));
@@ -353,7 +339,7 @@ fn http_tramita_asks_what_the_installed_module_asks() {
 
     // 4.x given the manual's SOAP address: REST paths on a SOAP address.
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/soap/v3/"), MODPEN4_WS);
-    let out = lab.run(tree.path(), root.path(), &lab.store);
+    let out = lab.run(tree.path(), root.path(), lab.0.store());
     let c = out.check("config:sei");
     let f = finding(c, "PEN_WEBSERVICE_API_MISMATCH");
     assert_eq!((&f["params"]["found"], &f["params"]["expected"]), (&"soap/v3".into(), &"rest/v3".into()));
@@ -369,7 +355,7 @@ fn production_mode_off_never_softens_a_rest_module_s_tls_failure() {
     let tree = lab.tree("modpen4", &lab.url("/interoperabilidade/rest/v3/"), MODPEN4_WS);
     edit(tree.path(), "config/ConfiguracaoSEI.php", "'Producao' => true", "'Producao' => false");
     // A trust store without the lab's root.
-    let store = lab.pki.write("isrg-only.pem", pki_tls::isrg_x1());
+    let store = lab.0.pki().write("isrg-only.pem", isrg_x1());
     let out = lab.run(tree.path(), root.path(), &store);
     let c = out.check("config:sei");
     assert_eq!(codes(c), ["PEN_VERIFIER_SKIPS_TLS"], "{c:#}");
@@ -433,12 +419,12 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     db.sql(&parameters(
         "md_pen_parametro",
         &lab.url("/interoperabilidade/soap/v3/"),
-        lab.client.to_str().unwrap(),
+        lab.0.client_pem().to_str().unwrap(),
         PASS,
     ));
     db.sql("INSERT INTO infra_parametro VALUES ('PEN_VERSAO_MODULO_SEI', '1.5.4');");
     let tree = db.modpen1();
-    let out = lab.run(tree.path(), root.path(), &lab.store);
+    let out = lab.run(tree.path(), root.path(), lab.0.store());
     let c = out.check("config:sei");
     assert_eq!(codes(c), ["PEN_TLS_VERIFICATION_OFF"], "{c:#}");
     let pen = &c["evidence"]["pen"];
@@ -448,7 +434,7 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
     );
     assert_eq!(pen["config_source"], "database (md_pen_parametro)");
     assert_eq!(pen["web_service"], lab.url("/interoperabilidade/soap/v3/"));
-    assert_eq!(pen["certificate"], lab.client.to_str().unwrap());
+    assert_eq!(pen["certificate"], lab.0.client_pem().to_str().unwrap());
     assert_eq!(pen["gearman"], "localhost:4730", "1.x reads no gearman configuration");
     let sources = c["evidence"]["value_sources"].as_array().unwrap();
     assert!(
@@ -468,7 +454,12 @@ fn module_1x_runs_every_check_from_its_parameters_in_the_database() {
 
     // The earliest 1.x: the same parameters in infra_parametro, and an empty password.
     let db = Database::new("earliest");
-    db.sql(&parameters("infra_parametro", &lab.url("/interoperabilidade/soap/v3/"), lab.client.to_str().unwrap(), ""));
+    db.sql(&parameters(
+        "infra_parametro",
+        &lab.url("/interoperabilidade/soap/v3/"),
+        lab.0.client_pem().to_str().unwrap(),
+        "",
+    ));
     db.sql("INSERT INTO infra_parametro VALUES ('PEN_VERSAO_MODULO_SEI', '1.0.1');");
     let tree = db.modpen1();
     let out = run(&["--sei-dir", tree.path().to_str().unwrap(), "--only", "config"], &[], root.path());

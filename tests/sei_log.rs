@@ -11,8 +11,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::mariadb::SeiDb;
-use support::pki_tls;
-use support::{check, pen_doctor, CheckArgs, Host, Run, RunExt};
+use support::{check, pen_doctor, Host, Mtls, Run, RunExt, Running, Scenario, Site, TRAMITA_PATH};
 
 const PASSWORD: &str = "Sei-Log-Db-S3cret!";
 
@@ -436,37 +435,32 @@ fn a_known_bug_is_named_against_the_installed_module() {
     }
 }
 
-/// The test PKI and an nginx serving the Tramita REST API with mutual TLS on `api.test`.
-struct Lab {
-    pki: pki_tls::Pki,
-    nginx: pki_tls::Nginx,
-    store: std::path::PathBuf,
-}
+/// A [`Scenario`]: nginx serving Tramita's REST healthcheck on `api.test`, asking for a client
+/// certificate without requiring one.
+struct Lab(Running);
 
 impl Lab {
     fn new() -> Lab {
-        use pki_tls::*;
-        let pki = Pki::new();
-        let nginx = Nginx::serving(
-            &pki,
-            "api.test",
-            "optional",
-            "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
-             location / { return 404; }",
-        );
-        let store = pki.healthy_store();
-        Lab { pki, nginx, store }
+        let lab = Scenario::new()
+            .host("api.test")
+            .mtls(Mtls::Optional)
+            .client(false)
+            .site(Site::healthcheck_only())
+            .target("tramita", "api.test", TRAMITA_PATH)
+            .start();
+        Lab(lab)
     }
 
     fn tramita(&self) -> String {
-        format!("https://api.test:{}/interoperabilidade/rest/v3/", self.nginx.port())
+        self.0.url(TRAMITA_PATH)
     }
 
     /// Runs `--only sei,tls` against the lab with the given trust store.
     fn run(&self, fx: &Fixture, store: &std::path::Path) -> Value {
-        let args = CheckArgs::new()
+        let args = self
+            .0
+            .target_args()
             .only("sei,tls")
-            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/rest/v3/")
             .ca_bundle(store)
             .flag("--db", fx.url())
             .timeout("3s")
@@ -488,7 +482,7 @@ fn logged_errors_are_compared_with_the_live_checks() {
     ]);
 
     // The server's chain verifies now: the logged trust errors happened in another context.
-    let report = lab.run(&fx, &lab.store);
+    let report = lab.run(&fx, lab.0.store());
     assert_eq!(check(&report, "tls:tramita")["status"], "ok", "{report:#}");
     let log = check(&report, "sei:log");
     let trust = finding(log, "SEI_LOG_TRUST_ERRORS", "target", "tramita");
@@ -507,7 +501,7 @@ fn logged_errors_are_compared_with_the_live_checks() {
     assert_eq!(log["status"], "fail", "the client-certificate errors still count: {log:#}");
 
     // A store without the server's root: tls:tramita fails, and the logged errors fold under it.
-    let stranger = lab.pki.write("stranger.pem", lab.pki.stranger.pem());
+    let stranger = lab.0.pki().write("stranger.pem", lab.0.pki().stranger.pem());
     let report = lab.run(&fx, &stranger);
     assert_eq!(check(&report, "tls:tramita")["status"], "fail");
     let log = check(&report, "sei:log");

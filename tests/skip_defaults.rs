@@ -7,60 +7,27 @@
 mod support;
 
 use serde_json::Value;
-use std::path::PathBuf;
 use support::*;
 
-const TRAMITA_OK: &str = "location = /interoperabilidade/rest/v3/healthcheck { default_type application/json; return 200 '{\"status\":\"ok\"}'; }\n\
-     location = /interoperabilidade/rest/v3/tramites/pendentes { default_type application/json; return 200 '[]'; }\n\
-     location / { return 200 'ok'; }";
-
-/// nginx serving `tramita.test` on 127.0.0.2:443 with a chain of the suite's own root; the name
-/// is in no hosts file and no DNS: only `--resolve` gives its address.
-struct Lab {
-    ns: Netns,
-    store: PathBuf,
-    _pki: Pki,
-    _nginx: Nginx,
-}
+/// nginx serving `tramita.test` on 127.0.0.2:443 in a namespace, with a chain of the suite's own
+/// root; the name is in no hosts file and no DNS: only `--resolve` gives its address.
+struct Lab(Running);
 
 impl Lab {
     fn new() -> Lab {
-        let ns = Netns::new();
-        ns.set_hosts("127.0.0.1 localhost\n");
-        let pki = Pki::new();
-        let root = pki.root("Skip Root R1");
-        let server = pki.leaf(&root, LeafSpec::server("tramita.test").sans(&["tramita.test"]));
-        let conf = format!(
-            "server {{ listen 127.0.0.2:443 ssl; server_name tramita.test; \
-             ssl_certificate {chain}; ssl_certificate_key {key};\n{TRAMITA_OK}\n}}\n",
-            chain = server.chain.display(),
-            key = server.key.display(),
-        );
-        let nginx = Nginx::start(&ns, &conf);
-        let store = pki.bundle("store.pem", &[&root.cert]);
-        Lab { ns, store, _pki: pki, _nginx: nginx }
+        let lab = Scenario::new()
+            .host("tramita.test")
+            .site(Site::tramita().ok_elsewhere())
+            .target("tramita", "tramita.test", TRAMITA_PATH)
+            .in_netns()
+            .start();
+        Lab(lab)
     }
 
     /// `pen-doctor check` of the tramita target with `extra` flags, in `format`.
     fn run(&self, format: &str, extra: &[&str]) -> Run {
-        let mut cmd = pen_doctor(&self.ns);
-        cmd.args([
-            "check",
-            "--format",
-            format,
-            "--color",
-            "never",
-            "--only",
-            "dns,tcp,tls,http",
-            "--target",
-            "tramita",
-        ])
-        .args(["--endpoint", "tramita=https://tramita.test/interoperabilidade/rest/v3/", "--timeout", "2s"])
-        .args(["--ca-bundle", self.store.to_str().unwrap(), "--resolve", "tramita.test:443:127.0.0.2"])
-        .args(extra);
-        let run = cmd.run();
-        assert!(!run.stderr.contains("panicked"), "{run}");
-        run
+        let args = self.0.args().format(format).flag("--color", "never").only("dns,tcp,tls,http").timeout("2s");
+        self.0.run(&args.args(extra))
     }
 }
 
@@ -141,11 +108,11 @@ fn a_skipped_sei_configuration_is_not_read_and_the_built_in_addresses_are_said()
     let dir = temp_dir("pdt-skip-conf-");
     let sei = dir.path().join("sei");
     support::node::copy_sei_tree("modpen4", &sei);
+    let base =
+        CheckArgs::new().only("config,dns").target("tramita").timeout("1s").flag("--sei-dir", sei.to_str().unwrap());
     let run = |skip: &[&str]| {
         let mut cmd = pen_doctor(&ns);
-        cmd.args(["check", "--format", "json", "--only", "config,dns", "--target", "tramita", "--timeout", "1s"])
-            .args(["--sei-dir", sei.to_str().unwrap()])
-            .args(skip);
+        cmd.args(base.clone().json().args(skip).argv());
         cmd.run().json()
     };
     // Read: its addresses are used.
@@ -158,12 +125,7 @@ fn a_skipped_sei_configuration_is_not_read_and_the_built_in_addresses_are_said()
     assert_eq!(skipped["run"]["discovered"]["sei"], "skipped", "{:#}", skipped["run"]);
     assert_eq!(skipped["run"]["discovered"]["urls"], "built-in");
     let mut cmd = pen_doctor(&ns);
-    cmd.args(["check", "--only", "config,dns", "--target", "tramita", "--timeout", "1s", "--color", "never"]).args([
-        "--sei-dir",
-        sei.to_str().unwrap(),
-        "--skip",
-        "config:sei",
-    ]);
+    cmd.args(base.flag("--color", "never").flag("--skip", "config:sei").argv());
     let human = cmd.run().stdout;
     let line = human.lines().find(|l| l.starts_with("Configuração:")).unwrap_or_default();
     assert!(line.contains("não lida (pulada com --skip config)"), "{human}");

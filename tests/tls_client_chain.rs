@@ -7,45 +7,39 @@ mod support;
 use support::pki_tls;
 
 use pki_tls::*;
+use support::{Mtls, Running, Scenario, Site, TRAMITA_SOAP_PATH};
 
 const PASS: &str = "Senha-Da-Cadeia-3";
 
+/// A [`Scenario`]: nginx serving the WSDL on `api.test`, requiring a client certificate of the
+/// client root (`ssl_verify_depth 2`); an ICP-Brasil-shaped intermediate under that root and a
+/// leaf it issued.
 struct Lab {
-    pki: Pki,
-    nginx: Nginx,
-    store: std::path::PathBuf,
+    lab: Running,
     inter: Issued,
     leaf: Issued,
 }
 
 impl Lab {
     fn new() -> Lab {
-        let pki = Pki::new();
-        let server = pki.server_leaf(&Spec::server("api.test"));
-        let chain = pki.write("server-chain.pem", server.pem() + &pki.inter.pem());
-        let key = pki.write("server.key", server.key_pem());
-        let client_root = pki.write("client-root.pem", pki.client_ca.pem());
-        let rest = format!(
-            "ssl_verify_client on; ssl_client_certificate {}; ssl_verify_depth 2;\n\
-             location / {{ default_type text/xml; return 200 '<?xml version=\"1.0\"?><wsdl:definitions xmlns:wsdl=\"http://schemas.xmlsoap.org/wsdl/\" name=\"Pen\"></wsdl:definitions>'; }}",
-            client_root.display()
-        );
-        let nginx = Nginx::on_free_port(&Nginx::tls_server("api.test", &chain, &key, &rest));
-        let store = pki.write("store.pem", pki.root.pem());
+        let lab = Scenario::new()
+            .host("api.test")
+            .mtls(Mtls::On)
+            .client(false)
+            .verify_depth(2)
+            .site(Site::wsdl())
+            .target("tramita", "api.test", TRAMITA_SOAP_PATH)
+            .start();
+        let client_ca = &lab.pki().client_ca;
         let inter =
-            issue(&Spec { org: "ICP-Brasil", ..Spec::ca("AC Teste Intermediaria v5") }, ec_key(), Some(&pki.client_ca));
+            issue(&Spec { org: "ICP-Brasil", ..Spec::ca("AC Teste Intermediaria v5") }, ec_key(), Some(client_ca));
         let leaf = issue(&Spec::client("ORGAO CADEIA:00394460000141", "ICP-Brasil"), rsa_key(), Some(&inter));
-        Lab { pki, nginx, store, inter, leaf }
+        Lab { lab, inter, leaf }
     }
 
     fn run(&self, cert: &std::path::Path) -> serde_json::Value {
-        let args = CheckArgs::new()
-            .service("tramita", "api.test", self.nginx.port(), "/interoperabilidade/soap/v3/")
-            .only("http")
-            .timeout("2s")
-            .json()
-            .ca_bundle(&self.store)
-            .cert(cert, "CP");
+        let args =
+            self.lab.target_args().only("http").timeout("2s").json().ca_bundle(self.lab.store()).cert(cert, "CP");
         let run = pen_doctor(&args.strs(), &[("CP", PASS)]);
         assert!(!run.stdout.contains(PASS) && !run.stderr.contains(PASS), "the password leaked");
         run.json()
@@ -55,7 +49,7 @@ impl Lab {
 #[test]
 fn leaf_without_its_intermediate_is_incomplete_and_refused_for_it() {
     let lab = Lab::new();
-    let file = lab.pki.write("leaf-only.pem", lab.leaf.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
+    let file = lab.lab.pki().write("leaf-only.pem", lab.leaf.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
     let json = lab.run(&file);
     let cert = check(&json, "cert:client");
     assert_eq!(codes(cert), vec!["CLIENT_CERT_CHAIN_INCOMPLETE"], "{cert:#}");
@@ -73,8 +67,10 @@ fn leaf_without_its_intermediate_is_incomplete_and_refused_for_it() {
 #[test]
 fn leaf_with_its_intermediate_passes() {
     let lab = Lab::new();
-    let file =
-        lab.pki.write("leaf-chain.pem", lab.leaf.pem() + &lab.inter.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
+    let file = lab
+        .lab
+        .pki()
+        .write("leaf-chain.pem", lab.leaf.pem() + &lab.inter.pem() + &lab.leaf.key_pem_pkcs8_encrypted(PASS));
     let json = lab.run(&file);
     let cert = check(&json, "cert:client");
     assert!(codes(cert).is_empty(), "{cert:#}");
@@ -82,13 +78,13 @@ fn leaf_with_its_intermediate_passes() {
     assert_eq!(http["status"], "ok", "{http:#}");
 
     // The same chain in a PKCS#12 (leaf, key and intermediate), as OpenSSL 3 exports it.
-    let p12 = lab.pki.write("leaf-chain.p12", lab.leaf.p12(PASS, &[&lab.inter]));
+    let p12 = lab.lab.pki().write("leaf-chain.p12", lab.leaf.p12(PASS, &[&lab.inter]));
     let json = lab.run(&p12);
     assert!(codes(check(&json, "cert:client")).is_empty());
     assert_eq!(check(&json, "http:tramita")["status"], "ok");
 
     // Without the intermediate, the PKCS#12 is incomplete too.
-    let p12 = lab.pki.write("leaf-only.p12", lab.leaf.p12(PASS, &[]));
+    let p12 = lab.lab.pki().write("leaf-only.p12", lab.leaf.p12(PASS, &[]));
     let json = lab.run(&p12);
     assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_CHAIN_INCOMPLETE"]);
     assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_CHAIN_NOT_SENT"]);

@@ -5,10 +5,13 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use support::pki_tls::*;
-use support::{tls_server_config, Host, TcpBehaviour, TcpServer, Tinyproxy};
+use support::{
+    tls_server_config, verify_client, Host, Mtls, Running, Scenario, Site, TcpBehaviour, TcpServer, Tinyproxy, WSDL,
+};
 
 const PASS: &str = "Senha-Do-Certificado-9";
 const PI_PASS: &str = "Senha-Do-PI-7";
@@ -29,15 +32,11 @@ const GOOD_HOSTS: &[&str] = &[
     "localhost",
 ];
 
-const WSDL: &str = r#"<?xml version="1.0"?><wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" name="Pen"></wsdl:definitions>"#;
-
+/// A [`Scenario`] serving `good.test` (its certificate names every host of [`GOOD_HOSTS`]) and
+/// beside it, in the same nginx, a virtual host per case; the scenario's client certificate
+/// (PEM with its key encrypted with [`PASS`]) and its PKCS#12.
 struct Lab {
-    pki: Pki,
-    nginx: Nginx,
-    /// The store with the public root and ISRG Root X1.
-    store: PathBuf,
-    /// Good client certificate (PEM, PKCS#8-encrypted key) and its PKCS#12.
-    client: PathBuf,
+    lab: Running,
     client_p12: PathBuf,
 }
 
@@ -47,7 +46,7 @@ impl Lab {
     }
 
     fn with_protocols(protocols: &str) -> Lab {
-        let pki = Pki::new();
+        let pki = Arc::new(Pki::new());
         let mut spec = Spec::server("good.test");
         spec.dns = GOOD_HOSTS.to_vec();
         let good = pki.server_leaf(&spec);
@@ -62,89 +61,97 @@ impl Lab {
         let expired_chain = w("expired-chain.pem", expired.pem() + &pki.inter.pem());
         let other_key = w("other.key", other.key_pem());
         let other_chain = w("other-chain.pem", other.pem() + &pki.inter.pem());
-        let client_ca = w("client-ca.pem", pki.client_ca.pem());
         let hole = black_hole();
         let pi_auth = openssl::base64::encode_block(format!("usuario-pi:{PI_PASS}").as_bytes());
 
-        let server = |name: &str, chain: &str, key: &str, mtls: bool, body: &str| {
-            let verify = if mtls {
-                format!("ssl_verify_client on; ssl_client_certificate {client_ca}; ssl_verify_depth 3;")
-            } else {
-                String::new()
-            };
-            format!(
-                "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {name}; ssl_protocols {protocols}; \
-                 ssl_certificate {chain}; ssl_certificate_key {key}; {verify}\n{body}\n}}\n"
-            )
+        let protocols = format!("ssl_protocols {protocols};\n");
+        let server = |name: &str, chain: &str, key: &str, mtls: bool, site: Site| {
+            let verify = verify_client(&pki, if mtls { Mtls::On } else { Mtls::Off }, 3);
+            Nginx::tls_server(name, chain, key, &format!("{protocols}{verify}{}", site.nginx()))
         };
-        let tramita_ok = format!(
-            "location = /interoperabilidade/soap/v3/ {{ default_type text/xml; if ($args = wsdl) {{ return 200 '{WSDL}'; }} return 404; }}\n\
-             location = /interoperabilidade/rest/v3/healthcheck {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n\
-             location = /interoperabilidade/rest/v3/tramites/pendentes {{ default_type application/json; return 200 '[]'; }}\n\
-             location / {{ return 404; }}"
-        );
+        let tramita_ok = Site::tramita().soap_wsdl();
         let mut conf = String::new();
-        conf += &server("good.test", &good_chain, &good_key, false, "location / { return 200 'ok'; }");
-        conf += &server("expired.test", &expired_chain, &expired_key, false, "location / { return 200 'ok'; }");
-        conf += &server("wrong.test", &other_chain, &other_key, false, "location / { return 200 'ok'; }");
-        conf += &server("incomplete.test", &good_only, &good_key, false, "location / { return 200 'ok'; }");
-        conf += &server("xsign.test", &xsign_chain, &good_key, false, "location / { return 200 'ok'; }");
-        conf += &server("api.test", &good_chain, &good_key, true, &tramita_ok);
-        conf += &server("localhost", &good_chain, &good_key, true, &tramita_ok);
-        conf += &server("pucomex.test", &good_chain, &good_key, true, "location / { return 200 'portal'; }");
+        conf += &server("expired.test", &expired_chain, &expired_key, false, Site::ok());
+        conf += &server("wrong.test", &other_chain, &other_key, false, Site::ok());
+        conf += &server("incomplete.test", &good_only, &good_key, false, Site::ok());
+        conf += &server("xsign.test", &xsign_chain, &good_key, false, Site::ok());
+        conf += &server("api.test", &good_chain, &good_key, true, tramita_ok.clone());
+        conf += &server("localhost", &good_chain, &good_key, true, tramita_ok);
+        conf += &server(
+            "pucomex.test",
+            &good_chain,
+            &good_key,
+            true,
+            Site::empty().answer_elsewhere("return 200 'portal';"),
+        );
         conf += &server(
             "noauth.test",
             &good_chain,
             &good_key,
             true,
-            "location = /interoperabilidade/rest/v3/healthcheck { return 200 '{\"status\":\"ok\"}'; }\n\
-             location / { return 403; }",
+            Site::empty()
+                .location("location = /interoperabilidade/rest/v3/healthcheck { return 200 '{\"status\":\"ok\"}'; }")
+                .answer_elsewhere("return 403;"),
         );
-        conf += &server("err.test", &good_chain, &good_key, true, "location / { return 503; }");
-        conf += &server("deny.test", &good_chain, &good_key, true, "location / { return 401; }");
+        conf += &server("err.test", &good_chain, &good_key, true, Site::empty().answer_elsewhere("return 503;"));
+        conf += &server("deny.test", &good_chain, &good_key, true, Site::empty().answer_elsewhere("return 401;"));
         conf += &server(
             "login.test",
             &good_chain,
             &good_key,
             true,
-            "location / { default_type text/html; return 200 '<!DOCTYPE html><html><body><form>Login do proxy</form></body></html>'; }",
+            Site::empty().answer_elsewhere(
+                "default_type text/html; return 200 '<!DOCTYPE html><html><body><form>Login do proxy</form></body></html>';",
+            ),
         );
         conf += &server(
             "pi.test",
             &good_chain,
             &good_key,
             false,
-            &format!(
+            Site::empty().location(&format!(
                 "location /ProtocoloWS/integradorService {{ default_type text/xml; \
                  if ($http_authorization != \"Basic {pi_auth}\") {{ return 401; }} return 200 '{WSDL}'; }}"
-            ),
+            )),
         );
-        conf += &server(
-            "pend.test",
-            &good_chain,
-            &good_key,
-            true,
-            &format!("location / {{ proxy_pass http://{hole}; proxy_read_timeout 60s; }}"),
-        );
-        conf += &server(
-            "slow.test",
-            &good_chain,
-            &good_key,
-            true,
-            &format!("location / {{ proxy_pass http://{hole}; proxy_read_timeout 60s; }}"),
-        );
-        let nginx = Nginx::on_free_port(&conf);
-
-        let store = pki.healthy_store();
-        let c = pki.client(&Spec::client("ORGAO TESTE:00394460000141", "ICP-Brasil"));
-        let client = pki.write("client.pem", c.pem() + &c.key_pem_pkcs8_encrypted(PASS));
+        conf += &server("pend.test", &good_chain, &good_key, true, Site::long_poll(hole));
+        conf += &server("slow.test", &good_chain, &good_key, true, Site::long_poll(hole));
+        let lab = Scenario::new()
+            .pki(Arc::clone(&pki))
+            .host("good.test")
+            .identity(Path::new(&good_chain), Path::new(&good_key))
+            .server_extra(&protocols)
+            .site(Site::ok())
+            .client(true)
+            .password(PASS)
+            .also_serve(&conf)
+            .start();
+        let c = lab.client();
         let client_p12 = pki.write("client.p12", c.p12(PASS, &[&pki.client_ca]));
-        Lab { pki, nginx, store, client, client_p12 }
+        Lab { lab, client_p12 }
+    }
+
+    fn pki(&self) -> &Pki {
+        self.lab.pki()
+    }
+
+    fn port(&self) -> u16 {
+        self.lab.port()
+    }
+
+    /// The store with the public root and ISRG Root X1.
+    fn store(&self) -> &Path {
+        self.lab.store()
+    }
+
+    /// The good client certificate (PEM, PKCS#8-encrypted key).
+    fn client(&self) -> &Path {
+        self.lab.client_pem()
     }
 
     /// Runs `check` for one target whose endpoint is `https://host:port/path`.
     fn run(&self, target: &str, host: &str, path: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut args = CheckArgs::new().service(target, host, self.nginx.port(), path);
+        let mut args = CheckArgs::new().service(target, host, self.port(), path);
         if !extra.contains(&"--timeout") {
             args = args.timeout("2s");
         }
@@ -152,7 +159,7 @@ impl Lab {
             args = args.json();
         }
         if !extra.contains(&"--ca-bundle") {
-            args = args.ca_bundle(&self.store);
+            args = args.ca_bundle(self.store());
         }
         let run = pen_doctor(&args.args(extra).strs(), env);
         for secret in [PASS, PI_PASS] {
@@ -181,7 +188,7 @@ impl Lab {
 #[test]
 fn good_chain_and_mutual_tls_soap_and_rest() {
     let lab = Lab::new();
-    let json = lab.with_client("api.test", "/interoperabilidade/soap/v3/", lab.client.to_str().unwrap());
+    let json = lab.with_client("api.test", "/interoperabilidade/soap/v3/", lab.client().to_str().unwrap());
     let tls = check(&json, "tls:tramita");
     assert_eq!(tls["status"], "ok", "{tls:#}");
     assert_eq!(tls["evidence"]["anchor"], "Teste Root X1");
@@ -199,7 +206,7 @@ fn good_chain_and_mutual_tls_soap_and_rest() {
     assert_eq!(check(&json, "cert:client")["status"], "ok");
     assert_eq!(json["summary"]["fail"], 0, "{json:#}");
     // A REST address: healthcheck, then tramites/pendentes with `todas` false sent as 0.
-    let json = lab.with_client("api.test", "/interoperabilidade/rest/v3/", lab.client.to_str().unwrap());
+    let json = lab.with_client("api.test", "/interoperabilidade/rest/v3/", lab.client().to_str().unwrap());
     let http = check(&json, "http:tramita");
     assert_eq!(http["status"], "ok", "{http:#}");
     let urls: Vec<&str> =
@@ -212,7 +219,7 @@ fn good_chain_and_mutual_tls_soap_and_rest() {
 #[test]
 fn server_chain_failures_are_named() {
     let lab = Lab::new();
-    let store = lab.store.to_str().unwrap();
+    let store = lab.store().to_str().unwrap();
 
     let tls = lab.tls_only("expired.test", store);
     assert_eq!(codes(&tls), vec!["SERVER_CERT_EXPIRED"], "{tls:#}");
@@ -230,7 +237,7 @@ fn server_chain_failures_are_named() {
         .unwrap()
         .contains("Intermediaria R3"));
 
-    let stranger = lab.pki.write("stranger.pem", lab.pki.stranger.pem());
+    let stranger = lab.pki().write("stranger.pem", lab.pki().stranger.pem());
     let tls = lab.tls_only("good.test", stranger.to_str().unwrap());
     assert_eq!(codes(&tls), vec!["SERVER_CERT_UNTRUSTED"], "{tls:#}");
     let untrusted = finding(&tls, "SERVER_CERT_UNTRUSTED");
@@ -243,7 +250,7 @@ fn server_chain_failures_are_named() {
 #[test]
 fn chain_to_an_expired_cross_signing_root() {
     let lab = Lab::new();
-    let old_only = lab.pki.write("old-store.pem", lab.pki.old_root.pem());
+    let old_only = lab.pki().write("old-store.pem", lab.pki().old_root.pem());
     let run = lab.run(
         "protocolo-integrado",
         "xsign.test",
@@ -268,7 +275,7 @@ fn chain_to_an_expired_cross_signing_root() {
 fn openssl_disagreement_is_reported() {
     // An intermediate alone in the store: rustls takes it as an anchor, OpenSSL wants the root.
     let lab = Lab::new();
-    let inter_only = lab.pki.write("inter-store.pem", lab.pki.inter.pem());
+    let inter_only = lab.pki().write("inter-store.pem", lab.pki().inter.pem());
     let tls = lab.tls_only("good.test", inter_only.to_str().unwrap());
     let f = finding(&tls, "TLS_VERDICT_DISAGREEMENT");
     assert_eq!(f["severity"], "info");
@@ -285,7 +292,7 @@ fn openssl_disagreement_is_reported() {
 #[test]
 fn the_host_openssl_agrees_on_a_good_chain() {
     let lab = Lab::new();
-    let tls = lab.tls_only("good.test", lab.store.to_str().unwrap());
+    let tls = lab.tls_only("good.test", lab.store().to_str().unwrap());
     assert_eq!(tls["status"], "ok", "{tls:#}");
     let tool = &tls["evidence"]["host_openssl"];
     assert_eq!(tool["verified"], true, "{tls:#}");
@@ -319,8 +326,8 @@ fn client_certificate_refused(lab: Lab, version: &str) {
     assert!(f["params"]["reason"].as_str().unwrap().contains("No required SSL certificate"), "{f:#}");
 
     // A certificate from a CA the server does not know.
-    let stranger = issue(&Spec::client("ORGAO X", "Outra"), rsa_key(), Some(&lab.pki.unknown_ca));
-    let file = lab.pki.write("stranger.pem", stranger.pem() + &stranger.key_pem());
+    let stranger = issue(&Spec::client("ORGAO X", "Outra"), rsa_key(), Some(&lab.pki().unknown_ca));
+    let file = lab.pki().write("stranger.pem", stranger.pem() + &stranger.key_pem());
     // The server's CertificateRequest lists the CAs it accepts: the finding names them.
     let json = lab.with_client("api.test", soap, file.to_str().unwrap());
     assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_ISSUER_NOT_ACCEPTED"]);
@@ -333,14 +340,14 @@ fn client_certificate_refused(lab: Lab, version: &str) {
     assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_ISSUER_UNKNOWN"]);
 
     // An expired certificate: found by cert:client and refused by the server.
-    let old = lab.pki.client(&Spec::client("ORGAO VENCIDO", "ICP-Brasil").valid(now() - 400 * DAY, now() - DAY));
-    let file = lab.pki.write("old.pem", old.pem() + &old.key_pem());
+    let old = lab.pki().client(&Spec::client("ORGAO VENCIDO", "ICP-Brasil").valid(now() - 400 * DAY, now() - DAY));
+    let file = lab.pki().write("old.pem", old.pem() + &old.key_pem());
     let json = lab.with_client("api.test", soap, file.to_str().unwrap());
     assert_eq!(codes(check(&json, "cert:client")), vec!["CLIENT_CERT_EXPIRED"]);
     assert_eq!(codes(check(&json, "http:tramita")), vec!["CLIENT_CERT_REJECTED"]);
 
     // HTTP 401 with a good certificate.
-    let json = lab.with_client("deny.test", soap, lab.client.to_str().unwrap());
+    let json = lab.with_client("deny.test", soap, lab.client().to_str().unwrap());
     let f = finding(check(&json, "http:tramita"), "CLIENT_CERT_REJECTED");
     assert!(f["params"]["reason"].as_str().unwrap().contains("HTTP 401"));
 }
@@ -348,7 +355,7 @@ fn client_certificate_refused(lab: Lab, version: &str) {
 #[test]
 fn service_answers_told_apart() {
     let lab = Lab::new();
-    let client = lab.client.to_str().unwrap();
+    let client = lab.client().to_str().unwrap();
     let rest = "/interoperabilidade/rest/v3/";
 
     let json = lab.with_client("noauth.test", rest, client);
@@ -380,7 +387,7 @@ fn pendencias_long_poll_held_counts_as_reachable() {
         "pendencias",
         "pend.test",
         "/",
-        &["--only", "http", "--cert", lab.client.to_str().unwrap(), "--cert-password-env", "CP", "--timeout", "1s"],
+        &["--only", "http", "--cert", lab.client().to_str().unwrap(), "--cert-password-env", "CP", "--timeout", "1s"],
         &[("CP", PASS)],
     );
     let json = run.json();
@@ -462,7 +469,7 @@ fn hostile_servers_give_findings_within_the_timeout() {
 fn tls_and_http_go_through_the_proxy() {
     let lab = Lab::new();
     let proxy = Tinyproxy::start(Host, ("127.0.0.1", free_port()), &[]);
-    let endpoint = format!("tramita=https://localhost:{}/interoperabilidade/soap/v3/", lab.nginx.port());
+    let endpoint = format!("tramita=https://localhost:{}/interoperabilidade/soap/v3/", lab.port());
     let proxy_url = proxy.url();
     let run = pen_doctor(
         &[
@@ -476,9 +483,9 @@ fn tls_and_http_go_through_the_proxy() {
             "--proxy",
             &proxy_url,
             "--ca-bundle",
-            lab.store.to_str().unwrap(),
+            lab.store().to_str().unwrap(),
             "--cert",
-            lab.client.to_str().unwrap(),
+            lab.client().to_str().unwrap(),
             "--cert-password-env",
             "CP",
             "--timeout",
@@ -492,18 +499,14 @@ fn tls_and_http_go_through_the_proxy() {
     assert_eq!(check(&json, "tcp:tramita")["evidence"]["via"], "proxy", "{json:#}");
     assert_eq!(check(&json, "tls:tramita")["status"], "ok", "{json:#}");
     assert_eq!(check(&json, "http:tramita")["status"], "ok", "{json:#}");
-    assert!(
-        proxy.connects_to(&format!("localhost:{}", lab.nginx.port())) > 0,
-        "the proxy saw no tunnel: {}",
-        proxy.log()
-    );
+    assert!(proxy.connects_to(&format!("localhost:{}", lab.port())) > 0, "the proxy saw no tunnel: {}", proxy.log());
 }
 
 /// `openssl s_server` demanding a client certificate at the TLS level (`-Verify`): the refusal is
 /// a TLS alert, not an HTTP answer. Stopped on drop; the port it accepts on.
 fn s_server(lab: &Lab, version_flag: &str) -> (support::Proc, u16) {
     let port = free_port();
-    let p = |n: &str| lab.pki.path(n).display().to_string();
+    let p = |n: &str| lab.pki().path(n).display().to_string();
     let mut cmd = std::process::Command::new("openssl");
     cmd.args(["s_server", "-quiet", "-www", version_flag, "-accept", &port.to_string(), "-Verify", "3"])
         .args([
@@ -512,7 +515,7 @@ fn s_server(lab: &Lab, version_flag: &str) -> (support::Proc, u16) {
             "-key",
             &p("good.key"),
             "-cert_chain",
-            &lab.pki.write("inter.pem", lab.pki.inter.pem()).display().to_string(),
+            &lab.pki().write("inter.pem", lab.pki().inter.pem()).display().to_string(),
         ])
         .args(["-CAfile", &p("client-ca.pem")]);
     let server = support::Proc::spawn_quiet("openssl s_server", cmd);
@@ -528,7 +531,7 @@ fn client_certificate_refused_with_a_tls_alert() {
         let args = CheckArgs::new()
             .only("http")
             .service("pucomex", "good.test", port, "/")
-            .ca_bundle(&lab.store)
+            .ca_bundle(lab.store())
             .timeout("2s")
             .json();
         let base = args.strs();
@@ -564,7 +567,7 @@ enum BadHttp {
 /// the test process.
 fn bad_https(lab: &Lab, how: BadHttp) -> u16 {
     use std::io::{Read, Write};
-    let config = tls_server_config(&lab.pki.path("good-chain.pem"), &lab.pki.path("good.key"));
+    let config = tls_server_config(&lab.pki().path("good-chain.pem"), &lab.pki().path("good.key"));
     let server = TcpServer::start(
         Host,
         "127.0.0.1:0",
@@ -612,7 +615,7 @@ fn hostile_http_answers_give_findings_within_the_timeout() {
         let args = CheckArgs::new()
             .only("http")
             .service("protocolo-integrado", "good.test", port, "/ProtocoloWS/integradorService?wsdl")
-            .ca_bundle(&lab.store)
+            .ca_bundle(lab.store())
             .timeout("1s")
             .json();
         let run = pen_doctor(&args.strs(), &[]);

@@ -6,10 +6,11 @@ mod support;
 use support::pki_tls;
 
 use pki_tls::*;
+use support::{Running, Scenario, Site};
 
-fn tls(nginx: &Nginx, php_store: &std::path::Path, root: &std::path::Path) -> serde_json::Value {
+fn tls(lab: &Running, php_store: &std::path::Path, root: &std::path::Path) -> serde_json::Value {
     let args = CheckArgs::new()
-        .service("protocolo-integrado", "pi.test", nginx.port(), "/")
+        .service("protocolo-integrado", "pi.test", lab.port(), "/")
         .only("tls")
         .timeout("2s")
         .json()
@@ -20,11 +21,8 @@ fn tls(nginx: &Nginx, php_store: &std::path::Path, root: &std::path::Path) -> se
 
 #[test]
 fn php_store_refuses_and_the_system_bundle_trusts() {
-    let pki = Pki::new();
-    let leaf = pki.server_leaf(&Spec::server("pi.test"));
-    let chain = pki.write("chain.pem", leaf.pem() + &pki.inter.pem());
-    let key = pki.write("leaf.key", leaf.key_pem());
-    let nginx = Nginx::on_free_port(&Nginx::tls_server("pi.test", &chain, &key, "location / { return 200 'ok'; }"));
+    let lab = Scenario::new().host("pi.test").site(Site::ok()).start();
+    let pki = lab.pki();
     // The host: a distribution bundle that holds the root.
     let host = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(host.path().join("etc/ssl/certs")).unwrap();
@@ -33,7 +31,7 @@ fn php_store_refuses_and_the_system_bundle_trusts() {
 
     // PHP's own (stale) bundle lacks it.
     let stale = pki.write("php-bundle.pem", pki.stranger.pem());
-    let c = tls(&nginx, &stale, host.path());
+    let c = tls(&lab, &stale, host.path());
     assert_eq!(c["status"], "fail", "{c:#}");
     assert!(codes(&c).contains(&"SERVER_CERT_UNTRUSTED".to_string()), "{c:#}");
     let f = finding(&c, "TLS_OTHER_STORE_TRUSTS");
@@ -45,7 +43,7 @@ fn php_store_refuses_and_the_system_bundle_trusts() {
 
     // Neither trusts it: no such line.
     std::fs::write(&system, pki.stranger.pem()).unwrap();
-    let c = tls(&nginx, &stale, host.path());
+    let c = tls(&lab, &stale, host.path());
     assert!(!codes(&c).contains(&"TLS_OTHER_STORE_TRUSTS".to_string()), "{c:#}");
     assert!(c["evidence"]["stores"].as_array().unwrap().iter().all(|s| s["verified"] == false), "{c:#}");
 }

@@ -51,13 +51,28 @@ fn late_responder(delay: Duration) -> u16 {
     server.keep().port()
 }
 
+/// The receivers: a [`Scenario`] whose nginx serves the trusted one, and in the same nginx the
+/// untrusted and the plain ones.
 struct Lab {
-    ca: std::path::PathBuf,
-    trusted: u16,
+    lab: Running,
     untrusted: u16,
     plain: u16,
-    nginx: Nginx,
-    _pki: Pki,
+}
+
+impl Lab {
+    /// The trusted HTTPS receiver's port.
+    fn trusted(&self) -> u16 {
+        self.lab.port()
+    }
+
+    /// `--ca-bundle` with the store that trusts the trusted receiver only.
+    fn ca(&self, args: CheckArgs) -> CheckArgs {
+        args.ca_bundle(self.lab.store())
+    }
+
+    fn nginx(&self) -> &Nginx {
+        self.lab.nginx()
+    }
 }
 
 const HOST: &str = "receptor.sefaz.test";
@@ -66,79 +81,69 @@ const HOST: &str = "receptor.sefaz.test";
 /// test header, `/fail` 500, `/slow` and `/hang` proxied to late responders), an HTTPS receiver
 /// whose certificate comes from a CA outside the bundle, and a plain HTTP receiver.
 fn lab() -> Lab {
-    let pki = Pki::new();
-    let ca = pki.root("Webhook Test CA");
-    let other = pki.root("Other CA");
-    let leaf = pki.leaf(&ca, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
-    let stranger = pki.leaf(&other, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
-    let (trusted, untrusted, plain) = (free_port(Host), free_port(Host), free_port(Host));
+    let pki = std::sync::Arc::new(Pki::new());
+    let (other_key, other_chain) = pki.serve_from(&pki.stranger, &[HOST, "127.0.0.1"]);
+    let (untrusted, plain) = (free_port(Host), free_port(Host));
     let slow = late_responder(Duration::from_millis(1300));
     let hang = late_responder(Duration::from_secs(6));
-    let receiver = r#"
-      default_type application/json;
-      location = /ok {
+    let receiver = Site::empty()
+        .location(
+            r#"location = /ok {
         if ($request_method != POST) { return 405; }
         if ($http_x_pen_doctor_test != "1") { return 400; }
         if ($content_type != "application/json") { return 415; }
         return 200 '{"ok":true}';
-      }
-      location = /fail { return 500 '{"erro":"falha interna"}'; }
-    "#;
-    let servers = format!(
-        r#"
-    server {{
-      listen 127.0.0.1:{trusted} ssl;
-      ssl_certificate {cert};
-      ssl_certificate_key {key};
-      {receiver}
-      location = /slow {{ proxy_pass http://127.0.0.1:{slow}; proxy_read_timeout 20s; }}
-      location = /hang {{ proxy_pass http://127.0.0.1:{hang}; proxy_read_timeout 20s; }}
-    }}
-    server {{
-      listen 127.0.0.1:{untrusted} ssl;
-      ssl_certificate {ocert};
-      ssl_certificate_key {okey};
-      {receiver}
-    }}
-    server {{
-      listen 127.0.0.1:{plain};
-      {receiver}
-    }}"#,
-        cert = leaf.chain.display(),
-        key = leaf.key.display(),
-        ocert = stranger.chain.display(),
-        okey = stranger.key.display(),
+      }"#,
+        )
+        .location(r#"location = /fail { return 500 '{"erro":"falha interna"}'; }"#);
+    let json = "default_type application/json;\n";
+    let trusted = receiver
+        .clone()
+        .location(&format!("location = /slow {{ proxy_pass http://127.0.0.1:{slow}; proxy_read_timeout 20s; }}"))
+        .location(&format!("location = /hang {{ proxy_pass http://127.0.0.1:{hang}; proxy_read_timeout 20s; }}"));
+    let untrusted_server = Nginx::tls_server_at(
+        &format!("127.0.0.1:{untrusted}"),
+        HOST,
+        &other_chain,
+        &other_key,
+        &format!("{json}{}", receiver.nginx()),
     );
-    let nginx = Nginx::start(Host, &servers);
-    Lab { ca: ca.cert.clone(), trusted, untrusted, plain, nginx, _pki: pki }
+    let plain_server = format!("server {{ listen 127.0.0.1:{plain};\n{json}{}\n}}", receiver.nginx());
+    let lab = Scenario::new()
+        .pki(pki)
+        .host(HOST)
+        .also("127.0.0.1")
+        .server_extra(json)
+        .site(trusted)
+        .also_serve(&untrusted_server)
+        .also_serve(&plain_server)
+        .start();
+    Lab { lab, untrusted, plain }
 }
 
-fn run_json(args: &[&str]) -> Value {
+fn run_json(args: CheckArgs) -> Value {
     run_json_env(args, &[])
 }
 
-fn run_json_env(args: &[&str], env: &[(&str, &str)]) -> Value {
+fn run_json_env(args: CheckArgs, env: &[(&str, &str)]) -> Value {
     let mut cmd = pen_doctor(Host);
-    cmd.arg("check").args(args).args(["--only", "webhook", "--format", "json", "--timeout", "2s"]);
+    cmd.args(args.only("webhook").json().timeout("2s").argv());
     cmd.envs(env.iter().copied());
     let run = cmd.run();
     assert!(matches!(run.code, Some(0) | Some(1)), "{run}");
     run.json()
 }
 
+/// `check --webhook VALUE`.
+fn webhook(value: &str) -> CheckArgs {
+    CheckArgs::new().flag("--webhook", value)
+}
+
 #[test]
 fn receiver_answering_200_passes() {
     let lab = lab();
-    let url = format!("https://{HOST}:{}/ok", lab.trusted);
-    let resolve = format!("{HOST}:{}:127.0.0.1", lab.trusted);
-    let report = run_json(&[
-        "--webhook",
-        &format!("sefaz={url}"),
-        "--resolve",
-        &resolve,
-        "--ca-bundle",
-        lab.ca.to_str().unwrap(),
-    ]);
+    let args = webhook(&format!("sefaz={}", lab.lab.url("/ok")));
+    let report = run_json(lab.ca(lab.lab.resolve(args, HOST)));
     let c = check(&report, "webhook:sefaz");
     assert_eq!(c["status"], "ok", "{c:#}");
     assert_eq!(c["evidence"]["status"], 200);
@@ -146,19 +151,14 @@ fn receiver_answering_200_passes() {
     assert!(c["evidence"]["tls_version"].as_str().unwrap_or("").starts_with("TLSv1."), "{c:#}");
     assert!(c["evidence"]["elapsed_ms"].as_u64().is_some());
     // nginx answered 200 only because the POST carried the test header and a JSON body.
-    let log = lab.nginx.access_log();
+    let log = lab.nginx().access_log();
     assert!(log.contains("\"POST /ok HTTP/1.1\" 200"), "{log}");
 }
 
 #[test]
 fn receiver_answering_500_is_bad_status() {
     let lab = lab();
-    let report = run_json(&[
-        "--webhook",
-        &format!("https://127.0.0.1:{}/fail", lab.trusted),
-        "--ca-bundle",
-        lab.ca.to_str().unwrap(),
-    ]);
+    let report = run_json(lab.ca(webhook(&format!("https://127.0.0.1:{}/fail", lab.trusted()))));
     let c = check(&report, "webhook:default");
     assert_eq!(codes(c), vec!["WEBHOOK_BAD_STATUS"]);
     assert_eq!(c["findings"][0]["params"]["status"], "500");
@@ -169,42 +169,31 @@ fn receiver_answering_500_is_bad_status() {
 #[test]
 fn plain_http_receiver_is_refused() {
     let lab = lab();
-    let report = run_json(&["--webhook", &format!("sefaz=http://127.0.0.1:{}/ok", lab.plain)]);
+    let report = run_json(webhook(&format!("sefaz=http://127.0.0.1:{}/ok", lab.plain)));
     let c = check(&report, "webhook:sefaz");
     assert_eq!(codes(c), vec!["WEBHOOK_NOT_HTTPS"]);
     assert_eq!(c["status"], "fail");
-    assert!(lab.nginx.access_log().is_empty(), "no notification is sent over plain HTTP");
+    assert!(lab.nginx().access_log().is_empty(), "no notification is sent over plain HTTP");
 }
 
 #[test]
 fn certificate_from_an_unknown_ca_is_untrusted() {
     let lab = lab();
-    let report = run_json(&[
-        "--webhook",
-        &format!("outra=https://127.0.0.1:{}/ok", lab.untrusted),
-        "--ca-bundle",
-        lab.ca.to_str().unwrap(),
-    ]);
+    let report = run_json(lab.ca(webhook(&format!("outra=https://127.0.0.1:{}/ok", lab.untrusted))));
     let c = check(&report, "webhook:outra");
     assert_eq!(codes(c), vec!["WEBHOOK_TLS_UNTRUSTED"], "{c:#}");
     // Without --ca-bundle the publicly trusted roots decide: a private CA is not among them.
-    let report = run_json(&["--webhook", &format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted)]);
+    let report = run_json(webhook(&format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted())));
     assert_eq!(codes(check(&report, "webhook:sefaz")), vec!["WEBHOOK_TLS_UNTRUSTED"]);
-    assert!(lab.nginx.access_log().is_empty(), "nothing is posted to an untrusted receiver");
+    assert!(lab.nginx().access_log().is_empty(), "nothing is posted to an untrusted receiver");
 }
 
 #[test]
 fn slow_and_silent_receivers() {
     let lab = lab();
-    let ca = lab.ca.to_str().unwrap();
-    let report = run_json(&[
-        "--webhook",
-        &format!("lento=https://127.0.0.1:{}/slow", lab.trusted),
-        "--webhook",
-        &format!("mudo=https://127.0.0.1:{}/hang", lab.trusted),
-        "--ca-bundle",
-        ca,
-    ]);
+    let args = webhook(&format!("lento=https://127.0.0.1:{}/slow", lab.trusted()))
+        .flag("--webhook", format!("mudo=https://127.0.0.1:{}/hang", lab.trusted()));
+    let report = run_json(lab.ca(args));
     let slow = check(&report, "webhook:lento");
     assert_eq!(codes(slow), vec!["WEBHOOK_SLOW"], "{slow:#}");
     assert_eq!(slow["status"], "warn");
@@ -217,7 +206,7 @@ fn slow_and_silent_receivers() {
 #[test]
 fn closed_port_is_unreachable() {
     let port = free_port(Host);
-    let report = run_json(&["--webhook", &format!("https://127.0.0.1:{port}/ok")]);
+    let report = run_json(webhook(&format!("https://127.0.0.1:{port}/ok")));
     let c = check(&report, "webhook:default");
     assert_eq!(codes(c), vec!["WEBHOOK_UNREACHABLE"]);
     assert!(c["findings"][0]["params"]["error"].as_str().unwrap().contains("refused"), "{c:#}");
@@ -250,23 +239,19 @@ fn explanations_carry_the_pucomex_delivery_rules() {
 fn notification_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
     let lab = lab();
     let proxy = Tinyproxy::start(Host, format!("127.0.0.1:{}", free_port(Host)), &[]);
-    let url = format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted);
-    let ca = lab.ca.to_str().unwrap();
-    let report = run_json(&["--webhook", &url, "--ca-bundle", ca, "--proxy", &proxy.url()]);
+    let url = format!("sefaz=https://127.0.0.1:{}/ok", lab.trusted());
+    let report = run_json(lab.ca(webhook(&url)).flag("--proxy", proxy.url()));
     let c = check(&report, "webhook:sefaz");
     assert_eq!(c["status"], "ok", "{c:#}");
     assert_eq!(c["evidence"]["via"], format!("proxy {}", proxy.url()));
-    let tunnels = proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted));
+    let tunnels = proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted()));
     assert!(tunnels >= 1, "{}", proxy.log());
 
-    let report = run_json_env(
-        &["--webhook", &url, "--ca-bundle", ca],
-        &[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")],
-    );
+    let report = run_json_env(lab.ca(webhook(&url)), &[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "127.0.0.1")]);
     let c = check(&report, "webhook:sefaz");
     assert_eq!(c["status"], "ok", "{c:#}");
     assert_eq!(c["evidence"]["via"], "direct");
-    assert_eq!(proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted)), tunnels, "NO_PROXY bypasses the proxy");
+    assert_eq!(proxy.connects_to(&format!("127.0.0.1:{}", lab.trusted())), tunnels, "NO_PROXY bypasses the proxy");
 }
 
 #[test]
@@ -274,15 +259,13 @@ fn a_password_in_the_webhook_url_is_never_shown() {
     let lab = lab();
     let port = free_port(Host);
     for url in [
-        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{}/fail", lab.trusted),
+        format!("https://sefaz:Url-S3cret-x@127.0.0.1:{}/fail", lab.trusted()),
         format!("https://sefaz:Url-S3cret-x@127.0.0.1:{port}/ok"),
         format!("http://sefaz:Url-S3cret-x@127.0.0.1:{}/ok", lab.plain),
     ] {
         for format in ["human", "markdown", "json"] {
-            let run = pen_doctor(Host)
-                .args(["check", "--only", "webhook", "--webhook", &url, "--ca-bundle", lab.ca.to_str().unwrap()])
-                .args(["--format", format])
-                .run();
+            let args = lab.ca(webhook(&url).only("webhook")).format(format);
+            let run = pen_doctor(Host).args(args.argv()).run();
             assert!(!run.stdout.contains("Url-S3cret-x") && !run.stderr.contains("Url-S3cret-x"), "{run}");
         }
     }
@@ -298,10 +281,8 @@ fn hostile_receivers_give_a_finding_within_the_timeout() {
     ];
     for (what, behaviour, errors) in behaviours {
         let server = TcpServer::start(Host, "127.0.0.1:0", behaviour);
-        let run = pen_doctor(Host)
-            .args(["check", "--only", "webhook", "--webhook", &format!("https://{}/ok", server.addr())])
-            .args(["--format", "json", "--timeout", "1s"])
-            .run();
+        let args = webhook(&format!("https://{}/ok", server.addr())).only("webhook").json().timeout("1s");
+        let run = pen_doctor(Host).args(args.argv()).run();
         assert!(run.elapsed < Duration::from_secs(5), "{what}: took {:?}", run.elapsed);
         run.assert_code(1);
         let report = run.json();
@@ -321,11 +302,12 @@ enum Stream {
     Drip,
 }
 
-/// A TLS receiver written here (rustls, the lab's trusted certificate) that reads the
-/// notification, answers `200` with a chunked body, and never ends it. Lives as long as the
-/// test process.
-fn endless_receiver(cert: &Cert, how: Stream) -> u16 {
-    let config = tls_server_config(&cert.fullchain, &cert.key);
+/// A TLS receiver written here (rustls, a certificate of the suite's PKI for `HOST`) that reads
+/// the notification, answers `200` with a chunked body, and never ends it. Lives as long as
+/// the test process.
+fn endless_receiver(pki: &Pki, how: Stream) -> u16 {
+    let (key, chain) = pki.serve_names(&[HOST, "127.0.0.1"]);
+    let config = tls_server_config(&chain, &key);
     let server = TcpServer::start(
         Host,
         "127.0.0.1:0",
@@ -367,15 +349,17 @@ fn endless_receiver(cert: &Cert, how: Stream) -> u16 {
 #[test]
 fn a_receiver_that_answers_200_and_streams_forever_is_cut_within_the_timeout() {
     let pki = Pki::new();
-    let ca = pki.root("Webhook Test CA");
-    let leaf = pki.leaf(&ca, LeafSpec::server(HOST).sans(&[HOST, "127.0.0.1"]));
+    let store = pki.healthy_store();
     for how in [Stream::Flood, Stream::Drip] {
-        let port = endless_receiver(&leaf, how);
-        let run = pen_doctor(Host)
-            .args(["check", "--only", "webhook", "--webhook", &format!("sefaz=https://{HOST}:{port}/ok")])
-            .args(["--resolve", &format!("{HOST}:{port}:127.0.0.1"), "--ca-bundle", ca.cert.to_str().unwrap()])
-            .args(["--format", "json", "--timeout", "2s", "--deadline", "20s"])
-            .run_for(Duration::from_secs(30));
+        let port = endless_receiver(&pki, how);
+        let args = webhook(&format!("sefaz=https://{HOST}:{port}/ok"))
+            .only("webhook")
+            .resolve(HOST, port, "127.0.0.1")
+            .ca_bundle(&store)
+            .json()
+            .timeout("2s")
+            .flag("--deadline", "20s");
+        let run = pen_doctor(Host).args(args.argv()).run_for(Duration::from_secs(30));
         assert!(run.elapsed < Duration::from_secs(5), "{how:?}: the answer held the run for {:?}", run.elapsed);
         run.assert_code(1);
         let report = run.json();
@@ -402,16 +386,10 @@ fn the_receiver_name_is_resolved_like_every_target_with_dns_server() {
     let lab = lab();
     let dns_port = free_port(Host);
     let dns = Dnsmasq::start(Host, format!("127.0.0.1:{dns_port}"), &Zone::new().host(HOST, &["127.0.0.1"]));
-    let report = run_json(&[
-        "--webhook",
-        &format!("sefaz=https://{HOST}:{}/ok", lab.trusted),
-        "--dns-server",
-        &format!("127.0.0.1:{dns_port}"),
-        "--ca-bundle",
-        lab.ca.to_str().unwrap(),
-    ]);
+    let args = webhook(&format!("sefaz={}", lab.lab.url("/ok"))).flag("--dns-server", format!("127.0.0.1:{dns_port}"));
+    let report = run_json(lab.ca(args));
     let c = check(&report, "webhook:sefaz");
     assert_eq!(c["status"], "ok", "{c:#}");
     assert!(dns.queries_for(HOST) >= 1, "{}", dns.log());
-    assert!(lab.nginx.access_log().contains("\"POST /ok HTTP/1.1\" 200"));
+    assert!(lab.nginx().access_log().contains("\"POST /ok HTTP/1.1\" 200"));
 }

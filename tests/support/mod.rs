@@ -50,6 +50,7 @@ mod pki;
 pub mod pki_tls;
 mod proxy;
 pub mod report;
+mod scenario;
 mod slowfs;
 mod tcp;
 
@@ -60,9 +61,12 @@ pub use dns::{
 };
 pub use netns::Netns;
 pub use nginx::Nginx;
-pub use pki::{asn1_time, CaSpec, Cert, KeyFormat, KeyType, LeafSpec, PemBundle, Pki};
+pub use pki::{asn1_time, CaSpec, Cert, Issued, KeyFormat, KeyType, LeafSpec, PemBundle, Pki, Spec};
 pub use proxy::Tinyproxy;
 pub use report::{check, codes, finding};
+pub use scenario::{
+    verify_client, Mtls, Running, Scenario, Site, DEFAULT_PASSWORD, PASSWORD_ENV, TRAMITA_PATH, TRAMITA_SOAP_PATH, WSDL,
+};
 pub use slowfs::SlowFs;
 pub use tcp::{tls_server_config, Handler, TcpBehaviour, TcpServer};
 

@@ -79,8 +79,19 @@ impl Nginx {
     /// A `server { }` block for [`Nginx::on_free_port`]: TLS on `127.0.0.1:{PORT}` for
     /// `server_name`, serving `chain` with `key`, then `rest` (client verification, `location`s).
     pub fn tls_server(server_name: &str, chain: impl AsRef<Path>, key: impl AsRef<Path>, rest: &str) -> String {
+        Nginx::tls_server_at("127.0.0.1:{PORT}", server_name, chain, key, rest)
+    }
+
+    /// [`Nginx::tls_server`] listening on `listen` (`127.0.0.2:443` in a namespace).
+    pub fn tls_server_at(
+        listen: &str,
+        server_name: &str,
+        chain: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+        rest: &str,
+    ) -> String {
         format!(
-            "server {{ listen 127.0.0.1:{{PORT}} ssl; server_name {server_name}; ssl_certificate {}; \
+            "server {{ listen {listen} ssl; server_name {server_name}; ssl_certificate {}; \
              ssl_certificate_key {};\n{rest}\n}}\n",
             chain.as_ref().display(),
             key.as_ref().display()

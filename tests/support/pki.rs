@@ -61,6 +61,16 @@ pub struct Issued {
 }
 
 impl Issued {
+    /// The subject's common name.
+    pub fn cn(&self) -> String {
+        self.cert
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .next()
+            .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+            .unwrap_or_default()
+    }
+
     pub fn pem(&self) -> String {
         String::from_utf8(self.cert.to_pem().unwrap()).unwrap()
     }
@@ -527,6 +537,44 @@ impl Pki {
         let key = self.write(&format!("{host}.key"), leaf.key_pem());
         let chain = self.write(&format!("{host}-chain.pem"), leaf.pem() + &self.inter.pem());
         (key, chain)
+    }
+
+    /// What nginx serves for all of `hosts` (one leaf from the intermediate naming each): its
+    /// key and its chain (leaf, then intermediate), written as `FIRST.key` and
+    /// `FIRST-chain.pem`.
+    pub fn serve_names(&self, hosts: &[&str]) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(hosts[0]);
+        spec.dns = hosts.to_vec();
+        let leaf = self.server_leaf(&spec);
+        let key = self.write(&format!("{}.key", hosts[0]), leaf.key_pem());
+        let chain = self.write(&format!("{}-chain.pem", hosts[0]), leaf.pem() + &self.inter.pem());
+        (key, chain)
+    }
+
+    /// What a server presents for all of `hosts` with a leaf issued by `issuer` (one of the
+    /// fixed hierarchy's CAs, e.g. [`Pki::stranger`] for a chain nobody trusts): its key and
+    /// its chain (the leaf, then `issuer` unless it is self-signed), in files of their own.
+    pub fn serve_from(&self, issuer: &Issued, hosts: &[&str]) -> (PathBuf, PathBuf) {
+        let mut spec = Spec::server(hosts[0]);
+        spec.dns = hosts.to_vec();
+        let leaf = issue(&spec, ec_key(), Some(issuer));
+        let self_signed = issuer.cert.issued(&issuer.cert) == openssl::x509::X509VerifyResult::OK;
+        let chain = if self_signed { leaf.pem() } else { leaf.pem() + &issuer.pem() };
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let key = self.write(&format!("{}-{n}.key", hosts[0]), leaf.key_pem());
+        let chain = self.write(&format!("{}-{n}-chain.pem", hosts[0]), chain);
+        (key, chain)
+    }
+
+    /// The client CA as a file-based [`Cert`], to issue client leaves from it with
+    /// [`Pki::leaf`] and a [`LeafSpec`].
+    pub fn client_ca_cert(&self) -> Cert {
+        let dir = self.new_dir("client-ca");
+        let cert = dir.join("cert.pem");
+        fs::write(&cert, self.client_ca.pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", cert.display()));
+        let key = dir.join("key.pem");
+        fs::write(&key, self.client_ca.key_pem()).unwrap_or_else(|e| panic!("cannot write {}: {e}", key.display()));
+        finish("client-ca".to_string(), dir, cert, key, true, Vec::new())
     }
 
     /// The client CA's certificate as a file (nginx `ssl_client_certificate`).
