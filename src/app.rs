@@ -305,7 +305,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     report::clean::outcome(&mut outcome);
     let lang = lang_of(args.lang);
-    let facts = facts_text(&outcome.evidence);
+    let facts = facts_text(&outcome.evidence, &outcome.measures);
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();

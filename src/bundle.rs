@@ -22,6 +22,7 @@
 
 use crate::engine::Executed;
 use crate::hostfs;
+use crate::messages::msg;
 use crate::model::check_id::CA_STORE;
 use crate::model::Lang;
 use crate::redact;
@@ -114,7 +115,7 @@ pub struct Gathered {
 /// Turns the run's redaction into stable tokens and names the secrets the settings hold; called
 /// before anything runs, so the report and the archive number secrets alike.
 pub fn prepare(s: &Settings) {
-    redact::use_stable_tokens(if s.lang == Lang::En { "SECRET" } else { "SENHA" });
+    redact::use_stable_tokens(msg(s.lang, "bundle.secret-token"));
     let secrets = [
         (s.cert_password.as_ref(), "certificate-password"),
         (s.pucomex_password.as_ref(), "pucomex-password"),

@@ -1,5 +1,6 @@
 //! The words a person reads in a report (the renderers' vocabulary, the fleet report, the
-//! sentences the report builder writes), in Portuguese and English, from one table
+//! sentences the report builder writes, the stand-ins of fix steps) and the command line's own
+//! lines (progress, `check --list`), in Portuguese and English, from one table
 //! (`checks/messages.toml`) addressed by stable keys. A test keeps the table whole: every key
 //! has both languages and every key the code asks for is in it.
 
@@ -48,8 +49,23 @@ mod tests {
     #[test]
     fn every_key_used_exists_and_every_key_is_used() {
         let mut used = std::collections::BTreeSet::new();
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut dirs = vec![src];
+        for (path, text) in sources() {
+            // A key may also be chosen first and asked for after (`cert.chain`).
+            used.extend(table().keys().filter(|k| text.contains(&format!("\"{k}\""))).cloned());
+            for key in literal_keys(&text) {
+                assert!(table().contains_key(key), "{}: unknown message key {key}", path.display());
+                used.insert(key.to_string());
+            }
+        }
+        for key in table().keys() {
+            assert!(used.contains(key), "checks/messages.toml: key {key} is never used");
+        }
+    }
+
+    /// Every Rust source under `src/` but this file, with its text.
+    fn sources() -> Vec<(std::path::PathBuf, String)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -57,18 +73,91 @@ mod tests {
                     dirs.push(path);
                 } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("src/messages.rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    // A key may also be chosen first and asked for after (`cert.chain`).
-                    used.extend(table().keys().filter(|k| text.contains(&format!("\"{k}\""))).cloned());
-                    for key in literal_keys(&text) {
-                        assert!(table().contains_key(key), "{}: unknown message key {key}", path.display());
-                        used.insert(key.to_string());
-                    }
+                    out.push((path, text));
                 }
             }
         }
-        for key in table().keys() {
-            assert!(used.contains(key), "checks/messages.toml: key {key} is never used");
+        out.sort();
+        out
+    }
+
+    /// No code outside its tests chooses between string literals by language (`Lang::Pt =>
+    /// "…"`, `if lang == Lang::En { "…" }`): the words of both languages live in this table or
+    /// the knowledge base. Only a language's code for machines is not a word.
+    #[test]
+    fn no_code_chooses_a_literal_by_language() {
+        const NOT_WORDS: &[&str] = &["\"language\": if lang == Lang::En { \"en\" } else { \"pt\" }"];
+        let mut offenders = Vec::new();
+        for (path, text) in sources() {
+            for (line, snippet) in literal_choices(&text) {
+                if !NOT_WORDS.iter().any(|allowed| snippet.contains(allowed)) {
+                    let path = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&path);
+                    offenders.push(format!("{}:{line}: {snippet}", path.display()));
+                }
+            }
         }
+        assert!(
+            offenders.is_empty(),
+            "words chosen by language in code, not in checks/messages.toml:\n{}",
+            offenders.join("\n")
+        );
+    }
+
+    /// The places in a source text, outside its tests and comments, where `Lang::Pt` or `Lang::En`
+    /// is followed (through `=>`, `{`, `(`, `[`, `&`) by a string literal: (line, the line's text).
+    fn literal_choices(text: &str) -> Vec<(usize, String)> {
+        let code = match text.find("#[cfg(test)]\nmod tests") {
+            Some(at) => &text[..at],
+            None => text,
+        };
+        let lines: Vec<&str> = code.lines().collect();
+        let code: String =
+            lines.iter().map(|l| if l.trim_start().starts_with("//") { "" } else { l }).collect::<Vec<_>>().join("\n");
+        let mut out = Vec::new();
+        for variant in ["Lang::Pt", "Lang::En"] {
+            for (at, _) in code.match_indices(variant) {
+                let mut rest = &code[at + variant.len()..];
+                if rest.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                    continue;
+                }
+                loop {
+                    let trimmed = rest.trim_start();
+                    match ["=>", "{", "(", "[", "&"].iter().find_map(|t| trimmed.strip_prefix(t)) {
+                        Some(after) => rest = after,
+                        None => {
+                            rest = trimmed;
+                            break;
+                        }
+                    }
+                }
+                if rest.starts_with('"') || rest.starts_with("r\"") || rest.starts_with("r#") {
+                    let line = code[..at].matches('\n').count();
+                    out.push((line + 1, lines.get(line).map(|l| l.trim().to_string()).unwrap_or_default()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn literal_choices_are_found() {
+        let text = [
+            "// Lang::Pt => \"a comment\",",
+            "let a = match lang { Lang::Pt => \"um\", Lang::En => \"one\" };",
+            "let b = if lang == Lang::En {",
+            "    \"two\"",
+            "} else { \"dois\" };",
+            "let c = match lang { Lang::Pt => &[(\"1 dias\", \"1 dia\")], Lang::En => &[] };",
+            "let d = match lang { Lang::Pt => &self.pt, Lang::En => &self.en };",
+            "let e = msg(Lang::En, \"key\"); let f = [Lang::Pt, Lang::En]; Some(\"pt\") => Lang::Pt,",
+            "let g = Lang::Ptx => \"not a language\";",
+            "#[cfg(test)]",
+            "mod tests { let h = match lang { Lang::Pt => \"três\" }; }",
+        ]
+        .join("\n");
+        let lines: Vec<usize> = literal_choices(&text).into_iter().map(|(line, _)| line).collect();
+        assert_eq!(lines, [2, 2, 3, 6]);
     }
 
     /// The literal keys of the `msg(lang, "key")` and `fill(lang, "key", …)` calls in a source

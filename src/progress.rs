@@ -1,6 +1,7 @@
 //! A progress line on stderr while the checks run ("verificando… 7/15"), redrawn in place.
 //! Shown only when stderr is a terminal, so logs and pipes never see it.
 
+use crate::messages::msg;
 use crate::model::Lang;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,10 +19,7 @@ impl Progress {
         if !std::io::stderr().is_terminal() || total == 0 {
             return None;
         }
-        let label = match lang {
-            Lang::Pt => "verificando…",
-            Lang::En => "checking…",
-        };
+        let label = msg(lang, "progress.checking");
         let p = Arc::new(Progress { total, done: AtomicUsize::new(0), label });
         p.draw(0);
         Some(p)

@@ -6,6 +6,7 @@
 
 use crate::cli::{ColorArg, FormatArg, LangArg};
 use crate::kb;
+use crate::messages::msg;
 use crate::model::Lang;
 use crate::model::OsFamily;
 use crate::output;
@@ -98,7 +99,7 @@ fn saved_lang(report: &Report) -> Lang {
             }
         }
     }
-    let skip_en = report.checks.iter().any(|c| c.summary.starts_with("prerequisite not met"));
+    let skip_en = report.checks.iter().any(|c| c.summary.starts_with(skip_prefix(Lang::En)));
     if skip_en {
         Lang::En
     } else {
@@ -106,14 +107,15 @@ fn saved_lang(report: &Report) -> Lang {
     }
 }
 
+/// The words before the reason in the summary of a check whose prerequisite was not met.
+fn skip_prefix(lang: Lang) -> &'static str {
+    msg(lang, "report.prerequisite-not-met").split("{reason}").next().unwrap_or_default()
+}
+
 /// Writes every finding's message and fix steps again in `to`, and the summaries made of them.
 fn translate(report: &mut Report, from: Lang, to: Lang) {
     let kb = kb::kb();
     let family = report.os_family;
-    let (skip_from, skip_to) = match from {
-        Lang::Pt => ("pré-requisito não atendido: ", "prerequisite not met: "),
-        Lang::En => ("prerequisite not met: ", "pré-requisito não atendido: "),
-    };
     for check in &mut report.checks {
         let first_message = check.findings.first().map(|f| f.message.clone());
         for f in &mut check.findings {
@@ -131,9 +133,10 @@ fn translate(report: &mut Report, from: Lang, to: Lang) {
             if let Some(f) = check.findings.first() {
                 check.summary = f.message.clone();
             }
-        } else if let Some(rest) = check.summary.strip_prefix(skip_from) {
+        } else if let Some(rest) = check.summary.strip_prefix(skip_prefix(from)) {
             let why = check.skipped_because.as_deref().map(|r| crate::report::skip_reason(r, to));
-            check.summary = format!("{skip_to}{}", why.as_deref().unwrap_or(rest));
+            let why = why.as_deref().unwrap_or(rest);
+            check.summary = crate::messages::fill(to, "report.prerequisite-not-met", &[("reason", why)]);
         }
     }
     // The texts came from the knowledge base and the saved parameters: cleaned like the rest.

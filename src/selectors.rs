@@ -4,6 +4,7 @@
 
 use crate::checks::Check;
 use crate::kb;
+use crate::messages::msg;
 use crate::model::Lang;
 use crate::model::CATALOG;
 use crate::targets::TARGET_NAMES;
@@ -29,27 +30,18 @@ pub fn unknown_message(unknown: &[String], checks: Option<&[Box<dyn Check>]>) ->
 /// The text of `pen-doctor check --list`: every check name with what it verifies, the ids this
 /// run would have, and the targets.
 pub fn list_text(checks: &[Box<dyn Check>], lang: Lang) -> String {
-    let pt = lang == Lang::Pt;
     let kb = kb::kb();
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}",
-        if pt {
-            "Verificações (--only e --skip aceitam o nome, o id ou o alvo):"
-        } else {
-            "Checks (--only and --skip take the name, the id or the target):"
-        }
-    );
+    let _ = writeln!(out, "{}", msg(lang, "check-list.checks"));
     for kind in CATALOG {
         let about = kb.summaries.get(*kind).map(|s| s.about.get(lang).to_string()).unwrap_or_default();
         let _ = writeln!(out, "  {kind:<12} {about}");
     }
-    let _ = writeln!(out, "\n{}", if pt { "Ids desta execução:" } else { "Ids of this run:" });
+    let _ = writeln!(out, "\n{}", msg(lang, "check-list.ids"));
     for c in checks {
         let _ = writeln!(out, "  {}", c.id());
     }
-    let _ = writeln!(out, "\n{}", if pt { "Alvos:" } else { "Targets:" });
+    let _ = writeln!(out, "\n{}", msg(lang, "check-list.targets"));
     for t in TARGET_NAMES {
         let _ = writeln!(out, "  {t}");
     }

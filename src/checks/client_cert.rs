@@ -326,9 +326,12 @@ fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {
     }
 }
 
-/// The certificate facts of a `cert` evidence, as (label, value) lines for people.
-/// The certificate facts of an inspection's evidence, as (label, value) lines for `pen-doctor cert`.
-pub fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+/// The certificate facts of an inspection, as (label, value) lines for `pen-doctor cert`: the
+/// certificate's own fields from its evidence, the days left from the typed measures.
+pub fn facts_text(
+    ev: &serde_json::Map<String, serde_json::Value>,
+    measures: &crate::model::Measures,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let s = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
@@ -355,8 +358,8 @@ pub fn facts_text(ev: &serde_json::Map<String, serde_json::Value>) -> Vec<(Strin
                 out.push((label.into(), s(v)));
             }
         }
-        if let Some(d) = ev.get("days_left") {
-            out.push(("Days left".into(), s(d)));
+        if let Some(d) = measures.days_left {
+            out.push(("Days left".into(), d.to_string()));
         }
         if let (Some(t), Some(b)) = (c.get("key_type"), c.get("key_bits")) {
             out.push(("Key".into(), format!("{} {}", s(t), s(b))));

@@ -5,19 +5,11 @@
 //! much each explains, each with the one first step to take and its KB article and cause.
 
 use crate::engine::Executed;
-use crate::kb::{self, Lang};
+use crate::kb::{self, Lang, Text};
 use crate::report::model::{Cause, CauseKb, CheckReport, ReportedFinding, Severity, Status};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
-
-/// A text in both languages, as the model file writes it.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Text {
-    pt: String,
-    en: String,
-}
 
 /// A kind of consequence a cause accounts for.
 #[derive(Clone, Debug, Deserialize)]
@@ -180,16 +172,12 @@ fn first_step(check: &CheckReport, f: &ReportedFinding, lang: Lang) -> String {
     let rule = rule_for(check, f).and_then(|r| r.first_step.as_ref());
     match rule {
         Some(t) => {
-            let template = match lang {
-                Lang::Pt => &t.pt,
-                Lang::En => &t.en,
-            };
             // A first step holds commands: the facts exactly as found.
             let mut params = f.params.clone();
             if let Some(target) = &check.target {
                 params.entry("target".into()).or_insert_with(|| target.clone());
             }
-            kb::fill(template, &params)
+            kb::fill(t.get(lang), &params)
         }
         None => f.fix.first().cloned().unwrap_or_default(),
     }

@@ -83,22 +83,21 @@ pub fn discovered(settings: &crate::settings::Settings) -> BTreeMap<String, Stri
     out
 }
 
-/// The stand-ins of [`discovered`] values a run did not learn: the person replaces them.
-pub const STAND_INS: &[(&str, &str, &str)] = &[
-    ("sei_dir", "/opt/sei", "/opt/sei"),
-    ("cert_path", "/CAMINHO/DO/CERTIFICADO.pem", "/PATH/TO/CERTIFICATE.pem"),
-    ("db_host", "SERVIDOR", "SERVER"),
-    ("db_port", "PORTA", "PORT"),
-    ("db_user", "USUARIO", "USER"),
-    ("db_name", "NOME_DO_BANCO", "DATABASE_NAME"),
+/// The stand-ins of [`discovered`] values a run did not learn, which the person replaces: each
+/// value's name and the key of its stand-in in the messages table (`/CAMINHO/DO/CERTIFICADO.pem`).
+pub const STAND_INS: &[(&str, &str)] = &[
+    ("sei_dir", "stand-in.sei-dir"),
+    ("cert_path", "stand-in.cert-path"),
+    ("db_host", "stand-in.db-host"),
+    ("db_port", "stand-in.db-port"),
+    ("db_user", "stand-in.db-user"),
+    ("db_name", "stand-in.db-name"),
 ];
 
 /// A fix step with the run's discovered values, then the stand-ins, in place of their names.
 pub fn fill_discovered(step: &str, discovered: &BTreeMap<String, String>, lang: Lang) -> String {
-    let mut all: BTreeMap<String, String> = STAND_INS
-        .iter()
-        .map(|(k, pt, en)| (k.to_string(), if lang == Lang::Pt { pt } else { en }.to_string()))
-        .collect();
+    let mut all: BTreeMap<String, String> =
+        STAND_INS.iter().map(|(name, key)| (name.to_string(), msg(lang, key).to_string())).collect();
     all.extend(discovered.iter().map(|(k, v)| (k.clone(), v.clone())));
     kb::fill(step, &all)
 }
@@ -342,7 +341,7 @@ mod tests {
                 for family in [OsFamily::Debian, OsFamily::Rhel6, OsFamily::Rhel7, OsFamily::Rhel8, OsFamily::Other] {
                     for step in kb.fix(code, lang, family) {
                         let filled = fill_discovered(&step, &none, lang);
-                        for (name, _, _) in STAND_INS {
+                        for (name, _) in STAND_INS {
                             assert!(!filled.contains(&format!("{{{name}}}")), "{}: {filled}", code.code);
                         }
                     }
@@ -356,6 +355,10 @@ mod tests {
         assert_eq!(
             fill_discovered("mysql -h {db_host} -P {db_port} -u {db_user} {sei_dir}/config", &found, Lang::Pt),
             "mysql -h db.orgao -P 3307 -u USUARIO /srv/sei/config"
+        );
+        assert_eq!(
+            fill_discovered("{cert_path} {db_name}", &found, Lang::En),
+            "/PATH/TO/CERTIFICATE.pem DATABASE_NAME"
         );
     }
 }

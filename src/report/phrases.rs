@@ -8,6 +8,7 @@
 //! `[[phrase]]` is a phrase of the operating system or a library found inside a longer text.
 
 use crate::kb::Lang;
+use crate::messages::msg;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -30,12 +31,27 @@ struct Message {
     inside: bool,
 }
 
+/// Per language, the words after the number one said in the singular, as (plural, singular),
+/// applied in order.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Singular {
+    pt: Vec<(String, String)>,
+    en: Vec<(String, String)>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Table {
     phrase: Vec<Phrase>,
     #[serde(default)]
     message: Vec<Message>,
+    #[serde(default)]
+    singular: Singular,
+}
+
+fn parse() -> Table {
+    toml::from_str(include_str!("../../checks/phrases.toml")).unwrap_or_else(|e| panic!("phrases.toml: {e}"))
 }
 
 /// A part of a message template: literal text, or a hole named in braces.
@@ -90,11 +106,7 @@ fn matches<'v>(template: &[Part<'_>], value: &'v str, found: &mut Vec<&'v str>) 
 
 fn messages() -> &'static [Message] {
     static MESSAGES: OnceLock<Vec<Message>> = OnceLock::new();
-    MESSAGES.get_or_init(|| {
-        let t: Table =
-            toml::from_str(include_str!("../../checks/phrases.toml")).unwrap_or_else(|e| panic!("phrases.toml: {e}"));
-        t.message
-    })
+    MESSAGES.get_or_init(|| parse().message)
 }
 
 /// `value` said in Portuguese when it is, as a whole, one of the program's own messages.
@@ -129,8 +141,7 @@ fn message(value: &str, depth: usize) -> Option<String> {
 fn table() -> &'static [Phrase] {
     static TABLE: OnceLock<Vec<Phrase>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut t: Table =
-            toml::from_str(include_str!("../../checks/phrases.toml")).unwrap_or_else(|e| panic!("phrases.toml: {e}"));
+        let mut t = parse();
         t.phrase.sort_by_key(|p| std::cmp::Reverse(p.en.len()));
         t.phrase
     })
@@ -141,10 +152,11 @@ pub fn say(text: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return text.to_string();
     }
-    // An environment's identifier as a whole fact is said as the word.
+    // An environment's identifier as a whole fact is said as the word (only in Portuguese: an
+    // English report keeps the identifier).
     match text {
-        "producao" => return "produção".into(),
-        "homologacao" => return "homologação".into(),
+        "producao" => return msg(lang, "env.producao").into(),
+        "homologacao" => return msg(lang, "env.homologacao").into(),
         _ => {}
     }
     if let Some(said) = list_of_messages(text).or_else(|| message(text, 0)) {
@@ -209,37 +221,23 @@ fn drop_os_error_numbers(text: &str) -> String {
     out
 }
 
+/// The singular rules of `checks/phrases.toml` for `lang`.
+fn singular_rules(lang: Lang) -> &'static [(String, String)] {
+    static RULES: OnceLock<Singular> = OnceLock::new();
+    let rules = RULES.get_or_init(|| parse().singular);
+    match lang {
+        Lang::Pt => &rules.pt,
+        Lang::En => &rules.en,
+    }
+}
+
 /// Nouns after the number one in the singular: "1 dias" → "1 dia", "faltam 1 dia" → "falta 1
-/// dia", "1 days" → "1 day" (a message template says "{days} dias" whatever the number).
+/// dia", "1 days" → "1 day" (a message template says "{days} dias" whatever the number). The
+/// rules are data (`[singular]` of `checks/phrases.toml`); each applies only where its number
+/// stands alone ("11 dias" and "1 diasx" stay).
 pub fn singular(text: &str, lang: Lang) -> String {
-    let pairs: &[(&str, &str)] = match lang {
-        Lang::Pt => &[
-            ("1 dias", "1 dia"),
-            ("1 horas", "1 hora"),
-            ("1 minutos", "1 minuto"),
-            ("1 segundos", "1 segundo"),
-            ("1 códigos", "1 código"),
-            ("1 vezes", "1 vez"),
-            ("1 erros", "1 erro"),
-            ("1 processos", "1 processo"),
-            ("1 pacotes", "1 pacote"),
-            ("1 arquivos", "1 arquivo"),
-            ("1 certificados", "1 certificado"),
-        ],
-        Lang::En => &[
-            ("1 days", "1 day"),
-            ("1 hours", "1 hour"),
-            ("1 minutes", "1 minute"),
-            ("1 seconds", "1 second"),
-            ("1 codes", "1 code"),
-            ("1 times", "1 time"),
-            ("1 errors", "1 error"),
-            ("1 files", "1 file"),
-            ("1 certificates", "1 certificate"),
-        ],
-    };
     let mut out = text.to_string();
-    for (many, one) in pairs {
+    for (many, one) in singular_rules(lang) {
         let mut from = 0;
         while let Some(i) = out[from..].find(many).map(|i| i + from) {
             let end = i + many.len();
@@ -252,9 +250,6 @@ pub fn singular(text: &str, lang: Lang) -> String {
             out.replace_range(i..end, one);
             from = i + one.len();
         }
-    }
-    if lang == Lang::Pt {
-        out = out.replace("faltam 1 dia", "falta 1 dia").replace("Faltam 1 dia", "Falta 1 dia");
     }
     out
 }
@@ -491,5 +486,17 @@ mod tests {
         assert_eq!(singular("venceu há 1 dias; 11 dias; 21 dias", Lang::Pt), "venceu há 1 dia; 11 dias; 21 dias");
         assert_eq!(singular("(1 days left) 1.1 days", Lang::En), "(1 day left) 1.1 days");
         assert_eq!(singular("1 diasx", Lang::Pt), "1 diasx");
+        assert_eq!(singular("Faltam 1 minutos; 1 vezes", Lang::Pt), "Faltam 1 minuto; 1 vez");
+        assert_eq!(singular("Faltam 1 dias.", Lang::Pt), "Falta 1 dia.");
+    }
+
+    #[test]
+    fn the_singular_rules_are_whole() {
+        for lang in [Lang::Pt, Lang::En] {
+            assert!(!singular_rules(lang).is_empty());
+            for (many, one) in singular_rules(lang) {
+                assert!(many != one && many.contains("1 ") && one.contains("1 "), "{many} → {one}");
+            }
+        }
     }
 }
