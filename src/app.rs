@@ -289,7 +289,7 @@ fn man(subcommand: Option<&str>, lang: Lang) -> i32 {
 
 /// `pen-doctor cert FILE`: one `cert` check on the file, its facts, then the report as a run's.
 fn cert(args: crate::cli::CertArgs) -> i32 {
-    use crate::checks::client_cert::{facts_text, inspect, Which};
+    use crate::checks::client_cert::{facts, inspect, Which};
     use crate::cli::FormatArg;
     let started = Instant::now();
     let password = match (&args.password_env, &args.password_file) {
@@ -305,7 +305,7 @@ fn cert(args: crate::cli::CertArgs) -> i32 {
     let mut outcome = inspect(Some(&args.file), password.as_ref(), Which::Client, true);
     report::clean::outcome(&mut outcome);
     let lang = lang_of(args.lang);
-    let facts = facts_text(&outcome.evidence, &outcome.measures);
+    let facts = facts(&outcome.evidence, &outcome.measures);
     let color = settings::resolve_color(args.color, std::io::stdout().is_terminal());
     let status = outcome.resolved_status(|c| kb::kb().severity(c));
     let (host, os_family) = crate::host::host_info();

@@ -17,7 +17,7 @@ use crate::hostfs::{self, Kind, Reason};
 use crate::model::check_id::{CERT_CLIENT, CERT_PUCOMEX};
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{CheckId, Finding, Severity, TargetName};
+use crate::model::{CertFact, CertFactLabel, CertFactValue, CheckId, Finding, Severity, TargetName};
 use crate::pki::{self, KeyState};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -326,58 +326,54 @@ fn key_type(k: &openssl::pkey::PKey<openssl::pkey::Private>) -> &'static str {
     }
 }
 
-/// The certificate facts of an inspection, as (label, value) lines for `pen-doctor cert`: the
+/// The certificate facts of an inspection for `pen-doctor cert`, typed by what each line is: the
 /// certificate's own fields from its evidence, the days left from the typed measures.
-pub fn facts_text(
-    ev: &serde_json::Map<String, serde_json::Value>,
-    measures: &crate::model::Measures,
-) -> Vec<(String, String)> {
+pub fn facts(ev: &serde_json::Map<String, serde_json::Value>, measures: &crate::model::Measures) -> Vec<CertFact> {
     let mut out = Vec::new();
     let s = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     if let Some(f) = ev.get("file") {
-        out.push(("File".into(), s(f)));
+        out.push(CertFact::text(CertFactLabel::File, s(f)));
     }
     if let Some(f) = ev.get("format") {
-        out.push(("Format".into(), s(f)));
+        out.push(CertFact::text(CertFactLabel::Format, s(f)));
     }
     if let Some(c) = ev.get("certificate") {
         for (label, key) in [
-            ("Subject", "subject"),
-            ("Issuer", "issuer"),
-            ("Serial", "serial"),
-            ("Not before", "not_before"),
-            ("Not after", "not_after"),
-            ("SHA-256", "sha256"),
-            ("CNPJ", "icp_cnpj"),
-            ("CPF", "icp_cpf"),
+            (CertFactLabel::Subject, "subject"),
+            (CertFactLabel::Issuer, "issuer"),
+            (CertFactLabel::Serial, "serial"),
+            (CertFactLabel::NotBefore, "not_before"),
+            (CertFactLabel::NotAfter, "not_after"),
+            (CertFactLabel::Sha256, "sha256"),
+            (CertFactLabel::Cnpj, "icp_cnpj"),
+            (CertFactLabel::Cpf, "icp_cpf"),
         ] {
             if let Some(v) = c.get(key) {
-                out.push((label.into(), s(v)));
+                out.push(CertFact::text(label, s(v)));
             }
         }
         if let Some(d) = measures.days_left {
-            out.push(("Days left".into(), d.to_string()));
+            out.push(CertFact::text(CertFactLabel::DaysLeft, d.to_string()));
         }
         if let (Some(t), Some(b)) = (c.get("key_type"), c.get("key_bits")) {
-            out.push(("Key".into(), format!("{} {}", s(t), s(b))));
+            out.push(CertFact::text(CertFactLabel::Key, format!("{} {}", s(t), s(b))));
         }
         if let Some(e) = c.get("extended_key_usage").and_then(|e| e.as_array()) {
-            out.push(("EKU".into(), e.iter().map(s).collect::<Vec<_>>().join(", ")));
+            out.push(CertFact::text(CertFactLabel::Eku, e.iter().map(s).collect::<Vec<_>>().join(", ")));
         }
     }
     if let Some(chain) = ev.get("chain").and_then(|c| c.as_array()) {
         for c in chain {
-            out.push((
-                "Chain".into(),
-                format!(
-                    "{} (issuer {})",
-                    c.get("subject").map(s).unwrap_or_default(),
-                    c.get("issuer").map(s).unwrap_or_default()
-                ),
-            ));
+            out.push(CertFact {
+                label: CertFactLabel::Chain,
+                value: CertFactValue::ChainLink {
+                    subject: c.get("subject").map(s).unwrap_or_default(),
+                    issuer: c.get("issuer").map(s).unwrap_or_default(),
+                },
+            });
         }
     }
     out
