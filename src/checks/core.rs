@@ -64,13 +64,6 @@ pub trait Check: Send + Sync {
     async fn run(&self, ctx: &Ctx) -> Outcome;
 }
 
-/// Whether `--only` names check `id` (by its kind or its id): a family planned only where it
-/// applies (an SEI node with the PEN module, a configured database…) is planned anyway when the
-/// user asks for it by name.
-pub fn only_names(settings: &Settings, id: &CheckId) -> bool {
-    settings.only.as_ref().is_some_and(|o| o.iter().map(|e| e.trim()).any(|e| e == id.kind().as_str() || id.is(e)))
-}
-
 /// The prerequisite of a check whose inputs come from the SEI installation: `config:sei` when
 /// they do (its fact carries them), none when they come from flags.
 pub fn config_dependency(from_sei: bool) -> Vec<CheckId> {

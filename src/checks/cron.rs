@@ -21,12 +21,8 @@ pub struct CronCheck;
 /// `cron:pen`: the contingency cron of the PEN workers.
 pub const ID: CheckId = CheckId::fixed(Kind::Cron, "pen");
 
-/// Planned on an SEI node with the PEN module, or when `--only` names it.
-pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &ID);
-    if !super::facts::pen_node(settings) && !named {
-        return Vec::new();
-    }
+/// The `cron:pen` check (where it applies: `plan::applies`).
+pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(CronCheck)]
 }
 

@@ -40,13 +40,8 @@ pub struct GearmanCheck {
     from_sei: bool,
 }
 
-/// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
-/// names it.
+/// The `gearman` check (where it applies: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &CheckId::of(Kind::Gearman));
-    if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
-        return Vec::new();
-    }
     // The address comes from the SEI configuration unless --gearman named another one.
     let sei_addr = match settings.sei.as_ref().map(|i| i.gearman_plan()) {
         Some(crate::sei::GearmanPlan::Address(a)) => Some(a),
@@ -303,15 +298,6 @@ mod tests {
         let mut s = settings_with(PenConfig::default());
         s.gearman = Some("127.0.0.1:4731".into());
         assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());
-    }
-
-    #[test]
-    fn not_planned_off_an_sei_node_without_flags() {
-        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
-        s.sei = None;
-        s.gearman = None;
-        s.only = None;
-        assert!(checks(&Arc::new(s)).is_empty());
     }
 
     #[test]

@@ -23,12 +23,8 @@ pub struct ProcessCheck {
 /// `process:pen`: the PEN workers' processes.
 pub const ID: CheckId = CheckId::fixed(Kind::Process, "pen");
 
-/// Planned on an SEI node with the PEN module, or when `--only` names it.
+/// The `process:pen` check (where it applies: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &ID);
-    if !pen_node(settings) && !named {
-        return Vec::new();
-    }
     vec![Box::new(ProcessCheck { from_sei: settings.sei.is_some() })]
 }
 

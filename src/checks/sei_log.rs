@@ -48,19 +48,8 @@ pub struct SeiLogCheck {
     depends_on_config: bool,
 }
 
-fn only_names(settings: &Settings) -> bool {
-    super::core::only_names(settings, &ID)
-}
-
-/// `sei:log` is planned where the database is: an SEI installation with PEN or PI enabled,
-/// `--db`, or `--only` naming it.
+/// The `sei:log` check (where it applies, where the database is: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let sei = settings.sei.as_ref().filter(|s| s.usable);
-    let planned =
-        sei.is_some_and(|s| s.pen_enabled() || s.pi_enabled()) || settings.db.is_some() || only_names(settings);
-    if !planned {
-        return Vec::new();
-    }
     vec![Box::new(SeiLogCheck { depends_on_config: settings.db.is_none() && settings.sei.is_some() })]
 }
 
