@@ -310,10 +310,13 @@ impl Check for AgendamentosCheck {
         match self.module {
             Module::Pi => self.probe_pi(&mut session, &target, &mut o).await,
             Module::Pen => {
-                let installed = settings.sei.as_ref().and_then(|s| s.pen_version.clone());
+                // The installed module as `config:sei` read it; with `--db`, the installation
+                // read at start (the database alone came from the flag).
+                let sei = ctx.sei(self.depends_on_config);
+                let installed = sei.and_then(|s| s.pen_version.clone());
                 // The era's scheduled tasks (≤ 3.6 one task, 3.7+ Envio and Recebimento); 1.x
                 // has none of SEI's scheduler, today's two when the version is unknown.
-                let era = settings.sei.as_ref().and_then(|s| s.pen_era());
+                let era = sei.and_then(|s| s.pen_era());
                 let wanted: Vec<&str> = match era {
                     Some(e) => e.scheduled_tasks.iter().map(String::as_str).collect(),
                     None => PEN_TASKS.to_vec(),
