@@ -78,6 +78,8 @@ impl Check for CronCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
+        // `cron:pen` does not depend on `config:sei`: the SEI directory and the module's gearman
+        // host are those of the installation read at start, if any.
         let settings = ctx.settings.clone();
         let sei_dir = settings.sei.as_ref().map(|s| s.dir.clone());
         // File reads never run on the runtime's threads: a read that blocks (a hung network

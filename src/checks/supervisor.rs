@@ -243,6 +243,8 @@ fn cap_findings(o: &mut Outcome) {
 
 impl SupervisorCheck {
     async fn judge(&self, ctx: &Ctx) -> Outcome {
+        // `supervisor` does not depend on `config:sei` (it runs, and judges by the era it finds,
+        // whatever that check concludes): the installation is the one read at start, if any.
         let s = &ctx.settings;
         let version = s.sei.as_ref().and_then(|i| i.pen_version.clone());
         let cert = s.sei.as_ref().and_then(|i| i.pen.as_ref()).and_then(|p| p.cert_path.clone());
