@@ -17,7 +17,7 @@ use crate::hostfs::{self, Kind, Reason};
 use crate::model::check_id::{CERT_CLIENT, CERT_PUCOMEX};
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{CertFact, CertFactLabel, CertFactValue, CheckId, Finding, Severity, TargetName};
+use crate::model::{CertFact, CertFactLabel, CertFactValue, CheckId, Finding, Severity};
 use crate::pki::{self, KeyState};
 use crate::secret::Secret;
 use crate::settings::Settings;
@@ -44,30 +44,25 @@ pub struct CertCheck {
     from_sei: bool,
 }
 
-/// The `cert` checks of this run: `cert:client` whenever a PEN target (mutual TLS) is checked or
-/// a certificate is given; `cert:pucomex` whenever Pucomex is a target or its certificate is given.
+/// The `cert` checks: `cert:client` (the PEN certificate) and `cert:pucomex` (each where it
+/// applies: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let mut out: Vec<Box<dyn Check>> = Vec::new();
-    let pen_mtls = settings.targets.iter().any(|t| t.mutual_tls && t.name != TargetName::Pucomex);
-    if pen_mtls || settings.cert.is_some() {
-        let sei_path = settings.sei.as_ref().and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone());
-        let from_sei = settings.cert.is_some() && settings.cert == sei_path;
-        out.push(Box::new(CertCheck {
+    let sei_path = settings.sei.as_ref().and_then(|s| s.pen.as_ref()).and_then(|p| p.cert_path.clone());
+    let from_sei = settings.cert.is_some() && settings.cert == sei_path;
+    vec![
+        Box::new(CertCheck {
             which: Which::Client,
             path: settings.cert.clone(),
             password: settings.cert_password.clone(),
             from_sei,
-        }));
-    }
-    if settings.targets.iter().any(|t| t.name == TargetName::Pucomex) || settings.pucomex_cert.is_some() {
-        out.push(Box::new(CertCheck {
+        }),
+        Box::new(CertCheck {
             which: Which::Pucomex,
             path: settings.pucomex_cert.clone(),
             password: settings.pucomex_password.clone(),
             from_sei: false,
-        }));
-    }
-    out
+        }),
+    ]
 }
 
 #[async_trait]

@@ -4,6 +4,7 @@
 use crate::model::check_id::CONFIG_SEI;
 use crate::model::code;
 use crate::model::{CheckId, Fact, Finding, Kind, Outcome, Severity, Status, TargetName};
+use crate::sei::SeiInstall;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use std::any::Any;
@@ -31,6 +32,18 @@ impl Ctx {
 
     pub fn dep_status(&self, check_id: &CheckId) -> Option<Status> {
         self.deps.get(check_id).map(|c| c.status)
+    }
+
+    /// The SEI installation a running check reads: the fact `config:sei` delivered, when the
+    /// check depends on it (`depends_on_config`). A check that does not was given its inputs by
+    /// flags; what they leave out (the installed module's version…) is then the installation
+    /// read when the run started, if any.
+    pub fn sei(&self, depends_on_config: bool) -> Option<&SeiInstall> {
+        if depends_on_config {
+            self.fact::<SeiInstall>(&CONFIG_SEI)
+        } else {
+            self.settings.sei.as_ref()
+        }
     }
 
     /// The timeout of one network step (`--timeout`).
@@ -62,13 +75,6 @@ pub trait Check: Send + Sync {
         Vec::new()
     }
     async fn run(&self, ctx: &Ctx) -> Outcome;
-}
-
-/// Whether `--only` names check `id` (by its kind or its id): a family planned only where it
-/// applies (an SEI node with the PEN module, a configured database…) is planned anyway when the
-/// user asks for it by name.
-pub fn only_names(settings: &Settings, id: &CheckId) -> bool {
-    settings.only.as_ref().is_some_and(|o| o.iter().map(|e| e.trim()).any(|e| e == id.kind().as_str() || id.is(e)))
 }
 
 /// The prerequisite of a check whose inputs come from the SEI installation: `config:sei` when

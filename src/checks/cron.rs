@@ -21,12 +21,8 @@ pub struct CronCheck;
 /// `cron:pen`: the contingency cron of the PEN workers.
 pub const ID: CheckId = CheckId::fixed(Kind::Cron, "pen");
 
-/// Planned on an SEI node with the PEN module, or when `--only` names it.
-pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &ID);
-    if !super::facts::pen_node(settings) && !named {
-        return Vec::new();
-    }
+/// The `cron:pen` check (where it applies: `plan::applies`).
+pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(CronCheck)]
 }
 
@@ -82,6 +78,8 @@ impl Check for CronCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
+        // `cron:pen` does not depend on `config:sei`: the SEI directory and the module's gearman
+        // host are those of the installation read at start, if any.
         let settings = ctx.settings.clone();
         let sei_dir = settings.sei.as_ref().map(|s| s.dir.clone());
         // File reads never run on the runtime's threads: a read that blocks (a hung network

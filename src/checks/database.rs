@@ -2,11 +2,11 @@
 //! PEN modules in the SEI database (`infra_agendamento_tarefa`), the Protocolo Integrado
 //! packages (`md_pi_pacote_envio`) and the PEN module version (`infra_parametro`), read-only.
 
-use super::core::{only_names, Check, Ctx};
+use super::core::{Check, Ctx};
 use crate::db::{self, DbTarget, Session, TextRow};
 use crate::model::code;
 use crate::model::Outcome;
-use crate::model::{CheckId, Finding, Kind, TargetName};
+use crate::model::{CheckId, Finding, Kind};
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -40,12 +40,17 @@ enum Module {
     Pen,
 }
 
+/// `pi:agendamentos`: the Protocolo Integrado's scheduled tasks and packages.
+pub const PI_AGENDAMENTOS: CheckId = CheckId::fixed(Kind::Pi, "agendamentos");
+/// `pen:agendamentos`: the PEN module's scheduled tasks and version.
+pub const PEN_AGENDAMENTOS: CheckId = CheckId::fixed(Kind::Pen, "agendamentos");
+
 impl Module {
     /// `pi:agendamentos` or `pen:agendamentos`.
     const fn id(self) -> CheckId {
         match self {
-            Module::Pi => CheckId::fixed(Kind::Pi, "agendamentos"),
-            Module::Pen => CheckId::fixed(Kind::Pen, "agendamentos"),
+            Module::Pi => PI_AGENDAMENTOS,
+            Module::Pen => PEN_AGENDAMENTOS,
         }
     }
 }
@@ -56,24 +61,14 @@ pub struct AgendamentosCheck {
     depends_on_config: bool,
 }
 
-/// The `database` checks of this run: `pi:agendamentos` when the SEI configuration enables
-/// Protocolo Integrado, or `--db` is given with the `protocolo-integrado` target, or `--only`
-/// names it; `pen:agendamentos` when the SEI configuration enables PEN or `--only` names it.
+/// The `database` checks: `pi:agendamentos` and `pen:agendamentos` (each where it applies:
+/// `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let sei = settings.sei.as_ref().filter(|s| s.usable);
-    let pi = sei.is_some_and(|s| s.pi_enabled())
-        || only_names(settings, &Module::Pi.id())
-        || (settings.db.is_some() && settings.targets.iter().any(|t| t.name == TargetName::ProtocoloIntegrado));
-    let pen = sei.is_some_and(|s| s.pen_enabled()) || only_names(settings, &Module::Pen.id());
     let depends_on_config = settings.db.is_none() && settings.sei.is_some();
-    let mut out: Vec<Box<dyn Check>> = Vec::new();
-    if pi {
-        out.push(Box::new(AgendamentosCheck { module: Module::Pi, depends_on_config }));
-    }
-    if pen {
-        out.push(Box::new(AgendamentosCheck { module: Module::Pen, depends_on_config }));
-    }
-    out
+    vec![
+        Box::new(AgendamentosCheck { module: Module::Pi, depends_on_config }),
+        Box::new(AgendamentosCheck { module: Module::Pen, depends_on_config }),
+    ]
 }
 
 /// One row of `infra_agendamento_tarefa`.
@@ -315,10 +310,13 @@ impl Check for AgendamentosCheck {
         match self.module {
             Module::Pi => self.probe_pi(&mut session, &target, &mut o).await,
             Module::Pen => {
-                let installed = settings.sei.as_ref().and_then(|s| s.pen_version.clone());
+                // The installed module as `config:sei` read it; with `--db`, the installation
+                // read at start (the database alone came from the flag).
+                let sei = ctx.sei(self.depends_on_config);
+                let installed = sei.and_then(|s| s.pen_version.clone());
                 // The era's scheduled tasks (≤ 3.6 one task, 3.7+ Envio and Recebimento); 1.x
                 // has none of SEI's scheduler, today's two when the version is unknown.
-                let era = settings.sei.as_ref().and_then(|s| s.pen_era());
+                let era = sei.and_then(|s| s.pen_era());
                 let wanted: Vec<&str> = match era {
                     Some(e) => e.scheduled_tasks.iter().map(String::as_str).collect(),
                     None => PEN_TASKS.to_vec(),

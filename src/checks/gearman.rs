@@ -40,13 +40,8 @@ pub struct GearmanCheck {
     from_sei: bool,
 }
 
-/// The `gearman` checks of this run: on an SEI node with the PEN module, when `--gearman` is given or when `--only`
-/// names it.
+/// The `gearman` check (where it applies: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &CheckId::of(Kind::Gearman));
-    if !super::facts::pen_node(settings) && settings.gearman.is_none() && !named {
-        return Vec::new();
-    }
     // The address comes from the SEI configuration unless --gearman named another one.
     let sei_addr = match settings.sei.as_ref().map(|i| i.gearman_plan()) {
         Some(crate::sei::GearmanPlan::Address(a)) => Some(a),
@@ -201,7 +196,10 @@ impl Check for GearmanCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let s = &ctx.settings;
-        let in_process = s.sei.as_ref().is_some_and(|i| i.gearman_plan() == crate::sei::GearmanPlan::InProcess);
+        // The installation as `config:sei` read it; with another address by `--gearman`, the
+        // installation read at start (the address alone came from the flag).
+        let sei = ctx.sei(self.from_sei);
+        let in_process = sei.is_some_and(|i| i.gearman_plan() == crate::sei::GearmanPlan::InProcess);
         if s.gearman.is_none() && in_process {
             let mut o = Outcome::skipped(
                 "GEARMAN_NOT_CONFIGURED: Gearman absent or its Servidor empty in ConfiguracaoModPEN.php; the module runs its work in-process",
@@ -247,7 +245,7 @@ impl Check for GearmanCheck {
             }
         };
         o.set_evidence("functions", &status);
-        let era = s.sei.as_ref().and_then(|i| i.pen_era());
+        let era = sei.and_then(|i| i.pen_era());
         let functions = functions_of(era);
         o.set_evidence("expected_functions", &functions);
         match client.workers().await {
@@ -273,6 +271,7 @@ mod tests {
     use super::*;
     use crate::checks::testing::{run_one, Given};
     use crate::cli::CheckArgs;
+    use crate::model::check_id::CONFIG_SEI;
     use crate::model::Status;
     use crate::sei::{PenConfig, SeiInstall};
 
@@ -288,8 +287,10 @@ mod tests {
         let planned = checks(&Arc::new(settings_with(PenConfig::default())));
         assert_eq!(planned.len(), 1, "planned on an SEI node");
         assert_eq!(planned[0].depends_on(), ["config:sei"]);
-        // `config:sei` read the installation into the settings: its fact is not what it needs.
-        let o = run_one(settings_with(PenConfig::default()), &CheckId::of(Kind::Gearman), Given::new()).await;
+        // The installation comes from `config:sei`'s fact.
+        let install = settings_with(PenConfig::default()).sei.expect("an installation");
+        let given = Given::new().fact(CONFIG_SEI, Status::Ok, install);
+        let o = run_one(settings_with(PenConfig::default()), &CheckId::of(Kind::Gearman), given).await;
         assert_eq!(o.status, Some(Status::Skip));
         assert!(o.skipped_because.as_deref().unwrap_or("").contains("GEARMAN_NOT_CONFIGURED"));
         assert_eq!(o.findings[0].code, "GEARMAN_NOT_CONFIGURED");
@@ -303,15 +304,6 @@ mod tests {
         let mut s = settings_with(PenConfig::default());
         s.gearman = Some("127.0.0.1:4731".into());
         assert!(checks(&Arc::new(s)).remove(0).depends_on().is_empty());
-    }
-
-    #[test]
-    fn not_planned_off_an_sei_node_without_flags() {
-        let mut s = crate::settings::build(CheckArgs::default(), false).expect("default settings");
-        s.sei = None;
-        s.gearman = None;
-        s.only = None;
-        assert!(checks(&Arc::new(s)).is_empty());
     }
 
     #[test]

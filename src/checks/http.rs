@@ -553,7 +553,9 @@ impl Check for HttpCheck {
         match self.target.name {
             TargetName::Tramita => {
                 // What the installed module requests, as it builds it (REALITY §2): the era says
-                // SOAP or REST; an unknown version goes by the address.
+                // SOAP or REST; an unknown version goes by the address. `http` does not depend
+                // on `config:sei` (its target's URL came with the settings, from flags or from
+                // the installation read at start), so neither does the era it judges by.
                 let sei = ctx.settings.sei.as_ref();
                 let era = sei.and_then(|s| s.pen_era());
                 let configured = match self.target.source {

@@ -1,6 +1,6 @@
 //! The checks: one file per family (each declares its instances and `run`s them), the trait and
 //! context they share (`core`), the facts they hand each other (`facts`, `trust`) and the
-//! catalog that builds a run's plan (`plan`).
+//! catalog that builds a run's plan and decides where each check applies (`plan`).
 
 pub mod client_cert;
 pub mod config;

@@ -23,12 +23,8 @@ pub struct ProcessCheck {
 /// `process:pen`: the PEN workers' processes.
 pub const ID: CheckId = CheckId::fixed(Kind::Process, "pen");
 
-/// Planned on an SEI node with the PEN module, or when `--only` names it.
+/// The `process:pen` check (where it applies: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &ID);
-    if !pen_node(settings) && !named {
-        return Vec::new();
-    }
     vec![Box::new(ProcessCheck { from_sei: settings.sei.is_some() })]
 }
 
@@ -75,9 +71,11 @@ impl Check for ProcessCheck {
     }
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
-        let version = ctx.settings.sei.as_ref().and_then(|s| s.pen_version.clone());
+        // The installation as `config:sei` read it (none off an SEI node).
+        let sei = ctx.sei(self.from_sei);
+        let version = sei.and_then(|s| s.pen_version.clone());
         // Whether each process's script still exists, read off the runtime's threads.
-        let sei_dir = ctx.settings.sei.as_ref().map(|s| s.dir.clone());
+        let sei_dir = sei.map(|s| s.dir.clone());
         let (processes, gone, ours) = tokio::task::spawn_blocking(move || {
             let ps = procs::scan();
             let gone: Vec<bool> = ps.iter().map(script_gone).collect();
@@ -102,7 +100,7 @@ impl Check for ProcessCheck {
                 .collect::<Vec<_>>(),
         );
         if let Some(era) = era {
-            let workers = crate::node::programs::workers_needed(era, ctx.settings.sei.as_ref());
+            let workers = crate::node::programs::workers_needed(era, sei);
             let missing: Vec<&str> = missing(&processes, era)
                 .into_iter()
                 .filter(|s| workers || era.monitors.iter().any(|m| crate::node::base_name(m) == *s))
@@ -149,6 +147,26 @@ impl Check for ProcessCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::{run_one_blocking, settings, Given};
+    use crate::model::check_id::CONFIG_SEI;
+    use crate::model::Status;
+    use crate::sei::SeiInstall;
+
+    #[test]
+    fn the_installed_version_is_the_one_config_sei_delivered() {
+        let sei = |v: &str| SeiInstall {
+            usable: true,
+            pen: Some(Default::default()),
+            pen_version: Some(v.into()),
+            ..Default::default()
+        };
+        let mut s = settings();
+        s.sei = Some(sei("3.8.0"));
+        let given = Given::new().fact(CONFIG_SEI, Status::Ok, sei("4.0.3"));
+        let o = run_one_blocking(s, &ID, given);
+        assert_eq!(o.evidence["module_version"], "4.0.3");
+        assert_eq!(o.evidence["generation"], crate::eras::era_of("4.0.3").unwrap().id.as_str());
+    }
 
     #[test]
     fn the_era_decides_what_must_run() {

@@ -16,6 +16,7 @@ use crate::model::check_id::CA_STORE;
 use crate::model::code::{self, Code};
 use crate::model::Outcome;
 use crate::model::{CheckId, Finding, Kind, TargetName};
+use crate::sei::SeiInstall;
 use crate::settings::Settings;
 use async_trait::async_trait;
 use serde_json::json;
@@ -48,19 +49,8 @@ pub struct SeiLogCheck {
     depends_on_config: bool,
 }
 
-fn only_names(settings: &Settings) -> bool {
-    super::core::only_names(settings, &ID)
-}
-
-/// `sei:log` is planned where the database is: an SEI installation with PEN or PI enabled,
-/// `--db`, or `--only` naming it.
+/// The `sei:log` check (where it applies, where the database is: `plan::applies`).
 pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let sei = settings.sei.as_ref().filter(|s| s.usable);
-    let planned =
-        sei.is_some_and(|s| s.pen_enabled() || s.pi_enabled()) || settings.db.is_some() || only_names(settings);
-    if !planned {
-        return Vec::new();
-    }
     vec![Box::new(SeiLogCheck { depends_on_config: settings.db.is_none() && settings.sei.is_some() })]
 }
 
@@ -494,8 +484,8 @@ struct Installed {
     source: &'static str,
 }
 
-async fn installed_version(session: &mut Session, settings: &Settings) -> Installed {
-    if let Some(v) = settings.sei.as_ref().and_then(|s| s.pen_version.as_deref()).and_then(Version::parse) {
+async fn installed_version(session: &mut Session, sei: Option<&SeiInstall>) -> Installed {
+    if let Some(v) = sei.and_then(|s| s.pen_version.as_deref()).and_then(Version::parse) {
         return Installed { version: Some(v), source: "sei" };
     }
     let sql = "SELECT nome, valor FROM infra_parametro WHERE nome IN ('VERSAO_MODULO_PEN', 'PEN_VERSAO_MODULO_SEI') \
@@ -581,6 +571,8 @@ fn secrets_of(settings: &Settings, target: Option<&DbTarget>) -> Vec<String> {
     add(settings.pi_password.as_ref());
     add(settings.db_password.as_ref());
     add(target.and_then(|t| t.password.as_ref()));
+    // Every password the installation read at start holds, whatever this check depends on:
+    // scrubbing more never changes a conclusion.
     if let Some(sei) = &settings.sei {
         add(sei.database.as_ref().map(|d| &d.password));
         add(sei.pen.as_ref().and_then(|p| p.cert_password.as_ref()));
@@ -720,13 +712,13 @@ impl SeiLogCheck {
             Err(e) => o.set_evidence("failed_tasks_error", clean(&format!("{e:?}"), false, &secrets, 300)),
         }
 
+        // The installed module as `config:sei` read it; with `--db`, the installation read at
+        // start (the database alone came from the flag).
+        let sei = ctx.sei(self.depends_on_config);
         let installed = if groups.iter().any(|g| g.rule.is_some_and(|r| r.bug.is_some())) {
-            installed_version(session, settings).await
+            installed_version(session, sei).await
         } else {
-            Installed {
-                version: settings.sei.as_ref().and_then(|s| s.pen_version.as_deref()).and_then(Version::parse),
-                source: "sei",
-            }
+            Installed { version: sei.and_then(|s| s.pen_version.as_deref()).and_then(Version::parse), source: "sei" }
         };
         o.set_evidence("installed_version", installed.version.as_ref().map(|v| v.to_string()));
         o.set_evidence("installed_version_source", installed.source);

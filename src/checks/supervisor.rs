@@ -5,7 +5,6 @@
 //! tails of its stderr and stdout logs.
 
 use super::core::{Check, Ctx};
-use super::facts::pen_node;
 use crate::hostfs;
 use crate::model::code::{self, Code};
 use crate::model::{CheckId, Finding, Kind, Outcome};
@@ -30,12 +29,8 @@ const CONFIG_FILES: &[&str] = supervisor_conf::DEFAULT_FILES;
 
 pub struct SupervisorCheck;
 
-/// Planned on an SEI node with the PEN module, with `--supervisor`, or when `--only` names it.
-pub fn checks(settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
-    let named = super::core::only_names(settings, &CheckId::of(Kind::Supervisor));
-    if !pen_node(settings) && settings.supervisor.is_none() && !named {
-        return Vec::new();
-    }
+/// The `supervisor` check (where it applies: `plan::applies`).
+pub fn checks(_settings: &Arc<Settings>) -> Vec<Box<dyn Check>> {
     vec![Box::new(SupervisorCheck)]
 }
 
@@ -248,6 +243,8 @@ fn cap_findings(o: &mut Outcome) {
 
 impl SupervisorCheck {
     async fn judge(&self, ctx: &Ctx) -> Outcome {
+        // `supervisor` does not depend on `config:sei` (it runs, and judges by the era it finds,
+        // whatever that check concludes): the installation is the one read at start, if any.
         let s = &ctx.settings;
         let version = s.sei.as_ref().and_then(|i| i.pen_version.clone());
         let cert = s.sei.as_ref().and_then(|i| i.pen.as_ref()).and_then(|p| p.cert_path.clone());

@@ -87,7 +87,8 @@ impl TcpCheck {
     /// The routes the services that run SEI take to the target, when they differ from this
     /// shell's: said (`PROXY_SERVICE_DIFFERS`), and each such route tried once (a CONNECT through
     /// the service's proxy, or a direct connection), its failure reported like ours.
-    /// Only on a host where SEI was found: elsewhere the services are not SEI's.
+    /// Only on a host where SEI was found: elsewhere the services are not SEI's. (`tcp` does not
+    /// depend on `config:sei`: whether SEI was found is the installation read at start.)
     async fn service_paths(&self, ctx: &Ctx, o: &mut Outcome) {
         if ctx.settings.sei.as_ref().is_none_or(|s| s.files_read.is_empty()) {
             return;
