@@ -33,7 +33,8 @@ fn selector_matches(entry: &str, check: &dyn Check) -> bool {
 /// Kinds whose check, skipped by the user, still gathers its fact for the checks of the run that
 /// need it, without being judged (its findings are not reported): the trust store (`ca`) is
 /// loaded, the name (`dns`) resolved through the system's resolver configuration and
-/// `--resolve`, the connection (`tcp`) opened, directly or through the proxy.
+/// `--resolve`, the connection (`tcp`) opened, directly or through the proxy. When it cannot
+/// deliver its fact, it is reported as it ended: the checks asked for cannot run because of it.
 const FACT_WHEN_SKIPPED: &[Kind] = &[Kind::Ca, Kind::Dns, Kind::Tcp];
 
 /// Kinds whose check, skipped by the user, lets its dependents run without it: without the
@@ -166,7 +167,7 @@ impl Runner {
                     }
                     Some(f) => {
                         let done = f.await;
-                        let by_user = me.dropped.contains(&dep);
+                        let by_user = me.dropped.contains(&dep) && done.status == Status::Skip;
                         let defaulted = by_user && RUN_WITHOUT_WHEN_SKIPPED.contains(&dep.kind());
                         if done.status != Status::Ok && done.status != Status::Warn && done.fact.is_none() && !defaulted
                         {
@@ -197,13 +198,22 @@ impl Runner {
                 }
             };
             // Skipped by the user, run only for its fact: reported as skipped, its findings not.
-            let outcome = if gathering {
-                let mut o = Outcome::skipped("--skip");
-                o.fact = outcome.fact;
-                o.set_evidence("gathered_for_dependents", o.fact.is_some());
-                o
-            } else {
-                outcome
+            // Skipped by the user and gathered for its dependents: reported as skipped when it
+            // delivered its fact. When it could not, the checks the user did ask for cannot run
+            // because of it, so it is reported as it ended (its findings name why), not hidden
+            // behind the skip.
+            let outcome = match (gathering, outcome) {
+                (true, gathered) if gathered.fact.is_some() => {
+                    let mut o = Outcome::skipped("--skip");
+                    o.fact = gathered.fact;
+                    o.set_evidence("gathered_for_dependents", true);
+                    o
+                }
+                (true, mut failed) => {
+                    failed.set_evidence("gathered_for_dependents", false);
+                    failed
+                }
+                (false, outcome) => outcome,
             };
             let status = outcome.resolved_status(me.severity);
             let completed = Arc::new(Completed { status, fact: outcome.fact.clone() });
@@ -506,14 +516,18 @@ mod tests {
             assert_eq!(skipped.outcome.evidence.get("gathered_for_dependents"), Some(&serde_json::json!(true)));
         }
         assert_eq!(out[2].status, Status::Ok, "tls ran on the connection gathered for it");
-        // The name could not be resolved: the dependent is skipped, naming the user's skip.
+        // The name could not be resolved: the checks asked for cannot run because of it, so the
+        // skipped check is reported as it ended, and the dependent names its failure.
         let (kept, dropped) = select(
             vec![probe("dns:tramita", &[], 0, true, false), probe("tcp:tramita", &["dns:tramita"], 0, false, false)],
             None,
             &["dns".to_string()],
         );
         let out = run(settings(Duration::from_secs(5)), kept, dropped, sev).await;
-        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:tramita (--skip)"));
+        assert_eq!(out[0].status, Status::Fail, "not hidden behind the skip");
+        assert!(!out[0].outcome.findings.is_empty(), "its findings say why");
+        assert_eq!(out[0].outcome.evidence.get("gathered_for_dependents"), Some(&serde_json::json!(false)));
+        assert_eq!(out[1].outcome.skipped_because.as_deref(), Some("dns:tramita (fail)"));
         // Nothing needs it: not run at all.
         let (kept, dropped) = select(
             vec![probe("dns:tramita", &[], 0, true, true), probe("ntp", &[], 0, false, false)],

@@ -2,7 +2,8 @@
 //! that depends on it runs with the default it can — the name resolved through the system's
 //! configuration and `--resolve` for `tcp`, the connection opened for `tls`, the built-in
 //! addresses without SEI's configuration — or is skipped naming the user's skip when none
-//! exists. Against a real nginx serving TLS in a network namespace of its own.
+//! exists. A skipped check that cannot gather what its dependents need (a connection refused)
+//! is reported as it ended, not hidden behind the skip. Against a real nginx serving TLS in a network namespace of its own.
 
 mod support;
 
@@ -81,6 +82,30 @@ fn a_skipped_tcp_check_still_lets_tls_connect() {
     assert_eq!(status(&report, "tcp:tramita"), skipped_by_user());
     assert_eq!(status(&report, "tls:tramita"), ok(), "{report:#}");
     assert_eq!(status(&report, "http:tramita"), ok(), "{report:#}");
+}
+
+#[test]
+fn a_skipped_connection_that_cannot_be_opened_is_reported_not_hidden_behind_the_skip() {
+    let lab = Lab::new();
+    // Nothing listens on 127.0.0.2:444: tls and http, which the user did ask for, cannot run.
+    let args = CheckArgs::new()
+        .target("tramita")
+        .endpoint("tramita", &format!("https://tramita.test:444{TRAMITA_PATH}"))
+        .resolve("tramita.test", 444, "127.0.0.2")
+        .ca_bundle(lab.0.store())
+        .only("dns,tcp,tls,http")
+        .timeout("2s");
+    let run = lab.0.run(&args.clone().json().args(&["--skip", "tcp"]));
+    let report = run.json();
+    let tcp = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "tcp:tramita").unwrap();
+    assert_eq!(tcp["status"], "fail", "the failure that stops tls is said: {tcp:#}");
+    assert_eq!(tcp["findings"][0]["code"], "TCP_REFUSED", "{tcp:#}");
+    assert_eq!(tcp["evidence"]["gathered_for_dependents"], false, "{tcp:#}");
+    assert_eq!(status(&report, "tls:tramita"), ("skip".into(), Some("tcp:tramita (fail)".into())));
+    assert_eq!(run.code, Some(1), "not a passing run: {run}");
+    // The same skip with the server up stays a quiet skip (a_skipped_tcp_check_still_lets_tls_connect).
+    let human = lab.0.run(&args.flag("--color", "never").args(&["--skip", "tcp"])).stdout;
+    assert!(human.contains("127.0.0.2:444"), "the address that refused is named: {human}");
 }
 
 #[test]
