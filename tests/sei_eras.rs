@@ -577,8 +577,15 @@ fn hostile_php_ini_and_sei_files_are_findings_naming_the_file() {
     assert!(unreadable.iter().any(|m| m.contains("/etc/php/8.2/fpm/php.ini") && m.contains("FIFO")), "{unreadable:?}");
     assert!(unreadable.iter().any(|m| m.contains("00-huge.ini") && m.contains("grande demais")), "{unreadable:?}");
     assert!(unreadable.iter().any(|m| m.contains("web/SEI.php") && m.contains("FIFO")), "{unreadable:?}");
-    let php = &c["evidence"]["php"][0];
-    // At most 200 files of a scan directory: the unreadable one and 199 read.
-    assert_eq!(php["scanned"].as_array().unwrap().len(), 199, "bounded");
+    // The fpm PHP by its label: before it, the list holds the `-c` files of any PHP process that
+    // runs on this machine meanwhile (process command lines come from the real /proc).
+    let phps = c["evidence"]["php"].as_array().unwrap();
+    let php = phps.iter().find(|p| p["php"] == "fpm 8.2").unwrap_or_else(|| panic!("{phps:#?}"));
+    assert_eq!(php["php_ini"], Value::Null, "the FIFO is not read");
+    // At most 200 files of a scan directory, in PHP's order: the unreadable one and 199 read.
+    let scanned: Vec<&str> = php["scanned"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(scanned.len(), 199, "bounded");
+    assert_eq!(scanned[0], "/etc/php/8.2/fpm/conf.d/000-binary.ini");
+    assert_eq!(scanned[198], "/etc/php/8.2/fpm/conf.d/00197.ini");
     assert_eq!(out.code, Some(1), "{out}");
 }
