@@ -534,8 +534,13 @@ impl Settings {
     /// `--resolve` pins and `--dns-server`, each DNS exchange within `--timeout`.
     /// The database of this run: `--db` wins over `BancoSEI`. `Err` is the finding to report
     /// (`DB_NOT_CONFIGURED`, `DB_UNSUPPORTED`).
-    pub fn db_target(&self) -> Result<crate::db::DbTarget, crate::model::Finding> {
-        let sei_db = self.sei.as_ref().and_then(|s| s.database.as_ref());
+    /// The database to read: `--db`, else the database block of `sei` (the installation a
+    /// check was handed by `config:sei`, or the one read at start).
+    pub fn db_target_of(
+        &self,
+        sei: Option<&crate::sei::SeiInstall>,
+    ) -> Result<crate::db::DbTarget, crate::model::Finding> {
+        let sei_db = sei.and_then(|s| s.database.as_ref());
         crate::db::target_from(self.db.as_deref(), self.db_password.clone(), sei_db, &self.sei_dir)
     }
 

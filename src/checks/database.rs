@@ -286,7 +286,9 @@ impl Check for AgendamentosCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = &ctx.settings;
-        let target = match settings.db_target() {
+        // The database block of the installation config:sei delivered, when this check depends
+        // on it; `--db` otherwise.
+        let target = match settings.db_target_of(ctx.sei(self.depends_on_config)) {
             Ok(t) => t,
             // Nothing to read: the check did not run, and says why.
             Err(f) if f.code == code::DB_NOT_CONFIGURED => {
@@ -349,6 +351,45 @@ mod tests {
             assert_eq!(o.findings.len(), 1);
             assert_eq!(o.findings[0].code, "DB_NOT_CONFIGURED");
         }
+    }
+
+    #[test]
+    fn the_database_is_the_one_config_sei_delivered() {
+        use crate::model::check_id::CONFIG_SEI;
+        use crate::sei::SeiInstall;
+        // Read at start: an installation without a database block. Delivered by config:sei: one
+        // whose BancoSEI names a loopback port nothing listens on.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let mut settings = testing::settings();
+        let installed = SeiInstall {
+            usable: true,
+            modules: vec!["PENIntegracao".into()],
+            pen_version: Some("4.0.3".into()),
+            ..Default::default()
+        };
+        settings.sei = Some(installed.clone());
+        settings.timeout = std::time::Duration::from_secs(2);
+        let delivered = SeiInstall {
+            database: Some(crate::db::DbConfig {
+                kind: "MySql".into(),
+                host: "127.0.0.1".into(),
+                port: Some(port),
+                database: "sei".into(),
+                user: "sei_user".into(),
+                password: crate::secret::Secret::new("Senha-Do-Banco-1"),
+            }),
+            ..installed
+        };
+        let o = testing::run_one_blocking(
+            settings,
+            &PEN_AGENDAMENTOS,
+            Given::new().fact(CONFIG_SEI, Status::Ok, delivered),
+        );
+        assert_eq!(o.evidence.get("addr"), Some(&serde_json::json!(format!("127.0.0.1:{port}"))), "{:?}", o.evidence);
+        assert_eq!(o.evidence.get("source"), Some(&serde_json::json!("BancoSEI")));
+        assert!(o.findings.iter().all(|f| f.code != "DB_NOT_CONFIGURED"), "{:?}", o.findings);
     }
 
     fn task(cmd: &str, ativo: &str, sucesso: &str, ran: bool, param: Option<&str>) -> Task {

@@ -812,7 +812,9 @@ impl Check for SeiLogCheck {
 
     async fn run(&self, ctx: &Ctx) -> Outcome {
         let settings = &ctx.settings;
-        let target = match settings.db_target() {
+        // The database block of the installation config:sei delivered, when this check depends
+        // on it; `--db` otherwise.
+        let target = match settings.db_target_of(ctx.sei(self.depends_on_config)) {
             Ok(t) => t,
             Err(f) if f.code == code::DB_NOT_CONFIGURED => {
                 let mut o = Outcome::skipped(code::DB_NOT_CONFIGURED);
