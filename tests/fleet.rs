@@ -62,6 +62,18 @@ fn open_dir(prefix: &str) -> tempfile::TempDir {
 }
 
 /// `pen-doctor check --only config,cert` on an SEI tree, the JSON report written to `out`.
+/// A production node's SEI tree (its certificate made by the suite) and its report,
+/// `current.json`, in a directory of their own.
+fn one_node_report() -> (tempfile::TempDir, PathBuf) {
+    let pki = Pki::new();
+    let dir = open_dir("pdt-fleet-");
+    let (cert, _) = certificates(&pki, dir.path());
+    let sei = sei_tree(dir.path(), "node", true, &cert);
+    let current = dir.path().join("current.json");
+    node_report(&sei, &current);
+    (dir, current)
+}
+
 fn node_report(sei: &Path, out: &Path) {
     let run = pen_doctor(Host)
         .args(["check", "--only", "config,cert", "--lang", "en", "--format", "json", "--sei-dir"])
@@ -175,12 +187,7 @@ fn one_certificate_in_two_environments_is_a_fleet_failure() {
 
 #[test]
 fn reports_of_other_versions_are_read_or_refused_clearly() {
-    let pki = Pki::new();
-    let dir = open_dir("pdt-fleet-");
-    let (cert, _) = certificates(&pki, dir.path());
-    let sei = sei_tree(dir.path(), "node", true, &cert);
-    let current = dir.path().join("current.json");
-    node_report(&sei, &current);
+    let (dir, current) = one_node_report();
 
     // A report of a pen-doctor that did not write the `node` section.
     let mut old: Value = serde_json::from_str(&fs::read_to_string(&current).unwrap()).unwrap();
@@ -225,12 +232,7 @@ fn reports_of_other_versions_are_read_or_refused_clearly() {
 
 #[test]
 fn a_report_that_does_not_say_when_it_ran_is_still_read() {
-    let pki = Pki::new();
-    let dir = open_dir("pdt-fleet-");
-    let (cert, _) = certificates(&pki, dir.path());
-    let sei = sei_tree(dir.path(), "node", true, &cert);
-    let current = dir.path().join("current.json");
-    node_report(&sei, &current);
+    let (dir, current) = one_node_report();
     let original: Value = serde_json::from_str(&fs::read_to_string(&current).unwrap()).unwrap();
     let started_at = original["run"]["started_at"].as_str().unwrap().to_string();
 
