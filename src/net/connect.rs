@@ -9,6 +9,20 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use url::Url;
 
+/// `host:port`, `[v6]:port` or a bare name or address, split; `default_port` when the port is
+/// missing or not a number.
+pub fn split_host_port(addr: &str, default_port: u16) -> (String, u16) {
+    if let Some(rest) = addr.strip_prefix('[') {
+        if let Some((host, port)) = rest.split_once(']') {
+            return (host.to_string(), port.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(default_port));
+        }
+    }
+    match addr.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().unwrap_or(default_port)),
+        _ => (addr.to_string(), default_port),
+    }
+}
+
 /// The result of one connection attempt.
 #[derive(Debug)]
 pub enum Attempt {

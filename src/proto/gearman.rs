@@ -170,16 +170,7 @@ impl Client {
 
 /// `HOST:PORT`, `[V6]:PORT` or a bare name or address (gearmand's port 4730).
 pub fn split_addr(addr: &str) -> (String, u16) {
-    let a = addr.trim();
-    if let Some(rest) = a.strip_prefix('[') {
-        if let Some((host, port)) = rest.split_once(']') {
-            return (host.to_string(), port.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(4730));
-        }
-    }
-    match a.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().unwrap_or(4730)),
-        _ => (a.to_string(), 4730),
-    }
+    connect::split_host_port(addr.trim(), 4730)
 }
 
 fn printable(line: &str) -> String {

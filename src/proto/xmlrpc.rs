@@ -238,7 +238,7 @@ pub async fn call(
                 http::Connection::new(s).send(&request, limits, timeout).await
             }
             Endpoint::Tcp(addr) => {
-                let (host, port) = split_host_port(addr);
+                let (host, port) = connect::split_host_port(addr, 80);
                 let resolved = resolve::resolve(resolve, &host, port).await.map_err(Error::Resolve)?;
                 let s = connect::first_of(&resolved.socket_addrs(), timeout).await.map_err(Error::Connect)?;
                 http::Connection::new(s).send(&request, limits, timeout).await
@@ -248,19 +248,6 @@ pub async fn call(
     };
     let body = tokio::time::timeout(timeout, exchange).await.map_err(|_| Error::Timeout)??;
     parse_response(&body)
-}
-
-/// `host:port` or `[v6]:port` split (port 80 when missing or not a number).
-fn split_host_port(addr: &str) -> (String, u16) {
-    if let Some(rest) = addr.strip_prefix('[') {
-        if let Some((host, port)) = rest.split_once(']') {
-            return (host.to_string(), port.strip_prefix(':').and_then(|p| p.parse().ok()).unwrap_or(80));
-        }
-    }
-    match addr.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().unwrap_or(80)),
-        _ => (addr.to_string(), 80),
-    }
 }
 
 impl From<HttpError> for Error {
@@ -509,9 +496,9 @@ mod tests {
             parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort"),
             Err(Error::Protocol(Protocol::CutShort))
         ));
-        assert_eq!(split_host_port("supervisord.test:9001"), ("supervisord.test".into(), 9001));
-        assert_eq!(split_host_port("[::1]:9001"), ("::1".into(), 9001));
-        assert_eq!(split_host_port("localhost"), ("localhost".into(), 80));
+        assert_eq!(connect::split_host_port("supervisord.test:9001", 80), ("supervisord.test".into(), 9001));
+        assert_eq!(connect::split_host_port("[::1]:9001", 80), ("::1".into(), 9001));
+        assert_eq!(connect::split_host_port("localhost", 80), ("localhost".into(), 80));
         assert_eq!(Endpoint::parse("unix:///run/supervisor.sock"), Some(Endpoint::Unix("/run/supervisor.sock".into())));
         assert_eq!(Endpoint::parse("http://127.0.0.1:9001"), Some(Endpoint::Tcp("127.0.0.1:9001".into())));
     }
