@@ -1,7 +1,7 @@
 //! The check kinds of SPEC §3 in catalog order (`Kind`): the order of the report, and the names
 //! `--only`/`--skip` and the knowledge base's summaries accept.
 
-use std::fmt;
+use super::spelled::spelled;
 
 /// A check kind (SPEC §3). Declared in catalog order, so `Ord` is the report's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,31 +66,12 @@ impl Kind {
             Kind::Webhook => "webhook",
         }
     }
-
-    /// The kind of a name of SPEC §3 (exact spelling).
-    pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
 }
 
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-const CATALOG_NAMES: [&str; Kind::ALL.len()] = {
-    let mut names = [""; Kind::ALL.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = Kind::ALL[i].as_str();
-        i += 1;
-    }
-    names
-};
+spelled!(Kind);
 
 /// Check names in catalog order (SPEC §3): the order of the report, whatever order they finish in.
-pub const CATALOG: &[&str] = &CATALOG_NAMES;
+pub const CATALOG: &[&str] = &Kind::NAMES;
 
 /// Position of a check kind in the catalog (unknown kinds last).
 pub fn catalog_rank(kind: &str) -> usize {

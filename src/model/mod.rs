@@ -15,6 +15,7 @@ pub mod kb_ref;
 pub mod lang;
 pub mod measures;
 pub mod outcome;
+mod spelled;
 pub mod status;
 pub mod target_name;
 

@@ -1,7 +1,7 @@
 //! The names of the systems pen-doctor checks (SPEC §2), typed: what `--target`, `--endpoint`,
 //! check ids (`tls:tramita`) and the report spell as text.
 
-use std::fmt;
+use super::spelled::spelled;
 
 /// One of the systems of SPEC §2. Declared in the order targets are reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -26,31 +26,12 @@ impl TargetName {
             TargetName::Pucomex => "pucomex",
         }
     }
-
-    /// The target of a name (exact spelling).
-    pub fn parse(name: &str) -> Option<TargetName> {
-        TargetName::ALL.into_iter().find(|t| t.as_str() == name)
-    }
 }
 
-impl fmt::Display for TargetName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-const NAMES: [&str; TargetName::ALL.len()] = {
-    let mut names = [""; TargetName::ALL.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = TargetName::ALL[i].as_str();
-        i += 1;
-    }
-    names
-};
+spelled!(TargetName);
 
 /// Target names in the order they are reported.
-pub const TARGET_NAMES: &[&str] = &NAMES;
+pub const TARGET_NAMES: &[&str] = &TargetName::NAMES;
 
 #[cfg(test)]
 mod tests {
